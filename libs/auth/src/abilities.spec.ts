@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { abilityFor, type Action, type Role, type Subject } from './abilities.js';
+import { hashToken, issueToken } from './tokens.js';
+
+describe('abilityFor', () => {
+  it.each<[Role, Action, Subject, boolean]>([
+    ['tenant_admin', 'delete', 'Job', true],
+    ['tenant_admin', 'create', 'AgentToken', true],
+    ['developer', 'update', 'Job', true],
+    ['developer', 'create', 'AgentToken', false],
+    ['operator', 'run', 'Run', true],
+    ['operator', 'update', 'Job', false],
+    ['operator', 'create', 'AgentToken', true],
+    ['viewer', 'read', 'Run', true],
+    ['viewer', 'run', 'Run', false],
+    ['viewer', 'read', 'AgentToken', false],
+    ['auditor', 'read', 'Audit', true],
+    ['auditor', 'cancel', 'Run', false],
+  ])('%s %s %s -> %s', (role, action, subject, allowed) => {
+    expect(abilityFor(role).can(action, subject)).toBe(allowed);
+  });
+});
+
+describe('tokens', () => {
+  it('issues distinct prefixed tokens whose hash verifies', () => {
+    const a = issueToken('key');
+    const b = issueToken('agt');
+    expect(a.token).toMatch(/^bat_key_[A-Za-z0-9_-]{43}$/);
+    expect(b.token.startsWith('bat_agt_')).toBe(true);
+    expect(a.hash).toBe(hashToken(a.token));
+    expect(a.hash).not.toBe(hashToken(b.token));
+    expect(a.token.startsWith(a.prefix)).toBe(true);
+  });
+});

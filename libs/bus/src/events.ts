@@ -1,0 +1,58 @@
+export const TOPIC_NAMES = ['run-requests', 'run-events', 'task-events', 'catalog-events', 'tenancy-events', 'audit'] as const;
+export type TopicName = (typeof TOPIC_NAMES)[number];
+
+/** Topic names with the configurable prefix (default `baton.`). */
+export function topic(name: TopicName, prefix = 'baton.'): string {
+  return `${prefix}${name}`;
+}
+
+export interface BusEvent<T = unknown> {
+  /** Unique per event; consumers record it to make redelivery harmless. */
+  id: string;
+  topic: string;
+  type: string;
+  /** Partition key; tenant-scoped events are keyed by tenant. */
+  key: string;
+  tenantId: string | null;
+  payload: T;
+  headers: Record<string, string>;
+  occurredAt: number;
+}
+
+export type EventHandler = (event: BusEvent) => Promise<void>;
+
+/** The port both adapters (in-process, Kafka) implement. */
+export interface EventBus {
+  publish(events: readonly BusEvent[]): Promise<void>;
+  /** Every group receives every event of the topic; within a group, one handler does. */
+  subscribe(topicName: string, group: string, handler: EventHandler): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EVENT_BUS = Symbol.for('baton.event-bus');
+
+// Event payloads that cross service boundaries.
+export interface RunRequested {
+  tenantId: string;
+  jobId: string;
+  jobName: string;
+  logicalDate: number;
+  dedupeKey: string;
+  triggerType: string;
+  triggerId: string | null;
+  params: Record<string, unknown>;
+}
+
+export interface JobChanged {
+  tenantId: string;
+  jobId: string;
+  jobName: string;
+  version: number | null;
+}
+
+export interface RunFinished {
+  tenantId: string;
+  runId: string;
+  jobName: string;
+  state: string;
+}

@@ -1,0 +1,145 @@
+import type { EntityManager } from 'typeorm';
+import { type Database, OutboxEntity, ProcessedEventEntity, isUniqueViolation, newId } from '@baton/persistence';
+import type { BusEvent, EventBus } from './events.js';
+
+export interface OutgoingEvent<T = unknown> {
+  topic: string;
+  type: string;
+  key: string;
+  tenantId: string | null;
+  payload: T;
+  headers?: Record<string, string>;
+}
+
+/** Writes an event in the caller's transaction; the relay publishes it after commit. */
+export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<string> {
+  const id = newId();
+  await m.insert(OutboxEntity, {
+    id,
+    topic: e.topic,
+    type: e.type,
+    key: e.key,
+    tenantId: e.tenantId,
+    payload: JSON.stringify(e.payload),
+    headers: e.headers ? JSON.stringify(e.headers) : null,
+    createdAt: Date.now(),
+    publishedAt: null,
+  });
+  return id;
+}
+
+export interface RelayLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Publishes committed outbox rows in order. Woken by `kick()` right after a
+ * commit; the interval is only the safety net (e.g. after a crash between
+ * commit and publish).
+ */
+export class OutboxRelay {
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private failures = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly bus: EventBus,
+    private readonly logger: RelayLogger,
+    private readonly opts: { batch?: number; safetyIntervalMs?: number } = {},
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.opts.safetyIntervalMs ?? 2_000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.running) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.drain()
+      .catch((err: unknown) => {
+        this.failures++;
+        this.logger.warn('outbox relay failed; will retry', { error: String(err), failures: this.failures });
+        const t = setTimeout(() => this.kick(), Math.min(5_000, 50 * 2 ** this.failures));
+        t.unref();
+      })
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.opts.batch ?? 200;
+    for (;;) {
+      const rows = await this.db.manager
+        .createQueryBuilder(OutboxEntity, 'o')
+        .where('o.published_at IS NULL')
+        .orderBy('o.seq', 'ASC')
+        .limit(batch)
+        .getMany();
+      if (rows.length === 0) return;
+      const events: BusEvent[] = rows.map((r) => ({
+        id: r.id,
+        topic: r.topic,
+        type: r.type,
+        key: r.key,
+        tenantId: r.tenantId,
+        payload: JSON.parse(r.payload) as unknown,
+        headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+        occurredAt: r.createdAt,
+      }));
+      await this.bus.publish(events);
+      this.failures = 0;
+      await this.db.tx((m) =>
+        m
+          .createQueryBuilder()
+          .update(OutboxEntity)
+          .set({ publishedAt: Date.now() })
+          .whereInIds(rows.map((r) => r.seq))
+          .execute(),
+      );
+      if (rows.length < batch) return;
+    }
+  }
+}
+
+/**
+ * Runs `effect` once per (consumer, event id): the processed-event row and the
+ * effect commit together, so a redelivered event is skipped.
+ */
+export async function consumeOnce(
+  db: Database,
+  consumer: string,
+  event: BusEvent,
+  effect: (m: EntityManager) => Promise<void>,
+): Promise<boolean> {
+  try {
+    await db.tx(async (m) => {
+      await m.insert(ProcessedEventEntity, { consumer, eventId: event.id, processedAt: Date.now() });
+      await effect(m);
+    });
+    return true;
+  } catch (err) {
+    if (isUniqueViolation(err)) return false;
+    throw err;
+  }
+}

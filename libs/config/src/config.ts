@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { isAbsolute, resolve } from 'node:path';
+
+/** Raised at start when the environment is invalid; lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+// One schema for every Baton process; each variable is documented in the README.
+const schema = z.object({
+  BATON_MODE: z.enum(['development', 'production']).optional(),
+  NODE_ENV: z.string().optional(),
+  BATON_HTTP_HOST: z.string().default('0.0.0.0'),
+  BATON_HTTP_PORT: int(8080),
+  BATON_GRPC_HOST: z.string().default('0.0.0.0'),
+  BATON_GRPC_PORT: int(7070),
+  BATON_PUBLIC_URL: z.string().url().optional(),
+  BATON_DATA_DIR: z.string().default('./data'),
+  BATON_DATABASE_URL: z
+    .string()
+    .regex(/^(mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://')
+    .optional(),
+  BATON_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  BATON_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  BATON_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  BATON_HEARTBEAT_INTERVAL_MS: int(5_000, 50),
+  BATON_LEASE_TTL_MS: int(30_000, 100),
+  BATON_ACK_TIMEOUT_MS: int(10_000, 50),
+  BATON_KILL_GRACE_MS: int(5_000, 0),
+  BATON_SWEEP_INTERVAL_MS: int(1_000, 20),
+  BATON_DISPATCH_BATCH: int(100, 1),
+  BATON_TRIGGER_POLL_MS: int(5_000, 20),
+  BATON_LOCAL_AGENT: bool(true),
+  BATON_LOCAL_AGENT_SLOTS: int(4, 1),
+  BATON_LOCAL_AGENT_NAME: z.string().default('local'),
+  BATON_LOCAL_AGENT_LABELS: z.string().default(''),
+});
+
+export interface BatonConfig {
+  mode: 'development' | 'production';
+  http: { host: string; port: number; publicUrl: string };
+  grpc: { host: string; port: number };
+  dataDir: string;
+  database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
+  bootstrapToken: string | null;
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
+  scheduler: {
+    heartbeatIntervalMs: number;
+    leaseTtlMs: number;
+    ackTimeoutMs: number;
+    killGraceMs: number;
+    sweepIntervalMs: number;
+    dispatchBatch: number;
+  };
+  trigger: { pollIntervalMs: number };
+  localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string> };
+}
+
+/** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
+export function parseLabels(text: string): Record<string, string> | string {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return `label "${part}" is not key=value`;
+    const key = part.slice(0, eq).trim();
+    if (!/^[A-Za-z0-9_.\/-]{1,63}$/.test(key)) return `label key "${key}" is invalid`;
+    labels[key] = part.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): BatonConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const mode = e.BATON_MODE ?? (e.NODE_ENV === 'production' ? 'production' : 'development');
+  const dataDir = isAbsolute(e.BATON_DATA_DIR) ? e.BATON_DATA_DIR : resolve(cwd, e.BATON_DATA_DIR);
+  if (mode === 'production' && !e.BATON_DATABASE_URL) {
+    problems.push('BATON_DATABASE_URL: required in production mode (SQLite is the embedded default only)');
+  }
+  const labels = parseLabels(e.BATON_LOCAL_AGENT_LABELS);
+  if (typeof labels === 'string') problems.push(`BATON_LOCAL_AGENT_LABELS: ${labels}`);
+  if (e.BATON_LEASE_TTL_MS <= e.BATON_HEARTBEAT_INTERVAL_MS) {
+    problems.push('BATON_LEASE_TTL_MS: must be greater than BATON_HEARTBEAT_INTERVAL_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const publicHost = e.BATON_HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.BATON_HTTP_HOST;
+  return {
+    mode,
+    http: {
+      host: e.BATON_HTTP_HOST,
+      port: e.BATON_HTTP_PORT,
+      publicUrl: e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`,
+    },
+    grpc: { host: e.BATON_GRPC_HOST, port: e.BATON_GRPC_PORT },
+    dataDir,
+    database: e.BATON_DATABASE_URL
+      ? { kind: 'mysql', url: e.BATON_DATABASE_URL }
+      : { kind: 'sqlite', path: resolve(dataDir, 'baton.db') },
+    bootstrapToken: e.BATON_BOOTSTRAP_TOKEN ?? null,
+    log: { level: e.BATON_LOG_LEVEL, format: e.BATON_LOG_FORMAT },
+    scheduler: {
+      heartbeatIntervalMs: e.BATON_HEARTBEAT_INTERVAL_MS,
+      leaseTtlMs: e.BATON_LEASE_TTL_MS,
+      ackTimeoutMs: e.BATON_ACK_TIMEOUT_MS,
+      killGraceMs: e.BATON_KILL_GRACE_MS,
+      sweepIntervalMs: e.BATON_SWEEP_INTERVAL_MS,
+      dispatchBatch: e.BATON_DISPATCH_BATCH,
+    },
+    trigger: { pollIntervalMs: e.BATON_TRIGGER_POLL_MS },
+    localAgent: {
+      enabled: e.BATON_LOCAL_AGENT,
+      slots: e.BATON_LOCAL_AGENT_SLOTS,
+      name: e.BATON_LOCAL_AGENT_NAME,
+      labels: typeof labels === 'string' ? {} : labels,
+    },
+  };
+}
+
+/** Environment variables the CLI reads (server, token, config file). */
+export interface ClientEnv {
+  server: string | null;
+  token: string | null;
+  configPath: string | null;
+  home: string | null;
+  dataDir: string;
+  agentToken: string | null;
+}
+
+export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
+  return {
+    server: env.BATON_SERVER ?? null,
+    token: env.BATON_TOKEN ?? null,
+    configPath: env.BATON_CONFIG ?? null,
+    home: env.HOME ?? null,
+    dataDir: env.BATON_DATA_DIR ?? './data',
+    agentToken: env.BATON_AGENT_TOKEN ?? null,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './pagination.js';
+export * from './problem.js';
+export * from './validate.js';

@@ -1,0 +1,103 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * Every error a Baton API answers with: RFC 9457 problem+json with a stable
+ * `code`, and `errors[].path` naming each bad field.
+ */
+export class ProblemException extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors: readonly FieldProblem[] = [],
+  ) {
+    super(detail);
+    this.name = 'ProblemException';
+  }
+
+  static badRequest(detail: string, errors: readonly FieldProblem[] = []) {
+    return new ProblemException(400, 'invalid_request', detail, errors);
+  }
+  static invalidField(path: string, message: string) {
+    return new ProblemException(400, 'invalid_request', `${path}: ${message}`, [{ path, message }]);
+  }
+  static notFound(what: string) {
+    return new ProblemException(404, 'not_found', `${what} not found`);
+  }
+  static conflict(detail: string) {
+    return new ProblemException(409, 'conflict', detail);
+  }
+  static unauthorized(detail = 'missing or invalid credentials') {
+    return new ProblemException(401, 'unauthorized', detail);
+  }
+  static forbidden(detail = 'not allowed') {
+    return new ProblemException(403, 'forbidden', detail);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+export interface ErrorLogger {
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly logger: ErrorLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request>();
+    let status = 500;
+    let code = 'internal';
+    let detail = 'internal error';
+    let errors: readonly FieldProblem[] = [];
+    if (exception instanceof ProblemException) {
+      ({ status, code, detail, errors } = exception);
+    } else if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const body = exception.getResponse();
+      detail = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
+      // Body-parser failures surface as 400 HttpExceptions without a field.
+      code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status < 500 ? 'invalid_request' : 'internal';
+      if (status === 400 && /JSON/.test(detail)) errors = [{ path: '(body)', message: detail }];
+    } else {
+      this.logger.error('unhandled error', { path: req.path, error: exception instanceof Error ? exception.stack : String(exception) });
+    }
+    res
+      .status(status)
+      .type('application/problem+json')
+      .send(
+        JSON.stringify({
+          type: `https://baton.dev/problems/${code}`,
+          title: TITLES[status] ?? 'Error',
+          status,
+          code,
+          detail,
+          instance: req.originalUrl,
+          ...(errors.length > 0 ? { errors } : {}),
+        }),
+      );
+  }
+}

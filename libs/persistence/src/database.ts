@@ -1,0 +1,137 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ENTITIES } from './entities/index.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { SnakeNamingStrategy } from './naming.js';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
+
+const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+
+/**
+ * The shared database handle. SQLite runs in one process on one connection,
+ * so transactions are serialised here; MySQL/MariaDB transactions run in
+ * parallel at READ COMMITTED (no gap locks on the SKIP LOCKED claims) and are
+ * retried on deadlock.
+ */
+export class Database {
+  private sqliteChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly dialect: Dialect,
+  ) {}
+
+  static async open(target: DatabaseTarget, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
+    let ds: DataSource;
+    if (target.kind === 'sqlite') {
+      mkdirSync(dirname(target.path), { recursive: true });
+      ds = new DataSource({
+        type: 'better-sqlite3',
+        database: target.path,
+        entities: ENTITIES,
+        migrations: MIGRATIONS,
+        namingStrategy: new SnakeNamingStrategy(),
+        synchronize: false,
+        prepareDatabase: (db: { pragma(s: string): unknown }) => {
+          db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = NORMAL');
+          db.pragma('busy_timeout = 5000');
+          db.pragma('foreign_keys = ON');
+        },
+      });
+    } else {
+      ds = new DataSource({
+        type: 'mysql',
+        url: target.url.replace(/^mariadb:/, 'mysql:'),
+        entities: ENTITIES,
+        migrations: MIGRATIONS,
+        namingStrategy: new SnakeNamingStrategy(),
+        synchronize: false,
+        timezone: 'Z',
+        charset: 'utf8mb4',
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        poolSize: opts.poolSize ?? 10,
+      });
+    }
+    await ds.initialize();
+    const db = new Database(ds, target.kind);
+    if (opts.migrate !== false) await db.migrate();
+    return db;
+  }
+
+  async migrate(): Promise<string[]> {
+    // Several replicas may start at once; MySQL serialises them on a named lock.
+    if (this.dialect === 'mysql') {
+      const runner = this.dataSource.createQueryRunner();
+      await runner.connect();
+      try {
+        await runner.query(`SELECT GET_LOCK('baton_migrations', 60)`);
+        const done = await this.dataSource.runMigrations({ transaction: 'each' });
+        return done.map((m) => m.name);
+      } finally {
+        await runner.query(`SELECT RELEASE_LOCK('baton_migrations')`).catch(() => undefined);
+        await runner.release();
+      }
+    }
+    const done = await this.dataSource.runMigrations({ transaction: 'each' });
+    return done.map((m) => m.name);
+  }
+
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+
+  /** `FOR UPDATE SKIP LOCKED` where the dialect has it (one SQLite process needs no row locks). */
+  get skipLocked(): string {
+    return this.dialect === 'mysql' ? ' FOR UPDATE SKIP LOCKED' : '';
+  }
+
+  async tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dialect === 'sqlite') {
+      const run = this.sqliteChain.then(() => this.dataSource.transaction(fn));
+      this.sqliteChain = run.catch(() => undefined);
+      return run;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction('READ COMMITTED', fn);
+      } catch (err) {
+        const errno = (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno ??
+          (err as { errno?: number }).errno;
+        if (attempt < 5 && errno !== undefined && RETRYABLE_MYSQL.has(errno)) {
+          await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number }; message?: string };
+  const code = e.driverError?.code ?? e.code;
+  const errno = e.driverError?.errno ?? e.errno;
+  return (
+    code === 'ER_DUP_ENTRY' ||
+    errno === 1062 ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    /UNIQUE constraint failed/.test(e.message ?? '')
+  );
+}
+
+/** Rows changed by an UPDATE, on either driver: the compare-and-set check. */
+export function affected(result: { affected?: number | null }): number {
+  return result.affected ?? 0;
+}

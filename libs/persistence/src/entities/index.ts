@@ -1,0 +1,199 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { AttemptState, JobDefinition, RunState, TaskState } from '@baton/domain';
+import { epochMs, json } from '../columns.js';
+
+const ms = (nullable = false) => ({ type: 'bigint' as const, transformer: epochMs, nullable });
+
+@Entity('tenants')
+export class TenantEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column(ms()) createdAt!: number;
+}
+
+@Entity('api_keys')
+export class ApiKeyEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column('varchar', { length: 40 }) role!: string;
+  @Column('varchar', { length: 24 }) prefix!: string;
+  @Column('varchar', { length: 64 }) hash!: string;
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) revokedAt!: number | null;
+}
+
+@Entity('agent_tokens')
+export class AgentTokenEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column('varchar', { length: 24 }) prefix!: string;
+  @Column('varchar', { length: 64 }) hash!: string;
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) revokedAt!: number | null;
+}
+
+@Entity('agents')
+export class AgentEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column('text', { transformer: json }) labels!: Record<string, string>;
+  @Column('int') slots!: number;
+  @Column('int') cpuMillis!: number;
+  @Column('int') memoryMb!: number;
+  @Column('varchar', { length: 40 }) version!: string;
+  @Column('varchar', { length: 20 }) status!: 'connected' | 'disconnected';
+  @Column('varchar', { length: 36, nullable: true }) sessionId!: string | null;
+  @Column('varchar', { length: 36, nullable: true }) tokenId!: string | null;
+  @Column(ms(true)) connectedAt!: number | null;
+  @Column(ms(true)) lastSeenAt!: number | null;
+  @Column(ms()) createdAt!: number;
+}
+
+@Entity('jobs')
+export class JobEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column('int') currentVersion!: number;
+  @Column(ms()) createdAt!: number;
+  @Column(ms()) updatedAt!: number;
+}
+
+@Entity('job_versions')
+export class JobVersionEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) jobId!: string;
+  @Column('int') version!: number;
+  @Column('text', { transformer: json }) definition!: JobDefinition;
+  @Column(ms()) createdAt!: number;
+}
+
+@Entity('triggers')
+export class TriggerEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) jobId!: string;
+  @Column('varchar', { length: 100 }) jobName!: string;
+  @Column('int') position!: number;
+  @Column('varchar', { length: 20 }) type!: string;
+  @Column('text', { transformer: json }) spec!: Record<string, unknown>;
+  @Column('boolean') enabled!: boolean;
+  @Column(ms(true)) nextFireAt!: number | null;
+  @Column(ms(true)) lastFireAt!: number | null;
+  @Column(ms()) createdAt!: number;
+}
+
+@Entity('runs')
+export class RunEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) jobId!: string;
+  @Column('varchar', { length: 100 }) jobName!: string;
+  @Column('int') jobVersion!: number;
+  @Column('varchar', { length: 36 }) jobVersionId!: string;
+  @Column('varchar', { length: 20 }) state!: RunState;
+  @Column(ms()) logicalDate!: number;
+  @Column('text', { transformer: json }) params!: Record<string, unknown>;
+  @Column('varchar', { length: 200 }) dedupeKey!: string;
+  @Column('varchar', { length: 20 }) triggerType!: string;
+  @Column('varchar', { length: 36, nullable: true }) triggerId!: string | null;
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) startedAt!: number | null;
+  @Column(ms(true)) finishedAt!: number | null;
+}
+
+@Entity('task_runs')
+export class TaskRunEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) runId!: string;
+  @Column('varchar', { length: 100 }) taskKey!: string;
+  @Column('varchar', { length: 20 }) state!: TaskState;
+  @Column('int') priority!: number;
+  /** When the task became (or becomes, for a retry) eligible for dispatch. */
+  @Column(ms(true)) readyAt!: number | null;
+  @Column('int') attemptsUsed!: number;
+  @Column('varchar', { length: 36, nullable: true }) currentAttemptId!: string | null;
+  @Column('int', { nullable: true }) exitCode!: number | null;
+  @Column('text', { nullable: true }) output!: string | null;
+  @Column('text', { nullable: true }) error!: string | null;
+  @Column(ms(true)) startedAt!: number | null;
+  @Column(ms(true)) finishedAt!: number | null;
+  @Column(ms()) updatedAt!: number;
+}
+
+@Entity('attempts')
+export class AttemptEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) runId!: string;
+  @Column('varchar', { length: 36 }) taskRunId!: string;
+  @Column('varchar', { length: 100 }) taskKey!: string;
+  @Column('int') number!: number;
+  @Column('varchar', { length: 20 }) state!: AttemptState;
+  @Column('varchar', { length: 36 }) agentId!: string;
+  @Column('varchar', { length: 36 }) sessionId!: string;
+  /** Ack deadline while assigned; lease expiry while running. */
+  @Column(ms(true)) expiresAt!: number | null;
+  @Column(ms()) assignedAt!: number;
+  @Column(ms(true)) startedAt!: number | null;
+  @Column(ms(true)) finishedAt!: number | null;
+  @Column('int', { nullable: true }) exitCode!: number | null;
+  @Column('text', { nullable: true }) error!: string | null;
+  @Column('int') logBytes!: number;
+  @Column('int') logSeq!: number;
+}
+
+@Entity('task_logs')
+export class TaskLogEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) attemptId!: string;
+  @Column('int') seq!: number;
+  @Column('varchar', { length: 6 }) stream!: string;
+  @Column('text') data!: string;
+  @Column(ms()) createdAt!: number;
+}
+
+@Entity('outbox')
+export class OutboxEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) seq!: string;
+  @Column('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 100 }) topic!: string;
+  @Column('varchar', { length: 100 }) key!: string;
+  @Column('varchar', { length: 100 }) type!: string;
+  @Column('varchar', { length: 36, nullable: true }) tenantId!: string | null;
+  @Column('text') payload!: string;
+  @Column('text', { nullable: true }) headers!: string | null;
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) publishedAt!: number | null;
+}
+
+@Entity('processed_events')
+@Index(['consumer', 'eventId'], { unique: true })
+export class ProcessedEventEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) seq!: string;
+  @Column('varchar', { length: 100 }) consumer!: string;
+  @Column('varchar', { length: 36 }) eventId!: string;
+  @Column(ms()) processedAt!: number;
+}
+
+export const ENTITIES = [
+  TenantEntity,
+  ApiKeyEntity,
+  AgentTokenEntity,
+  AgentEntity,
+  JobEntity,
+  JobVersionEntity,
+  TriggerEntity,
+  RunEntity,
+  TaskRunEntity,
+  AttemptEntity,
+  TaskLogEntity,
+  OutboxEntity,
+  ProcessedEventEntity,
+];

@@ -1,0 +1,4 @@
+import { Init1732440000000 } from './1732440000000-init.js';
+
+/** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
+export const MIGRATIONS = [Init1732440000000];

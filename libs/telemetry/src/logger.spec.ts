@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger, maskSecrets } from './logger.js';
+
+describe('maskSecrets', () => {
+  it.each([
+    [{ token: 'abc' }, { token: '***' }],
+    [{ Authorization: 'Bearer x' }, { Authorization: '***' }],
+    [{ nested: { apiKey: 'k', name: 'n' } }, { nested: { apiKey: '***', name: 'n' } }],
+    ['auth bat_key_ABCDEFGHijklmnop', 'auth bat_key_ABCDEFGH…'],
+    [{ msg: 'agent bat_agt_12345678zzzzzz connected' }, { msg: 'agent bat_agt_12345678… connected' }],
+    [{ password: '' }, { password: '' }],
+    [42, 42],
+  ])('masks %j', (input, expected) => {
+    expect(maskSecrets(input)).toEqual(expected);
+  });
+
+  it('filters by level and masks in lines', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
+    log.debug('hidden');
+    log.info('issued bat_key_ABCDEFGHsecretpart', { token: 'x' });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'issued bat_key_ABCDEFGH…', token: '***' });
+  });
+});

@@ -1,0 +1,595 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  AgentServiceService,
+  LogChunk_Stream,
+  Result_Status,
+  type AgentMessage,
+  type Assign,
+  type LogChunk,
+  type Result,
+  type ServerMessage,
+  type TaskSpec,
+} from '@baton/proto';
+import { startAgent } from './index.js';
+import type { AgentHandle, AgentLogger, AgentOptions } from './index.js';
+
+// ---------------------------------------------------------------- scripted gateway (real grpc-js server)
+
+type GatewayCall = ServerDuplexStream<AgentMessage, ServerMessage>;
+type Case = NonNullable<AgentMessage['msg']>['$case'];
+type ValueOf<C extends Case> = Extract<NonNullable<AgentMessage['msg']>, { $case: C }>['value'];
+
+class Session {
+  readonly messages: AgentMessage[] = [];
+  closed = false;
+  private listeners: Array<() => void> = [];
+
+  constructor(readonly call: GatewayCall) {
+    call.on('data', (m: AgentMessage) => {
+      this.messages.push(m);
+      this.notify();
+    });
+    const onGone = (): void => {
+      this.closed = true;
+      this.notify();
+    };
+    call.on('end', () => {
+      onGone();
+      // Mirror a well-behaved server: when the agent half-closes, finish the call.
+      if (!call.writableEnded) call.end();
+    });
+    call.on('cancelled', onGone);
+    call.on('error', onGone);
+  }
+
+  private notify(): void {
+    for (const l of this.listeners.splice(0)) l();
+  }
+
+  all<C extends Case>(kind: C): Array<ValueOf<C>> {
+    return this.messages.filter((m) => m.msg?.$case === kind).map((m) => m.msg!.value as ValueOf<C>);
+  }
+
+  /** Resolves with the first message of that kind (received so far or later) matching pred. */
+  async next<C extends Case>(kind: C, pred: (v: ValueOf<C>) => boolean = () => true, timeoutMs = 5000): Promise<ValueOf<C>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.all(kind).find(pred);
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${kind}; got ${JSON.stringify(this.messages.map((m) => m.msg?.$case))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.listeners.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('session did not close');
+      await sleep(10);
+    }
+  }
+
+  send(msg: ServerMessage['msg']): void {
+    this.call.write({ msg });
+  }
+
+  welcome(rejectedAttemptIds: string[] = [], heartbeatIntervalMs = 50): void {
+    this.send({ $case: 'welcome', value: { sessionId: `s-${Math.random().toString(36).slice(2, 8)}`, agentId: 'agent-1', heartbeatIntervalMs, leaseTtlMs: 1000, rejectedAttemptIds } });
+  }
+
+  assign(attemptId: string, spec: Partial<TaskSpec>, extra: Partial<Assign> = {}): void {
+    this.send({
+      $case: 'assign',
+      value: {
+        attemptId,
+        runId: 'run-1',
+        taskKey: 'task-a',
+        attemptNumber: 1,
+        spec: { type: 'shell', command: '', env: {}, timeoutMs: 0, killGraceMs: 0, workingDir: '', http: undefined, ...spec },
+        deadlineMs: 0,
+        traceContext: {},
+        idempotencyKey: `idem-${attemptId}`,
+        ...extra,
+      },
+    });
+  }
+
+  ack(attemptId: string): void {
+    this.send({ $case: 'resultAck', value: { attemptId } });
+  }
+
+  /** Ends the stream from the server side with status OK. */
+  end(): void {
+    this.call.end();
+  }
+
+  logText(attemptId: string): string {
+    return Buffer.concat(this.all('logChunk').filter((c) => c.attemptId === attemptId).map((c) => c.data)).toString();
+  }
+}
+
+class Gateway {
+  readonly server = new Server();
+  readonly sessions: Session[] = [];
+  port = 0;
+  /** When set, new streams are failed with this status instead of being served. */
+  refuseWith: { code: GrpcStatus; details: string } | null = null;
+  refused = 0;
+  private waiting: Array<() => void> = [];
+
+  async start(): Promise<void> {
+    this.server.addService(AgentServiceService, {
+      connect: (call: GatewayCall) => {
+        if (this.refuseWith) {
+          this.refused += 1;
+          call.emit('error', this.refuseWith);
+          return;
+        }
+        this.sessions.push(new Session(call));
+        for (const w of this.waiting.splice(0)) w();
+      },
+    });
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+  }
+
+  /** The n-th stream (0-based) the agent opened. */
+  async session(n: number, timeoutMs = 5000): Promise<Session> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.sessions.length <= n) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no session #${n}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiting.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.sessions[n]!;
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** True if the pid exists and is not a zombie (a zombie has already died; PID 1 of a container may reap late). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+interface LogLine {
+  level: string;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+function captureLogger(lines: LogLine[]): AgentLogger {
+  const rec = (level: string) => (msg: string, fields?: Record<string, unknown>) => lines.push({ level, msg, fields });
+  return { info: rec('info'), warn: rec('warn'), error: rec('error'), debug: rec('debug') };
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('agent', () => {
+  let gw: Gateway;
+  let workDir: string;
+  let agents: AgentHandle[];
+  let logs: LogLine[];
+
+  beforeEach(async () => {
+    gw = new Gateway();
+    await gw.start();
+    workDir = mkdtempSync(join(tmpdir(), 'baton-agent-'));
+    agents = [];
+    logs = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    gw.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  function agent(over: Partial<AgentOptions> = {}): AgentHandle {
+    const a = startAgent({
+      server: `127.0.0.1:${gw.port}`,
+      token: 'tok-123',
+      name: 'agent-a',
+      labels: { zone: 'eu', gpu: 'no' },
+      slots: 2,
+      cpuMillis: 2000,
+      memoryMb: 512,
+      workDir,
+      version: 'test',
+      reconnect: { initialMs: 50, maxMs: 200 },
+      logger: captureLogger(logs),
+      baseEnv: { PATH: process.env['PATH'] },
+      ...over,
+    });
+    agents.push(a);
+    return a;
+  }
+
+  async function welcomed(n = 0): Promise<Session> {
+    const s = await gw.session(n);
+    await s.next('hello');
+    s.welcome();
+    return s;
+  }
+
+  it('sends Hello, runs a shell task, streams logs, journals the result until ResultAck', async () => {
+    const a = agent();
+    const s = await gw.session(0);
+    const hello = await s.next('hello');
+    expect(hello).toMatchObject({ token: 'tok-123', name: 'agent-a', labels: { zone: 'eu', gpu: 'no' }, slots: 2, cpuMillis: 2000, memoryMb: 512, version: 'test', runningAttemptIds: [] });
+    s.welcome();
+    await a.waitConnected(2000);
+    expect(a.connected).toBe(true);
+    expect(a.sessionId).toMatch(/^s-/);
+
+    s.assign('att-1', { command: `echo hi; echo "$BATON_ATTEMPT_ID $BATON_ATTEMPT $BATON_RUN_ID $BATON_TASK_KEY $BATON_IDEMPOTENCY_KEY $FOO" >&2; echo '{"a":1}' > "$BATON_OUTPUT"`, env: { FOO: 'bar' } });
+    await s.next('ack', (x) => x.attemptId === 'att-1');
+    const result = await s.next('result', (r) => r.attemptId === 'att-1');
+    expect(result).toMatchObject({ status: Result_Status.SUCCEEDED, exitCode: 0, outputJson: '{"a":1}', error: '' });
+    expect(result.finishedAtMs).toBeGreaterThanOrEqual(result.startedAtMs);
+
+    const chunks = s.all('logChunk').filter((c) => c.attemptId === 'att-1');
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    const stdout = Buffer.concat(chunks.filter((c) => c.stream === LogChunk_Stream.STDOUT).map((c) => c.data)).toString();
+    const stderr = Buffer.concat(chunks.filter((c) => c.stream === LogChunk_Stream.STDERR).map((c) => c.data)).toString();
+    expect(stdout).toBe('hi\n');
+    expect(stderr).toBe('att-1 1 run-1 task-a idem-att-1 bar\n');
+    // Logs precede the result on the stream.
+    const order = s.messages.map((m) => m.msg?.$case);
+    expect(order.lastIndexOf('logChunk')).toBeLessThan(order.indexOf('result'));
+
+    const journalFile = join(workDir, 'journal', 'att-1.json');
+    expect(existsSync(journalFile)).toBe(true);
+    expect((JSON.parse(readFileSync(journalFile, 'utf8')) as Result).status).toBe(Result_Status.SUCCEEDED);
+
+    // A duplicate Assign is only re-acknowledged.
+    s.assign('att-1', { command: 'echo again' });
+    await until(() => s.all('ack').filter((x) => x.attemptId === 'att-1').length === 2, 2000, 'second ack');
+
+    s.ack('att-1');
+    await until(() => !existsSync(journalFile), 2000, 'journal removal');
+    await sleep(100);
+    expect(s.all('result')).toHaveLength(1);
+    expect(s.logText('att-1')).not.toContain('again');
+  });
+
+  it('reports a non-zero exit as FAILED with the exit code', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-2', { command: 'echo oops >&2; exit 3' });
+    const r = await s.next('result', (x) => x.attemptId === 'att-2');
+    expect(r).toMatchObject({ status: Result_Status.FAILED, exitCode: 3 });
+    expect(r.error).toContain('exit code 3');
+    expect(s.logText('att-2')).toBe('oops\n');
+  });
+
+  it('keeps the exit status but reports invalid output JSON', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-json', { command: `echo 'not json' > "$BATON_OUTPUT"` });
+    const r = await s.next('result', (x) => x.attemptId === 'att-json');
+    expect(r).toMatchObject({ status: Result_Status.SUCCEEDED, exitCode: 0, outputJson: '' });
+    expect(r.error).toContain('not valid JSON');
+  });
+
+  it('kills the whole process group on timeout, grandchildren included', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-3', { command: `sh -c 'sleep 30 & echo "gc=$!"; wait'; echo unreachable`, timeoutMs: 400, killGraceMs: 1000 });
+    await s.next('logChunk', (c) => c.attemptId === 'att-3' && c.data.toString().includes('gc='));
+    const pid = Number(/gc=(\d+)/.exec(s.logText('att-3'))![1]);
+    expect(isAlive(pid)).toBe(true);
+    const r = await s.next('result', (x) => x.attemptId === 'att-3');
+    expect(r.status).toBe(Result_Status.TIMED_OUT);
+    expect(r.error).toBe('timed out after 0.4s');
+    expect(r.exitCode).toBe(128 + 15);
+    expect(r.finishedAtMs - r.startedAtMs).toBeLessThan(1000);
+    await until(() => !isAlive(pid), 2000, 'grandchild to die');
+    expect(s.logText('att-3')).not.toContain('unreachable');
+  });
+
+  it('escalates to SIGKILL after the kill grace when SIGTERM is ignored', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-trap', { command: `trap '' TERM; echo ready; sleep 30`, timeoutMs: 200, killGraceMs: 300 });
+    const r = await s.next('result', (x) => x.attemptId === 'att-trap');
+    expect(r).toMatchObject({ status: Result_Status.TIMED_OUT, exitCode: 128 + 9 });
+    expect(r.finishedAtMs - r.startedAtMs).toBeGreaterThanOrEqual(450);
+  });
+
+  it('reconnects after the server ends the stream, names running attempts in Hello, re-sends the journaled result', async () => {
+    agent();
+    const s1 = await welcomed(0);
+    s1.assign('att-4', { command: 'sleep 0.5; echo done' });
+    await s1.next('ack', (x) => x.attemptId === 'att-4');
+    await s1.next('heartbeat', (h) => h.runningAttemptIds.includes('att-4'));
+    s1.end();
+
+    const s2 = await gw.session(1);
+    const hello2 = await s2.next('hello');
+    expect(hello2.runningAttemptIds).toEqual(['att-4']);
+    s2.welcome();
+    const r2 = await s2.next('result', (x) => x.attemptId === 'att-4');
+    expect(r2.status).toBe(Result_Status.SUCCEEDED);
+    expect(s2.logText('att-4')).toBe('done\n');
+    // No ResultAck: the server goes away again.
+    s2.end();
+
+    const s3 = await gw.session(2);
+    const hello3 = await s3.next('hello');
+    expect(hello3.runningAttemptIds).toEqual([]);
+    await sleep(100);
+    expect(s3.all('result')).toHaveLength(0); // results wait for Welcome
+    s3.welcome();
+    const r3 = await s3.next('result', (x) => x.attemptId === 'att-4');
+    expect(r3).toEqual(r2);
+    const journalFile = join(workDir, 'journal', 'att-4.json');
+    expect(existsSync(journalFile)).toBe(true);
+    s3.ack('att-4');
+    await until(() => !existsSync(journalFile), 2000, 'journal removal');
+  });
+
+  it('buffers logs produced while disconnected and sends them before the result', async () => {
+    agent();
+    const s1 = await welcomed(0);
+    s1.assign('att-off', { command: 'echo early; sleep 0.3; echo late; echo "{\\"n\\":2}" > "$BATON_OUTPUT"' });
+    await s1.next('logChunk', (c) => c.attemptId === 'att-off');
+    s1.end();
+
+    const s2 = await gw.session(1);
+    await s2.next('hello');
+    // Hold the Welcome until the task has finished offline.
+    await sleep(600);
+    expect(s2.all('logChunk')).toHaveLength(0);
+    s2.welcome();
+    const r = await s2.next('result', (x) => x.attemptId === 'att-off');
+    expect(r).toMatchObject({ status: Result_Status.SUCCEEDED, outputJson: '{"n":2}' });
+    expect(s1.logText('att-off')).toBe('early\n');
+    expect(s2.logText('att-off')).toBe('late\n');
+    const seqs = [...s1.all('logChunk'), ...s2.all('logChunk')].map((c: LogChunk) => c.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    const order = s2.messages.map((m) => m.msg?.$case);
+    expect(order.lastIndexOf('logChunk')).toBeLessThan(order.indexOf('result'));
+  });
+
+  it('delivers large output completely and in order, honouring backpressure', async () => {
+    agent();
+    const s = await welcomed();
+    // 3 MB of numbered lines: far more than the stream buffers, so write() must push back.
+    s.assign('att-big', { command: 'seq 1 400000' });
+    const r = await s.next('result', (x) => x.attemptId === 'att-big', 15000);
+    expect(r.status).toBe(Result_Status.SUCCEEDED);
+    const chunks = s.all('logChunk').filter((c) => c.attemptId === 'att-big');
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    expect(Math.max(...chunks.map((c) => c.data.length))).toBeLessThanOrEqual(32 * 1024);
+    const lines = s.logText('att-big').trimEnd().split('\n');
+    expect(lines).toHaveLength(400000);
+    expect(lines[399999]).toBe('400000');
+    expect(logs.some((l) => l.msg.includes('queueing until drain'))).toBe(true);
+  });
+
+  it('bounds the offline log buffer by dropping the oldest output', async () => {
+    agent();
+    const s1 = await welcomed(0);
+    s1.assign('att-flood', { command: 'sleep 0.2; seq 1 300000; echo last-line' });
+    await s1.next('ack');
+    s1.end();
+    const s2 = await gw.session(1);
+    await s2.next('hello');
+    await sleep(800);
+    s2.welcome();
+    await s2.next('result', (x) => x.attemptId === 'att-flood');
+    const text = s2.logText('att-flood');
+    expect(text.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(text.length).toBeGreaterThan(900 * 1024);
+    expect(text.endsWith('last-line\n')).toBe(true);
+    expect(text.startsWith('1\n')).toBe(false);
+    expect(logs.some((l) => l.level === 'warn' && l.msg.includes('dropping the oldest'))).toBe(true);
+  });
+
+  it('reconnects promptly when the server comes back on the same address', async () => {
+    const a = agent({ reconnect: { initialMs: 50, maxMs: 300 } });
+    await welcomed(0);
+    await a.waitConnected(2000);
+    const port = gw.port;
+    gw.stop();
+    await until(() => !a.connected, 2000, 'disconnect');
+    // Stay down long enough for several failed attempts (and the channel's own backoff to grow).
+    await sleep(1500);
+    const gw2 = new Gateway();
+    await new Promise<void>((resolve, reject) =>
+      gw2.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    gw2.server.addService(AgentServiceService, {
+      connect: (call: GatewayCall) => {
+        const s = new Session(call);
+        gw2.sessions.push(s);
+        s.welcome();
+      },
+    });
+    try {
+      const t0 = Date.now();
+      await a.waitConnected(3000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await Promise.all(agents.splice(0).map((x) => x.stop()));
+      gw2.stop();
+    }
+  });
+
+  it('cancels a running attempt', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-5', { command: 'echo started; sleep 30' });
+    await s.next('logChunk', (c) => c.attemptId === 'att-5' && c.data.toString().includes('started'));
+    s.send({ $case: 'cancel', value: { attemptId: 'att-5', reason: 'user asked' } });
+    const r = await s.next('result', (x) => x.attemptId === 'att-5');
+    expect(r.status).toBe(Result_Status.CANCELLED);
+    expect(r.error).toBe('cancelled: user asked');
+  });
+
+  it('runs noop tasks and rejects unknown types', async () => {
+    agent();
+    const s = await welcomed();
+    s.assign('att-6', { type: 'noop' });
+    s.assign('att-7', { type: 'docker' });
+    const noop = await s.next('result', (x) => x.attemptId === 'att-6');
+    expect(noop).toMatchObject({ status: Result_Status.SUCCEEDED, exitCode: 0 });
+    const unknown = await s.next('result', (x) => x.attemptId === 'att-7');
+    expect(unknown.status).toBe(Result_Status.FAILED);
+    expect(unknown.error).toContain("unknown task type 'docker'");
+  });
+
+  it('stops attempts the server rejects in Welcome, without a result', async () => {
+    agent();
+    const s1 = await welcomed(0);
+    s1.assign('att-rej', { command: 'sleep 30' });
+    await s1.next('heartbeat', (h) => h.runningAttemptIds.includes('att-rej'));
+    s1.end();
+    const s2 = await gw.session(1);
+    expect((await s2.next('hello')).runningAttemptIds).toEqual(['att-rej']);
+    s2.welcome(['att-rej']);
+    await s2.next('heartbeat', (h) => h.runningAttemptIds.length === 0 && h.freeSlots === 2, 3000);
+    await sleep(100);
+    expect(s2.all('result')).toHaveLength(0);
+    expect(existsSync(join(workDir, 'journal', 'att-rej.json'))).toBe(false);
+  });
+
+  it('delivers results journaled by an earlier agent process after the first Welcome', async () => {
+    const old: Result = { attemptId: 'att-old', status: Result_Status.SUCCEEDED, exitCode: 0, outputJson: '{"x":true}', error: '', startedAtMs: 1000, finishedAtMs: 2000 };
+    mkdirSync(join(workDir, 'journal'), { recursive: true });
+    writeFileSync(join(workDir, 'journal', 'att-old.json'), JSON.stringify(old));
+    writeFileSync(join(workDir, 'journal', '.att-x.1234.tmp'), '{"half');
+    agent();
+    const s = await gw.session(0);
+    await s.next('hello');
+    await sleep(50);
+    expect(s.all('result')).toHaveLength(0);
+    s.welcome();
+    expect(await s.next('result')).toEqual(old);
+    expect(existsSync(join(workDir, 'journal', '.att-x.1234.tmp'))).toBe(false);
+    s.ack('att-old');
+    await until(() => !existsSync(join(workDir, 'journal', 'att-old.json')), 2000, 'journal removal');
+  });
+
+  it('runs http tasks', async () => {
+    const http: HttpServer = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        if (req.url === '/json') {
+          res.writeHead(201, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ method: req.method, body, h: req.headers['x-test'] }));
+        } else {
+          res.writeHead(500);
+          res.end('boom');
+        }
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      agent();
+      const s = await welcomed();
+      s.assign('att-h1', { type: 'http', http: { method: 'POST', url: `${base}/json`, headers: { 'x-test': 'yes' }, body: 'payload', expectStatus: [] } });
+      s.assign('att-h2', { type: 'http', http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [] } });
+      s.assign('att-h3', { type: 'http', http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [500] } });
+      const r1 = await s.next('result', (x) => x.attemptId === 'att-h1');
+      expect(r1.status).toBe(Result_Status.SUCCEEDED);
+      expect(JSON.parse(r1.outputJson)).toEqual({ method: 'POST', body: 'payload', h: 'yes' });
+      expect(s.logText('att-h1')).toContain('HTTP 201');
+      const r2 = await s.next('result', (x) => x.attemptId === 'att-h2');
+      expect(r2.status).toBe(Result_Status.FAILED);
+      expect(r2.error).toContain('unexpected HTTP status 500');
+      expect(JSON.parse(r2.outputJson)).toEqual({ status: 500, body: 'boom' });
+      const r3 = await s.next('result', (x) => x.attemptId === 'att-h3');
+      expect(r3.status).toBe(Result_Status.SUCCEEDED);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    }
+  });
+
+  it('keeps retrying when the token is rejected, and says so', async () => {
+    gw.refuseWith = { code: GrpcStatus.UNAUTHENTICATED, details: 'token revoked' };
+    const a = agent({ reconnect: { initialMs: 20, maxMs: 60 } });
+    await until(() => gw.refused >= 3, 3000, 'retries');
+    expect(a.connected).toBe(false);
+    expect(logs.some((l) => l.level === 'error' && l.msg.includes('token'))).toBe(true);
+    gw.refuseWith = null;
+    const s = await welcomed(0);
+    await a.waitConnected(2000);
+    expect(s.closed).toBe(false);
+  });
+
+  it('reconnects after Drain with the requested delay', async () => {
+    const a = agent();
+    const s1 = await welcomed(0);
+    await a.waitConnected(2000);
+    const t0 = Date.now();
+    s1.send({ $case: 'drain', value: { reason: 'rolling restart', reconnectAfterMs: 300 } });
+    await s1.waitClosed();
+    const s2 = await gw.session(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+    await s2.next('hello');
+    s2.welcome();
+    await a.waitConnected(2000);
+  });
+
+  it('stop() kills running tasks and closes the stream', async () => {
+    const a = agent();
+    const s = await welcomed();
+    s.assign('att-stop', { command: `sleep 30 & echo "gc=$!"; wait` });
+    await s.next('logChunk', (c) => c.attemptId === 'att-stop');
+    const pid = Number(/gc=(\d+)/.exec(s.logText('att-stop'))![1]);
+    await a.stop();
+    expect(a.connected).toBe(false);
+    await until(() => !isAlive(pid), 2000, 'task to die');
+    await s.waitClosed();
+    // Its result waits in the journal for the next agent process.
+    const r = JSON.parse(readFileSync(join(workDir, 'journal', 'att-stop.json'), 'utf8')) as Result;
+    expect(r.status).toBe(Result_Status.FAILED);
+  });
+});

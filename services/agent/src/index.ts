@@ -1,0 +1,3 @@
+export { startAgent } from './agent.js';
+export type { AgentHandle, AgentLogger, AgentOptions, AgentTlsOptions } from './types.js';
+export { createConsoleLogger } from './logger.js';

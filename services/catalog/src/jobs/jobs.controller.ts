@@ -1,0 +1,73 @@
+import { Body, Controller, Delete, Get, Param, Put, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
+import { ProblemException, parseLimit } from '@baton/http';
+import { JobsService } from './jobs.service.js';
+
+/** A body is JSON (parsed by Express) or YAML (kept as text by the YAML parser route). */
+export function parseDefinitionBody(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return parseYaml(body);
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const line = err.linePos?.[0];
+      const where = line ? `line ${line.line}, column ${line.col}` : 'body';
+      throw ProblemException.invalidField('(body)', `YAML ${where}: ${err.message.split('\n')[0]}`);
+    }
+    throw err;
+  }
+}
+
+@Controller('api/v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Put(':name')
+  @Requires('update', 'Job')
+  async apply(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const r = await this.jobs.apply(p, name, parseDefinitionBody(body));
+    res.status(r.created ? 201 : 200);
+    return { ...r.job, created: r.created, changed: r.changed };
+  }
+
+  @Get()
+  @Requires('read', 'Job')
+  list(
+    @CurrentPrincipal() p: Principal,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+    @Query('prefix') prefix?: string,
+  ) {
+    return this.jobs.list(p, parseLimit(limit), cursor, prefix);
+  }
+
+  @Get(':name')
+  @Requires('read', 'Job')
+  get(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query('version') version?: string) {
+    let v: number | undefined;
+    if (version !== undefined) {
+      v = Number(version);
+      if (!Number.isInteger(v) || v < 1) throw ProblemException.invalidField('version', 'must be a positive integer');
+    }
+    return this.jobs.get(p, name, v);
+  }
+
+  @Get(':name/versions')
+  @Requires('read', 'Job')
+  versions(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
+    return this.jobs.versions(p, name);
+  }
+
+  @Delete(':name')
+  @Requires('delete', 'Job')
+  remove(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
+    return this.jobs.remove(p, name);
+  }
+}

@@ -1,0 +1,238 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { type JobDefinition, nextFireTime, parseJobDefinition } from '@baton/domain';
+import {
+  Database,
+  JobEntity,
+  JobVersionEntity,
+  type TenantScope,
+  TriggerEntity,
+  isUniqueViolation,
+  newId,
+} from '@baton/persistence';
+import { OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic, type JobChanged } from '@baton/bus';
+import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
+
+export interface JobView {
+  name: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  definition: JobDefinition;
+  triggers: TriggerView[];
+}
+
+export interface TriggerView {
+  id: string;
+  type: string;
+  spec: Record<string, unknown>;
+  enabled: boolean;
+  nextFireAt: string | null;
+  lastFireAt: string | null;
+}
+
+export interface ApplyResult {
+  job: JobView;
+  created: boolean;
+  changed: boolean;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Versioned job definitions: every change makes a new immutable version. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly db: Database,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+  ) {}
+
+  validate(name: string, body: unknown): JobDefinition {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw ProblemException.invalidField('(body)', 'a job definition must be an object');
+    }
+    const input = { ...(body as Record<string, unknown>) };
+    if (input.name === undefined) input.name = name;
+    else if (input.name !== name) {
+      throw ProblemException.invalidField('name', `must match the name in the URL ("${name}")`);
+    }
+    const r = parseJobDefinition(input);
+    if (!r.ok) {
+      throw ProblemException.badRequest(
+        `invalid job definition: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+        r.errors,
+      );
+    }
+    return r.value;
+  }
+
+  async apply(scope: TenantScope, name: string, body: unknown): Promise<ApplyResult> {
+    const def = this.validate(name, body);
+    try {
+      const result = await this.db.tx((m) => this.applyIn(m, scope, def));
+      if (result.changed) this.relay.kick();
+      return result;
+    } catch (err) {
+      // Two first applies of one name raced; the loser sees the winner's job.
+      if (isUniqueViolation(err)) return this.db.tx((m) => this.applyIn(m, scope, def));
+      throw err;
+    }
+  }
+
+  private async applyIn(m: EntityManager, scope: TenantScope, def: JobDefinition): Promise<ApplyResult> {
+    const now = Date.now();
+    let job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: def.name } });
+    const created = !job;
+    if (job) {
+      const current = await m.findOne(JobVersionEntity, {
+        where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
+      });
+      if (current && JSON.stringify(current.definition) === JSON.stringify(def)) {
+        return { job: await this.viewIn(m, scope, job, current), created: false, changed: false };
+      }
+      job.currentVersion += 1;
+      job.updatedAt = now;
+      await m.update(JobEntity, { id: job.id, tenantId: scope.tenantId }, { currentVersion: job.currentVersion, updatedAt: now });
+    } else {
+      job = { id: newId(), tenantId: scope.tenantId, name: def.name, currentVersion: 1, createdAt: now, updatedAt: now };
+      await m.insert(JobEntity, job);
+    }
+    const version: JobVersionEntity = {
+      id: newId(),
+      tenantId: scope.tenantId,
+      jobId: job.id,
+      version: job.currentVersion,
+      definition: def,
+      createdAt: now,
+    };
+    // JSON columns are typed loosely by TypeORM's partial types.
+    await m.insert(JobVersionEntity, version as never);
+    await this.syncTriggers(m, scope, job, def, now);
+    const payload: JobChanged = { tenantId: scope.tenantId, jobId: job.id, jobName: job.name, version: job.currentVersion };
+    await enqueueEvent(m, {
+      topic: topic('catalog-events'),
+      type: created ? 'job.created' : 'job.updated',
+      key: scope.tenantId,
+      tenantId: scope.tenantId,
+      payload,
+    });
+    return { job: await this.viewIn(m, scope, job, version), created, changed: true };
+  }
+
+  /**
+   * Trigger rows are keyed by (job, position) and survive edits that leave
+   * them unchanged, so a slot keeps its dedupe key across versions.
+   */
+  private async syncTriggers(m: EntityManager, scope: TenantScope, job: JobEntity, def: JobDefinition, now: number) {
+    const existing = await m.find(TriggerEntity, { where: { tenantId: scope.tenantId, jobId: job.id } });
+    const byPos = new Map(existing.map((t) => [t.position, t]));
+    for (const [position, t] of def.triggers.entries()) {
+      const spec = { cron: t.cron, timezone: t.timezone };
+      const old = byPos.get(position);
+      byPos.delete(position);
+      const sameSpec = old && old.type === t.type && JSON.stringify(old.spec) === JSON.stringify(spec);
+      const next = t.enabled ? (sameSpec && old.enabled && old.nextFireAt !== null ? old.nextFireAt : nextFireTime(t.cron, t.timezone, new Date(now))?.getTime() ?? null) : null;
+      if (old) {
+        await m.update(TriggerEntity, { id: old.id, tenantId: scope.tenantId }, { type: t.type, spec, enabled: t.enabled, nextFireAt: next, jobName: job.name });
+      } else {
+        await m.insert(TriggerEntity, {
+          id: newId(),
+          tenantId: scope.tenantId,
+          jobId: job.id,
+          jobName: job.name,
+          position,
+          type: t.type,
+          spec,
+          enabled: t.enabled,
+          nextFireAt: next,
+          lastFireAt: null,
+          createdAt: now,
+        });
+      }
+    }
+    for (const gone of byPos.values()) await m.delete(TriggerEntity, { id: gone.id, tenantId: scope.tenantId });
+  }
+
+  async get(scope: TenantScope, name: string, version?: number): Promise<JobView> {
+    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+    if (!job) throw ProblemException.notFound(`job ${name}`);
+    const v = await this.db.manager.findOne(JobVersionEntity, {
+      where: { tenantId: scope.tenantId, jobId: job.id, version: version ?? job.currentVersion },
+    });
+    if (!v) throw ProblemException.notFound(`job ${name} version ${version}`);
+    return this.viewIn(this.db.manager, scope, job, v);
+  }
+
+  async versions(scope: TenantScope, name: string) {
+    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+    if (!job) throw ProblemException.notFound(`job ${name}`);
+    const rows = await this.db.manager.find(JobVersionEntity, {
+      where: { tenantId: scope.tenantId, jobId: job.id },
+      order: { version: 'DESC' },
+    });
+    return { items: rows.map((r) => ({ version: r.version, createdAt: iso(r.createdAt), definition: r.definition })) };
+  }
+
+  async list(scope: TenantScope, limit: number, cursor: string | undefined, prefix?: string): Promise<Page<{ name: string; version: number; updatedAt: string | null; triggers: number }>> {
+    const after = decodeCursor(cursor);
+    const q = this.db.manager
+      .createQueryBuilder(JobEntity, 'j')
+      .where('j.tenant_id = :t', { t: scope.tenantId })
+      .orderBy('j.name', 'ASC')
+      .limit(limit + 1);
+    if (after) q.andWhere('j.name > :n', { n: String(after.k) });
+    if (prefix) q.andWhere('j.name LIKE :p', { p: `${prefix.replace(/[%_\\]/g, '\\$&')}%` });
+    const rows = await q.getMany();
+    const page = rows.slice(0, limit);
+    const counts = new Map<string, number>();
+    if (page.length > 0) {
+      const trig = await this.db.manager
+        .createQueryBuilder(TriggerEntity, 't')
+        .select('t.job_id', 'jobId')
+        .addSelect('COUNT(*)', 'n')
+        .where('t.tenant_id = :t', { t: scope.tenantId })
+        .andWhere('t.job_id IN (:...ids)', { ids: page.map((j) => j.id) })
+        .groupBy('t.job_id')
+        .getRawMany<{ jobId: string; n: string | number }>();
+      for (const r of trig) counts.set(r.jobId, Number(r.n));
+    }
+    const last = page[page.length - 1];
+    return {
+      items: page.map((j) => ({ name: j.name, version: j.currentVersion, updatedAt: iso(j.updatedAt), triggers: counts.get(j.id) ?? 0 })),
+      nextCursor: rows.length > limit && last ? encodeCursor({ k: last.name, id: last.id }) : null,
+    };
+  }
+
+  /** Deletes the job and its triggers; versions stay, since runs pin them. */
+  async remove(scope: TenantScope, name: string): Promise<{ name: string; deleted: true }> {
+    await this.db.tx(async (m) => {
+      const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+      if (!job) throw ProblemException.notFound(`job ${name}`);
+      await m.delete(TriggerEntity, { tenantId: scope.tenantId, jobId: job.id });
+      await m.delete(JobEntity, { tenantId: scope.tenantId, id: job.id });
+      const payload: JobChanged = { tenantId: scope.tenantId, jobId: job.id, jobName: job.name, version: null };
+      await enqueueEvent(m, { topic: topic('catalog-events'), type: 'job.deleted', key: scope.tenantId, tenantId: scope.tenantId, payload });
+    });
+    this.relay.kick();
+    return { name, deleted: true };
+  }
+
+  private async viewIn(m: EntityManager, scope: TenantScope, job: JobEntity, v: JobVersionEntity): Promise<JobView> {
+    const triggers = await m.find(TriggerEntity, { where: { tenantId: scope.tenantId, jobId: job.id }, order: { position: 'ASC' } });
+    return {
+      name: job.name,
+      version: v.version,
+      createdAt: new Date(job.createdAt).toISOString(),
+      updatedAt: new Date(job.updatedAt).toISOString(),
+      definition: v.definition,
+      triggers: triggers.map((t) => ({
+        id: t.id,
+        type: t.type,
+        spec: t.spec,
+        enabled: t.enabled,
+        nextFireAt: iso(t.nextFireAt),
+        lastFireAt: iso(t.lastFireAt),
+      })),
+    };
+  }
+}

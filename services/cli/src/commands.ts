@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { type ApiClient, CliError } from './client.js';
+
+type Out = (line: string) => void;
+
+interface TaskView {
+  key: string;
+  state: string;
+  attemptsUsed: number;
+  exitCode: number | null;
+  error: string | null;
+  attempts: Array<{ number: number; state: string; agent: string }>;
+}
+interface RunView {
+  id: string;
+  job: string;
+  jobVersion: number;
+  state: string;
+  logicalDate: string;
+  createdAt: string;
+  finishedAt: string | null;
+  trigger: { type: string };
+  tasks: TaskView[];
+}
+
+const TERMINAL_RUN = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Reads job definitions from a YAML/JSON file; syntax errors name the line. */
+export function readDefinitions(file: string, text = readFileSync(file, 'utf8')): Array<Record<string, unknown>> {
+  const docs = parseAllDocuments(text);
+  const out: Array<Record<string, unknown>> = [];
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      const line = e.linePos?.[0];
+      throw new CliError(`${file}:${line ? `${line.line}:${line.col}` : '?'}: ${e.message.split('\n')[0]}`);
+    }
+    const value = doc.toJS() as unknown;
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new CliError(`${file}: each document must be a job definition (a mapping)`);
+    }
+    const def = value as Record<string, unknown>;
+    if (typeof def.name !== 'string') {
+      const line = doc.contents ? text.slice(0, doc.contents.range[0]).split('\n').length : 1;
+      throw new CliError(`${file}:${line}: the job definition has no "name"`);
+    }
+    out.push(def);
+  }
+  if (out.length === 0) throw new CliError(`${file}: no job definition found`);
+  return out;
+}
+
+export async function apply(api: ApiClient, file: string, out: Out): Promise<void> {
+  for (const def of readDefinitions(file)) {
+    const name = def.name as string;
+    const r = await api.request<{ version: number; created: boolean; changed: boolean; triggers: Array<{ nextFireAt: string | null }> }>(
+      'PUT',
+      `/api/v1/jobs/${encodeURIComponent(name)}`,
+      def,
+    );
+    const what = r.created ? 'created' : r.changed ? 'updated' : 'unchanged';
+    const next = r.triggers.map((t) => t.nextFireAt).filter(Boolean).sort()[0];
+    out(`job ${name}: ${what} (version ${r.version})${next ? `, next fire ${next}` : ''}`);
+  }
+}
+
+export function parseParams(pairs: readonly string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`--param ${p}: expected key=value`);
+    const raw = p.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    params[p.slice(0, eq)] = value;
+  }
+  return params;
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+function taskLine(t: TaskView): string {
+  const last = t.attempts[t.attempts.length - 1];
+  const where = last ? ` attempt ${last.number} on ${last.agent}` : '';
+  const exit = t.exitCode !== null ? ` exit=${t.exitCode}` : '';
+  const err = t.error && t.state !== 'succeeded' ? ` (${t.error.split('\n')[0]})` : '';
+  return `  ${pad(t.key, 20)} ${pad(t.state, 16)}${where}${exit}${err}`;
+}
+
+export async function triggerRun(
+  api: ApiClient,
+  job: string,
+  opts: { params: Record<string, unknown>; logicalDate?: string; idempotencyKey?: string; wait: boolean; pollMs?: number },
+  out: Out,
+): Promise<number> {
+  const run = await api.request<RunView>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/runs`, {
+    params: opts.params,
+    ...(opts.logicalDate ? { logicalDate: opts.logicalDate } : {}),
+    ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+  });
+  out(`run ${run.id} (job ${run.job} v${run.jobVersion}) ${run.state}`);
+  if (!opts.wait) return 0;
+  return waitRun(api, run.id, out, opts.pollMs ?? 250);
+}
+
+export async function waitRun(api: ApiClient, id: string, out: Out, pollMs: number): Promise<number> {
+  const seen = new Map<string, string>();
+  for (;;) {
+    const run = await api.request<RunView>('GET', `/api/v1/runs/${id}`);
+    for (const t of run.tasks) {
+      const sig = `${t.state}/${t.attempts.length}`;
+      if (seen.get(t.key) !== sig) {
+        seen.set(t.key, sig);
+        out(taskLine(t));
+      }
+    }
+    if (TERMINAL_RUN.has(run.state)) {
+      out(`run ${run.id} ${run.state}`);
+      return run.state === 'succeeded' ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export async function showRun(api: ApiClient, id: string, out: Out): Promise<void> {
+  const run = await api.request<RunView>('GET', `/api/v1/runs/${id}`);
+  out(`run ${run.id}  job ${run.job} v${run.jobVersion}  ${run.state}  logical date ${run.logicalDate}  (${run.trigger.type})`);
+  for (const t of run.tasks) out(taskLine(t));
+}
+
+export async function listRuns(api: ApiClient, opts: { job?: string; state?: string; limit: string }, out: Out) {
+  const q = new URLSearchParams({ limit: opts.limit });
+  if (opts.job) q.set('job', opts.job);
+  if (opts.state) q.set('state', opts.state);
+  const page = await api.request<{ items: RunView[] }>('GET', `/api/v1/runs?${q}`);
+  out(`${pad('RUN', 37)} ${pad('JOB', 20)} ${pad('STATE', 10)} ${pad('TRIGGER', 8)} CREATED`);
+  for (const r of page.items) {
+    out(`${pad(r.id, 37)} ${pad(r.job, 20)} ${pad(r.state, 10)} ${pad(r.trigger.type, 8)} ${r.createdAt}`);
+  }
+}
+
+export async function logs(api: ApiClient, runId: string, key: string, attempt: string | undefined, write: (s: string) => void) {
+  const q = attempt ? `?attempt=${encodeURIComponent(attempt)}` : '';
+  const text = await api.request<string>('GET', `/api/v1/runs/${runId}/tasks/${encodeURIComponent(key)}/logs${q}`);
+  write(text);
+}
+
+export async function listJobs(api: ApiClient, out: Out) {
+  const page = await api.request<{ items: Array<{ name: string; version: number; triggers: number; updatedAt: string }> }>('GET', '/api/v1/jobs?limit=500');
+  out(`${pad('JOB', 30)} ${pad('VERSION', 8)} ${pad('TRIGGERS', 9)} UPDATED`);
+  for (const j of page.items) out(`${pad(j.name, 30)} ${pad(String(j.version), 8)} ${pad(String(j.triggers), 9)} ${j.updatedAt}`);
+}
+
+export async function listAgents(api: ApiClient, out: Out) {
+  const page = await api.request<{ items: Array<{ name: string; status: string; slots: number; running: number; labels: Record<string, string>; lastSeenAt: string }> }>('GET', '/api/v1/agents');
+  out(`${pad('AGENT', 20)} ${pad('STATUS', 13)} ${pad('SLOTS', 9)} ${pad('LABELS', 30)} LAST SEEN`);
+  for (const a of page.items) {
+    const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    out(`${pad(a.name, 20)} ${pad(a.status, 13)} ${pad(`${a.running}/${a.slots}`, 9)} ${pad(labels || '-', 30)} ${a.lastSeenAt}`);
+  }
+}

@@ -1,0 +1,161 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, parseLabels, readClientEnv } from '@baton/config';
+import { createLogger } from '@baton/telemetry';
+import { ApiClient, CliError, resolveConnection } from './client.js';
+import { apply, listAgents, listJobs, listRuns, logs, parseParams, showRun, triggerRun } from './commands.js';
+
+const out = (line: string) => process.stdout.write(line + '\n');
+const env = readClientEnv();
+
+function api(cmd: Command): ApiClient {
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string }>();
+  return new ApiClient(resolveConnection(o, env));
+}
+
+const program = new Command('baton')
+  .description('Baton: a deterministic executor of time + dependency + state')
+  .option('--server <url>', 'Baton HTTP API (default: BATON_SERVER, data/client.json, http://127.0.0.1:8080)')
+  .option('--token <token>', 'API key (default: BATON_TOKEN or data/client.json)')
+  .showHelpAfterError();
+
+program
+  .command('standalone')
+  .description('run the whole platform in one process (SQLite, in-process bus, local agent)')
+  .option('--no-agent', 'do not start the bundled local agent')
+  .action(async (o: { agent: boolean }) => {
+    const config = loadConfig();
+    const logger = createLogger({ level: config.log.level, format: config.log.format });
+    const { startStandalone } = await import('@baton/standalone');
+    const s = await startStandalone(config, logger, { agent: o.agent && config.localAgent.enabled });
+    let closing = false;
+    const stop = (sig: string) => {
+      if (closing) process.exit(130);
+      closing = true;
+      logger.info(`received ${sig}; shutting down`);
+      void s.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit (production deploys)')
+  .action(async () => {
+    const config = loadConfig();
+    const { Database } = await import('@baton/persistence');
+    const db = await Database.open(config.database, { migrate: false });
+    const done = await db.migrate();
+    out(done.length ? `applied: ${done.join(', ')}` : 'database is up to date');
+    await db.close();
+  });
+
+program
+  .command('agent')
+  .description('run an agent that executes tasks sent by the scheduler')
+  .requiredOption('--server <host:port>', 'scheduler gRPC address, e.g. 127.0.0.1:7070')
+  .option('--token <token>', 'agent token (default: BATON_AGENT_TOKEN)')
+  .option('--name <name>', 'agent name, unique per tenant', hostname())
+  .option('--labels <k=v,...>', 'labels tasks can select on', '')
+  .option('--slots <n>', 'tasks run at once', '4')
+  .option('--work-dir <dir>', 'journal and scratch directory (default: data/agents/<name>)')
+  .action(async (o: { server: string; token?: string; name: string; labels: string; slots: string; workDir?: string }) => {
+    const token = o.token ?? env.agentToken;
+    if (!token) throw new CliError('--token is required (or set BATON_AGENT_TOKEN); create one with `baton agent-token create`');
+    const labels = parseLabels(o.labels);
+    if (typeof labels === 'string') throw new CliError(`--labels: ${labels}`);
+    const slots = Number(o.slots);
+    if (!Number.isInteger(slots) || slots < 1) throw new CliError('--slots: must be a positive integer');
+    const { startAgent } = await import('@baton/agent');
+    const logger = createLogger({ level: 'info', format: 'text', component: `agent ${o.name}` });
+    const handle = startAgent({
+      server: o.server.replace(/^grpc:\/\//, ''),
+      token,
+      name: o.name,
+      labels,
+      slots,
+      workDir: o.workDir ? resolve(o.workDir) : resolve(env.dataDir, 'agents', o.name),
+      logger,
+    });
+    const stop = () => void handle.stop().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+program
+  .command('apply')
+  .description('create or update the jobs defined in a YAML or JSON file')
+  .requiredOption('-f, --file <file>', 'job definition file (several YAML documents allowed)')
+  .action(async (o: { file: string }, cmd: Command) => apply(api(cmd), o.file, out));
+
+program
+  .command('run <job>')
+  .description('start a run of a job now')
+  .option('-p, --param <key=value>', 'run parameter (repeatable; JSON values allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--logical-date <iso>', 'logical date of the run (default: now)')
+  .option('--idempotency-key <key>', 'the same key returns the same run')
+  .option('-w, --wait', 'wait for the run to finish, printing task states; exit 1 unless it succeeded')
+  .action(async (job: string, o: { param: string[]; logicalDate?: string; idempotencyKey?: string; wait?: boolean }, cmd: Command) => {
+    process.exitCode = await triggerRun(api(cmd), job, { params: parseParams(o.param), logicalDate: o.logicalDate, idempotencyKey: o.idempotencyKey, wait: !!o.wait }, out);
+  });
+
+program
+  .command('runs')
+  .description('list recent runs')
+  .option('--job <name>', 'only runs of this job')
+  .addOption(new Option('--state <state>', 'only runs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+  .option('--limit <n>', 'how many', '20')
+  .action(async (o: { job?: string; state?: string; limit: string }, cmd: Command) => listRuns(api(cmd), o, out));
+
+program
+  .command('status <run-id>')
+  .description("show a run and each task's state")
+  .action(async (id: string, _o: unknown, cmd: Command) => showRun(api(cmd), id, out));
+
+program
+  .command('logs <run-id> <task-key>')
+  .description("print a task's output (latest attempt unless --attempt)")
+  .option('--attempt <n>', 'attempt number')
+  .action(async (id: string, key: string, o: { attempt?: string }, cmd: Command) =>
+    logs(api(cmd), id, key, o.attempt, (s) => process.stdout.write(s)),
+  );
+
+program.command('jobs').description('list jobs').action(async (_o: unknown, cmd: Command) => listJobs(api(cmd), out));
+program.command('agents').description('list agents').action(async (_o: unknown, cmd: Command) => listAgents(api(cmd), out));
+
+program
+  .command('agent-token')
+  .description('manage agent tokens')
+  .command('create')
+  .option('--name <name>', 'a label for the token', 'agent')
+  .action(async (o: { name: string }, cmd: Command) => {
+    const t = await api(cmd).request<{ id: string; token: string }>('POST', '/api/v1/agent-tokens', { name: o.name });
+    out(t.token);
+    process.stderr.write(`agent token ${t.id} created; it is shown once\n`);
+  });
+
+program
+  .command('preview')
+  .description('show the next fire times of a cron expression')
+  .requiredOption('--cron <expr>', '6-field cron (seconds first) or 5-field')
+  .option('--timezone <tz>', 'IANA time zone', 'UTC')
+  .option('--count <n>', 'how many', '5')
+  .action(async (o: { cron: string; timezone: string; count: string }, cmd: Command) => {
+    const r = await api(cmd).request<{ fireTimes: string[] }>('POST', '/api/v1/schedule/preview', { cron: o.cron, timezone: o.timezone, count: Number(o.count) });
+    for (const t of r.fireTimes) out(t);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`baton: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`baton: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`baton: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

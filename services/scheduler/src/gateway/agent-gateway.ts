@@ -1,0 +1,242 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { IsNull } from 'typeorm';
+import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, newId } from '@baton/persistence';
+import { hashToken } from '@baton/auth';
+import { EVENT_BUS, type EventBus, topic } from '@baton/bus';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { LOGGER, type Logger } from '@baton/telemetry';
+import { type AgentMessage, AgentServiceService, type Hello, type ServerMessage } from '@baton/proto';
+import { AgentCommands } from '../engine/agent-commands.js';
+import { Dispatcher } from '../engine/dispatcher.js';
+import { type AgentSession, SessionRegistry } from './sessions.js';
+
+type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * The gRPC gateway agents connect to. One bidirectional stream per agent:
+ * Hello (token check) -> Welcome, then Assign/Ack/Heartbeat/LogChunk/Result.
+ * Messages of one stream are handled in order.
+ */
+@Injectable()
+export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: Server | null = null;
+  private readonly log: Logger;
+  boundPort = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly sessions: SessionRegistry,
+    private readonly dispatcher: Dispatcher,
+    private readonly commands: AgentCommands,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('gateway');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.subscribe(topic('tenancy-events'), `gateway.${newId()}`, async (e) => {
+      if (e.type !== 'agent-token.revoked') return;
+      const { tokenId } = e.payload as { tokenId: string };
+      for (const s of this.sessions.all()) {
+        if (s.tokenId === tokenId) s.close(status.UNAUTHENTICATED, 'agent token revoked');
+      }
+    });
+    const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
+    server.addService(AgentServiceService, { connect: (call: Call) => this.connect(call) });
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.config.grpc.host}:${this.config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.server = server;
+    this.log.info('agent gateway listening', { port: this.boundPort });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    // Tell agents to reconnect (to another replica, or to us after a restart).
+    for (const s of this.sessions.all()) {
+      s.send({ msg: { $case: 'drain', value: { reason: 'server shutting down', reconnectAfterMs: 500 } } });
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 1_000);
+      server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private connect(call: Call): void {
+    let session: AgentSession | null = null;
+    let chain: Promise<void> = Promise.resolve();
+    let closed = false;
+    const helloTimer = setTimeout(() => fail(status.DEADLINE_EXCEEDED, 'no Hello received'), HELLO_TIMEOUT_MS);
+    const fail = (code: number, details: string) => {
+      if (closed) return;
+      closed = true;
+      call.emit('error', Object.assign(new Error(details), { code, details }));
+    };
+    const cleanup = () => {
+      clearTimeout(helloTimer);
+      if (!session) return;
+      const s = session;
+      session = null;
+      this.sessions.remove(s);
+      this.log.info('agent disconnected', { agent: s.name, session: s.id });
+      void this.db
+        .tx((m) =>
+          m.update(AgentEntity, { id: s.agentId, sessionId: s.id }, { status: 'disconnected', lastSeenAt: Date.now() }),
+        )
+        .catch(() => undefined);
+    };
+    call.on('data', (msg: AgentMessage) => {
+      chain = chain
+        .then(async () => {
+          if (closed) return;
+          const m = msg.msg;
+          if (!m) return;
+          if (!session) {
+            if (m.$case !== 'hello') return fail(status.FAILED_PRECONDITION, 'the first message must be Hello');
+            clearTimeout(helloTimer);
+            session = await this.hello(call, m.value, fail);
+            return;
+          }
+          const s = session;
+          switch (m.$case) {
+            case 'hello':
+              return fail(status.FAILED_PRECONDITION, 'Hello sent twice');
+            case 'ack':
+              return this.commands.ack(s, m.value.attemptId);
+            case 'heartbeat':
+              return this.commands.heartbeat(s, m.value.runningAttemptIds);
+            case 'logChunk':
+              return this.commands.logChunk(s, m.value);
+            case 'result': {
+              const v = m.value;
+              await this.commands.result(s, {
+                attemptId: v.attemptId,
+                status: v.status,
+                exitCode: v.exitCode,
+                output: v.outputJson,
+                error: v.error,
+                finishedAt: v.finishedAtMs,
+              });
+              s.send({ msg: { $case: 'resultAck', value: { attemptId: v.attemptId } } });
+              return;
+            }
+            case 'fileEvent':
+              return; // file triggers arrive with the trigger service's watchers
+            default: {
+              const never: never = m;
+              return never;
+            }
+          }
+        })
+        .catch((err: unknown) => {
+          this.log.error('agent message failed', { error: err instanceof Error ? err.stack : String(err) });
+          fail(status.INTERNAL, 'server error');
+        });
+    });
+    call.on('end', () => {
+      cleanup();
+      if (!closed) {
+        closed = true;
+        call.end();
+      }
+    });
+    call.on('error', () => cleanup());
+    call.on('close', () => cleanup());
+    call.on('cancelled', () => cleanup());
+  }
+
+  private async hello(call: Call, h: Hello, fail: (code: number, details: string) => void): Promise<AgentSession | null> {
+    const token = await this.db.manager.findOne(AgentTokenEntity, { where: { hash: hashToken(h.token), revokedAt: IsNull() } });
+    if (!token) {
+      this.log.warn('agent rejected: unknown or revoked token', { name: h.name });
+      fail(status.UNAUTHENTICATED, 'agent token is unknown or revoked');
+      return null;
+    }
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(h.name)) {
+      fail(status.INVALID_ARGUMENT, 'agent name must be 1-100 letters, digits, _ . or -');
+      return null;
+    }
+    const now = Date.now();
+    const sessionId = newId(now);
+    const slots = Math.max(1, Math.min(h.slots || 1, 10_000));
+    const { agentId, kept, rejected } = await this.db.tx(async (m) => {
+      let agent = await m.findOne(AgentEntity, { where: { tenantId: token.tenantId, name: h.name } });
+      const fields = {
+        labels: h.labels,
+        slots,
+        cpuMillis: h.cpuMillis,
+        memoryMb: h.memoryMb,
+        version: h.version.slice(0, 40),
+        status: 'connected' as const,
+        sessionId,
+        tokenId: token.id,
+        connectedAt: now,
+        lastSeenAt: now,
+      };
+      if (agent) await m.update(AgentEntity, { id: agent.id }, fields);
+      else {
+        agent = { id: newId(now), tenantId: token.tenantId, name: h.name, createdAt: now, ...fields };
+        await m.insert(AgentEntity, agent);
+      }
+      // Running attempts named by a reconnecting agent keep their lease if still current.
+      const kept: string[] = [];
+      const rejected: string[] = [];
+      for (const id of h.runningAttemptIds) {
+        const upd = await m
+          .createQueryBuilder()
+          .update(AttemptEntity)
+          .set({ sessionId, expiresAt: now + this.config.scheduler.leaseTtlMs })
+          .where('id = :id AND agent_id = :a AND state = :s', { id, a: agent.id, s: 'running' })
+          .execute();
+        ((upd.affected ?? 0) === 1 ? kept : rejected).push(id);
+      }
+      return { agentId: agent.id, kept, rejected };
+    });
+    const session: AgentSession = {
+      id: sessionId,
+      agentId,
+      tenantId: token.tenantId,
+      tokenId: token.id,
+      name: h.name,
+      labels: h.labels,
+      slots,
+      inFlight: new Set(kept),
+      send: (msg) => {
+        if (!call.writableEnded && !call.destroyed) call.write(msg);
+      },
+      close: (code, reason) => {
+        call.emit('error', Object.assign(new Error(reason), { code, details: reason }));
+      },
+    };
+    this.sessions.add(session);
+    session.send({
+      msg: {
+        $case: 'welcome',
+        value: {
+          sessionId,
+          agentId,
+          heartbeatIntervalMs: this.config.scheduler.heartbeatIntervalMs,
+          leaseTtlMs: this.config.scheduler.leaseTtlMs,
+          rejectedAttemptIds: rejected,
+        },
+      },
+    });
+    this.log.info('agent connected', { agent: h.name, session: sessionId, slots, labels: h.labels, kept: kept.length });
+    this.dispatcher.kick();
+    return session;
+  }
+}

@@ -1,0 +1,211 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { In } from 'typeorm';
+import { topologicalOrder } from '@baton/domain';
+import {
+  AgentEntity,
+  AttemptEntity,
+  Database,
+  RunEntity,
+  TaskLogEntity,
+  TaskRunEntity,
+  type TenantScope,
+  isUniqueViolation,
+  newId,
+} from '@baton/persistence';
+import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, type RunRequested, consumeOnce, topic } from '@baton/bus';
+import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
+import { Dispatcher } from '../engine/dispatcher.js';
+import { DefinitionCache } from '../engine/definitions.js';
+import { RunEngine } from '../engine/run-engine.js';
+
+export interface TriggerRunCommand {
+  params: Record<string, unknown>;
+  logicalDate: number | null;
+  idempotencyKey: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const parseOutput = (s: string | null): unknown => {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return s;
+  }
+};
+
+const summary = (r: RunEntity) => ({
+  id: r.id,
+  job: r.jobName,
+  jobVersion: r.jobVersion,
+  state: r.state,
+  logicalDate: iso(r.logicalDate),
+  params: r.params,
+  trigger: { type: r.triggerType, id: r.triggerId },
+  createdAt: iso(r.createdAt),
+  startedAt: iso(r.startedAt),
+  finishedAt: iso(r.finishedAt),
+});
+
+@Injectable()
+export class RunsService implements OnApplicationBootstrap {
+  constructor(
+    private readonly db: Database,
+    private readonly engine: RunEngine,
+    private readonly defs: DefinitionCache,
+    private readonly dispatcher: Dispatcher,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Run requests from triggers; the dedupe key makes a redelivered request one run.
+    await this.bus.subscribe(topic('run-requests'), 'scheduler', async (e) => {
+      const req = e.payload as RunRequested;
+      await consumeOnce(this.db, 'scheduler.run-requests', e, async (m) => {
+        try {
+          await this.engine.createRun(m, { tenantId: req.tenantId }, {
+            jobName: req.jobName,
+            params: req.params,
+            logicalDate: req.logicalDate,
+            dedupeKey: req.dedupeKey,
+            triggerType: req.triggerType,
+            triggerId: req.triggerId,
+          });
+        } catch (err) {
+          // The job was deleted after the trigger fired: nothing to run.
+          if (err instanceof ProblemException && err.status === 404) return;
+          throw err;
+        }
+      });
+      this.dispatcher.kick();
+    });
+  }
+
+  async trigger(scope: TenantScope, jobName: string, cmd: TriggerRunCommand) {
+    const dedupeKey = cmd.idempotencyKey ? `manual:${cmd.idempotencyKey}` : `manual:${newId()}`;
+    const create = () =>
+      this.db.tx((m) =>
+        this.engine.createRun(m, scope, {
+          jobName,
+          params: cmd.params,
+          logicalDate: cmd.logicalDate ?? Date.now(),
+          dedupeKey,
+          triggerType: 'manual',
+          triggerId: null,
+        }),
+      );
+    let r;
+    try {
+      r = await create();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      r = await create(); // the same key raced; the second call finds the first run
+    }
+    if (r.run.jobName !== jobName) {
+      throw ProblemException.conflict(`idempotencyKey was already used for a run of job ${r.run.jobName}`);
+    }
+    if (r.created) {
+      this.relay.kick();
+      this.dispatcher.kick();
+    }
+    return { run: await this.get(scope, r.run.id), created: r.created };
+  }
+
+  async get(scope: TenantScope, id: string) {
+    const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
+    if (!run) throw ProblemException.notFound(`run ${id}`);
+    const [tasks, attempts, def] = await Promise.all([
+      this.db.manager.find(TaskRunEntity, { where: { tenantId: scope.tenantId, runId: id } }),
+      this.db.manager.find(AttemptEntity, { where: { tenantId: scope.tenantId, runId: id }, order: { number: 'ASC', assignedAt: 'ASC' } }),
+      this.defs.get(this.db.manager, scope.tenantId, run.jobVersionId),
+    ]);
+    const agentIds = [...new Set(attempts.map((a) => a.agentId))];
+    const agents = agentIds.length
+      ? await this.db.manager.find(AgentEntity, { where: { tenantId: scope.tenantId, id: In(agentIds) } })
+      : [];
+    const agentName = new Map(agents.map((a) => [a.id, a.name]));
+    const order = new Map(topologicalOrder(def.tasks).map((k, i) => [k, i]));
+    tasks.sort((a, b) => (order.get(a.taskKey) ?? 0) - (order.get(b.taskKey) ?? 0));
+    return {
+      ...summary(run),
+      tasks: tasks.map((t) => {
+        const spec = def.tasks.find((x) => x.key === t.taskKey);
+        return {
+          key: t.taskKey,
+          type: spec?.type ?? null,
+          dependsOn: spec?.dependsOn ?? [],
+          state: t.state,
+          attemptsUsed: t.attemptsUsed,
+          exitCode: t.exitCode,
+          output: parseOutput(t.output),
+          error: t.error,
+          nextAttemptAt: t.state === 'up_for_retry' ? iso(t.readyAt) : null,
+          startedAt: iso(t.startedAt),
+          finishedAt: iso(t.finishedAt),
+          attempts: attempts
+            .filter((a) => a.taskRunId === t.id)
+            .map((a) => ({
+              id: a.id,
+              number: a.number,
+              state: a.state,
+              agent: agentName.get(a.agentId) ?? a.agentId,
+              exitCode: a.exitCode,
+              error: a.error,
+              assignedAt: iso(a.assignedAt),
+              startedAt: iso(a.startedAt),
+              finishedAt: iso(a.finishedAt),
+            })),
+        };
+      }),
+    };
+  }
+
+  async list(
+    scope: TenantScope,
+    filter: { job?: string; state?: string },
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<ReturnType<typeof summary>>> {
+    const after = decodeCursor(cursor);
+    const q = this.db.manager
+      .createQueryBuilder(RunEntity, 'r')
+      .where('r.tenant_id = :t', { t: scope.tenantId })
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(limit + 1);
+    if (filter.job) q.andWhere('r.job_name = :j', { j: filter.job });
+    if (filter.state) q.andWhere('r.state = :s', { s: filter.state });
+    if (after) q.andWhere('(r.created_at < :k OR (r.created_at = :k AND r.id < :id))', { k: Number(after.k), id: after.id });
+    const rows = await q.getMany();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(summary),
+      nextCursor: rows.length > limit && last ? encodeCursor({ k: last.createdAt, id: last.id }) : null,
+    };
+  }
+
+  /** A task's log: the given attempt's, or the latest attempt's. */
+  async logs(scope: TenantScope, runId: string, key: string, attemptNumber?: number) {
+    const task = await this.db.manager.findOne(TaskRunEntity, { where: { tenantId: scope.tenantId, runId, taskKey: key } });
+    if (!task) {
+      const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id: runId } });
+      throw ProblemException.notFound(run ? `task ${key} in run ${runId}` : `run ${runId}`);
+    }
+    const attempts = await this.db.manager.find(AttemptEntity, {
+      where: { tenantId: scope.tenantId, taskRunId: task.id },
+      order: { assignedAt: 'DESC' },
+    });
+    const attempt = attemptNumber === undefined ? attempts[0] : attempts.find((a) => a.number === attemptNumber);
+    if (!attempt) {
+      if (attemptNumber !== undefined) throw ProblemException.notFound(`attempt ${attemptNumber} of task ${key}`);
+      return { attempt: null, text: '' };
+    }
+    const chunks = await this.db.manager.find(TaskLogEntity, {
+      where: { tenantId: scope.tenantId, attemptId: attempt.id },
+      order: { seq: 'ASC' },
+    });
+    return { attempt: attempt.number, text: chunks.map((c) => c.data).join('') };
+  }
+}

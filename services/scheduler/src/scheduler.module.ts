@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { AgentsController } from './agents/agents.controller.js';
+import { AgentCommands } from './engine/agent-commands.js';
+import { DefinitionCache } from './engine/definitions.js';
+import { Dispatcher } from './engine/dispatcher.js';
+import { RunEngine } from './engine/run-engine.js';
+import { Timers } from './engine/timers.js';
+import { AgentGateway } from './gateway/agent-gateway.js';
+import { LogSink } from './gateway/log-sink.js';
+import { SessionRegistry } from './gateway/sessions.js';
+import { RunsController } from './runs/runs.controller.js';
+import { RunsService } from './runs/runs.service.js';
+
+/** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
+@Module({
+  controllers: [RunsController, AgentsController],
+  providers: [
+    AgentCommands,
+    AgentGateway,
+    DefinitionCache,
+    Dispatcher,
+    LogSink,
+    RunEngine,
+    RunsService,
+    SessionRegistry,
+    Timers,
+  ],
+  exports: [AgentGateway, RunsService],
+})
+export class SchedulerModule {}

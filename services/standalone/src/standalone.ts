@@ -1,0 +1,144 @@
+import 'reflect-metadata';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { IsNull } from 'typeorm';
+import { AgentTokenEntity, Database, PersistenceModule } from '@baton/persistence';
+import { AuthGuard, hashToken } from '@baton/auth';
+import { BusModule, InProcessBus, OutboxRelay } from '@baton/bus';
+import { type BatonConfig, ConfigModule } from '@baton/config';
+import { ProblemFilter } from '@baton/http';
+import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
+import { AgentTokensService, BootstrapService, TenancyModule } from '@baton/tenancy';
+import { CatalogModule } from '@baton/catalog';
+import { TriggerModule } from '@baton/trigger';
+import { AgentGateway, SchedulerModule } from '@baton/scheduler';
+import { type AgentHandle, startAgent } from '@baton/agent';
+import { HealthController } from './health.controller.js';
+
+export interface StandaloneOptions {
+  /** Start the bundled local agent (default: config.localAgent.enabled). */
+  agent?: boolean;
+}
+
+export interface Standalone {
+  httpUrl: string;
+  grpcPort: number;
+  adminToken: string | null;
+  close(): Promise<void>;
+}
+
+/** The client settings `baton` reads when no flag or env names a server. */
+export interface ClientFile {
+  server: string;
+  token: string;
+}
+
+@Module({})
+class StandaloneModule {
+  static register(config: BatonConfig, db: Database, bus: InProcessBus, relay: OutboxRelay, logger: Logger): DynamicModule {
+    return {
+      module: StandaloneModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PersistenceModule.forDatabase(db),
+        BusModule.forRoot(bus, relay),
+        TelemetryModule.forRoot(logger),
+        TenancyModule,
+        CatalogModule,
+        TriggerModule,
+        SchedulerModule,
+      ],
+      controllers: [HealthController],
+      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+    };
+  }
+}
+
+function writePrivate(path: string, data: unknown) {
+  writeFileSync(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/**
+ * The whole platform in one process (`baton standalone`, `npm start`): every
+ * service module on one HTTP port and one gRPC port, SQLite (or MySQL when
+ * configured), the in-process bus, and a local agent.
+ */
+export async function startStandalone(config: BatonConfig, logger: Logger, opts: StandaloneOptions = {}): Promise<Standalone> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = await Database.open(config.database);
+  const bus = new InProcessBus();
+  const relay = new OutboxRelay(db, bus, logger.child('outbox'));
+  const app = await NestFactory.create<NestExpressApplication>(
+    StandaloneModule.register(config, db, bus, relay, logger),
+    { logger: new NestLoggerAdapter(logger.child('nest')), bodyParser: false },
+  );
+  app.useBodyParser('json', { limit: '10mb' });
+  app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], limit: '10mb' });
+  app.useGlobalFilters(new ProblemFilter(logger.child('http')));
+  app.enableShutdownHooks();
+  await app.init();
+  relay.start();
+  await app.listen(config.http.port, config.http.host);
+  const grpcPort = app.get(AgentGateway).boundPort;
+
+  const boot = await app.get(BootstrapService).run();
+  const clientFile = join(config.dataDir, 'client.json');
+  const adminToken = boot.generatedToken ?? config.bootstrapToken;
+  if (boot.generatedToken) {
+    logger.info('generated the first admin API key; it is shown once and saved for the CLI', { file: clientFile });
+    process.stderr.write(`\n  Admin API key (shown once): ${boot.generatedToken}\n\n`);
+  }
+  if (adminToken) writePrivate(clientFile, { server: config.http.publicUrl, token: adminToken } satisfies ClientFile);
+
+  let agent: AgentHandle | null = null;
+  if (opts.agent ?? config.localAgent.enabled) {
+    const token = await localAgentToken(config, db, app.get(AgentTokensService), boot.tenantId);
+    agent = startAgent({
+      server: `127.0.0.1:${grpcPort}`,
+      token,
+      name: config.localAgent.name,
+      labels: config.localAgent.labels,
+      slots: config.localAgent.slots,
+      workDir: join(config.dataDir, 'agent'),
+      logger: logger.child('agent'),
+    });
+  }
+  const httpUrl = `http://127.0.0.1:${config.http.port}`;
+  logger.info('Baton is up', {
+    http: httpUrl,
+    grpc: grpcPort,
+    database: config.database.kind,
+    localAgent: agent ? config.localAgent.name : 'off',
+  });
+  return {
+    httpUrl,
+    grpcPort,
+    adminToken,
+    close: async () => {
+      await agent?.stop();
+      await relay.stop();
+      await app.close();
+      await db.close();
+    },
+  };
+}
+
+/** The local agent keeps one token across restarts, stored beside the data. */
+async function localAgentToken(config: BatonConfig, db: Database, tokens: AgentTokensService, tenantId: string): Promise<string> {
+  const file = join(config.dataDir, 'local-agent.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { token?: string };
+    if (saved.token) {
+      const live = await db.manager.findOne(AgentTokenEntity, { where: { hash: hashToken(saved.token), revokedAt: IsNull() } });
+      if (live) return saved.token;
+    }
+  }
+  const issued = await tokens.create({ tenantId }, `local-agent-${config.localAgent.name}`);
+  writePrivate(file, { token: issued.token });
+  return issued.token;
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { ApiKeyEntity, Database, type TenantScope, newId } from '@baton/persistence';
+import { issueToken, type Role } from '@baton/auth';
+import { ProblemException } from '@baton/http';
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+const view = (k: ApiKeyEntity): ApiKeyView => ({
+  id: k.id,
+  name: k.name,
+  role: k.role,
+  prefix: k.prefix,
+  createdAt: new Date(k.createdAt).toISOString(),
+  revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+});
+
+@Injectable()
+export class ApiKeysService {
+  constructor(private readonly db: Database) {}
+
+  async create(scope: TenantScope, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
+    if (role === 'platform_admin') throw ProblemException.invalidField('role', 'platform_admin keys are not issued per tenant');
+    const t = issueToken('key');
+    const row: ApiKeyEntity = {
+      id: newId(),
+      tenantId: scope.tenantId,
+      name,
+      role,
+      prefix: t.prefix,
+      hash: t.hash,
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
+    await this.db.tx((m) => m.insert(ApiKeyEntity, row));
+    return { ...view(row), token: t.token };
+  }
+
+  async list(scope: TenantScope): Promise<ApiKeyView[]> {
+    const rows = await this.db.manager.find(ApiKeyEntity, { where: { tenantId: scope.tenantId }, order: { createdAt: 'DESC' } });
+    return rows.map(view);
+  }
+
+  async revoke(scope: TenantScope, id: string): Promise<ApiKeyView> {
+    return this.db.tx(async (m) => {
+      const k = await m.findOne(ApiKeyEntity, { where: { tenantId: scope.tenantId, id } });
+      if (!k) throw ProblemException.notFound(`API key ${id}`);
+      if (k.revokedAt === null) {
+        k.revokedAt = Date.now();
+        await m.update(ApiKeyEntity, { id: k.id, tenantId: scope.tenantId }, { revokedAt: k.revokedAt });
+      }
+      return view(k);
+    });
+  }
+}

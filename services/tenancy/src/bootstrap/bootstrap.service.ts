@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IsNull } from 'typeorm';
+import { ApiKeyEntity, Database, DEFAULT_TENANT_NAME, TenantEntity, newId } from '@baton/persistence';
+import { issueToken, tokenFromSecret } from '@baton/auth';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+
+export interface BootstrapResult {
+  tenantId: string;
+  /** The admin API key, only when it was generated now (shown once, never stored). */
+  generatedToken: string | null;
+}
+
+/** First start: the `default` tenant and its first admin API key. Idempotent. */
+@Injectable()
+export class BootstrapService {
+  constructor(
+    private readonly db: Database,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
+  ) {}
+
+  async run(): Promise<BootstrapResult> {
+    return this.db.tx(async (m) => {
+      let tenant = await m.findOne(TenantEntity, { where: { name: DEFAULT_TENANT_NAME } });
+      if (!tenant) {
+        tenant = { id: newId(), name: DEFAULT_TENANT_NAME, createdAt: Date.now() };
+        await m.insert(TenantEntity, tenant);
+      }
+      const wanted = this.config.bootstrapToken;
+      if (wanted) {
+        const t = tokenFromSecret(wanted);
+        const exists = await m.findOne(ApiKeyEntity, { where: { hash: t.hash } });
+        if (!exists) await m.insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
+        return { tenantId: tenant.id, generatedToken: null };
+      }
+      const anyKey = await m.findOne(ApiKeyEntity, { where: { tenantId: tenant.id, revokedAt: IsNull() } });
+      if (anyKey) return { tenantId: tenant.id, generatedToken: null };
+      const t = issueToken('key');
+      await m.insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
+      return { tenantId: tenant.id, generatedToken: t.token };
+    });
+  }
+
+  private adminKey(tenantId: string, prefix: string, hash: string): ApiKeyEntity {
+    return { id: newId(), tenantId, name: 'bootstrap admin', role: 'tenant_admin', prefix, hash, createdAt: Date.now(), revokedAt: null };
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AgentTokensController } from './agent-tokens/agent-tokens.controller.js';
+import { AgentTokensService } from './agent-tokens/agent-tokens.service.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
+import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { BootstrapService } from './bootstrap/bootstrap.service.js';
+
+/** Tenants, API keys and agent tokens. */
+@Module({
+  controllers: [AgentTokensController, ApiKeysController],
+  providers: [AgentTokensService, ApiKeysService, BootstrapService],
+  exports: [BootstrapService, AgentTokensService],
+})
+export class TenancyModule {}

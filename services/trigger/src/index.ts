@@ -1,0 +1,2 @@
+export * from './cron/cron-scheduler.service.js';
+export * from './trigger.module.js';
