@@ -73,7 +73,7 @@ export function parseLabels(text: string): Record<string, string> | string {
     const eq = part.indexOf('=');
     if (eq <= 0) return `label "${part}" is not key=value`;
     const key = part.slice(0, eq).trim();
-    if (!/^[A-Za-z0-9_.\/-]{1,63}$/.test(key)) return `label key "${key}" is invalid`;
+    if (!/^[A-Za-z0-9_./-]{1,63}$/.test(key)) return `label key "${key}" is invalid`;
     labels[key] = part.slice(eq + 1).trim();
   }
   return labels;
@@ -151,4 +151,28 @@ export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
     dataDir: env.BATON_DATA_DIR ?? './data',
     agentToken: env.BATON_AGENT_TOKEN ?? null,
   };
+}
+
+/** What integration tests read from the environment. */
+export interface TestEnv {
+  /** Server URL (no database) of the MySQL/MariaDB used by integration tests. */
+  mysqlUrl: string;
+  /** In CI the MariaDB run is required; elsewhere it is skipped when no server answers. */
+  requireMysql: boolean;
+  keepData: boolean;
+}
+
+export function readTestEnv(env: NodeJS.ProcessEnv = process.env): TestEnv {
+  return {
+    mysqlUrl: env.BATON_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
+    requireMysql: env.CI === 'true' || env.BATON_TEST_REQUIRE_MYSQL === '1',
+    keepData: env.BATON_TEST_KEEP === '1',
+  };
+}
+
+/** The environment a child process of a test inherits. */
+export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('BATON_')) out[k] = v;
+  return out;
 }

@@ -78,7 +78,9 @@ export class ProblemFilter implements ExceptionFilter {
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const body = exception.getResponse();
-      detail = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
+      // Nest puts a string, or a string[] from validation, in `message`.
+      const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+      detail = typeof message === 'string' ? message : Array.isArray(message) ? message.join(',') : exception.message;
       // Body-parser failures surface as 400 HttpExceptions without a field.
       code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status < 500 ? 'invalid_request' : 'internal';
       if (status === 400 && /JSON/.test(detail)) errors = [{ path: '(body)', message: detail }];

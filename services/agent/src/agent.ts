@@ -215,7 +215,7 @@ class Agent implements AgentHandle {
     });
   }
 
-  private onClosed(call: Call, code: number, details: string): void {
+  private onClosed(call: Call, code: GrpcStatus, details: string): void {
     if (call !== this.call) return;
     const wasWelcomed = this.welcomed;
     this.detach();

@@ -352,7 +352,8 @@ function startHttp(ctx: TaskContext, spec: TaskSpec): RunningTask {
 
 async function readBody(res: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
   if (!res.body) return { text: '', truncated: false };
-  const reader = res.body.getReader();
+  // @types/node types fetch bodies as ReadableStream<any>; undici yields Uint8Array chunks.
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
   let truncated = false;

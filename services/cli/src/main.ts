@@ -54,14 +54,16 @@ program
 
 program
   .command('agent')
-  .description('run an agent that executes tasks sent by the scheduler')
-  .requiredOption('--server <host:port>', 'scheduler gRPC address, e.g. 127.0.0.1:7070')
-  .option('--token <token>', 'agent token (default: BATON_AGENT_TOKEN)')
+  .description('run an agent that executes tasks sent by the scheduler (--server host:port --token <agent token>)')
+  // --server (gRPC host:port here) and --token (an agent token) are the global options.
   .option('--name <name>', 'agent name, unique per tenant', hostname())
   .option('--labels <k=v,...>', 'labels tasks can select on', '')
   .option('--slots <n>', 'tasks run at once', '4')
   .option('--work-dir <dir>', 'journal and scratch directory (default: data/agents/<name>)')
-  .action(async (o: { server: string; token?: string; name: string; labels: string; slots: string; workDir?: string }) => {
+  .action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ server?: string; token?: string; name: string; labels: string; slots: string; workDir?: string }>();
+    if (!o.server) throw new CliError('--server <host:port> is required: the scheduler gRPC address, e.g. 127.0.0.1:7070');
+    const server = o.server;
     const token = o.token ?? env.agentToken;
     if (!token) throw new CliError('--token is required (or set BATON_AGENT_TOKEN); create one with `baton agent-token create`');
     const labels = parseLabels(o.labels);
@@ -71,7 +73,7 @@ program
     const { startAgent } = await import('@baton/agent');
     const logger = createLogger({ level: 'info', format: 'text', component: `agent ${o.name}` });
     const handle = startAgent({
-      server: o.server.replace(/^grpc:\/\//, ''),
+      server: server.replace(/^grpc:\/\//, ''),
       token,
       name: o.name,
       labels,

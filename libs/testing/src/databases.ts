@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+import { readTestEnv } from '@baton/config';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'mariadb';
+  /** BATON_DATABASE_URL for the platform under test; null means SQLite in its data dir. */
+  url: string | null;
+  drop(): Promise<void>;
+}
+
+let mysqlReachable: Promise<boolean> | null = null;
+
+async function canReachMysql(url: string): Promise<boolean> {
+  try {
+    const c = await createConnection({ uri: url, connectTimeout: 3_000 });
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The databases integration tests run on: SQLite always, MariaDB when a server
+ * answers. In CI (CI=true) MariaDB is required and its absence fails the run;
+ * on a laptop without it the MariaDB cases are skipped with a visible message.
+ */
+export async function testDatabaseKinds(): Promise<Array<'sqlite' | 'mariadb'>> {
+  const env = readTestEnv();
+  mysqlReachable ??= canReachMysql(env.mysqlUrl);
+  if (await mysqlReachable) return ['sqlite', 'mariadb'];
+  if (env.requireMysql) throw new Error(`MariaDB is required (CI=true) but ${env.mysqlUrl} does not answer`);
+  process.stderr.write(
+    `\n  [baton tests] SKIPPING the MariaDB integration runs: no server at ${env.mysqlUrl} (set BATON_TEST_MYSQL_URL)\n\n`,
+  );
+  return ['sqlite'];
+}
+
+/** A fresh, empty database of the given kind. */
+export async function createTestDatabase(kind: 'sqlite' | 'mariadb'): Promise<TestDatabase> {
+  if (kind === 'sqlite') return { name: 'sqlite', url: null, drop: async () => undefined };
+  const env = readTestEnv();
+  const db = `baton_test_${randomBytes(4).toString('hex')}`;
+  const c = await createConnection({ uri: env.mysqlUrl });
+  await c.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await c.end();
+  return {
+    name: 'mariadb',
+    url: `${env.mysqlUrl.replace(/\/+$/, '')}/${db}`,
+    drop: async () => {
+      if (env.keepData) return;
+      const d = await createConnection({ uri: env.mysqlUrl });
+      await d.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await d.end();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inheritedEnv, readTestEnv } from '@baton/config';
+
+const ROOT = resolve(__dirname, '../../..');
+export const CLI = join(ROOT, 'services/cli/dist/main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Timings short enough for tests: leases of 1.5 s, heartbeats every 200 ms. */
+export const FAST_TIMINGS: Record<string, string> = {
+  BATON_HEARTBEAT_INTERVAL_MS: '200',
+  BATON_LEASE_TTL_MS: '1500',
+  BATON_ACK_TIMEOUT_MS: '2000',
+  BATON_SWEEP_INTERVAL_MS: '100',
+  BATON_KILL_GRACE_MS: '500',
+  BATON_TRIGGER_POLL_MS: '1000',
+};
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Platform {
+  url: string;
+  grpc: string;
+  token: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output(): string;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  /** Issues an agent token through the API. */
+  agentToken(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function collect(proc: ChildProcess): () => string {
+  let out = '';
+  const add = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout?.on('data', add);
+  proc.stderr?.on('data', add);
+  return () => out;
+}
+
+async function stopProcess(proc: ChildProcess, timeoutMs = 5_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Starts `baton standalone` as a real process (no local agent unless asked). */
+export async function startPlatform(opts: { databaseUrl: string | null; env?: Record<string, string>; localAgent?: boolean }): Promise<Platform> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-test-'));
+  const [http, grpc] = [await freePort(), await freePort()];
+  const token = `bat_key_test_${randomBytes(24).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...inheritedEnv(),
+    ...FAST_TIMINGS,
+    BATON_DATA_DIR: dataDir,
+    BATON_HTTP_HOST: '127.0.0.1',
+    BATON_HTTP_PORT: String(http),
+    BATON_GRPC_HOST: '127.0.0.1',
+    BATON_GRPC_PORT: String(grpc),
+    BATON_BOOTSTRAP_TOKEN: token,
+    BATON_LOG_LEVEL: 'info',
+    BATON_LOCAL_AGENT: opts.localAgent ? 'true' : 'false',
+    ...(opts.databaseUrl ? { BATON_DATABASE_URL: opts.databaseUrl } : {}),
+    ...opts.env,
+  };
+  const proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = collect(proc);
+  const url = `http://127.0.0.1:${http}`;
+  const api = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+    const res = await fetch(url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // text/plain
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  };
+  try {
+    await waitFor('the platform to be ready', async () => {
+      if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
+      const r = await fetch(`${url}/readyz`).catch(() => null);
+      return r?.ok ?? false;
+    }, 60_000);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    url,
+    grpc: `127.0.0.1:${grpc}`,
+    token,
+    dataDir,
+    proc,
+    output,
+    api,
+    agentToken: async () => {
+      const r = await api<{ token: string }>('POST', '/api/v1/agent-tokens', { name: 'test' });
+      if (r.status !== 201) throw new Error(`agent token: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.token;
+    },
+    stop: async () => {
+      await stopProcess(proc);
+      if (!readTestEnv().keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface AgentProcess {
+  name: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `baton agent` as a real process. */
+export function startAgentProcess(opts: { server: string; token: string; name: string; labels?: string; slots?: number; workDir: string }): AgentProcess {
+  const args = [CLI, 'agent', '--server', opts.server, '--token', opts.token, '--name', opts.name, '--slots', String(opts.slots ?? 4), '--work-dir', opts.workDir];
+  if (opts.labels) args.push('--labels', opts.labels);
+  const proc = spawn(process.execPath, args, { env: inheritedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = collect(proc);
+  return {
+    name: opts.name,
+    proc,
+    output,
+    stop: () => stopProcess(proc),
+    kill: async (signal) => {
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Runs the `baton` CLI to completion. */
+export async function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...inheritedEnv(), ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
+}
