@@ -4,9 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests import libraries from their TypeScript sources, not dist/.
 const libs = readdirSync(resolve(__dirname, 'libs'));
-const alias = Object.fromEntries(
-  libs.map((lib) => [`@baton/${lib}`, resolve(__dirname, `libs/${lib}/src/index.ts`)]),
-);
+const alias = Object.fromEntries(libs.map((lib) => [`@baton/${lib}`, resolve(__dirname, `libs/${lib}/src/index.ts`)]));
 
 // Unit tests sit beside the code (src/**/*.spec.ts) and run on TypeScript
 // sources. Integration tests (test/**/*.int-spec.ts) start the built

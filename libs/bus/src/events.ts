@@ -1,4 +1,11 @@
-export const TOPIC_NAMES = ['run-requests', 'run-events', 'task-events', 'catalog-events', 'tenancy-events', 'audit'] as const;
+export const TOPIC_NAMES = [
+  'run-requests',
+  'run-events',
+  'task-events',
+  'catalog-events',
+  'tenancy-events',
+  'audit',
+] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 
 /** Topic names with the configurable prefix (default `baton.`). */

@@ -25,7 +25,7 @@ export class InProcessBus implements EventBus {
 
   async subscribe(topicName: string, group: string, handler: EventHandler): Promise<void> {
     let groups = this.groups.get(topicName);
-    if (!groups) this.groups.set(topicName, (groups = new Map()));
+    if (!groups) this.groups.set(topicName, (groups = new Map<string, EventHandler[]>()));
     const handlers = groups.get(group) ?? [];
     handlers.push(handler);
     groups.set(group, handlers);

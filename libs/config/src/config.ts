@@ -69,7 +69,10 @@ export interface BatonConfig {
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
 export function parseLabels(text: string): Record<string, string> | string {
   const labels: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) return `label "${part}" is not key=value`;
     const key = part.slice(0, eq).trim();
@@ -82,9 +85,7 @@ export function parseLabels(text: string): Record<string, string> | string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): BatonConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
   const problems: string[] = [];

@@ -1,9 +1,4 @@
-import {
-  type ArgumentsHost,
-  Catch,
-  type ExceptionFilter,
-  HttpException,
-} from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
 export interface FieldProblem {
@@ -82,10 +77,20 @@ export class ProblemFilter implements ExceptionFilter {
       const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       detail = typeof message === 'string' ? message : Array.isArray(message) ? message.join(',') : exception.message;
       // Body-parser failures surface as 400 HttpExceptions without a field.
-      code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status < 500 ? 'invalid_request' : 'internal';
+      code =
+        status === 404
+          ? 'not_found'
+          : status === 413
+            ? 'payload_too_large'
+            : status < 500
+              ? 'invalid_request'
+              : 'internal';
       if (status === 400 && /JSON/.test(detail)) errors = [{ path: '(body)', message: detail }];
     } else {
-      this.logger.error('unhandled error', { path: req.path, error: exception instanceof Error ? exception.stack : String(exception) });
+      this.logger.error('unhandled error', {
+        path: req.path,
+        error: exception instanceof Error ? exception.stack : String(exception),
+      });
     }
     res
       .status(status)

@@ -10,5 +10,5 @@ export const epochMs: ValueTransformer = {
 
 export const json: ValueTransformer = {
   to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)),
-  from: (v: string | null) => (v === null || v === undefined ? null : JSON.parse(v)),
+  from: (v: string | null): unknown => (v === null || v === undefined ? null : (JSON.parse(v) as unknown)),
 };

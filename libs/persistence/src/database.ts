@@ -102,7 +102,8 @@ export class Database {
       try {
         return await this.dataSource.transaction('READ COMMITTED', fn);
       } catch (err) {
-        const errno = (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno ??
+        const errno =
+          (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno ??
           (err as { errno?: number }).errno;
         if (attempt < 5 && errno !== undefined && RETRYABLE_MYSQL.has(errno)) {
           await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));

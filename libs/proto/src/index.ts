@@ -1,1 +1,1 @@
-export * from "./gen/baton/agent/v1/agent.js";
+export * from './gen/baton/agent/v1/agent.js';

@@ -19,7 +19,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -29,7 +34,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -44,6 +50,7 @@ export const FAST_TIMINGS: Record<string, string> = {
   BATON_TRIGGER_POLL_MS: '1000',
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -57,6 +64,7 @@ export interface Platform {
   dataDir: string;
   proc: ChildProcess;
   output(): string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   /** Issues an agent token through the API. */
   agentToken(): Promise<string>;
@@ -84,7 +92,11 @@ async function stopProcess(proc: ChildProcess, timeoutMs = 5_000): Promise<void>
 }
 
 /** Starts `baton standalone` as a real process (no local agent unless asked). */
-export async function startPlatform(opts: { databaseUrl: string | null; env?: Record<string, string>; localAgent?: boolean }): Promise<Platform> {
+export async function startPlatform(opts: {
+  databaseUrl: string | null;
+  env?: Record<string, string>;
+  localAgent?: boolean;
+}): Promise<Platform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-test-'));
   const [http, grpc] = [await freePort(), await freePort()];
   const token = `bat_key_test_${randomBytes(24).toString('hex')}`;
@@ -105,7 +117,12 @@ export async function startPlatform(opts: { databaseUrl: string | null; env?: Re
   const proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = collect(proc);
   const url = `http://127.0.0.1:${http}`;
-  const api = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+  const api = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> => {
     const res = await fetch(url + path, {
       method,
       headers: {
@@ -125,11 +142,15 @@ export async function startPlatform(opts: { databaseUrl: string | null; env?: Re
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
   try {
-    await waitFor('the platform to be ready', async () => {
-      if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
-      const r = await fetch(`${url}/readyz`).catch(() => null);
-      return r?.ok ?? false;
-    }, 60_000);
+    await waitFor(
+      'the platform to be ready',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
+        const r = await fetch(`${url}/readyz`).catch(() => null);
+        return r?.ok ?? false;
+      },
+      60_000,
+    );
   } catch (err) {
     proc.kill('SIGKILL');
     throw err;
@@ -163,8 +184,28 @@ export interface AgentProcess {
 }
 
 /** Starts `baton agent` as a real process. */
-export function startAgentProcess(opts: { server: string; token: string; name: string; labels?: string; slots?: number; workDir: string }): AgentProcess {
-  const args = [CLI, 'agent', '--server', opts.server, '--token', opts.token, '--name', opts.name, '--slots', String(opts.slots ?? 4), '--work-dir', opts.workDir];
+export function startAgentProcess(opts: {
+  server: string;
+  token: string;
+  name: string;
+  labels?: string;
+  slots?: number;
+  workDir: string;
+}): AgentProcess {
+  const args = [
+    CLI,
+    'agent',
+    '--server',
+    opts.server,
+    '--token',
+    opts.token,
+    '--name',
+    opts.name,
+    '--slots',
+    String(opts.slots ?? 4),
+    '--work-dir',
+    opts.workDir,
+  ];
   if (opts.labels) args.push('--labels', opts.labels);
   const proc = spawn(process.execPath, args, { env: inheritedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = collect(proc);
@@ -182,9 +223,17 @@ export function startAgentProcess(opts: { server: string; token: string; name: s
 }
 
 /** Runs the `baton` CLI to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...inheritedEnv(), ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { ...inheritedEnv(), ...env },
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

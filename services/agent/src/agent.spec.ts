@@ -57,13 +57,18 @@ class Session {
   }
 
   /** Resolves with the first message of that kind (received so far or later) matching pred. */
-  async next<C extends Case>(kind: C, pred: (v: ValueOf<C>) => boolean = () => true, timeoutMs = 5000): Promise<ValueOf<C>> {
+  async next<C extends Case>(
+    kind: C,
+    pred: (v: ValueOf<C>) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<ValueOf<C>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.all(kind).find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${kind}; got ${JSON.stringify(this.messages.map((m) => m.msg?.$case))}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${kind}; got ${JSON.stringify(this.messages.map((m) => m.msg?.$case))}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.listeners.push(() => {
@@ -87,7 +92,16 @@ class Session {
   }
 
   welcome(rejectedAttemptIds: string[] = [], heartbeatIntervalMs = 50): void {
-    this.send({ $case: 'welcome', value: { sessionId: `s-${Math.random().toString(36).slice(2, 8)}`, agentId: 'agent-1', heartbeatIntervalMs, leaseTtlMs: 1000, rejectedAttemptIds } });
+    this.send({
+      $case: 'welcome',
+      value: {
+        sessionId: `s-${Math.random().toString(36).slice(2, 8)}`,
+        agentId: 'agent-1',
+        heartbeatIntervalMs,
+        leaseTtlMs: 1000,
+        rejectedAttemptIds,
+      },
+    });
   }
 
   assign(attemptId: string, spec: Partial<TaskSpec>, extra: Partial<Assign> = {}): void {
@@ -98,7 +112,16 @@ class Session {
         runId: 'run-1',
         taskKey: 'task-a',
         attemptNumber: 1,
-        spec: { type: 'shell', command: '', env: {}, timeoutMs: 0, killGraceMs: 0, workingDir: '', http: undefined, ...spec },
+        spec: {
+          type: 'shell',
+          command: '',
+          env: {},
+          timeoutMs: 0,
+          killGraceMs: 0,
+          workingDir: '',
+          http: undefined,
+          ...spec,
+        },
         deadlineMs: 0,
         traceContext: {},
         idempotencyKey: `idem-${attemptId}`,
@@ -117,7 +140,11 @@ class Session {
   }
 
   logText(attemptId: string): string {
-    return Buffer.concat(this.all('logChunk').filter((c) => c.attemptId === attemptId).map((c) => c.data)).toString();
+    return Buffer.concat(
+      this.all('logChunk')
+        .filter((c) => c.attemptId === attemptId)
+        .map((c) => c.data),
+    ).toString();
   }
 }
 
@@ -143,7 +170,9 @@ class Gateway {
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
     );
   }
 
@@ -258,13 +287,25 @@ describe('agent', () => {
     const a = agent();
     const s = await gw.session(0);
     const hello = await s.next('hello');
-    expect(hello).toMatchObject({ token: 'tok-123', name: 'agent-a', labels: { zone: 'eu', gpu: 'no' }, slots: 2, cpuMillis: 2000, memoryMb: 512, version: 'test', runningAttemptIds: [] });
+    expect(hello).toMatchObject({
+      token: 'tok-123',
+      name: 'agent-a',
+      labels: { zone: 'eu', gpu: 'no' },
+      slots: 2,
+      cpuMillis: 2000,
+      memoryMb: 512,
+      version: 'test',
+      runningAttemptIds: [],
+    });
     s.welcome();
     await a.waitConnected(2000);
     expect(a.connected).toBe(true);
     expect(a.sessionId).toMatch(/^s-/);
 
-    s.assign('att-1', { command: `echo hi; echo "$BATON_ATTEMPT_ID $BATON_ATTEMPT $BATON_RUN_ID $BATON_TASK_KEY $BATON_IDEMPOTENCY_KEY $FOO" >&2; echo '{"a":1}' > "$BATON_OUTPUT"`, env: { FOO: 'bar' } });
+    s.assign('att-1', {
+      command: `echo hi; echo "$BATON_ATTEMPT_ID $BATON_ATTEMPT $BATON_RUN_ID $BATON_TASK_KEY $BATON_IDEMPOTENCY_KEY $FOO" >&2; echo '{"a":1}' > "$BATON_OUTPUT"`,
+      env: { FOO: 'bar' },
+    });
     await s.next('ack', (x) => x.attemptId === 'att-1');
     const result = await s.next('result', (r) => r.attemptId === 'att-1');
     expect(result).toMatchObject({ status: Result_Status.SUCCEEDED, exitCode: 0, outputJson: '{"a":1}', error: '' });
@@ -272,8 +313,12 @@ describe('agent', () => {
 
     const chunks = s.all('logChunk').filter((c) => c.attemptId === 'att-1');
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
-    const stdout = Buffer.concat(chunks.filter((c) => c.stream === LogChunk_Stream.STDOUT).map((c) => c.data)).toString();
-    const stderr = Buffer.concat(chunks.filter((c) => c.stream === LogChunk_Stream.STDERR).map((c) => c.data)).toString();
+    const stdout = Buffer.concat(
+      chunks.filter((c) => c.stream === LogChunk_Stream.STDOUT).map((c) => c.data),
+    ).toString();
+    const stderr = Buffer.concat(
+      chunks.filter((c) => c.stream === LogChunk_Stream.STDERR).map((c) => c.data),
+    ).toString();
     expect(stdout).toBe('hi\n');
     expect(stderr).toBe('att-1 1 run-1 task-a idem-att-1 bar\n');
     // Logs precede the result on the stream.
@@ -317,7 +362,11 @@ describe('agent', () => {
   it('kills the whole process group on timeout, grandchildren included', async () => {
     agent();
     const s = await welcomed();
-    s.assign('att-3', { command: `sh -c 'sleep 30 & echo "gc=$!"; wait'; echo unreachable`, timeoutMs: 400, killGraceMs: 1000 });
+    s.assign('att-3', {
+      command: `sh -c 'sleep 30 & echo "gc=$!"; wait'; echo unreachable`,
+      timeoutMs: 400,
+      killGraceMs: 1000,
+    });
     await s.next('logChunk', (c) => c.attemptId === 'att-3' && c.data.toString().includes('gc='));
     const pid = Number(/gc=(\d+)/.exec(s.logText('att-3'))![1]);
     expect(isAlive(pid)).toBe(true);
@@ -440,7 +489,9 @@ describe('agent', () => {
     await sleep(1500);
     const gw2 = new Gateway();
     await new Promise<void>((resolve, reject) =>
-      gw2.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      gw2.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
     gw2.server.addService(AgentServiceService, {
       connect: (call: GatewayCall) => {
@@ -498,7 +549,15 @@ describe('agent', () => {
   });
 
   it('delivers results journaled by an earlier agent process after the first Welcome', async () => {
-    const old: Result = { attemptId: 'att-old', status: Result_Status.SUCCEEDED, exitCode: 0, outputJson: '{"x":true}', error: '', startedAtMs: 1000, finishedAtMs: 2000 };
+    const old: Result = {
+      attemptId: 'att-old',
+      status: Result_Status.SUCCEEDED,
+      exitCode: 0,
+      outputJson: '{"x":true}',
+      error: '',
+      startedAtMs: 1000,
+      finishedAtMs: 2000,
+    };
     mkdirSync(join(workDir, 'journal'), { recursive: true });
     writeFileSync(join(workDir, 'journal', 'att-old.json'), JSON.stringify(old));
     writeFileSync(join(workDir, 'journal', '.att-x.1234.tmp'), '{"half');
@@ -533,9 +592,18 @@ describe('agent', () => {
     try {
       agent();
       const s = await welcomed();
-      s.assign('att-h1', { type: 'http', http: { method: 'POST', url: `${base}/json`, headers: { 'x-test': 'yes' }, body: 'payload', expectStatus: [] } });
-      s.assign('att-h2', { type: 'http', http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [] } });
-      s.assign('att-h3', { type: 'http', http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [500] } });
+      s.assign('att-h1', {
+        type: 'http',
+        http: { method: 'POST', url: `${base}/json`, headers: { 'x-test': 'yes' }, body: 'payload', expectStatus: [] },
+      });
+      s.assign('att-h2', {
+        type: 'http',
+        http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [] },
+      });
+      s.assign('att-h3', {
+        type: 'http',
+        http: { method: 'GET', url: `${base}/fail`, headers: {}, body: '', expectStatus: [500] },
+      });
       const r1 = await s.next('result', (x) => x.attemptId === 'att-h1');
       expect(r1.status).toBe(Result_Status.SUCCEEDED);
       expect(JSON.parse(r1.outputJson)).toEqual({ method: 'POST', body: 'payload', h: 'yes' });

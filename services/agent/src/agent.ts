@@ -1,6 +1,12 @@
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { credentials, status as GrpcStatus, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  status as GrpcStatus,
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   AgentServiceClient,
   Result_Status,
@@ -104,7 +110,9 @@ class Agent implements AgentHandle {
     this.backoff = new Backoff(this.reconnectInitialMs, this.reconnectMaxMs);
     this.baseEnv = opts.baseEnv ?? process.env;
     const tls = opts.tls;
-    this.creds = tls ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : credentials.createInsecure();
+    this.creds = tls
+      ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
+      : credentials.createInsecure();
   }
 
   get connected(): boolean {
@@ -117,7 +125,9 @@ class Agent implements AgentHandle {
 
   start(): void {
     // Results of an earlier agent process are delivered after the first Welcome.
-    for (const result of this.journal.loadSync((file, err) => this.log.warn('skipping unreadable journal file', { file, error: String(err) }))) {
+    for (const result of this.journal.loadSync((file, err) =>
+      this.log.warn('skipping unreadable journal file', { file, error: String(err) }),
+    )) {
       this.unacked.set(result.attemptId, result);
     }
     if (this.unacked.size > 0) this.log.info('results waiting in the journal', { count: this.unacked.size });
@@ -191,7 +201,9 @@ class Agent implements AgentHandle {
     this.outQueue = [];
     this.queuedLogBytes = 0;
     call.on('data', (msg: ServerMessage) => this.onMessage(call, msg));
-    call.on('error', (err: ServiceError) => this.onClosed(call, err.code ?? GrpcStatus.UNKNOWN, err.details || err.message));
+    call.on('error', (err: ServiceError) =>
+      this.onClosed(call, err.code ?? GrpcStatus.UNKNOWN, err.details || err.message),
+    );
     call.on('end', () => this.onClosed(call, GrpcStatus.OK, 'stream ended by the server'));
     this.welcomeTimer = setTimeout(() => {
       if (call !== this.call || this.welcomed) return;
@@ -230,7 +242,11 @@ class Agent implements AgentHandle {
     let delay: number;
     if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
       delay = this.backoff.max();
-      this.log.error('the server rejected the agent token; retrying at the maximum backoff', { code: GrpcStatus[code], details, retryInMs: delay });
+      this.log.error('the server rejected the agent token; retrying at the maximum backoff', {
+        code: GrpcStatus[code],
+        details,
+        retryInMs: delay,
+      });
     } else {
       delay = this.backoff.next();
       const fields = { code: GrpcStatus[code] ?? code, details, retryInMs: delay };
@@ -346,7 +362,12 @@ class Agent implements AgentHandle {
     this.clearTimer('heartbeatTimer');
     const every = w.heartbeatIntervalMs > 0 ? w.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), every);
-    this.log.info('connected', { sessionId: w.sessionId, agentId: w.agentId, heartbeatIntervalMs: every, leaseTtlMs: w.leaseTtlMs });
+    this.log.info('connected', {
+      sessionId: w.sessionId,
+      agentId: w.agentId,
+      heartbeatIntervalMs: every,
+      leaseTtlMs: w.leaseTtlMs,
+    });
 
     for (const id of w.rejectedAttemptIds) {
       const st = this.attempts.get(id);
@@ -360,7 +381,8 @@ class Agent implements AgentHandle {
     // Logs first, then results, so an attempt's output arrives before its outcome.
     for (const st of this.attempts.values()) {
       if (st.offline.length === 0) continue;
-      if (st.droppedBytes > 0) this.log.warn('log bytes dropped while disconnected', { attemptId: st.id, droppedBytes: st.droppedBytes });
+      if (st.droppedBytes > 0)
+        this.log.warn('log bytes dropped while disconnected', { attemptId: st.id, droppedBytes: st.droppedBytes });
       const chunks = st.offline;
       st.offline = [];
       st.offlineBytes = 0;
@@ -389,7 +411,13 @@ class Agent implements AgentHandle {
     if (this.runningIds().length >= this.opts.slots) {
       this.log.warn('assigned more attempts than slots; running it anyway', { attemptId: id, slots: this.opts.slots });
     }
-    this.log.info('starting attempt', { attemptId: id, runId: a.runId, taskKey: a.taskKey, attempt: a.attemptNumber, type: a.spec?.type });
+    this.log.info('starting attempt', {
+      attemptId: id,
+      runId: a.runId,
+      taskKey: a.taskKey,
+      attempt: a.attemptNumber,
+      type: a.spec?.type,
+    });
 
     const st: AttemptState = {
       id,
@@ -414,7 +442,14 @@ class Agent implements AgentHandle {
     st.finished = task.done
       .catch((err: unknown): TaskOutcome => {
         const now = Date.now();
-        return { status: Result_Status.FAILED, exitCode: NO_EXIT_CODE, outputJson: '', error: `agent error: ${(err as Error)?.message ?? String(err)}`, startedAtMs: now, finishedAtMs: now };
+        return {
+          status: Result_Status.FAILED,
+          exitCode: NO_EXIT_CODE,
+          outputJson: '',
+          error: `agent error: ${(err as Error)?.message ?? String(err)}`,
+          startedAtMs: now,
+          finishedAtMs: now,
+        };
       })
       .then((outcome) => this.onTaskDone(st, outcome));
   }
@@ -437,7 +472,12 @@ class Agent implements AgentHandle {
       this.log.error('could not write the result to the journal', { attemptId: st.id, error: String(err) });
     }
     this.unacked.set(st.id, result);
-    this.log.info('attempt finished', { attemptId: st.id, status: Result_Status[result.status], exitCode: result.exitCode, error: result.error || undefined });
+    this.log.info('attempt finished', {
+      attemptId: st.id,
+      status: Result_Status[result.status],
+      exitCode: result.exitCode,
+      error: result.error || undefined,
+    });
     if (this.welcomed) this.write({ msg: { $case: 'result', value: result } });
   }
 
@@ -459,7 +499,9 @@ class Agent implements AgentHandle {
     }
     this.attempts.delete(id);
     this.remember(id);
-    this.journal.remove(id).catch((err: unknown) => this.log.warn('could not remove a journal file', { attemptId: id, error: String(err) }));
+    this.journal
+      .remove(id)
+      .catch((err: unknown) => this.log.warn('could not remove a journal file', { attemptId: id, error: String(err) }));
   }
 
   private onDrainRequest(call: Call, d: Drain): void {
@@ -499,7 +541,11 @@ class Agent implements AgentHandle {
     while (st.offlineBytes > OFFLINE_LOG_LIMIT && st.offline.length > 1) {
       const dropped = st.offline.shift() as LogChunk;
       st.offlineBytes -= dropped.data.length;
-      if (st.droppedBytes === 0) this.log.warn('offline log buffer full; dropping the oldest output', { attemptId: st.id, limitBytes: OFFLINE_LOG_LIMIT });
+      if (st.droppedBytes === 0)
+        this.log.warn('offline log buffer full; dropping the oldest output', {
+          attemptId: st.id,
+          limitBytes: OFFLINE_LOG_LIMIT,
+        });
       st.droppedBytes += dropped.data.length;
     }
   }
@@ -510,7 +556,11 @@ class Agent implements AgentHandle {
     this.write({
       msg: {
         $case: 'heartbeat',
-        value: { runningAttemptIds: running, freeSlots: Math.max(0, this.opts.slots - running.length), load: loadavg()[0] ?? 0 },
+        value: {
+          runningAttemptIds: running,
+          freeSlots: Math.max(0, this.opts.slots - running.length),
+          load: loadavg()[0] ?? 0,
+        },
       },
     });
   }

@@ -159,13 +159,27 @@ function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
   const done = (async (): Promise<TaskOutcome> => {
     const limit = effectiveTimeout(ctx, spec, startedAtMs);
     if (limit !== null && limit <= 0) {
-      return { status: Result_Status.TIMED_OUT, exitCode: NO_EXIT_CODE, outputJson: '', error: 'deadline passed before the task started', startedAtMs, finishedAtMs: now() };
+      return {
+        status: Result_Status.TIMED_OUT,
+        exitCode: NO_EXIT_CODE,
+        outputJson: '',
+        error: 'deadline passed before the task started',
+        startedAtMs,
+        finishedAtMs: now(),
+      };
     }
     await mkdir(scratch, { recursive: true });
     // A leftover output file (an earlier run of the same attempt id) must not be mistaken for this run's output.
     await rm(outputPath, { force: true });
     if (stopKind !== null) {
-      return { status: statusOf(stopKind), exitCode: NO_EXIT_CODE, outputJson: '', error: stoppedError(stopKind, stopReason, 0), startedAtMs, finishedAtMs: now() };
+      return {
+        status: statusOf(stopKind),
+        exitCode: NO_EXIT_CODE,
+        outputJson: '',
+        error: stoppedError(stopKind, stopReason, 0),
+        startedAtMs,
+        finishedAtMs: now(),
+      };
     }
 
     const cwd = spec.workingDir || scratch;
@@ -180,7 +194,14 @@ function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
       child.once('error', (err) => resolve(err));
     });
     if (spawnError) {
-      return { status: Result_Status.FAILED, exitCode: NO_EXIT_CODE, outputJson: '', error: `could not start the command in ${cwd}: ${spawnError.message}`, startedAtMs, finishedAtMs: now() };
+      return {
+        status: Result_Status.FAILED,
+        exitCode: NO_EXIT_CODE,
+        outputJson: '',
+        error: `could not start the command in ${cwd}: ${spawnError.message}`,
+        startedAtMs,
+        finishedAtMs: now(),
+      };
     }
     // Later spawn-level errors (e.g. a failed kill) must not crash the agent as unhandled 'error' events.
     child.on('error', () => undefined);
@@ -326,9 +347,13 @@ function startHttp(ctx: TaskContext, spec: TaskSpec): RunningTask {
         body: http.body !== '' && method !== 'GET' && method !== 'HEAD' ? http.body : undefined,
         signal: controller.signal,
       });
-      ctx.onOutput(LogChunk_Stream.STDOUT, Buffer.from(`${method} ${http.url} -> HTTP ${res.status} ${res.statusText}\n`));
+      ctx.onOutput(
+        LogChunk_Stream.STDOUT,
+        Buffer.from(`${method} ${http.url} -> HTTP ${res.status} ${res.statusText}\n`),
+      );
       const body = await readBody(res, HTTP_READ_LIMIT);
-      const expected = http.expectStatus.length > 0 ? http.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
+      const expected =
+        http.expectStatus.length > 0 ? http.expectStatus.includes(res.status) : res.status >= 200 && res.status < 300;
       const outputJson = httpOutput(res.status, body.text, body.truncated);
       return {
         status: expected ? Result_Status.SUCCEEDED : Result_Status.FAILED,
@@ -387,5 +412,8 @@ function httpOutput(status: number, text: string, truncated: boolean): string {
 
 function truncateUtf8(text: string, maxBytes: number): string {
   // toString drops a split multi-byte sequence as U+FFFD; strip it so the body stays clean.
-  return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.from(text)
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }

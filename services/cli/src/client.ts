@@ -18,7 +18,11 @@ export interface Connection {
 }
 
 /** Server and token: flags, then BATON_SERVER/BATON_TOKEN, then the config file written at bootstrap. */
-export function resolveConnection(flags: { server?: string; token?: string }, env: ClientEnv, cwd = process.cwd()): Connection {
+export function resolveConnection(
+  flags: { server?: string; token?: string },
+  env: ClientEnv,
+  cwd = process.cwd(),
+): Connection {
   const candidates = [
     env.configPath,
     resolve(cwd, env.dataDir, 'client.json'),
@@ -69,7 +73,9 @@ export class ApiClient {
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
     } catch (err) {
-      throw new CliError(`cannot reach ${this.conn.server}: ${(err as Error).cause ? String((err as Error).cause) : String(err)}`);
+      throw new CliError(
+        `cannot reach ${this.conn.server}: ${(err as Error).cause ? String((err as Error).cause) : String(err)}`,
+      );
     }
     const text = await res.text();
     if (!res.ok) {

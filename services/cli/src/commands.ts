@@ -55,13 +55,17 @@ export function readDefinitions(file: string, text = readFileSync(file, 'utf8'))
 export async function apply(api: ApiClient, file: string, out: Out): Promise<void> {
   for (const def of readDefinitions(file)) {
     const name = def.name as string;
-    const r = await api.request<{ version: number; created: boolean; changed: boolean; triggers: Array<{ nextFireAt: string | null }> }>(
-      'PUT',
-      `/api/v1/jobs/${encodeURIComponent(name)}`,
-      def,
-    );
+    const r = await api.request<{
+      version: number;
+      created: boolean;
+      changed: boolean;
+      triggers: Array<{ nextFireAt: string | null }>;
+    }>('PUT', `/api/v1/jobs/${encodeURIComponent(name)}`, def);
     const what = r.created ? 'created' : r.changed ? 'updated' : 'unchanged';
-    const next = r.triggers.map((t) => t.nextFireAt).filter(Boolean).sort()[0];
+    const next = r.triggers
+      .map((t) => t.nextFireAt)
+      .filter(Boolean)
+      .sort()[0];
     out(`job ${name}: ${what} (version ${r.version})${next ? `, next fire ${next}` : ''}`);
   }
 }
@@ -96,7 +100,13 @@ function taskLine(t: TaskView): string {
 export async function triggerRun(
   api: ApiClient,
   job: string,
-  opts: { params: Record<string, unknown>; logicalDate?: string; idempotencyKey?: string; wait: boolean; pollMs?: number },
+  opts: {
+    params: Record<string, unknown>;
+    logicalDate?: string;
+    idempotencyKey?: string;
+    wait: boolean;
+    pollMs?: number;
+  },
   out: Out,
 ): Promise<number> {
   const run = await api.request<RunView>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/runs`, {
@@ -130,7 +140,9 @@ export async function waitRun(api: ApiClient, id: string, out: Out, pollMs: numb
 
 export async function showRun(api: ApiClient, id: string, out: Out): Promise<void> {
   const run = await api.request<RunView>('GET', `/api/v1/runs/${id}`);
-  out(`run ${run.id}  job ${run.job} v${run.jobVersion}  ${run.state}  logical date ${run.logicalDate}  (${run.trigger.type})`);
+  out(
+    `run ${run.id}  job ${run.job} v${run.jobVersion}  ${run.state}  logical date ${run.logicalDate}  (${run.trigger.type})`,
+  );
   for (const t of run.tasks) out(taskLine(t));
 }
 
@@ -145,23 +157,45 @@ export async function listRuns(api: ApiClient, opts: { job?: string; state?: str
   }
 }
 
-export async function logs(api: ApiClient, runId: string, key: string, attempt: string | undefined, write: (s: string) => void) {
+export async function logs(
+  api: ApiClient,
+  runId: string,
+  key: string,
+  attempt: string | undefined,
+  write: (s: string) => void,
+) {
   const q = attempt ? `?attempt=${encodeURIComponent(attempt)}` : '';
   const text = await api.request<string>('GET', `/api/v1/runs/${runId}/tasks/${encodeURIComponent(key)}/logs${q}`);
   write(text);
 }
 
 export async function listJobs(api: ApiClient, out: Out) {
-  const page = await api.request<{ items: Array<{ name: string; version: number; triggers: number; updatedAt: string }> }>('GET', '/api/v1/jobs?limit=500');
+  const page = await api.request<{
+    items: Array<{ name: string; version: number; triggers: number; updatedAt: string }>;
+  }>('GET', '/api/v1/jobs?limit=500');
   out(`${pad('JOB', 30)} ${pad('VERSION', 8)} ${pad('TRIGGERS', 9)} UPDATED`);
-  for (const j of page.items) out(`${pad(j.name, 30)} ${pad(String(j.version), 8)} ${pad(String(j.triggers), 9)} ${j.updatedAt}`);
+  for (const j of page.items)
+    out(`${pad(j.name, 30)} ${pad(String(j.version), 8)} ${pad(String(j.triggers), 9)} ${j.updatedAt}`);
 }
 
 export async function listAgents(api: ApiClient, out: Out) {
-  const page = await api.request<{ items: Array<{ name: string; status: string; slots: number; running: number; labels: Record<string, string>; lastSeenAt: string }> }>('GET', '/api/v1/agents');
+  const page = await api.request<{
+    items: Array<{
+      name: string;
+      status: string;
+      slots: number;
+      running: number;
+      labels: Record<string, string>;
+      lastSeenAt: string;
+    }>;
+  }>('GET', '/api/v1/agents');
   out(`${pad('AGENT', 20)} ${pad('STATUS', 13)} ${pad('SLOTS', 9)} ${pad('LABELS', 30)} LAST SEEN`);
   for (const a of page.items) {
-    const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',');
-    out(`${pad(a.name, 20)} ${pad(a.status, 13)} ${pad(`${a.running}/${a.slots}`, 9)} ${pad(labels || '-', 30)} ${a.lastSeenAt}`);
+    const labels = Object.entries(a.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    out(
+      `${pad(a.name, 20)} ${pad(a.status, 13)} ${pad(`${a.running}/${a.slots}`, 9)} ${pad(labels || '-', 30)} ${a.lastSeenAt}`,
+    );
   }
 }

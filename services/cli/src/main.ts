@@ -34,7 +34,10 @@ program
       if (closing) process.exit(130);
       closing = true;
       logger.info(`received ${sig}; shutting down`);
-      void s.close().then(() => process.exit(0), () => process.exit(1));
+      void s.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -61,11 +64,20 @@ program
   .option('--slots <n>', 'tasks run at once', '4')
   .option('--work-dir <dir>', 'journal and scratch directory (default: data/agents/<name>)')
   .action(async (_o: unknown, cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ server?: string; token?: string; name: string; labels: string; slots: string; workDir?: string }>();
-    if (!o.server) throw new CliError('--server <host:port> is required: the scheduler gRPC address, e.g. 127.0.0.1:7070');
+    const o = cmd.optsWithGlobals<{
+      server?: string;
+      token?: string;
+      name: string;
+      labels: string;
+      slots: string;
+      workDir?: string;
+    }>();
+    if (!o.server)
+      throw new CliError('--server <host:port> is required: the scheduler gRPC address, e.g. 127.0.0.1:7070');
     const server = o.server;
     const token = o.token ?? env.agentToken;
-    if (!token) throw new CliError('--token is required (or set BATON_AGENT_TOKEN); create one with `baton agent-token create`');
+    if (!token)
+      throw new CliError('--token is required (or set BATON_AGENT_TOKEN); create one with `baton agent-token create`');
     const labels = parseLabels(o.labels);
     if (typeof labels === 'string') throw new CliError(`--labels: ${labels}`);
     const slots = Number(o.slots);
@@ -95,19 +107,43 @@ program
 program
   .command('run <job>')
   .description('start a run of a job now')
-  .option('-p, --param <key=value>', 'run parameter (repeatable; JSON values allowed)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option(
+    '-p, --param <key=value>',
+    'run parameter (repeatable; JSON values allowed)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
   .option('--logical-date <iso>', 'logical date of the run (default: now)')
   .option('--idempotency-key <key>', 'the same key returns the same run')
   .option('-w, --wait', 'wait for the run to finish, printing task states; exit 1 unless it succeeded')
-  .action(async (job: string, o: { param: string[]; logicalDate?: string; idempotencyKey?: string; wait?: boolean }, cmd: Command) => {
-    process.exitCode = await triggerRun(api(cmd), job, { params: parseParams(o.param), logicalDate: o.logicalDate, idempotencyKey: o.idempotencyKey, wait: !!o.wait }, out);
-  });
+  .action(
+    async (
+      job: string,
+      o: { param: string[]; logicalDate?: string; idempotencyKey?: string; wait?: boolean },
+      cmd: Command,
+    ) => {
+      process.exitCode = await triggerRun(
+        api(cmd),
+        job,
+        { params: parseParams(o.param), logicalDate: o.logicalDate, idempotencyKey: o.idempotencyKey, wait: !!o.wait },
+        out,
+      );
+    },
+  );
 
 program
   .command('runs')
   .description('list recent runs')
   .option('--job <name>', 'only runs of this job')
-  .addOption(new Option('--state <state>', 'only runs in this state').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+  .addOption(
+    new Option('--state <state>', 'only runs in this state').choices([
+      'queued',
+      'running',
+      'succeeded',
+      'failed',
+      'cancelled',
+    ]),
+  )
   .option('--limit <n>', 'how many', '20')
   .action(async (o: { job?: string; state?: string; limit: string }, cmd: Command) => listRuns(api(cmd), o, out));
 
@@ -124,8 +160,14 @@ program
     logs(api(cmd), id, key, o.attempt, (s) => process.stdout.write(s)),
   );
 
-program.command('jobs').description('list jobs').action(async (_o: unknown, cmd: Command) => listJobs(api(cmd), out));
-program.command('agents').description('list agents').action(async (_o: unknown, cmd: Command) => listAgents(api(cmd), out));
+program
+  .command('jobs')
+  .description('list jobs')
+  .action(async (_o: unknown, cmd: Command) => listJobs(api(cmd), out));
+program
+  .command('agents')
+  .description('list agents')
+  .action(async (_o: unknown, cmd: Command) => listAgents(api(cmd), out));
 
 program
   .command('agent-token')
@@ -145,7 +187,11 @@ program
   .option('--timezone <tz>', 'IANA time zone', 'UTC')
   .option('--count <n>', 'how many', '5')
   .action(async (o: { cron: string; timezone: string; count: string }, cmd: Command) => {
-    const r = await api(cmd).request<{ fireTimes: string[] }>('POST', '/api/v1/schedule/preview', { cron: o.cron, timezone: o.timezone, count: Number(o.count) });
+    const r = await api(cmd).request<{ fireTimes: string[] }>('POST', '/api/v1/schedule/preview', {
+      cron: o.cron,
+      timezone: o.timezone,
+      count: Number(o.count),
+    });
     for (const t of r.fireTimes) out(t);
   });
 

@@ -15,9 +15,28 @@ import {
 
 const kinds = await testDatabaseKinds();
 
-interface Attempt { number: number; state: string; agent: string; startedAt: string | null; finishedAt: string | null }
-interface Task { key: string; state: string; attemptsUsed: number; exitCode: number | null; output: unknown; attempts: Attempt[]; startedAt: string | null; finishedAt: string | null }
-interface Run { id: string; state: string; tasks: Task[] }
+interface Attempt {
+  number: number;
+  state: string;
+  agent: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+interface Task {
+  key: string;
+  state: string;
+  attemptsUsed: number;
+  exitCode: number | null;
+  output: unknown;
+  attempts: Attempt[];
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+interface Run {
+  id: string;
+  state: string;
+  tasks: Task[];
+}
 
 describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
   let db: TestDatabase;
@@ -26,7 +45,13 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
   const work = mkdtempSync(join(tmpdir(), 'baton-agents-'));
 
   const agent = async (name: string, labels?: string) => {
-    const a = startAgentProcess({ server: platform.grpc, token: await platform.agentToken(), name, labels, workDir: join(work, name) });
+    const a = startAgentProcess({
+      server: platform.grpc,
+      token: await platform.agentToken(),
+      name,
+      labels,
+      workDir: join(work, name),
+    });
     agents.push(a);
     await waitFor(`agent ${name} connected`, async () => {
       const r = await platform.api<{ items: Array<{ name: string; status: string }> }>('GET', '/api/v1/agents');
@@ -43,10 +68,14 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
   const runAndWait = async (job: string, timeoutMs = 30_000): Promise<Run> => {
     const r = await platform.api<Run>('POST', `/api/v1/jobs/${job}/runs`, {});
     expect(r.status).toBe(201);
-    return waitFor(`run of ${job} to finish`, async () => {
-      const g = await platform.api<Run>('GET', `/api/v1/runs/${r.body.id}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(g.body.state) ? g.body : null;
-    }, timeoutMs);
+    return waitFor(
+      `run of ${job} to finish`,
+      async () => {
+        const g = await platform.api<Run>('GET', `/api/v1/runs/${r.body.id}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(g.body.state) ? g.body : null;
+      },
+      timeoutMs,
+    );
   };
 
   beforeAll(async () => {
@@ -94,7 +123,12 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     await apply({
       name: 'flaky',
       tasks: [
-        { key: 'boom', type: 'shell', command: 'echo "try $BATON_ATTEMPT"; exit 3', retry: { maxAttempts: 3, backoff: 'fixed', delay: '200ms' } },
+        {
+          key: 'boom',
+          type: 'shell',
+          command: 'echo "try $BATON_ATTEMPT"; exit 3',
+          retry: { maxAttempts: 3, backoff: 'fixed', delay: '200ms' },
+        },
         { key: 'after', type: 'noop', dependsOn: ['boom'] },
       ],
     });
@@ -110,7 +144,9 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     ]);
     // The fixed delay separates the attempts.
     for (let i = 1; i < 3; i++) {
-      expect(Date.parse(boom.attempts[i]!.startedAt!) - Date.parse(boom.attempts[i - 1]!.finishedAt!)).toBeGreaterThanOrEqual(150);
+      expect(
+        Date.parse(boom.attempts[i]!.startedAt!) - Date.parse(boom.attempts[i - 1]!.finishedAt!),
+      ).toBeGreaterThanOrEqual(150);
     }
     expect(run.tasks.find((t) => t.key === 'after')!.state).toBe('upstream_failed');
     const log2 = await platform.api<string>('GET', `/api/v1/runs/${run.id}/tasks/boom/logs?attempt=2`);
@@ -121,7 +157,14 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     const first = await agent('victim');
     await apply({
       name: 'survivor',
-      tasks: [{ key: 'work', type: 'shell', command: 'sleep 2; echo done on $BATON_ATTEMPT', retry: { maxAttempts: 2, backoff: 'immediate' } }],
+      tasks: [
+        {
+          key: 'work',
+          type: 'shell',
+          command: 'sleep 2; echo done on $BATON_ATTEMPT',
+          retry: { maxAttempts: 2, backoff: 'immediate' },
+        },
+      ],
     });
     const started = await platform.api<Run>('POST', '/api/v1/jobs/survivor/runs', {});
     await waitFor('the task to run on the first agent', async () => {
@@ -130,10 +173,14 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     });
     await first.kill('SIGKILL');
     await agent('rescuer');
-    const run = await waitFor('the run to finish', async () => {
-      const g = await platform.api<Run>('GET', `/api/v1/runs/${started.body.id}`);
-      return g.body.state === 'succeeded' || g.body.state === 'failed' ? g.body : null;
-    }, 30_000);
+    const run = await waitFor(
+      'the run to finish',
+      async () => {
+        const g = await platform.api<Run>('GET', `/api/v1/runs/${started.body.id}`);
+        return g.body.state === 'succeeded' || g.body.state === 'failed' ? g.body : null;
+      },
+      30_000,
+    );
     expect(run.state).toBe('succeeded');
     expect(run.tasks[0]!.attempts.map((a) => [a.agent, a.state])).toEqual([
       ['victim', 'lost'],
@@ -175,9 +222,18 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
   });
 
   it('rejects an agent with a bad token and lists the connected ones', async () => {
-    const bad = startAgentProcess({ server: platform.grpc, token: 'bat_agt_not-a-real-token', name: 'intruder', workDir: join(work, 'intruder') });
+    const bad = startAgentProcess({
+      server: platform.grpc,
+      token: 'bat_agt_not-a-real-token',
+      name: 'intruder',
+      workDir: join(work, 'intruder'),
+    });
     agents.push(bad);
-    await waitFor('the rejection to be logged', async () => /rejected|UNAUTHENTICATED|unknown or revoked/i.test(bad.output()), 10_000);
+    await waitFor(
+      'the rejection to be logged',
+      async () => /rejected|UNAUTHENTICATED|unknown or revoked/i.test(bad.output()),
+      10_000,
+    );
     const list = await platform.api<{ items: Array<{ name: string }> }>('GET', '/api/v1/agents');
     expect(list.body.items.map((a) => a.name)).not.toContain('intruder');
   });

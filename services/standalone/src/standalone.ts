@@ -39,7 +39,13 @@ export interface ClientFile {
 
 @Module({})
 class StandaloneModule {
-  static register(config: BatonConfig, db: Database, bus: InProcessBus, relay: OutboxRelay, logger: Logger): DynamicModule {
+  static register(
+    config: BatonConfig,
+    db: Database,
+    bus: InProcessBus,
+    relay: OutboxRelay,
+    logger: Logger,
+  ): DynamicModule {
     return {
       module: StandaloneModule,
       imports: [
@@ -68,7 +74,11 @@ function writePrivate(path: string, data: unknown) {
  * service module on one HTTP port and one gRPC port, SQLite (or MySQL when
  * configured), the in-process bus, and a local agent.
  */
-export async function startStandalone(config: BatonConfig, logger: Logger, opts: StandaloneOptions = {}): Promise<Standalone> {
+export async function startStandalone(
+  config: BatonConfig,
+  logger: Logger,
+  opts: StandaloneOptions = {},
+): Promise<Standalone> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await Database.open(config.database);
   const bus = new InProcessBus();
@@ -78,7 +88,10 @@ export async function startStandalone(config: BatonConfig, logger: Logger, opts:
     { logger: new NestLoggerAdapter(logger.child('nest')), bodyParser: false },
   );
   app.useBodyParser('json', { limit: '10mb' });
-  app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], limit: '10mb' });
+  app.useBodyParser('text', {
+    type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
+    limit: '10mb',
+  });
   app.useGlobalFilters(new ProblemFilter(logger.child('http')));
   app.enableShutdownHooks();
   await app.init();
@@ -129,12 +142,19 @@ export async function startStandalone(config: BatonConfig, logger: Logger, opts:
 }
 
 /** The local agent keeps one token across restarts, stored beside the data. */
-async function localAgentToken(config: BatonConfig, db: Database, tokens: AgentTokensService, tenantId: string): Promise<string> {
+async function localAgentToken(
+  config: BatonConfig,
+  db: Database,
+  tokens: AgentTokensService,
+  tenantId: string,
+): Promise<string> {
   const file = join(config.dataDir, 'local-agent.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { token?: string };
     if (saved.token) {
-      const live = await db.manager.findOne(AgentTokenEntity, { where: { hash: hashToken(saved.token), revokedAt: IsNull() } });
+      const live = await db.manager.findOne(AgentTokenEntity, {
+        where: { hash: hashToken(saved.token), revokedAt: IsNull() },
+      });
       if (live) return saved.token;
     }
   }

@@ -44,20 +44,48 @@ export class Init1732440000000 implements MigrationInterface {
     await table('tenants', [id(), str('name', 100), ms('created_at')], [idx('uq_tenants_name', ['name'], true)]);
     await table(
       'api_keys',
-      [id(), ref('tenant_id'), str('name', 100), str('role', 40), str('prefix', 24), str('hash', 64), ms('created_at'), ms('revoked_at', true)],
+      [
+        id(),
+        ref('tenant_id'),
+        str('name', 100),
+        str('role', 40),
+        str('prefix', 24),
+        str('hash', 64),
+        ms('created_at'),
+        ms('revoked_at', true),
+      ],
       [idx('uq_api_keys_hash', ['hash'], true), idx('ix_api_keys_tenant', ['tenant_id', 'created_at'])],
     );
     await table(
       'agent_tokens',
-      [id(), ref('tenant_id'), str('name', 100), str('prefix', 24), str('hash', 64), ms('created_at'), ms('revoked_at', true)],
+      [
+        id(),
+        ref('tenant_id'),
+        str('name', 100),
+        str('prefix', 24),
+        str('hash', 64),
+        ms('created_at'),
+        ms('revoked_at', true),
+      ],
       [idx('uq_agent_tokens_hash', ['hash'], true), idx('ix_agent_tokens_tenant', ['tenant_id', 'created_at'])],
     );
     await table(
       'agents',
       [
-        id(), ref('tenant_id'), str('name', 100), text('labels'), int('slots'), int('cpu_millis'), int('memory_mb'),
-        str('version', 40), str('status', 20), ref('session_id', true), ref('token_id', true),
-        ms('connected_at', true), ms('last_seen_at', true), ms('created_at'),
+        id(),
+        ref('tenant_id'),
+        str('name', 100),
+        text('labels'),
+        int('slots'),
+        int('cpu_millis'),
+        int('memory_mb'),
+        str('version', 40),
+        str('status', 20),
+        ref('session_id', true),
+        ref('token_id', true),
+        ms('connected_at', true),
+        ms('last_seen_at', true),
+        ms('created_at'),
       ],
       [idx('uq_agents_tenant_name', ['tenant_id', 'name'], true)],
     );
@@ -74,8 +102,17 @@ export class Init1732440000000 implements MigrationInterface {
     await table(
       'triggers',
       [
-        id(), ref('tenant_id'), ref('job_id'), str('job_name', 100), int('position'), str('type', 20), text('spec'),
-        { name: 'enabled', type: 'boolean' }, ms('next_fire_at', true), ms('last_fire_at', true), ms('created_at'),
+        id(),
+        ref('tenant_id'),
+        ref('job_id'),
+        str('job_name', 100),
+        int('position'),
+        str('type', 20),
+        text('spec'),
+        { name: 'enabled', type: 'boolean' },
+        ms('next_fire_at', true),
+        ms('last_fire_at', true),
+        ms('created_at'),
       ],
       // The trigger claim: enabled triggers whose next slot is due.
       [idx('ix_triggers_due', ['enabled', 'next_fire_at']), idx('ix_triggers_job', ['tenant_id', 'job_id'])],
@@ -83,9 +120,21 @@ export class Init1732440000000 implements MigrationInterface {
     await table(
       'runs',
       [
-        id(), ref('tenant_id'), ref('job_id'), str('job_name', 100), int('job_version'), ref('job_version_id'),
-        str('state', 20), ms('logical_date'), text('params'), str('dedupe_key', 200), str('trigger_type', 20),
-        ref('trigger_id', true), ms('created_at'), ms('started_at', true), ms('finished_at', true),
+        id(),
+        ref('tenant_id'),
+        ref('job_id'),
+        str('job_name', 100),
+        int('job_version'),
+        ref('job_version_id'),
+        str('state', 20),
+        ms('logical_date'),
+        text('params'),
+        str('dedupe_key', 200),
+        str('trigger_type', 20),
+        ref('trigger_id', true),
+        ms('created_at'),
+        ms('started_at', true),
+        ms('finished_at', true),
       ],
       [
         idx('uq_runs_tenant_dedupe', ['tenant_id', 'dedupe_key'], true),
@@ -96,9 +145,21 @@ export class Init1732440000000 implements MigrationInterface {
     await table(
       'task_runs',
       [
-        id(), ref('tenant_id'), ref('run_id'), str('task_key', 100), str('state', 20), int('priority', false, 0),
-        ms('ready_at', true), int('attempts_used', false, 0), ref('current_attempt_id', true), int('exit_code', true),
-        text('output', true), text('error', true), ms('started_at', true), ms('finished_at', true), ms('updated_at'),
+        id(),
+        ref('tenant_id'),
+        ref('run_id'),
+        str('task_key', 100),
+        str('state', 20),
+        int('priority', false, 0),
+        ms('ready_at', true),
+        int('attempts_used', false, 0),
+        ref('current_attempt_id', true),
+        int('exit_code', true),
+        text('output', true),
+        text('error', true),
+        ms('started_at', true),
+        ms('finished_at', true),
+        ms('updated_at'),
       ],
       [
         idx('uq_task_runs_run_key', ['run_id', 'task_key'], true),
@@ -110,9 +171,23 @@ export class Init1732440000000 implements MigrationInterface {
     await table(
       'attempts',
       [
-        id(), ref('tenant_id'), ref('run_id'), ref('task_run_id'), str('task_key', 100), int('number'), str('state', 20),
-        ref('agent_id'), ref('session_id'), ms('expires_at', true), ms('assigned_at'), ms('started_at', true),
-        ms('finished_at', true), int('exit_code', true), text('error', true), int('log_bytes', false, 0), int('log_seq', false, -1),
+        id(),
+        ref('tenant_id'),
+        ref('run_id'),
+        ref('task_run_id'),
+        str('task_key', 100),
+        int('number'),
+        str('state', 20),
+        ref('agent_id'),
+        ref('session_id'),
+        ms('expires_at', true),
+        ms('assigned_at'),
+        ms('started_at', true),
+        ms('finished_at', true),
+        int('exit_code', true),
+        text('error', true),
+        int('log_bytes', false, 0),
+        int('log_seq', false, -1),
       ],
       [
         idx('ix_attempts_task_run', ['task_run_id', 'number']),
@@ -129,8 +204,16 @@ export class Init1732440000000 implements MigrationInterface {
     await table(
       'outbox',
       [
-        serial('seq'), ref('id'), str('topic', 100), str('key', 100), str('type', 100), ref('tenant_id', true),
-        text('payload'), text('headers', true), ms('created_at'), ms('published_at', true),
+        serial('seq'),
+        ref('id'),
+        str('topic', 100),
+        str('key', 100),
+        str('type', 100),
+        ref('tenant_id', true),
+        text('payload'),
+        text('headers', true),
+        ms('created_at'),
+        ms('published_at', true),
       ],
       [idx('ix_outbox_unpublished', ['published_at', 'seq'])],
     );
@@ -143,8 +226,19 @@ export class Init1732440000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     for (const t of [
-      'processed_events', 'outbox', 'task_logs', 'attempts', 'task_runs', 'runs', 'triggers',
-      'job_versions', 'jobs', 'agents', 'agent_tokens', 'api_keys', 'tenants',
+      'processed_events',
+      'outbox',
+      'task_logs',
+      'attempts',
+      'task_runs',
+      'runs',
+      'triggers',
+      'job_versions',
+      'jobs',
+      'agents',
+      'agent_tokens',
+      'api_keys',
+      'tenants',
     ]) {
       await q.dropTable(t, true);
     }

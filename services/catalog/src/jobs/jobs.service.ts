@@ -92,9 +92,20 @@ export class JobsService {
       }
       job.currentVersion += 1;
       job.updatedAt = now;
-      await m.update(JobEntity, { id: job.id, tenantId: scope.tenantId }, { currentVersion: job.currentVersion, updatedAt: now });
+      await m.update(
+        JobEntity,
+        { id: job.id, tenantId: scope.tenantId },
+        { currentVersion: job.currentVersion, updatedAt: now },
+      );
     } else {
-      job = { id: newId(), tenantId: scope.tenantId, name: def.name, currentVersion: 1, createdAt: now, updatedAt: now };
+      job = {
+        id: newId(),
+        tenantId: scope.tenantId,
+        name: def.name,
+        currentVersion: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
       await m.insert(JobEntity, job);
     }
     const version: JobVersionEntity = {
@@ -108,7 +119,12 @@ export class JobsService {
     // JSON columns are typed loosely by TypeORM's partial types.
     await m.insert(JobVersionEntity, version as never);
     await this.syncTriggers(m, scope, job, def, now);
-    const payload: JobChanged = { tenantId: scope.tenantId, jobId: job.id, jobName: job.name, version: job.currentVersion };
+    const payload: JobChanged = {
+      tenantId: scope.tenantId,
+      jobId: job.id,
+      jobName: job.name,
+      version: job.currentVersion,
+    };
     await enqueueEvent(m, {
       topic: topic('catalog-events'),
       type: created ? 'job.created' : 'job.updated',
@@ -131,9 +147,17 @@ export class JobsService {
       const old = byPos.get(position);
       byPos.delete(position);
       const sameSpec = old && old.type === t.type && JSON.stringify(old.spec) === JSON.stringify(spec);
-      const next = t.enabled ? (sameSpec && old.enabled && old.nextFireAt !== null ? old.nextFireAt : nextFireTime(t.cron, t.timezone, new Date(now))?.getTime() ?? null) : null;
+      const next = t.enabled
+        ? sameSpec && old.enabled && old.nextFireAt !== null
+          ? old.nextFireAt
+          : (nextFireTime(t.cron, t.timezone, new Date(now))?.getTime() ?? null)
+        : null;
       if (old) {
-        await m.update(TriggerEntity, { id: old.id, tenantId: scope.tenantId }, { type: t.type, spec, enabled: t.enabled, nextFireAt: next, jobName: job.name });
+        await m.update(
+          TriggerEntity,
+          { id: old.id, tenantId: scope.tenantId },
+          { type: t.type, spec, enabled: t.enabled, nextFireAt: next, jobName: job.name },
+        );
       } else {
         await m.insert(TriggerEntity, {
           id: newId(),
@@ -173,7 +197,12 @@ export class JobsService {
     return { items: rows.map((r) => ({ version: r.version, createdAt: iso(r.createdAt), definition: r.definition })) };
   }
 
-  async list(scope: TenantScope, limit: number, cursor: string | undefined, prefix?: string): Promise<Page<{ name: string; version: number; updatedAt: string | null; triggers: number }>> {
+  async list(
+    scope: TenantScope,
+    limit: number,
+    cursor: string | undefined,
+    prefix?: string,
+  ): Promise<Page<{ name: string; version: number; updatedAt: string | null; triggers: number }>> {
     const after = decodeCursor(cursor);
     const q = this.db.manager
       .createQueryBuilder(JobEntity, 'j')
@@ -198,7 +227,12 @@ export class JobsService {
     }
     const last = page[page.length - 1];
     return {
-      items: page.map((j) => ({ name: j.name, version: j.currentVersion, updatedAt: iso(j.updatedAt), triggers: counts.get(j.id) ?? 0 })),
+      items: page.map((j) => ({
+        name: j.name,
+        version: j.currentVersion,
+        updatedAt: iso(j.updatedAt),
+        triggers: counts.get(j.id) ?? 0,
+      })),
       nextCursor: rows.length > limit && last ? encodeCursor({ k: last.name, id: last.id }) : null,
     };
   }
@@ -211,14 +245,23 @@ export class JobsService {
       await m.delete(TriggerEntity, { tenantId: scope.tenantId, jobId: job.id });
       await m.delete(JobEntity, { tenantId: scope.tenantId, id: job.id });
       const payload: JobChanged = { tenantId: scope.tenantId, jobId: job.id, jobName: job.name, version: null };
-      await enqueueEvent(m, { topic: topic('catalog-events'), type: 'job.deleted', key: scope.tenantId, tenantId: scope.tenantId, payload });
+      await enqueueEvent(m, {
+        topic: topic('catalog-events'),
+        type: 'job.deleted',
+        key: scope.tenantId,
+        tenantId: scope.tenantId,
+        payload,
+      });
     });
     this.relay.kick();
     return { name, deleted: true };
   }
 
   private async viewIn(m: EntityManager, scope: TenantScope, job: JobEntity, v: JobVersionEntity): Promise<JobView> {
-    const triggers = await m.find(TriggerEntity, { where: { tenantId: scope.tenantId, jobId: job.id }, order: { position: 'ASC' } });
+    const triggers = await m.find(TriggerEntity, {
+      where: { tenantId: scope.tenantId, jobId: job.id },
+      order: { position: 'ASC' },
+    });
     return {
       name: job.name,
       version: v.version,

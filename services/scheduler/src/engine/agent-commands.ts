@@ -72,7 +72,12 @@ export class AgentCommands {
       await m
         .createQueryBuilder()
         .update(TaskRunEntity)
-        .set({ state: 'running', attemptsUsed: () => 'attempts_used + 1', startedAt: () => `COALESCE(started_at, ${now})`, updatedAt: now })
+        .set({
+          state: 'running',
+          attemptsUsed: () => 'attempts_used + 1',
+          startedAt: () => `COALESCE(started_at, ${now})`,
+          updatedAt: now,
+        })
         .where('current_attempt_id = :a AND state = :s', { a: attemptId, s: 'assigned' })
         .execute();
     });
@@ -99,7 +104,13 @@ export class AgentCommands {
   }
 
   logChunk(s: AgentSession, c: LogChunk): void {
-    this.logs.add(s.tenantId, c.attemptId, c.seq, c.stream === LogChunk_Stream.STDERR ? 'stderr' : 'stdout', Buffer.from(c.data));
+    this.logs.add(
+      s.tenantId,
+      c.attemptId,
+      c.seq,
+      c.stream === LogChunk_Stream.STDERR ? 'stderr' : 'stdout',
+      Buffer.from(c.data),
+    );
   }
 
   async result(s: AgentSession, r: ResultInput): Promise<void> {
@@ -115,7 +126,8 @@ export class AgentCommands {
       }),
     );
     this.sessions.release(r.attemptId);
-    if (fx.ignored) this.log.debug('result ignored (duplicate or superseded)', { attemptId: r.attemptId, agent: s.name });
+    if (fx.ignored)
+      this.log.debug('result ignored (duplicate or superseded)', { attemptId: r.attemptId, agent: s.name });
     this.apply(fx, true);
   }
 

@@ -143,7 +143,13 @@ export class Dispatcher {
     return sends.length;
   }
 
-  private assignment(attemptId: string, run: RunEntity, spec: TaskDefinition, number: number, taskRunId: string): Assign {
+  private assignment(
+    attemptId: string,
+    run: RunEntity,
+    spec: TaskDefinition,
+    number: number,
+    taskRunId: string,
+  ): Assign {
     return {
       attemptId,
       runId: run.id,

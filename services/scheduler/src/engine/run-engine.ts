@@ -70,7 +70,11 @@ export class RunEngine {
     this.log = logger.child('scheduler');
   }
 
-  async createRun(m: EntityManager, scope: TenantScope, input: CreateRunInput): Promise<{ run: RunEntity; created: boolean }> {
+  async createRun(
+    m: EntityManager,
+    scope: TenantScope,
+    input: CreateRunInput,
+  ): Promise<{ run: RunEntity; created: boolean }> {
     const existing = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, dedupeKey: input.dedupeKey } });
     if (existing) return { run: existing, created: false };
     const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: input.jobName } });
@@ -98,7 +102,9 @@ export class RunEngine {
       finishedAt: null,
     };
     await m.insert(RunEntity, run as never);
-    const initial: Record<string, TaskState> = Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState]));
+    const initial: Record<string, TaskState> = Object.fromEntries(
+      def.tasks.map((t) => [t.key, 'pending' as TaskState]),
+    );
     const decided = resolveReadiness(def.tasks, initial);
     const rows: TaskRunEntity[] = def.tasks.map((t) => {
       const state = decided[t.key] ?? 'pending';
@@ -161,7 +167,10 @@ export class RunEngine {
     let readyAt: number | null = null;
     if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec) {
       const used = Math.max(task.attemptsUsed, 1);
-      if (canTransition(r.state, 'up_for_retry') && shouldRetry(spec.retry, used, r.state === 'failed' ? r.exitCode : null)) {
+      if (
+        canTransition(r.state, 'up_for_retry') &&
+        shouldRetry(spec.retry, used, r.state === 'failed' ? r.exitCode : null)
+      ) {
         next = 'up_for_retry';
         readyAt = r.at + retryDelayMs(spec.retry, used, Math.random);
       }
@@ -223,7 +232,13 @@ export class RunEngine {
         .execute();
       if ((done.affected ?? 0) === 1) {
         const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state: outcome };
-        await enqueueEvent(m, { topic: topic('run-events'), type: 'run.finished', key: run.tenantId, tenantId: run.tenantId, payload });
+        await enqueueEvent(m, {
+          topic: topic('run-events'),
+          type: 'run.finished',
+          key: run.tenantId,
+          tenantId: run.tenantId,
+          payload,
+        });
         this.log.info('run finished', { runId: run.id, job: run.jobName, state: outcome });
       }
     }

@@ -51,11 +51,14 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     if (this.stopped || when >= this.preciseAt) return;
     if (this.precise) clearTimeout(this.precise);
     this.preciseAt = when;
-    this.precise = setTimeout(() => {
-      this.preciseAt = Infinity;
-      this.precise = null;
-      void this.sweep();
-    }, Math.max(0, when - Date.now()) + 1);
+    this.precise = setTimeout(
+      () => {
+        this.preciseAt = Infinity;
+        this.precise = null;
+        void this.sweep();
+      },
+      Math.max(0, when - Date.now()) + 1,
+    );
   }
 
   async sweep(): Promise<void> {
@@ -131,7 +134,13 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const rows = await this.claim(this.db.manager, AttemptEntity, 'running', 'expires_at', now, false);
     for (const a of rows) {
       const fx = await this.db.tx((m) =>
-        this.engine.finishAttempt(m, a.id, { state: 'lost', exitCode: null, error: 'lease expired: agent stopped reporting', output: null, at: now }),
+        this.engine.finishAttempt(m, a.id, {
+          state: 'lost',
+          exitCode: null,
+          error: 'lease expired: agent stopped reporting',
+          output: null,
+          at: now,
+        }),
       );
       this.sessions.release(a.id);
       if (!fx.ignored) this.log.warn('attempt lost', { attemptId: a.id, task: a.taskKey, runId: a.runId });

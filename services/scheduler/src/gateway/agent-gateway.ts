@@ -49,8 +49,10 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(AgentServiceService, { connect: (call: Call) => this.connect(call) });
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.config.grpc.host}:${this.config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      server.bindAsync(
+        `${this.config.grpc.host}:${this.config.grpc.port}`,
+        ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       ),
     );
     this.server = server;
@@ -159,8 +161,14 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     call.on('cancelled', () => cleanup());
   }
 
-  private async hello(call: Call, h: Hello, fail: (code: number, details: string) => void): Promise<AgentSession | null> {
-    const token = await this.db.manager.findOne(AgentTokenEntity, { where: { hash: hashToken(h.token), revokedAt: IsNull() } });
+  private async hello(
+    call: Call,
+    h: Hello,
+    fail: (code: number, details: string) => void,
+  ): Promise<AgentSession | null> {
+    const token = await this.db.manager.findOne(AgentTokenEntity, {
+      where: { hash: hashToken(h.token), revokedAt: IsNull() },
+    });
     if (!token) {
       this.log.warn('agent rejected: unknown or revoked token', { name: h.name });
       fail(status.UNAUTHENTICATED, 'agent token is unknown or revoked');

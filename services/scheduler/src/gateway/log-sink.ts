@@ -60,9 +60,11 @@ export class LogSink implements OnApplicationShutdown {
     this.buffer = [];
     this.flushing = this.flushing.then(async () => {
       for (let i = 0; i < batch.length; i += 200) {
-        await this.db.tx((m) => m.insert(TaskLogEntity, batch.slice(i, i + 200))).catch((err: unknown) => {
-          this.log.error('log write failed', { error: String(err), chunks: batch.length });
-        });
+        await this.db
+          .tx((m) => m.insert(TaskLogEntity, batch.slice(i, i + 200)))
+          .catch((err: unknown) => {
+            this.log.error('log write failed', { error: String(err), chunks: batch.length });
+          });
       }
     });
     return this.flushing;

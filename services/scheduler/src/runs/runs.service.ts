@@ -12,7 +12,15 @@ import {
   isUniqueViolation,
   newId,
 } from '@baton/persistence';
-import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, type RunRequested, consumeOnce, topic } from '@baton/bus';
+import {
+  EVENT_BUS,
+  type EventBus,
+  OUTBOX_RELAY,
+  type OutboxRelay,
+  type RunRequested,
+  consumeOnce,
+  topic,
+} from '@baton/bus';
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache } from '../engine/definitions.js';
@@ -64,14 +72,18 @@ export class RunsService implements OnApplicationBootstrap {
       const req = e.payload as RunRequested;
       await consumeOnce(this.db, 'scheduler.run-requests', e, async (m) => {
         try {
-          await this.engine.createRun(m, { tenantId: req.tenantId }, {
-            jobName: req.jobName,
-            params: req.params,
-            logicalDate: req.logicalDate,
-            dedupeKey: req.dedupeKey,
-            triggerType: req.triggerType,
-            triggerId: req.triggerId,
-          });
+          await this.engine.createRun(
+            m,
+            { tenantId: req.tenantId },
+            {
+              jobName: req.jobName,
+              params: req.params,
+              logicalDate: req.logicalDate,
+              dedupeKey: req.dedupeKey,
+              triggerType: req.triggerType,
+              triggerId: req.triggerId,
+            },
+          );
         } catch (err) {
           // The job was deleted after the trigger fired: nothing to run.
           if (err instanceof ProblemException && err.status === 404) return;
@@ -117,7 +129,10 @@ export class RunsService implements OnApplicationBootstrap {
     if (!run) throw ProblemException.notFound(`run ${id}`);
     const [tasks, attempts, def] = await Promise.all([
       this.db.manager.find(TaskRunEntity, { where: { tenantId: scope.tenantId, runId: id } }),
-      this.db.manager.find(AttemptEntity, { where: { tenantId: scope.tenantId, runId: id }, order: { number: 'ASC', assignedAt: 'ASC' } }),
+      this.db.manager.find(AttemptEntity, {
+        where: { tenantId: scope.tenantId, runId: id },
+        order: { number: 'ASC', assignedAt: 'ASC' },
+      }),
       this.defs.get(this.db.manager, scope.tenantId, run.jobVersionId),
     ]);
     const agentIds = [...new Set(attempts.map((a) => a.agentId))];
@@ -176,7 +191,8 @@ export class RunsService implements OnApplicationBootstrap {
       .limit(limit + 1);
     if (filter.job) q.andWhere('r.job_name = :j', { j: filter.job });
     if (filter.state) q.andWhere('r.state = :s', { s: filter.state });
-    if (after) q.andWhere('(r.created_at < :k OR (r.created_at = :k AND r.id < :id))', { k: Number(after.k), id: after.id });
+    if (after)
+      q.andWhere('(r.created_at < :k OR (r.created_at = :k AND r.id < :id))', { k: Number(after.k), id: after.id });
     const rows = await q.getMany();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -188,7 +204,9 @@ export class RunsService implements OnApplicationBootstrap {
 
   /** A task's log: the given attempt's, or the latest attempt's. */
   async logs(scope: TenantScope, runId: string, key: string, attemptNumber?: number) {
-    const task = await this.db.manager.findOne(TaskRunEntity, { where: { tenantId: scope.tenantId, runId, taskKey: key } });
+    const task = await this.db.manager.findOne(TaskRunEntity, {
+      where: { tenantId: scope.tenantId, runId, taskKey: key },
+    });
     if (!task) {
       const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id: runId } });
       throw ProblemException.notFound(run ? `task ${key} in run ${runId}` : `run ${runId}`);

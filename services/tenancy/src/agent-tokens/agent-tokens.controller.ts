@@ -5,7 +5,10 @@ import { parseInput } from '@baton/http';
 import { AgentTokensService } from './agent-tokens.service.js';
 
 const CreateAgentToken = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, _ . or -').default('agent'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be 1-100 letters, digits, _ . or -')
+    .default('agent'),
 });
 
 @Controller('api/v1/agent-tokens')

@@ -26,7 +26,8 @@ export class ApiKeysService {
   constructor(private readonly db: Database) {}
 
   async create(scope: TenantScope, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
-    if (role === 'platform_admin') throw ProblemException.invalidField('role', 'platform_admin keys are not issued per tenant');
+    if (role === 'platform_admin')
+      throw ProblemException.invalidField('role', 'platform_admin keys are not issued per tenant');
     const t = issueToken('key');
     const row: ApiKeyEntity = {
       id: newId(),
@@ -43,7 +44,10 @@ export class ApiKeysService {
   }
 
   async list(scope: TenantScope): Promise<ApiKeyView[]> {
-    const rows = await this.db.manager.find(ApiKeyEntity, { where: { tenantId: scope.tenantId }, order: { createdAt: 'DESC' } });
+    const rows = await this.db.manager.find(ApiKeyEntity, {
+      where: { tenantId: scope.tenantId },
+      order: { createdAt: 'DESC' },
+    });
     return rows.map(view);
   }
 

@@ -41,6 +41,15 @@ export class BootstrapService {
   }
 
   private adminKey(tenantId: string, prefix: string, hash: string): ApiKeyEntity {
-    return { id: newId(), tenantId, name: 'bootstrap admin', role: 'tenant_admin', prefix, hash, createdAt: Date.now(), revokedAt: null };
+    return {
+      id: newId(),
+      tenantId,
+      name: 'bootstrap admin',
+      role: 'tenant_admin',
+      prefix,
+      hash,
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
   }
 }

@@ -129,7 +129,13 @@ export class CronSchedulerService implements OnApplicationBootstrap, OnApplicati
             triggerId: t.id,
             params: {},
           };
-          await enqueueEvent(m, { topic: topic('run-requests'), type: 'run.requested', key: t.tenantId, tenantId: t.tenantId, payload });
+          await enqueueEvent(m, {
+            topic: topic('run-requests'),
+            type: 'run.requested',
+            key: t.tenantId,
+            tenantId: t.tenantId,
+            payload,
+          });
           count++;
         }
         return count;
