@@ -96,10 +96,11 @@ export async function startStandalone(
   app.enableShutdownHooks();
   await app.init();
   relay.start();
+  // Bootstrap before listening, so the first request already finds the admin key.
+  const boot = await app.get(BootstrapService).run();
   await app.listen(config.http.port, config.http.host);
   const grpcPort = app.get(AgentGateway).boundPort;
 
-  const boot = await app.get(BootstrapService).run();
   const clientFile = join(config.dataDir, 'client.json');
   const adminToken = boot.generatedToken ?? config.bootstrapToken;
   if (boot.generatedToken) {

@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Platform,
+  type TestDatabase,
+  createTestDatabase,
+  runCli,
+  startPlatform,
+  testDatabaseKinds,
+} from '@baton/testing';
+
+const kinds = await testDatabaseKinds();
+const example = resolve(__dirname, '../../../examples/hello.yaml');
+
+describe.each(kinds)('the baton CLI against a running platform (%s)', (kind) => {
+  let db: TestDatabase;
+  let platform: Platform;
+  const dir = mkdtempSync(join(tmpdir(), 'baton-cli-'));
+  const baton = (...args: string[]) => runCli(args, { BATON_SERVER: platform.url, BATON_TOKEN: platform.token }, dir);
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    platform = await startPlatform({ databaseUrl: db.url, localAgent: true });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  it('applies the example, runs it to the end, lists it and prints a task log', async () => {
+    const applied = await baton('apply', '-f', example);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toMatch(/job hello: created \(version 1\), next fire/);
+    expect((await baton('apply', '-f', example)).stdout).toMatch(/job hello: unchanged \(version 1\)/);
+
+    const run = await baton('run', 'hello', '--wait');
+    expect(run.code, run.stderr).toBe(0);
+    const id = /^run (\S+) \(job hello v1\)/.exec(run.stdout)![1]!;
+    for (const key of ['extract', 'transform', 'load']) expect(run.stdout).toMatch(new RegExp(`${key}\\s+succeeded`));
+    expect(run.stdout).toContain(`run ${id} succeeded`);
+
+    const runs = await baton('runs', '--job', 'hello');
+    expect(runs.stdout).toContain(id);
+    const logs = await baton('logs', id, 'extract');
+    expect(logs.stdout).toMatch(/extracting for hello at/);
+  });
+
+  it('exits 1 when the run fails and shows the failing task', async () => {
+    const file = join(dir, 'fails.yaml');
+    writeFileSync(file, 'name: fails\ntasks:\n  - key: broken\n    type: shell\n    command: exit 7\n');
+    await baton('apply', '-f', file);
+    const run = await baton('run', 'fails', '--wait');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/broken\s+failed .*exit=7/);
+  });
+
+  it('names the line of a YAML syntax error and the field of an invalid definition', async () => {
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'name: x\ntasks:\n  - key: a\n   type: shell\n');
+    const syntax = await baton('apply', '-f', broken);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toMatch(/broken\.yaml:4:\d+:/);
+
+    const invalid = join(dir, 'invalid.yaml');
+    writeFileSync(invalid, 'name: bad\ntasks:\n  - key: a\n    type: shell\n    retry: { backoff: sometimes }\n');
+    const semantic = await baton('apply', '-f', invalid);
+    expect(semantic.code).toBe(1);
+    expect(semantic.stderr).toMatch(/400/);
+    expect(semantic.stderr).toMatch(/tasks\[0\]\.retry\.backoff/);
+  });
+
+  it('refuses to run without a token and says how to get one', async () => {
+    const r = await runCli(
+      ['runs'],
+      { BATON_SERVER: platform.url, BATON_CONFIG: join(dir, 'none.json'), HOME: dir },
+      dir,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no API token/);
+  });
+});
