@@ -5,6 +5,8 @@ import { hashToken, issueToken } from './tokens.js';
 describe('abilityFor', () => {
   it.each<[Role, Action, Subject, boolean]>([
     ['tenant_admin', 'delete', 'Job', true],
+    ['tenant_admin', 'create', 'Tenant', false],
+    ['platform_admin', 'create', 'Tenant', true],
     ['tenant_admin', 'create', 'AgentToken', true],
     ['developer', 'update', 'Job', true],
     ['developer', 'create', 'AgentToken', false],

@@ -9,11 +9,16 @@ export type AppAbility = MongoAbility<[Action, Subject]>;
 
 /** What each role may do inside its tenant; `platform_admin` also crosses tenants. */
 export function abilityFor(role: Role): AppAbility {
-  const { can, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
+  const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
   switch (role) {
     case 'platform_admin':
+      can('manage', 'all');
+      break;
     case 'tenant_admin':
       can('manage', 'all');
+      // Tenants themselves are managed by platform admins only.
+      cannot('manage', 'Tenant');
+      can('read', 'Tenant');
       break;
     case 'developer':
       can('manage', 'Job');

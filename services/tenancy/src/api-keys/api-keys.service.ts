@@ -27,7 +27,7 @@ export class ApiKeysService {
 
   async create(scope: TenantScope, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
     if (role === 'platform_admin')
-      throw ProblemException.invalidField('role', 'platform_admin keys are not issued per tenant');
+      throw ProblemException.invalidField('role', 'platform_admin keys are issued only at bootstrap');
     const t = issueToken('key');
     const row: ApiKeyEntity = {
       id: newId(),

@@ -45,7 +45,7 @@ export class BootstrapService {
       id: newId(),
       tenantId,
       name: 'bootstrap admin',
-      role: 'tenant_admin',
+      role: 'platform_admin',
       prefix,
       hash,
       createdAt: Date.now(),
