@@ -239,7 +239,7 @@ export interface Assign_TraceContextEntry {
 }
 
 export interface TaskSpec {
-  /** shell | noop | http */
+  /** shell | script | http | sql | noop */
   type: string;
   command: string;
   env: { [key: string]: string };
@@ -248,11 +248,32 @@ export interface TaskSpec {
   killGraceMs: number;
   workingDir: string;
   http: HttpSpec | undefined;
+  script: ScriptSpec | undefined;
+  sql: SqlSpec | undefined;
 }
 
 export interface TaskSpec_EnvEntry {
   key: string;
   value: string;
+}
+
+export interface ScriptSpec {
+  /** bash | sh | node | python3 */
+  interpreter: string;
+  body: string;
+}
+
+export interface SqlSpec {
+  /** mysql | postgres */
+  driver: string;
+  /** Connection URL, rendered with the task's secrets; never logged. */
+  url: string;
+  statement: string;
+  /** JSON array of values bound to the statement's placeholders (? for mysql, $1 for postgres). */
+  paramsJson: string;
+  /** Rows of a result set kept in the output (default 100). */
+  maxRows: number;
+  timeoutMs: number;
 }
 
 export interface HttpSpec {
@@ -2055,7 +2076,17 @@ export const Assign_TraceContextEntry: MessageFns<Assign_TraceContextEntry> = {
 };
 
 function createBaseTaskSpec(): TaskSpec {
-  return { type: "", command: "", env: {}, timeoutMs: 0, killGraceMs: 0, workingDir: "", http: undefined };
+  return {
+    type: "",
+    command: "",
+    env: {},
+    timeoutMs: 0,
+    killGraceMs: 0,
+    workingDir: "",
+    http: undefined,
+    script: undefined,
+    sql: undefined,
+  };
 }
 
 export const TaskSpec: MessageFns<TaskSpec> = {
@@ -2080,6 +2111,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.http !== undefined) {
       HttpSpec.encode(message.http, writer.uint32(58).fork()).join();
+    }
+    if (message.script !== undefined) {
+      ScriptSpec.encode(message.script, writer.uint32(66).fork()).join();
+    }
+    if (message.sql !== undefined) {
+      SqlSpec.encode(message.sql, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -2156,6 +2193,22 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.http = HttpSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.script = ScriptSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sql = SqlSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2202,6 +2255,8 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         ? globalThis.String(object.working_dir)
         : "",
       http: isSet(object.http) ? HttpSpec.fromJSON(object.http) : undefined,
+      script: isSet(object.script) ? ScriptSpec.fromJSON(object.script) : undefined,
+      sql: isSet(object.sql) ? SqlSpec.fromJSON(object.sql) : undefined,
     };
   },
 
@@ -2234,6 +2289,12 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.http !== undefined) {
       obj.http = HttpSpec.toJSON(message.http);
     }
+    if (message.script !== undefined) {
+      obj.script = ScriptSpec.toJSON(message.script);
+    }
+    if (message.sql !== undefined) {
+      obj.sql = SqlSpec.toJSON(message.sql);
+    }
     return obj;
   },
 
@@ -2257,6 +2318,10 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     message.killGraceMs = object.killGraceMs ?? 0;
     message.workingDir = object.workingDir ?? "";
     message.http = (object.http !== undefined && object.http !== null) ? HttpSpec.fromPartial(object.http) : undefined;
+    message.script = (object.script !== undefined && object.script !== null)
+      ? ScriptSpec.fromPartial(object.script)
+      : undefined;
+    message.sql = (object.sql !== undefined && object.sql !== null) ? SqlSpec.fromPartial(object.sql) : undefined;
     return message;
   },
 };
@@ -2342,6 +2407,252 @@ export const TaskSpec_EnvEntry: MessageFns<TaskSpec_EnvEntry> = {
     const message = createBaseTaskSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseScriptSpec(): ScriptSpec {
+  return { interpreter: "", body: "" };
+}
+
+export const ScriptSpec: MessageFns<ScriptSpec> = {
+  encode(message: ScriptSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interpreter !== "") {
+      writer.uint32(10).string(message.interpreter);
+    }
+    if (message.body !== "") {
+      writer.uint32(18).string(message.body);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScriptSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScriptSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interpreter = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.body = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScriptSpec {
+    return {
+      interpreter: isSet(object.interpreter) ? globalThis.String(object.interpreter) : "",
+      body: isSet(object.body) ? globalThis.String(object.body) : "",
+    };
+  },
+
+  toJSON(message: ScriptSpec): unknown {
+    const obj: any = {};
+    if (message.interpreter !== "") {
+      obj.interpreter = message.interpreter;
+    }
+    if (message.body !== "") {
+      obj.body = message.body;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScriptSpec>, I>>(base?: I): ScriptSpec {
+    return ScriptSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScriptSpec>, I>>(object: I): ScriptSpec {
+    const message = createBaseScriptSpec();
+    message.interpreter = object.interpreter ?? "";
+    message.body = object.body ?? "";
+    return message;
+  },
+};
+
+function createBaseSqlSpec(): SqlSpec {
+  return { driver: "", url: "", statement: "", paramsJson: "", maxRows: 0, timeoutMs: 0 };
+}
+
+export const SqlSpec: MessageFns<SqlSpec> = {
+  encode(message: SqlSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.driver !== "") {
+      writer.uint32(10).string(message.driver);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    if (message.statement !== "") {
+      writer.uint32(26).string(message.statement);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(34).string(message.paramsJson);
+    }
+    if (message.maxRows !== 0) {
+      writer.uint32(40).int32(message.maxRows);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(48).int64(message.timeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SqlSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSqlSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.statement = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxRows = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.timeoutMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SqlSpec {
+    return {
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      statement: isSet(object.statement) ? globalThis.String(object.statement) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      maxRows: isSet(object.maxRows)
+        ? globalThis.Number(object.maxRows)
+        : isSet(object.max_rows)
+        ? globalThis.Number(object.max_rows)
+        : 0,
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SqlSpec): unknown {
+    const obj: any = {};
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.statement !== "") {
+      obj.statement = message.statement;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.maxRows !== 0) {
+      obj.maxRows = Math.round(message.maxRows);
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SqlSpec>, I>>(base?: I): SqlSpec {
+    return SqlSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SqlSpec>, I>>(object: I): SqlSpec {
+    const message = createBaseSqlSpec();
+    message.driver = object.driver ?? "";
+    message.url = object.url ?? "";
+    message.statement = object.statement ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.maxRows = object.maxRows ?? 0;
+    message.timeoutMs = object.timeoutMs ?? 0;
     return message;
   },
 };
