@@ -66,7 +66,17 @@ export function startTask(ctx: TaskContext): RunningTask {
 }
 
 function emptySpec(): TaskSpec {
-  return { type: 'noop', command: '', env: {}, timeoutMs: 0, killGraceMs: 0, workingDir: '', http: undefined };
+  return {
+    type: 'noop',
+    command: '',
+    env: {},
+    timeoutMs: 0,
+    killGraceMs: 0,
+    workingDir: '',
+    http: undefined,
+    script: undefined,
+    sql: undefined,
+  };
 }
 
 function finished(ctx: TaskContext, status: Result_Status, error: string, exitCode = NO_EXIT_CODE): RunningTask {

@@ -175,6 +175,8 @@ export class Dispatcher {
               expectStatus: spec.http.expectStatus,
             }
           : undefined,
+        script: undefined,
+        sql: undefined,
       },
       deadlineMs: 0,
       traceContext: {},
