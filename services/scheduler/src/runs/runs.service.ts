@@ -155,6 +155,7 @@ export class RunsService implements OnApplicationBootstrap {
           exitCode: t.exitCode,
           output: parseOutput(t.output),
           error: t.error,
+          readyAt: iso(t.readyAt),
           nextAttemptAt: t.state === 'up_for_retry' ? iso(t.readyAt) : null,
           startedAt: iso(t.startedAt),
           finishedAt: iso(t.finishedAt),
