@@ -63,3 +63,11 @@ export interface RunFinished {
   jobName: string;
   state: string;
 }
+
+/**
+ * The dedupe key of a time trigger's slot. The trigger, a backfill and a
+ * catch-up all use it, so one slot yields one run whoever asks first.
+ */
+export function slotDedupeKey(triggerId: string, slotMs: number): string {
+  return `slot:${triggerId}:${slotMs}`;
+}

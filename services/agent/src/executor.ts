@@ -1,9 +1,19 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogChunk_Stream, Result_Status, type Assign, type TaskSpec } from '@baton/proto';
 import { safeName } from './safe-name.js';
+import {
+  DEFAULT_SQL_CONNECT_TIMEOUT_MS,
+  SqlTimeoutError,
+  connectSql,
+  describeSqlUrl,
+  isSqlDriver,
+  redactSqlSecrets,
+  toJsonSafe,
+  type SqlConnection,
+} from './sql.js';
 
 export const DEFAULT_KILL_GRACE_MS = 5000;
 /** Larger outputs are refused: a Result must fit comfortably in one gRPC message (4 MiB default). */
@@ -55,14 +65,20 @@ export function startTask(ctx: TaskContext): RunningTask {
   const type = spec.type.trim().toLowerCase();
   if (type === 'noop' || type === '') {
     // An empty type is treated as noop only when nothing else was set; otherwise it is a spec error.
-    if (type === '' && (spec.command !== '' || spec.http)) {
+    if (type === '' && (spec.command !== '' || spec.http || spec.script || spec.sql)) {
       return finished(ctx, Result_Status.FAILED, 'task spec has no type');
     }
     return finished(ctx, Result_Status.SUCCEEDED, '', 0);
   }
   if (type === 'shell') return startShell(ctx, spec);
+  if (type === 'script') return startScript(ctx, spec);
   if (type === 'http') return startHttp(ctx, spec);
-  return finished(ctx, Result_Status.FAILED, `unknown task type '${spec.type}' (expected shell, http or noop)`);
+  if (type === 'sql') return startSql(ctx, spec);
+  return finished(
+    ctx,
+    Result_Status.FAILED,
+    `unknown task type '${spec.type}' (expected shell, script, http, sql or noop)`,
+  );
 }
 
 function emptySpec(): TaskSpec {
@@ -88,11 +104,11 @@ function finished(ctx: TaskContext, status: Result_Status, error: string, exitCo
 }
 
 /**
- * Milliseconds the task may run, from spec.timeoutMs and the absolute
+ * Milliseconds the task may run, from its timeout and the absolute
  * deadline, whichever is sooner; null when neither is set.
  */
-function effectiveTimeout(ctx: TaskContext, spec: TaskSpec, now: number): number | null {
-  let limit: number | null = spec.timeoutMs > 0 ? spec.timeoutMs : null;
+function effectiveTimeout(ctx: TaskContext, timeoutMs: number, now: number): number | null {
+  let limit: number | null = timeoutMs > 0 ? timeoutMs : null;
   if (ctx.assign.deadlineMs > 0) {
     const left = ctx.assign.deadlineMs - now;
     limit = limit === null ? left : Math.min(limit, left);
@@ -129,7 +145,56 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** What a process task runs; prepared once the attempt's scratch dir exists. */
+interface ProcessLaunch {
+  file: string;
+  args: string[];
+  /** Names it in spawn errors. */
+  what: string;
+}
+
 function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
+  return startProcess(ctx, spec, async () => ({ file: '/bin/sh', args: ['-c', spec.command], what: 'the command' }));
+}
+
+/** Interpreters of script tasks and the extension of the script file each one gets. */
+const SCRIPT_INTERPRETERS: ReadonlyMap<string, string> = new Map([
+  ['bash', '.sh'],
+  ['sh', '.sh'],
+  ['node', '.js'],
+  ['python3', '.py'],
+]);
+
+function startScript(ctx: TaskContext, spec: TaskSpec): RunningTask {
+  const script = spec.script;
+  if (!script) return finished(ctx, Result_Status.FAILED, 'script task has no script');
+  const interpreter = script.interpreter.trim();
+  const ext = SCRIPT_INTERPRETERS.get(interpreter);
+  if (ext === undefined) {
+    return finished(
+      ctx,
+      Result_Status.FAILED,
+      `unknown script interpreter '${script.interpreter}' (expected ${[...SCRIPT_INTERPRETERS.keys()].join(', ')})`,
+    );
+  }
+  return startProcess(ctx, spec, async (scratch) => {
+    const path = join(scratch, `script${ext}`);
+    await writeFile(path, script.body, { mode: 0o600 });
+    // Looked up on the task's PATH, like any command of a shell task.
+    return { file: interpreter, args: [path], what: interpreter };
+  });
+}
+
+/**
+ * Runs a process in its own group with the task environment: logs streamed,
+ * timeout and stop as SIGTERM, then SIGKILL after the grace, output read from
+ * BATON_OUTPUT. Shell and script tasks differ only in what they launch.
+ */
+function startProcess(
+  ctx: TaskContext,
+  spec: TaskSpec,
+  prepare: (scratch: string) => Promise<ProcessLaunch>,
+): RunningTask {
   const now = ctx.now ?? Date.now;
   const startedAtMs = now();
   const scratch = scratchDirOf(ctx.workDir, ctx.assign.attemptId);
@@ -167,7 +232,7 @@ function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
   };
 
   const done = (async (): Promise<TaskOutcome> => {
-    const limit = effectiveTimeout(ctx, spec, startedAtMs);
+    const limit = effectiveTimeout(ctx, spec.timeoutMs, startedAtMs);
     if (limit !== null && limit <= 0) {
       return {
         status: Result_Status.TIMED_OUT,
@@ -192,8 +257,22 @@ function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
       };
     }
 
+    let launch: ProcessLaunch;
+    try {
+      launch = await prepare(scratch);
+    } catch (err) {
+      return {
+        status: Result_Status.FAILED,
+        exitCode: NO_EXIT_CODE,
+        outputJson: '',
+        error: `could not prepare the task: ${(err as Error).message}`,
+        startedAtMs,
+        finishedAtMs: now(),
+      };
+    }
+
     const cwd = spec.workingDir || scratch;
-    const child = spawn('/bin/sh', ['-c', spec.command], {
+    const child = spawn(launch.file, launch.args, {
       detached: true,
       cwd,
       env: buildEnv(ctx, spec, outputPath),
@@ -208,7 +287,7 @@ function startShell(ctx: TaskContext, spec: TaskSpec): RunningTask {
         status: Result_Status.FAILED,
         exitCode: NO_EXIT_CODE,
         outputJson: '',
-        error: `could not start the command in ${cwd}: ${spawnError.message}`,
+        error: `could not start ${launch.what} in ${cwd}: ${spawnError.message}`,
         startedAtMs,
         finishedAtMs: now(),
       };
@@ -339,7 +418,7 @@ function startHttp(ctx: TaskContext, spec: TaskSpec): RunningTask {
       finishedAtMs: now(),
     });
     if (!http || http.url === '') return fail(Result_Status.FAILED, 'http task has no url');
-    const limit = effectiveTimeout(ctx, spec, startedAtMs);
+    const limit = effectiveTimeout(ctx, spec.timeoutMs, startedAtMs);
     if (limit !== null && limit <= 0) return fail(Result_Status.TIMED_OUT, 'deadline passed before the task started');
     let timer: NodeJS.Timeout | null = null;
     if (limit !== null) {
@@ -426,4 +505,153 @@ function truncateUtf8(text: string, maxBytes: number): string {
     .subarray(0, maxBytes)
     .toString('utf8')
     .replace(/\uFFFD$/, '');
+}
+
+export const DEFAULT_SQL_MAX_ROWS = 100;
+
+function startSql(ctx: TaskContext, spec: TaskSpec): RunningTask {
+  const now = ctx.now ?? Date.now;
+  const startedAtMs = now();
+  const sql = spec.sql;
+  let stopKind: StopKind | 'timeout' | null = null;
+  let stopReason = '';
+  let timeoutMs = 0;
+  let onStop: (() => void) | null = null;
+  const stopped = new Promise<never>((_, reject) => {
+    onStop = () => reject(new Error('stopped'));
+  });
+  // Only ever awaited through a race; this keeps an unraced rejection from being reported.
+  stopped.catch(() => undefined);
+  const untilStopped = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
+
+  const stop = (kind: StopKind, reason: string): void => {
+    if (stopKind !== null) return;
+    stopKind = kind;
+    stopReason = reason;
+    onStop?.();
+  };
+  const log = (stream: LogChunk_Stream, line: string): void => ctx.onOutput(stream, Buffer.from(`${line}\n`));
+
+  const done = (async (): Promise<TaskOutcome> => {
+    const fail = (status: Result_Status, error: string, exitCode = NO_EXIT_CODE): TaskOutcome => ({
+      status,
+      exitCode,
+      outputJson: '',
+      error,
+      startedAtMs,
+      finishedAtMs: now(),
+    });
+    if (!sql) return fail(Result_Status.FAILED, 'sql task has no sql spec');
+    const driver = sql.driver.trim().toLowerCase();
+    if (!isSqlDriver(driver)) {
+      return fail(Result_Status.FAILED, `unknown sql driver '${sql.driver}' (expected mysql or postgres)`);
+    }
+    if (sql.url === '') return fail(Result_Status.FAILED, 'sql task has no url');
+    if (sql.statement.trim() === '') return fail(Result_Status.FAILED, 'sql task has no statement');
+    let params: unknown;
+    try {
+      params = JSON.parse(sql.paramsJson || '[]');
+    } catch (err) {
+      return fail(Result_Status.FAILED, `paramsJson is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(params)) return fail(Result_Status.FAILED, 'paramsJson must be a JSON array');
+    const maxRows = sql.maxRows > 0 ? sql.maxRows : DEFAULT_SQL_MAX_ROWS;
+
+    // The statement's own timeout, bounded by the task's timeout and the deadline.
+    const ownLimit = [sql.timeoutMs, spec.timeoutMs].filter((t) => t > 0);
+    const limit = effectiveTimeout(ctx, ownLimit.length > 0 ? Math.min(...ownLimit) : 0, startedAtMs);
+    if (limit !== null && limit <= 0) return fail(Result_Status.TIMED_OUT, 'deadline passed before the task started');
+    let timer: NodeJS.Timeout | null = null;
+    if (limit !== null) {
+      timeoutMs = limit;
+      timer = setTimeout(() => {
+        if (stopKind === null) stopKind = 'timeout';
+        onStop?.();
+      }, limit);
+    }
+
+    const connecting = connectSql(driver, sql.url, {
+      // Past the limit the timer above has already ended the task; this only bounds a task without one.
+      connectTimeoutMs: limit !== null ? limit + 1000 : DEFAULT_SQL_CONNECT_TIMEOUT_MS,
+    });
+    let conn: SqlConnection | null = null;
+    let inQuery = false;
+    try {
+      conn = await untilStopped(connecting);
+      log(LogChunk_Stream.STDOUT, `connected to ${driver} at ${describeSqlUrl(sql.url)}`);
+      log(LogChunk_Stream.STDOUT, sql.statement.trim());
+      inQuery = true;
+      const left = limit !== null ? Math.max(1, startedAtMs + limit - now()) : null;
+      const res = await untilStopped(conn.query(sql.statement, params, left));
+      inQuery = false;
+      log(
+        LogChunk_Stream.STDOUT,
+        res.affectedRows !== null && res.rowCount === 0 ? `${res.affectedRows} rows affected` : `${res.rowCount} rows`,
+      );
+      const output = sqlOutput(driver, res.rows, res.rowCount, res.affectedRows, maxRows);
+      if (output.keptRows < Math.min(res.rowCount, maxRows)) {
+        log(
+          LogChunk_Stream.STDERR,
+          `output limited to ${output.keptRows} rows to stay within ${MAX_OUTPUT_BYTES} bytes`,
+        );
+      }
+      return {
+        status: Result_Status.SUCCEEDED,
+        exitCode: 0,
+        outputJson: output.json,
+        error: '',
+        startedAtMs,
+        finishedAtMs: now(),
+      };
+    } catch (err) {
+      if (stopKind === null && err instanceof SqlTimeoutError) stopKind = 'timeout';
+      if (stopKind !== null) {
+        if (conn === null) {
+          // Still connecting: drop the connection whenever it arrives.
+          void connecting.then(
+            (c) => c.destroy(),
+            () => undefined,
+          );
+        } else if (inQuery) {
+          // Closing the socket does not stop a statement on the server; ask it to.
+          await conn.cancelStatement();
+        }
+        conn?.destroy();
+        conn = null;
+        return fail(statusOf(stopKind), stoppedError(stopKind, stopReason, timeoutMs));
+      }
+      const e = err as { message?: string; code?: string };
+      const message = redactSqlSecrets(e.message || String(err), sql.url);
+      log(LogChunk_Stream.STDERR, `error: ${message}${e.code ? ` (${e.code})` : ''}`);
+      return fail(Result_Status.FAILED, message, 1);
+    } finally {
+      if (timer) clearTimeout(timer);
+      await conn?.close();
+    }
+  })();
+
+  return { done, stop };
+}
+
+function sqlOutput(
+  driver: string,
+  rows: Array<Record<string, unknown>>,
+  rowCount: number,
+  affectedRows: number | null,
+  maxRows: number,
+): { json: string; keptRows: number } {
+  let kept = rows.slice(0, maxRows).map(toJsonSafe);
+  const truncated = rows.length > maxRows;
+  for (;;) {
+    const json = JSON.stringify({
+      driver,
+      rowCount,
+      affectedRows,
+      rows: kept,
+      truncated: truncated || kept.length < Math.min(rows.length, maxRows),
+    });
+    // Huge rows: halve until the result fits in a message.
+    if (Buffer.byteLength(json) <= MAX_OUTPUT_BYTES || kept.length === 0) return { json, keptRows: kept.length };
+    kept = kept.slice(0, Math.floor(kept.length / 2));
+  }
 }

@@ -62,6 +62,16 @@ export class ApiClient {
   constructor(private readonly conn: Connection) {}
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    return (await this.exchange<T>(method, path, body, contentType)).body;
+  }
+
+  /** Like request, with the response headers. */
+  async exchange<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ body: T; headers: Headers }> {
     let res: Response;
     try {
       res = await fetch(`${this.conn.server}${path}`, {
@@ -89,7 +99,9 @@ export class ApiClient {
       for (const e of p.errors ?? []) lines.push(`  ${e.path}: ${e.message}`);
       throw new CliError(lines.join('\n'), 1);
     }
-    if ((res.headers.get('content-type') ?? '').includes('application/json')) return JSON.parse(text) as T;
-    return text as T;
+    if ((res.headers.get('content-type') ?? '').includes('application/json')) {
+      return { body: JSON.parse(text) as T, headers: res.headers };
+    }
+    return { body: text as T, headers: res.headers };
   }
 }

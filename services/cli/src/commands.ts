@@ -157,16 +157,54 @@ export async function listRuns(api: ApiClient, opts: { job?: string; state?: str
   }
 }
 
+const LIVE_TASK = new Set(['pending', 'queued', 'assigned', 'running', 'up_for_retry', 'compensating']);
+
+/** Prints a task's log; with `follow`, keeps printing new output until the attempt ends. */
 export async function logs(
   api: ApiClient,
   runId: string,
   key: string,
-  attempt: string | undefined,
+  opts: { attempt?: string; follow?: boolean; pollMs?: number },
   write: (s: string) => void,
 ) {
-  const q = attempt ? `?attempt=${encodeURIComponent(attempt)}` : '';
-  const text = await api.request<string>('GET', `/api/v1/runs/${runId}/tasks/${encodeURIComponent(key)}/logs${q}`);
-  write(text);
+  let since = -1;
+  let attempt = opts.attempt;
+  for (;;) {
+    const q = new URLSearchParams({ since: String(since) });
+    if (attempt) q.set('attempt', attempt);
+    const r = await api.exchange<string>('GET', `/api/v1/runs/${runId}/tasks/${encodeURIComponent(key)}/logs?${q}`);
+    write(r.body);
+    if (!opts.follow) return;
+    since = Number(r.headers.get('x-baton-last-seq') ?? since);
+    const shown = r.headers.get('x-baton-attempt');
+    // Stay on one attempt; a retry's output starts with a fresh sequence.
+    if (!attempt && shown) attempt = shown;
+    const attemptState = r.headers.get('x-baton-attempt-state');
+    const taskState = r.headers.get('x-baton-task-state') ?? '';
+    const attemptLive = attemptState === 'assigned' || attemptState === 'running';
+    const waitingForFirst = attemptState === null && LIVE_TASK.has(taskState);
+    if (!attemptLive && !waitingForFirst) {
+      if (r.body.length === 0) return;
+      continue; // one more read for output written just before the end
+    }
+    await new Promise((res) => setTimeout(res, opts.pollMs ?? 300));
+  }
+}
+
+export async function cancelRun(api: ApiClient, id: string, reason: string | undefined, out: Out) {
+  const run = await api.request<RunView>('POST', `/api/v1/runs/${id}/cancel`, reason ? { reason } : {});
+  out(`run ${run.id} ${run.state}`);
+}
+
+export async function rerunRun(api: ApiClient, id: string, mode: string, wait: boolean, out: Out): Promise<number> {
+  const run = await api.request<RunView>('POST', `/api/v1/runs/${id}/rerun`, { mode });
+  out(`run ${run.id} (rerun of ${id}, ${mode}) ${run.state}`);
+  return wait ? waitRun(api, run.id, out, 250) : 0;
+}
+
+export async function markTask(api: ApiClient, id: string, key: string, state: string, out: Out) {
+  const run = await api.request<RunView>('POST', `/api/v1/runs/${id}/tasks/${encodeURIComponent(key)}/mark`, { state });
+  out(`task ${key} marked ${state}; run ${run.id} ${run.state}`);
 }
 
 export async function listJobs(api: ApiClient, out: Out) {

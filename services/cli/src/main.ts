@@ -4,7 +4,19 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, parseLabels, readClientEnv } from '@baton/config';
 import { createLogger } from '@baton/telemetry';
 import { ApiClient, CliError, resolveConnection } from './client.js';
-import { apply, listAgents, listJobs, listRuns, logs, parseParams, showRun, triggerRun } from './commands.js';
+import {
+  apply,
+  cancelRun,
+  listAgents,
+  listJobs,
+  listRuns,
+  logs,
+  markTask,
+  parseParams,
+  rerunRun,
+  showRun,
+  triggerRun,
+} from './commands.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 const env = readClientEnv();
@@ -156,9 +168,33 @@ program
   .command('logs <run-id> <task-key>')
   .description("print a task's output (latest attempt unless --attempt)")
   .option('--attempt <n>', 'attempt number')
-  .action(async (id: string, key: string, o: { attempt?: string }, cmd: Command) =>
-    logs(api(cmd), id, key, o.attempt, (s) => process.stdout.write(s)),
+  .option('-f, --follow', 'keep printing new output until the attempt ends')
+  .action(async (id: string, key: string, o: { attempt?: string; follow?: boolean }, cmd: Command) =>
+    logs(api(cmd), id, key, o, (s) => process.stdout.write(s)),
   );
+
+program
+  .command('cancel <run-id>')
+  .description('cancel a run; running tasks are stopped on their agents')
+  .option('--reason <text>', 'recorded on the cancelled tasks')
+  .action(async (id: string, o: { reason?: string }, cmd: Command) => cancelRun(api(cmd), id, o.reason, out));
+
+program
+  .command('rerun <run-id>')
+  .description("rerun a finished run's failed tasks and what is downstream of them (or --all)")
+  .option('--all', 'rerun every task')
+  .option('-w, --wait', 'wait for the new run to finish')
+  .action(async (id: string, o: { all?: boolean; wait?: boolean }, cmd: Command) => {
+    process.exitCode = await rerunRun(api(cmd), id, o.all ? 'all' : 'failed', !!o.wait, out);
+  });
+
+program
+  .command('mark <run-id> <task-key> <state>')
+  .description('mark a task of a running run succeeded or skipped (e.g. one held as lost)')
+  .action(async (id: string, key: string, state: string, _o: unknown, cmd: Command) => {
+    if (state !== 'succeeded' && state !== 'skipped') throw new CliError('state must be succeeded or skipped');
+    await markTask(api(cmd), id, key, state, out);
+  });
 
 program
   .command('jobs')

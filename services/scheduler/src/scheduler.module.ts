@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AgentsController } from './agents/agents.controller.js';
+import { BackfillsController } from './backfills/backfills.controller.js';
+import { BackfillsService } from './backfills/backfills.service.js';
 import { AgentCommands } from './engine/agent-commands.js';
 import { DefinitionCache } from './engine/definitions.js';
 import { Dispatcher } from './engine/dispatcher.js';
+import { ReadinessGate } from './engine/readiness-gate.js';
 import { RunEngine } from './engine/run-engine.js';
+import { TaskRenderer } from './engine/task-renderer.js';
 import { Timers } from './engine/timers.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
 import { LogSink } from './gateway/log-sink.js';
@@ -13,16 +17,19 @@ import { RunsService } from './runs/runs.service.js';
 
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
 @Module({
-  controllers: [RunsController, AgentsController],
+  controllers: [RunsController, AgentsController, BackfillsController],
   providers: [
     AgentCommands,
     AgentGateway,
+    BackfillsService,
     DefinitionCache,
     Dispatcher,
     LogSink,
+    ReadinessGate,
     RunEngine,
     RunsService,
     SessionRegistry,
+    TaskRenderer,
     Timers,
   ],
   exports: [AgentGateway, RunsService],

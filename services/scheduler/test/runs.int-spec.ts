@@ -153,7 +153,7 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     expect(log2.body).toContain('try 2');
   });
 
-  it('marks the attempt lost when its agent is SIGKILLed and finishes the task on a second agent', async () => {
+  it('marks the attempt lost when its agent is SIGKILLed and finishes the idempotent task on a second agent', async () => {
     const first = await agent('victim');
     await apply({
       name: 'survivor',
@@ -162,6 +162,7 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
           key: 'work',
           type: 'shell',
           command: 'sleep 2; echo done on $BATON_ATTEMPT',
+          idempotent: true,
           retry: { maxAttempts: 2, backoff: 'immediate' },
         },
       ],

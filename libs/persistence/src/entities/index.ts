@@ -85,6 +85,7 @@ export class TriggerEntity {
   @Column(ms(true)) nextFireAt!: number | null;
   @Column(ms(true)) lastFireAt!: number | null;
   @Column(ms()) createdAt!: number;
+  @Column(ms(true)) anchorAt!: number | null;
 }
 
 @Entity('runs')
@@ -104,6 +105,8 @@ export class RunEntity {
   @Column(ms()) createdAt!: number;
   @Column(ms(true)) startedAt!: number | null;
   @Column(ms(true)) finishedAt!: number | null;
+  @Column('varchar', { length: 36, nullable: true }) backfillId!: string | null;
+  @Column('varchar', { length: 36, nullable: true }) parentRunId!: string | null;
 }
 
 @Entity('task_runs')
@@ -146,6 +149,9 @@ export class AttemptEntity {
   @Column('text', { nullable: true }) error!: string | null;
   @Column('int') logBytes!: number;
   @Column('int') logSeq!: number;
+  @Column(ms(true)) deadlineAt!: number | null;
+  @Column('varchar', { length: 20 }) kind!: 'main' | 'compensation';
+  @Column('text', { nullable: true }) lateResult!: string | null;
 }
 
 @Entity('task_logs')
@@ -182,7 +188,36 @@ export class ProcessedEventEntity {
   @Column(ms()) processedAt!: number;
 }
 
+@Entity('backfills')
+export class BackfillEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) jobId!: string;
+  @Column('varchar', { length: 100 }) jobName!: string;
+  @Column('varchar', { length: 36 }) triggerId!: string;
+  @Column('text', { transformer: json }) slots!: number[];
+  @Column('int') nextIndex!: number;
+  @Column('int') maxActiveRuns!: number;
+  @Column('varchar', { length: 20 }) state!: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) finishedAt!: number | null;
+}
+
+@Entity('trigger_slots')
+export class TriggerSlotEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) triggerId!: string;
+  @Column('varchar', { length: 100 }) jobName!: string;
+  @Column(ms()) slotAt!: number;
+  @Column('varchar', { length: 30 }) outcome!: string;
+  @Column('varchar', { length: 36, nullable: true }) runId!: string | null;
+  @Column(ms()) recordedAt!: number;
+}
+
 export const ENTITIES = [
+  BackfillEntity,
+  TriggerSlotEntity,
   TenantEntity,
   ApiKeyEntity,
   AgentTokenEntity,

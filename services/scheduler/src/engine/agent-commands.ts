@@ -131,10 +131,17 @@ export class AgentCommands {
     this.apply(fx, true);
   }
 
-  /** Wakes whoever the committed change concerns. */
+  /** Wakes whoever the committed change concerns, and stops cancelled attempts on their agents. */
   apply(fx: Effects, slotFreed: boolean): void {
     this.relay.kick();
     if (fx.retryAt !== null) this.timers.at(fx.retryAt);
-    if (fx.queued || slotFreed) this.dispatcher.kick();
+    for (const attemptId of fx.cancel) this.cancelOnAgent(attemptId, 'run cancelled');
+    if (fx.queued || slotFreed || fx.cancel.length > 0) this.dispatcher.kick();
+  }
+
+  /** Sends Cancel to the agent running the attempt, if it is connected to this replica. */
+  cancelOnAgent(attemptId: string, reason: string): void {
+    const s = this.sessions.release(attemptId);
+    s?.send({ msg: { $case: 'cancel', value: { attemptId, reason } } });
   }
 }

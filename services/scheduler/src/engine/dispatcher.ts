@@ -1,19 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { TaskDefinition } from '@baton/domain';
+import type { EntityManager } from 'typeorm';
+import type { JobDefinition, TaskDefinition } from '@baton/domain';
 import { AttemptEntity, Database, RunEntity, TaskRunEntity, newId } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
 import { DefinitionCache } from './definitions.js';
+import { RunEngine } from './run-engine.js';
+import { type Executable, TaskRenderer } from './task-renderer.js';
 
 const matches = (selector: Record<string, string>, labels: Readonly<Record<string, string>>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
+type TaskDef = TaskDefinition & {
+  resources?: { cpuMillis: number; memoryMb: number };
+  compensate?: Executable | null;
+};
+type JobDef = JobDefinition & { maxActiveTasks?: number | null };
+
+interface Placement {
+  session: AgentSession;
+  msg: Assign;
+  cpu: number;
+  memory: number;
+}
+
 /**
- * Places queued tasks on this replica's agent sessions. Push-driven: `kick()`
- * is called when work is queued or a slot frees up, and coalesces bursts into
- * batches of claims.
+ * Places queued tasks (and queued compensations) on this replica's agent
+ * sessions. Push-driven: `kick()` runs when work is queued or a slot frees,
+ * and coalesces bursts into batched claims. Placement honours tenant, agent
+ * labels, free slots, CPU and memory capacity, and each run's
+ * `maxActiveTasks`.
  */
 @Injectable()
 export class Dispatcher {
@@ -25,6 +44,9 @@ export class Dispatcher {
     private readonly db: Database,
     private readonly sessions: SessionRegistry,
     private readonly defs: DefinitionCache,
+    private readonly engine: RunEngine,
+    private readonly renderer: TaskRenderer,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -61,19 +83,22 @@ export class Dispatcher {
     }
   }
 
-  /** One claim-and-assign transaction; returns how many attempts were assigned. */
+  /** One claim-and-assign transaction; returns how many attempts were assigned (or failed to render). */
   async dispatchOnce(): Promise<number> {
     const free = this.sessions.withFreeSlots();
     if (free.length === 0) return 0;
     const tenants = [...new Set(free.map((s) => s.tenantId))];
     const capacity = free.reduce((n, s) => n + (s.slots - s.inFlight.size), 0);
     const limit = Math.min(capacity, this.config.scheduler.dispatchBatch);
-    const sends: Array<{ session: AgentSession; msg: Assign }> = [];
+    const placements: Placement[] = [];
+    let failedToRender = 0;
     await this.db.tx(async (m) => {
       const q = m
         .createQueryBuilder(TaskRunEntity, 't')
-        .where('t.state = :s', { s: 'queued' })
+        .where('t.state IN (:...s)', { s: ['queued', 'compensating'] })
         .andWhere('t.tenant_id IN (:...tenants)', { tenants })
+        .andWhere('t.ready_at IS NOT NULL')
+        .andWhere("(t.state = 'queued' OR t.current_attempt_id IS NULL)")
         .orderBy('t.priority', 'DESC')
         .addOrderBy('t.ready_at', 'ASC')
         // Look past the head: tasks no free agent matches stay queued for others.
@@ -81,37 +106,69 @@ export class Dispatcher {
       if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
       const claimed = await q.getMany();
       if (claimed.length === 0) return;
-      const runs = await m
-        .createQueryBuilder(RunEntity, 'r')
-        .whereInIds([...new Set(claimed.map((t) => t.runId))])
-        .getMany();
+      const runIds = [...new Set(claimed.map((t) => t.runId))];
+      const runs = await m.createQueryBuilder(RunEntity, 'r').whereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
+      const active = await this.activeTasks(m, runIds);
+      const outputs = new Map<string, Record<string, unknown>>();
       const load = new Map(free.map((s) => [s.id, s.inFlight.size]));
+      const cpu = new Map(free.map((s) => [s.id, s.usedCpu]));
+      const mem = new Map(free.map((s) => [s.id, s.usedMemory]));
       const now = Date.now();
       for (const t of claimed) {
-        if (sends.length >= limit) break;
+        if (placements.length >= limit) break;
         const run = runById.get(t.runId);
-        if (!run) continue;
-        const def = await this.defs.get(m, run.tenantId, run.jobVersionId);
-        const spec = def.tasks.find((x) => x.key === t.taskKey);
+        if (!run || run.state !== 'running') continue;
+        const def = (await this.defs.get(m, run.tenantId, run.jobVersionId)) as JobDef;
+        const spec = def.tasks.find((x) => x.key === t.taskKey) as TaskDef | undefined;
         if (!spec) continue;
-        // Least-loaded matching session with a free slot.
+        const compensation = t.state === 'compensating';
+        const exec: Executable | null | undefined = compensation ? spec.compensate : spec;
+        if (!exec) continue;
+        const maxActive = def.maxActiveTasks ?? null;
+        if (!compensation && maxActive !== null && (active.get(run.id) ?? 0) >= maxActive) continue;
+        const needCpu = compensation ? 0 : (spec.resources?.cpuMillis ?? 0);
+        const needMem = compensation ? 0 : (spec.resources?.memoryMb ?? 0);
+        // Least-loaded matching session with a free slot and room for the request.
         let best: AgentSession | null = null;
         for (const s of free) {
           const used = load.get(s.id)!;
           if (s.tenantId !== t.tenantId || used >= s.slots || !matches(spec.agentSelector, s.labels)) continue;
+          if (s.cpuMillis > 0 && needCpu > 0 && cpu.get(s.id)! + needCpu > s.cpuMillis) continue;
+          if (s.memoryMb > 0 && needMem > 0 && mem.get(s.id)! + needMem > s.memoryMb) continue;
           if (!best || used / s.slots < load.get(best.id)! / best.slots) best = s;
         }
         if (!best) continue;
+        if (!outputs.has(run.id) && this.renderer.needsOutputs(exec)) {
+          outputs.set(run.id, await this.outputsOf(m, run));
+        }
+        const rendered = this.renderer.render(run, def, exec, outputs.get(run.id) ?? {});
         const attemptId = newId(now);
+        if (!rendered.ok) {
+          // A template that cannot render fails the task now, with the reason, instead of on the agent.
+          failedToRender += await this.failUnrenderable(m, t, attemptId, best, rendered.error, now);
+          continue;
+        }
         const moved = await m
           .createQueryBuilder()
           .update(TaskRunEntity)
-          .set({ state: 'assigned', currentAttemptId: attemptId, updatedAt: now })
-          .where('id = :id AND state = :s', { id: t.id, s: 'queued' })
+          .set(
+            compensation
+              ? { currentAttemptId: attemptId, updatedAt: now }
+              : { state: 'assigned', currentAttemptId: attemptId, updatedAt: now },
+          )
+          .where(
+            compensation
+              ? "id = :id AND state = 'compensating' AND current_attempt_id IS NULL"
+              : "id = :id AND state = 'queued'",
+            {
+              id: t.id,
+            },
+          )
           .execute();
         if ((moved.affected ?? 0) !== 1) continue;
-        const number = t.attemptsUsed + 1;
+        const number = compensation ? 1 : t.attemptsUsed + 1;
+        const timeout = rendered.spec.timeoutMs;
         await m.insert(AttemptEntity, {
           id: attemptId,
           tenantId: t.tenantId,
@@ -123,6 +180,11 @@ export class Dispatcher {
           agentId: best.agentId,
           sessionId: best.id,
           expiresAt: now + this.config.scheduler.ackTimeoutMs,
+          // The server's own deadline: the agent's timeout plus its kill grace, counted from now.
+          deadlineAt:
+            timeout > 0
+              ? now + this.config.scheduler.ackTimeoutMs + timeout + this.config.scheduler.killGraceMs + 1_000
+              : null,
           assignedAt: now,
           startedAt: null,
           finishedAt: null,
@@ -130,58 +192,111 @@ export class Dispatcher {
           error: null,
           logBytes: 0,
           logSeq: -1,
+          kind: compensation ? 'compensation' : 'main',
+          lateResult: null,
         });
         load.set(best.id, load.get(best.id)! + 1);
-        sends.push({ session: best, msg: this.assignment(attemptId, run, spec, number, t.id) });
+        cpu.set(best.id, cpu.get(best.id)! + needCpu);
+        mem.set(best.id, mem.get(best.id)! + needMem);
+        if (!compensation) active.set(run.id, (active.get(run.id) ?? 0) + 1);
+        placements.push({
+          session: best,
+          cpu: needCpu,
+          memory: needMem,
+          msg: {
+            attemptId,
+            runId: run.id,
+            taskKey: spec.key,
+            attemptNumber: number,
+            spec: rendered.spec,
+            deadlineMs: 0,
+            traceContext: {},
+            // The same for every attempt of this task in this run.
+            idempotencyKey: `${run.id}:${spec.key}`,
+          },
+        });
       }
     });
-    for (const { session, msg } of sends) {
-      this.sessions.track(session, msg.attemptId);
-      session.send({ msg: { $case: 'assign', value: msg } });
+    for (const p of placements) {
+      this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);
+      p.session.send({ msg: { $case: 'assign', value: p.msg } });
     }
-    if (sends.length > 0) this.log.debug('assigned', { count: sends.length });
-    return sends.length;
+    if (failedToRender > 0) this.relay.kick();
+    return placements.length + failedToRender;
   }
 
-  private assignment(
+  private async activeTasks(m: EntityManager, runIds: string[]): Promise<Map<string, number>> {
+    const rows = await m
+      .createQueryBuilder(TaskRunEntity, 't')
+      .select('t.run_id', 'runId')
+      .addSelect('COUNT(*)', 'n')
+      .where('t.run_id IN (:...ids)', { ids: runIds })
+      .andWhere('t.state IN (:...s)', { s: ['assigned', 'running'] })
+      .groupBy('t.run_id')
+      .getRawMany<{ runId: string; n: string | number }>();
+    return new Map(rows.map((r) => [r.runId, Number(r.n)]));
+  }
+
+  private async outputsOf(m: EntityManager, run: RunEntity): Promise<Record<string, unknown>> {
+    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const out: Record<string, unknown> = {};
+    for (const r of rows) {
+      if (r.output === null) continue;
+      try {
+        out[r.taskKey] = JSON.parse(r.output) as unknown;
+      } catch {
+        out[r.taskKey] = r.output;
+      }
+    }
+    return out;
+  }
+
+  /** Records a failed attempt for a task whose templates do not render, and lets the run move on. */
+  private async failUnrenderable(
+    m: EntityManager,
+    t: TaskRunEntity,
     attemptId: string,
-    run: RunEntity,
-    spec: TaskDefinition,
-    number: number,
-    taskRunId: string,
-  ): Assign {
-    return {
-      attemptId,
-      runId: run.id,
-      taskKey: spec.key,
-      attemptNumber: number,
-      spec: {
-        type: spec.type,
-        command: spec.command ?? '',
-        env: {
-          ...spec.env,
-          BATON_JOB: run.jobName,
-          BATON_LOGICAL_DATE: new Date(run.logicalDate).toISOString(),
-        },
-        timeoutMs: spec.timeoutMs,
-        killGraceMs: this.config.scheduler.killGraceMs,
-        workingDir: '',
-        http: spec.http
-          ? {
-              method: spec.http.method,
-              url: spec.http.url,
-              headers: spec.http.headers,
-              body: spec.http.body ?? '',
-              expectStatus: spec.http.expectStatus,
-            }
-          : undefined,
-        script: undefined,
-        sql: undefined,
-      },
-      deadlineMs: 0,
-      traceContext: {},
-      // The same for every attempt of this task in this run.
-      idempotencyKey: `${run.id}:${spec.key}:${taskRunId.slice(-12)}`,
-    };
+    session: AgentSession,
+    error: string,
+    now: number,
+  ): Promise<number> {
+    if (t.state !== 'queued') return 0;
+    const moved = await m
+      .createQueryBuilder()
+      .update(TaskRunEntity)
+      .set({ state: 'running', currentAttemptId: attemptId, attemptsUsed: () => 'attempts_used + 1', updatedAt: now })
+      .where("id = :id AND state = 'queued'", { id: t.id })
+      .execute();
+    if ((moved.affected ?? 0) !== 1) return 0;
+    await m.insert(AttemptEntity, {
+      id: attemptId,
+      tenantId: t.tenantId,
+      runId: t.runId,
+      taskRunId: t.id,
+      taskKey: t.taskKey,
+      number: t.attemptsUsed + 1,
+      state: 'running',
+      agentId: session.agentId,
+      sessionId: session.id,
+      expiresAt: null,
+      deadlineAt: null,
+      assignedAt: now,
+      startedAt: now,
+      finishedAt: null,
+      exitCode: null,
+      error: null,
+      logBytes: 0,
+      logSeq: -1,
+      kind: 'main',
+      lateResult: null,
+    });
+    await this.engine.finishAttempt(m, attemptId, {
+      state: 'failed',
+      exitCode: null,
+      error: `template error: ${error}`,
+      output: null,
+      at: now,
+    });
+    return 1;
   }
 }

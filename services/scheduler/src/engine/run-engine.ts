@@ -2,12 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import {
   type JobDefinition,
+  type TaskDefinition,
   type TaskState,
   canTransition,
+  downstreamOf,
+  isTerminalTaskState,
   resolveReadiness,
   retryDelayMs,
   runOutcome,
   shouldRetry,
+  topologicalOrder,
 } from '@baton/domain';
 import {
   AttemptEntity,
@@ -23,6 +27,7 @@ import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { DefinitionCache } from './definitions.js';
+import { ReadinessGate } from './readiness-gate.js';
 
 export interface CreateRunInput {
   jobName: string;
@@ -31,6 +36,7 @@ export interface CreateRunInput {
   dedupeKey: string;
   triggerType: string;
   triggerId: string | null;
+  backfillId?: string | null;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'cancelled';
@@ -43,14 +49,31 @@ export interface FinishInput {
   at: number;
 }
 
-/** What a committed state change asks the dispatcher and timers to do next. */
+/** What a committed state change asks the dispatcher, timers and agents to do next. */
 export interface Effects {
   queued: boolean;
   retryAt: number | null;
   ignored: boolean;
+  /** Attempts to stop on their agents (cancelled runs). */
+  cancel: string[];
+  finishedRun: RunFinished | null;
 }
 
-const NONE: Effects = { queued: false, retryAt: null, ignored: true };
+export const noEffects = (): Effects => ({
+  queued: false,
+  retryAt: null,
+  ignored: true,
+  cancel: [],
+  finishedRun: null,
+});
+
+/** Task definitions may carry fields newer than the stored version knew. */
+type TaskSpec = TaskDefinition & {
+  retryOnLost?: boolean;
+  compensate?: unknown;
+};
+
+const LIVE: TaskState[] = ['assigned', 'running'];
 
 /**
  * The run state machine on the database. Every method runs inside the
@@ -65,6 +88,7 @@ export class RunEngine {
   constructor(
     private readonly db: Database,
     private readonly defs: DefinitionCache,
+    private readonly gate: ReadinessGate,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('scheduler');
@@ -100,33 +124,12 @@ export class RunEngine {
       createdAt: now,
       startedAt: now,
       finishedAt: null,
+      backfillId: input.backfillId ?? null,
+      parentRunId: null,
     };
     await m.insert(RunEntity, run as never);
-    const initial: Record<string, TaskState> = Object.fromEntries(
-      def.tasks.map((t) => [t.key, 'pending' as TaskState]),
-    );
-    const decided = resolveReadiness(def.tasks, initial);
-    const rows: TaskRunEntity[] = def.tasks.map((t) => {
-      const state = decided[t.key] ?? 'pending';
-      return {
-        id: newId(now),
-        tenantId: scope.tenantId,
-        runId: run.id,
-        taskKey: t.key,
-        state,
-        priority: t.priority,
-        readyAt: state === 'queued' ? now : null,
-        attemptsUsed: 0,
-        currentAttemptId: null,
-        exitCode: null,
-        output: null,
-        error: null,
-        startedAt: null,
-        finishedAt: state === 'queued' || !decided[t.key] ? null : now,
-        updatedAt: now,
-      };
-    });
-    for (let i = 0; i < rows.length; i += 500) await m.insert(TaskRunEntity, rows.slice(i, i + 500));
+    await this.insertTasks(m, run, def, new Map(), now);
+    await this.advance(m, run, def, now);
     await enqueueEvent(m, {
       topic: topic('run-events'),
       type: 'run.created',
@@ -137,37 +140,99 @@ export class RunEngine {
     return { run, created: true };
   }
 
-  private async lockRun(m: EntityManager, runId: string): Promise<RunEntity | null> {
+  /** Task rows of a new run: pending, or copied from a previous run (reruns keep what succeeded). */
+  private async insertTasks(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    carried: Map<string, TaskRunEntity>,
+    now: number,
+  ): Promise<void> {
+    const rows: TaskRunEntity[] = def.tasks.map((t) => {
+      const prev = carried.get(t.key);
+      return {
+        id: newId(now),
+        tenantId: run.tenantId,
+        runId: run.id,
+        taskKey: t.key,
+        state: prev ? prev.state : 'pending',
+        priority: t.priority,
+        readyAt: null,
+        attemptsUsed: 0,
+        currentAttemptId: null,
+        exitCode: prev?.exitCode ?? null,
+        output: prev?.output ?? null,
+        error: prev ? `carried over from run ${prev.runId}` : null,
+        startedAt: prev?.startedAt ?? null,
+        finishedAt: prev?.finishedAt ?? null,
+        updatedAt: now,
+      };
+    });
+    for (let i = 0; i < rows.length; i += 500) await m.insert(TaskRunEntity, rows.slice(i, i + 500));
+  }
+
+  async lockRun(m: EntityManager, runId: string): Promise<RunEntity | null> {
     const q = m.createQueryBuilder(RunEntity, 'r').where('r.id = :id', { id: runId });
     if (this.db.dialect === 'mysql') q.setLock('pessimistic_write');
     return q.getOne();
   }
 
+  definition(m: EntityManager, run: RunEntity): Promise<JobDefinition> {
+    return this.defs.get(m, run.tenantId, run.jobVersionId);
+  }
+
   /** Records an attempt's end and moves its task and run on. */
   async finishAttempt(m: EntityManager, attemptId: string, r: FinishInput): Promise<Effects> {
+    const fx = noEffects();
     const attempt = await m.findOne(AttemptEntity, { where: { id: attemptId } });
-    if (!attempt) return NONE;
+    if (!attempt) return fx;
     const run = await this.lockRun(m, attempt.runId);
-    if (!run) return NONE;
+    if (!run) return fx;
     const upd = await m
       .createQueryBuilder()
       .update(AttemptEntity)
       .set({ state: r.state, finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null })
-      .where('id = :id AND state IN (:...live)', { id: attemptId, live: ['assigned', 'running'] })
+      .where('id = :id AND state IN (:...live)', { id: attemptId, live: LIVE })
       .execute();
-    if ((upd.affected ?? 0) !== 1) return NONE; // duplicate or late result
-    const task = await m.findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
-    if (!task || task.currentAttemptId !== attemptId || (task.state !== 'running' && task.state !== 'assigned')) {
-      this.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
-      return NONE;
+    if ((upd.affected ?? 0) !== 1) {
+      // A late or duplicate result: keep what the agent said, change nothing else.
+      if (attempt.state !== r.state && attempt.lateResult === null) {
+        await m.update(
+          AttemptEntity,
+          { id: attemptId },
+          { lateResult: JSON.stringify({ state: r.state, exitCode: r.exitCode, error: r.error, at: r.at }) },
+        );
+      }
+      return fx;
     }
-    const def = await this.defs.get(m, run.tenantId, run.jobVersionId);
-    const spec = def.tasks.find((t) => t.key === task.taskKey);
+    const task = await m.findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
+    if (!task || task.currentAttemptId !== attemptId) {
+      this.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
+      return fx;
+    }
+    const def = await this.definition(m, run);
+    const spec = def.tasks.find((t) => t.key === task.taskKey) as TaskSpec | undefined;
+    fx.ignored = false;
+    if (attempt.kind === 'compensation') {
+      if (task.state !== 'compensating') return fx;
+      await this.setTask(m, task, 'compensating', {
+        state: r.state === 'succeeded' ? 'compensated' : 'failed',
+        error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
+        currentAttemptId: null,
+        updatedAt: r.at,
+      });
+      await this.continueCompensation(m, run, def, r.at, fx);
+      return fx;
+    }
+    if (task.state !== 'running' && task.state !== 'assigned') return fx;
     let next: TaskState = r.state;
     let readyAt: number | null = null;
-    if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec) {
+    if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec && run.state === 'running') {
       const used = Math.max(task.attemptsUsed, 1);
+      // A lost attempt may still be running somewhere: only idempotent tasks are re-run blindly.
+      const mayRetry = r.state !== 'lost' || spec.idempotent || spec.retryOnLost === true;
       if (
+        mayRetry &&
         canTransition(r.state, 'up_for_retry') &&
         shouldRetry(spec.retry, used, r.state === 'failed' ? r.exitCode : null)
       ) {
@@ -175,73 +240,272 @@ export class RunEngine {
         readyAt = r.at + retryDelayMs(spec.retry, used, Math.random);
       }
     }
-    const moved = await m
-      .createQueryBuilder()
-      .update(TaskRunEntity)
-      .set({
-        state: next,
-        readyAt,
-        exitCode: r.exitCode,
-        error: r.error,
-        output: r.state === 'succeeded' ? r.output : task.output,
-        finishedAt: next === 'up_for_retry' ? null : r.at,
-        updatedAt: r.at,
-        currentAttemptId: next === 'up_for_retry' ? null : attemptId,
-      })
-      .where('id = :id AND state = :s AND current_attempt_id = :a', { id: task.id, s: task.state, a: attemptId })
-      .execute();
-    if ((moved.affected ?? 0) !== 1) return NONE;
-    if (next === 'up_for_retry') return { queued: false, retryAt: readyAt, ignored: false };
-    const queued = await this.advance(m, run, def, r.at);
-    return { queued, retryAt: null, ignored: false };
+    const moved = await this.setTask(m, task, task.state, {
+      state: next,
+      readyAt,
+      exitCode: r.exitCode,
+      error: r.error,
+      output: r.state === 'succeeded' ? r.output : task.output,
+      finishedAt: next === 'up_for_retry' ? null : r.at,
+      updatedAt: r.at,
+      currentAttemptId: next === 'up_for_retry' ? null : attemptId,
+    });
+    if (!moved) return fx;
+    if (next === 'up_for_retry') {
+      fx.retryAt = readyAt;
+      return fx;
+    }
+    if (next === 'lost') {
+      this.log.warn('attempt lost; task held for an operator (not idempotent)', { runId: run.id, task: task.taskKey });
+    }
+    await this.advance(m, run, def, r.at, fx);
+    return fx;
   }
 
-  /** Decides pending tasks whose upstream settled, and the run's end. */
-  async advance(m: EntityManager, run: RunEntity, def: JobDefinition, now: number): Promise<boolean> {
+  private async setTask(
+    m: EntityManager,
+    task: TaskRunEntity,
+    expected: TaskState,
+    values: Partial<TaskRunEntity>,
+  ): Promise<boolean> {
+    const upd = await m
+      .createQueryBuilder()
+      .update(TaskRunEntity)
+      .set(values)
+      .where('id = :id AND state = :s', { id: task.id, s: expected })
+      .execute();
+    return (upd.affected ?? 0) === 1;
+  }
+
+  /**
+   * Decides pending tasks whose upstream settled, and the run's end. A task
+   * held `lost` (not idempotent) counts as still running: its downstream and
+   * the run wait for an operator to mark it.
+   */
+  async advance(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    now: number,
+    fx: Effects = noEffects(),
+  ): Promise<Effects> {
     const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
-    const states: Record<string, TaskState> = Object.fromEntries(rows.map((t) => [t.taskKey, t.state]));
-    const decided = resolveReadiness(def.tasks, states);
-    let queued = false;
+    const states: Record<string, TaskState> = {};
+    for (const t of rows) states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
     const byKey = new Map(rows.map((t) => [t.taskKey, t]));
-    for (const [key, state] of Object.entries(decided)) {
-      const row = byKey.get(key);
-      if (!row) continue;
-      const upd = await m
-        .createQueryBuilder()
-        .update(TaskRunEntity)
-        .set({
-          state,
-          readyAt: state === 'queued' ? now : null,
-          finishedAt: state === 'queued' ? null : now,
-          updatedAt: now,
-        })
-        .where('id = :id AND state = :p', { id: row.id, p: 'pending' })
-        .execute();
-      if ((upd.affected ?? 0) === 1) {
-        states[key] = state;
-        if (state === 'queued') queued = true;
+    if (run.state === 'running') {
+      for (;;) {
+        const decided = resolveReadiness(def.tasks, states);
+        const keys = Object.keys(decided);
+        if (keys.length === 0) break;
+        let changed = false;
+        for (const key of keys) {
+          const row = byKey.get(key);
+          let state = decided[key]!;
+          if (!row) continue;
+          let error: string | null = null;
+          if (state === 'queued') {
+            // Conditions (`when:`) are decided when the task becomes ready.
+            const verdict = await this.gate.check(m, run, def, key, rows);
+            if (verdict.skip) {
+              state = 'skipped';
+              error = verdict.reason;
+            }
+          }
+          const ok = await this.setTask(m, row, 'pending', {
+            state,
+            readyAt: state === 'queued' ? now : null,
+            finishedAt: state === 'queued' ? null : now,
+            error,
+            updatedAt: now,
+          });
+          if (ok) {
+            states[key] = state;
+            row.state = state;
+            changed = true;
+            if (state === 'queued') fx.queued = true;
+          }
+        }
+        // A condition turned a ready task into a skip: its downstream may now be decided too.
+        if (!changed || !keys.some((k) => states[k] === 'skipped')) break;
       }
     }
     const outcome = runOutcome(def.tasks, states);
-    if (outcome !== 'running' && run.state === 'running') {
-      const done = await m
-        .createQueryBuilder()
-        .update(RunEntity)
-        .set({ state: outcome, finishedAt: now })
-        .where('id = :id AND state = :s', { id: run.id, s: 'running' })
-        .execute();
-      if ((done.affected ?? 0) === 1) {
-        const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state: outcome };
-        await enqueueEvent(m, {
-          topic: topic('run-events'),
-          type: 'run.finished',
-          key: run.tenantId,
-          tenantId: run.tenantId,
-          payload,
-        });
-        this.log.info('run finished', { runId: run.id, job: run.jobName, state: outcome });
+    if (outcome === 'running' || run.state !== 'running') return fx;
+    if (outcome === 'failed' && (await this.startCompensation(m, run, def, rows, now, fx))) return fx;
+    await this.finishRun(m, run, outcome, now, fx);
+    return fx;
+  }
+
+  private async finishRun(
+    m: EntityManager,
+    run: RunEntity,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    now: number,
+    fx: Effects,
+  ) {
+    const done = await m
+      .createQueryBuilder()
+      .update(RunEntity)
+      .set({ state, finishedAt: now })
+      .where('id = :id AND state = :s', { id: run.id, s: 'running' })
+      .execute();
+    if ((done.affected ?? 0) !== 1) return;
+    run.state = state;
+    const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state };
+    await enqueueEvent(m, {
+      topic: topic('run-events'),
+      type: 'run.finished',
+      key: run.tenantId,
+      tenantId: run.tenantId,
+      payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId },
+    });
+    fx.finishedRun = payload;
+    this.log.info('run finished', { runId: run.id, job: run.jobName, state });
+  }
+
+  /**
+   * SAGA: when a run fails, the tasks that succeeded and name a `compensate`
+   * task are compensated one at a time, in reverse topological order.
+   */
+  private async startCompensation(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    rows: TaskRunEntity[],
+    now: number,
+    fx: Effects,
+  ): Promise<boolean> {
+    const compensable = new Set(def.tasks.filter((t) => (t as TaskSpec).compensate).map((t) => t.key));
+    if (compensable.size === 0) return false;
+    const pending = rows.filter((t) => t.state === 'succeeded' && compensable.has(t.taskKey));
+    if (pending.length === 0) return false;
+    return this.continueCompensation(m, run, def, now, fx);
+  }
+
+  private async continueCompensation(m: EntityManager, run: RunEntity, def: JobDefinition, now: number, fx: Effects) {
+    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    if (rows.some((t) => t.state === 'compensating')) return true;
+    const order = topologicalOrder(def.tasks).reverse();
+    const byKey = new Map(rows.map((t) => [t.taskKey, t]));
+    for (const key of order) {
+      const spec = def.tasks.find((t) => t.key === key) as TaskSpec | undefined;
+      const row = byKey.get(key);
+      if (!spec?.compensate || !row || row.state !== 'succeeded') continue;
+      // Queued for the dispatcher as a compensation: state compensating, no attempt yet.
+      await this.setTask(m, row, 'succeeded', {
+        state: 'compensating',
+        readyAt: now,
+        currentAttemptId: null,
+        updatedAt: now,
+      });
+      fx.queued = true;
+      return true;
+    }
+    if (run.state === 'running') await this.finishRun(m, run, 'failed', now, fx);
+    return false;
+  }
+
+  /** Cancels a run: unstarted tasks at once, running attempts get Cancel on their agents. */
+  async cancelRun(m: EntityManager, run: RunEntity, reason: string, now: number): Promise<Effects> {
+    const fx = noEffects();
+    fx.ignored = false;
+    if (run.state !== 'running' && run.state !== 'queued') return fx;
+    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    for (const t of rows) {
+      if (isTerminalTaskState(t.state) || !canTransition(t.state, 'cancelled')) continue;
+      const ok = await this.setTask(m, t, t.state, {
+        state: 'cancelled',
+        error: reason,
+        finishedAt: now,
+        updatedAt: now,
+      });
+      if (ok && t.currentAttemptId && LIVE.includes(t.state)) {
+        await m
+          .createQueryBuilder()
+          .update(AttemptEntity)
+          .set({ state: 'cancelled', finishedAt: now, expiresAt: null, error: reason })
+          .where('id = :id AND state IN (:...live)', { id: t.currentAttemptId, live: LIVE })
+          .execute();
+        fx.cancel.push(t.currentAttemptId);
       }
     }
-    return queued;
+    await this.finishRun(m, run, 'cancelled', now, fx);
+    return fx;
+  }
+
+  /** Operator override of a task's state, then the run moves on. */
+  async markTask(m: EntityManager, run: RunEntity, key: string, state: 'succeeded' | 'skipped', now: number) {
+    const task = await m.findOne(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id, taskKey: key } });
+    if (!task) throw ProblemException.notFound(`task ${key} in run ${run.id}`);
+    if (run.state !== 'running') {
+      throw ProblemException.conflict(`run ${run.id} is ${run.state}; rerun it instead of marking its tasks`);
+    }
+    if (!canTransition(task.state, state)) {
+      throw ProblemException.conflict(`task ${key} is ${task.state} and cannot be marked ${state}`);
+    }
+    const ok = await this.setTask(m, task, task.state, {
+      state,
+      error: `marked ${state} by an operator`,
+      finishedAt: now,
+      updatedAt: now,
+    });
+    if (!ok) throw ProblemException.conflict(`task ${key} changed meanwhile; try again`);
+    const def = await this.definition(m, run);
+    return this.advance(m, run, def, now);
+  }
+
+  /**
+   * A rerun is a new run of the same pinned version and logical date. `failed`
+   * re-executes the tasks that did not succeed and everything downstream of
+   * them, carrying the others' results over; `all` re-executes every task.
+   */
+  async rerun(m: EntityManager, run: RunEntity, mode: 'failed' | 'all', now: number): Promise<RunEntity> {
+    if (run.state === 'running' || run.state === 'queued') {
+      throw ProblemException.conflict(`run ${run.id} is still ${run.state}; cancel it first or wait for it to finish`);
+    }
+    const def = await this.definition(m, run);
+    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const carried = new Map<string, TaskRunEntity>();
+    if (mode === 'failed') {
+      const redo = new Set<string>();
+      for (const t of rows) {
+        if (t.state !== 'succeeded' && t.state !== 'skipped') {
+          redo.add(t.taskKey);
+          for (const d of downstreamOf(def.tasks, t.taskKey)) redo.add(d);
+        }
+      }
+      if (redo.size === 0) throw ProblemException.conflict(`run ${run.id} has no failed tasks to rerun`);
+      for (const t of rows) if (!redo.has(t.taskKey)) carried.set(t.taskKey, t);
+    }
+    const n = await m.count(RunEntity, { where: { tenantId: run.tenantId, parentRunId: run.id } });
+    const next: RunEntity = {
+      ...run,
+      id: newId(now),
+      state: 'running',
+      dedupeKey: `rerun:${run.id}:${n + 1}`,
+      triggerType: 'rerun',
+      createdAt: now,
+      startedAt: now,
+      finishedAt: null,
+      parentRunId: run.id,
+    };
+    await m.insert(RunEntity, next as never);
+    await this.insertTasks(m, next, def, carried, now);
+    await this.advance(m, next, def, now);
+    await enqueueEvent(m, {
+      topic: topic('run-events'),
+      type: 'run.created',
+      key: run.tenantId,
+      tenantId: run.tenantId,
+      payload: {
+        tenantId: run.tenantId,
+        runId: next.id,
+        jobName: run.jobName,
+        dedupeKey: next.dedupeKey,
+        parentRunId: run.id,
+      },
+    });
+    return next;
   }
 }

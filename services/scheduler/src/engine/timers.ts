@@ -67,8 +67,9 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     try {
       const requeued = await this.expireAcks();
       const lost = await this.expireLeases();
+      const late = await this.enforceDeadlines();
       const due = await this.promoteRetries();
-      if (requeued + due + lost > 0) {
+      if (requeued + due + lost + late > 0) {
         this.relay.kick();
         this.dispatcher.kick();
       }
@@ -117,6 +118,13 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
           .set({ state: 'queued', currentAttemptId: null, updatedAt: now })
           .where('id = :id AND state = :s AND current_attempt_id = :a', { id: a.taskRunId, s: 'assigned', a: a.id })
           .execute();
+        // A compensation keeps its state; it only loses the attempt.
+        await m
+          .createQueryBuilder()
+          .update(TaskRunEntity)
+          .set({ currentAttemptId: null, updatedAt: now })
+          .where('id = :id AND state = :s AND current_attempt_id = :a', { id: a.taskRunId, s: 'compensating', a: a.id })
+          .execute();
         done.push(a.id);
       }
       return done;
@@ -144,6 +152,38 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
       );
       this.sessions.release(a.id);
       if (!fx.ignored) this.log.warn('attempt lost', { attemptId: a.id, task: a.taskKey, runId: a.runId });
+      if (fx.retryAt !== null) this.at(fx.retryAt);
+    }
+    return rows.length;
+  }
+
+  /**
+   * The server's own timeout: an attempt still running past its deadline
+   * (timeout plus kill grace) is `timed_out` even if its agent never says so,
+   * and the agent is told to stop it.
+   */
+  private async enforceDeadlines(): Promise<number> {
+    const now = Date.now();
+    const rows = await this.db.manager
+      .createQueryBuilder(AttemptEntity, 'a')
+      .where('a.state IN (:...s)', { s: ['assigned', 'running'] })
+      .andWhere('a.deadline_at <= :now', { now })
+      .orderBy('a.deadline_at', 'ASC')
+      .limit(BATCH)
+      .getMany();
+    for (const a of rows) {
+      const fx = await this.db.tx((m) =>
+        this.engine.finishAttempt(m, a.id, {
+          state: 'timed_out',
+          exitCode: null,
+          error: 'deadline exceeded: the agent did not report the timeout in time',
+          output: null,
+          at: now,
+        }),
+      );
+      const s = this.sessions.release(a.id);
+      s?.send({ msg: { $case: 'cancel', value: { attemptId: a.id, reason: 'deadline exceeded' } } });
+      if (!fx.ignored) this.log.warn('attempt timed out (server deadline)', { attemptId: a.id, task: a.taskKey });
       if (fx.retryAt !== null) this.at(fx.retryAt);
     }
     return rows.length;

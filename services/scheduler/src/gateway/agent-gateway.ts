@@ -222,6 +222,10 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       name: h.name,
       labels: h.labels,
       slots,
+      cpuMillis: Math.max(0, h.cpuMillis),
+      memoryMb: Math.max(0, h.memoryMb),
+      usedCpu: 0,
+      usedMemory: 0,
       inFlight: new Set(kept),
       send: (msg) => {
         if (!call.writableEnded && !call.destroyed) call.write(msg);

@@ -10,6 +10,12 @@ export interface AgentSession {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly slots: number;
+  /** Advertised capacity; 0 means not limited. */
+  readonly cpuMillis: number;
+  readonly memoryMb: number;
+  /** Requests of the attempts in flight, for placement. */
+  usedCpu: number;
+  usedMemory: number;
   /** Attempts assigned to or running on the agent through this session. */
   readonly inFlight: Set<string>;
   send(msg: ServerMessage): void;
@@ -21,6 +27,7 @@ export interface AgentSession {
 export class SessionRegistry {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly byAttempt = new Map<string, AgentSession>();
+  private readonly requests = new Map<string, { cpu: number; memory: number }>();
 
   add(s: AgentSession): void {
     this.sessions.set(s.id, s);
@@ -40,9 +47,14 @@ export class SessionRegistry {
     return this.all().filter((s) => s.inFlight.size < s.slots);
   }
 
-  track(s: AgentSession, attemptId: string): void {
+  track(s: AgentSession, attemptId: string, cpu = 0, memory = 0): void {
     s.inFlight.add(attemptId);
     this.byAttempt.set(attemptId, s);
+    if (cpu > 0 || memory > 0) {
+      this.requests.set(attemptId, { cpu, memory });
+      s.usedCpu += cpu;
+      s.usedMemory += memory;
+    }
   }
 
   release(attemptId: string): AgentSession | undefined {
@@ -50,6 +62,12 @@ export class SessionRegistry {
     if (s) {
       s.inFlight.delete(attemptId);
       this.byAttempt.delete(attemptId);
+      const r = this.requests.get(attemptId);
+      if (r) {
+        this.requests.delete(attemptId);
+        s.usedCpu -= r.cpu;
+        s.usedMemory -= r.memory;
+      }
     }
     return s;
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { RUN_STATES } from '@baton/domain';
@@ -11,6 +11,10 @@ const TriggerRun = z.strictObject({
   logicalDate: z.iso.datetime({ offset: true }).optional(),
   idempotencyKey: z.string().min(1).max(150).optional(),
 });
+
+const CancelRun = z.strictObject({ reason: z.string().max(500).default('cancelled by an operator') });
+const RerunRun = z.strictObject({ mode: z.enum(['failed', 'all']).default('failed') });
+const MarkTask = z.strictObject({ state: z.enum(['succeeded', 'skipped']) });
 
 const RunFilter = z.object({
   job: z.string().max(100).optional(),
@@ -58,6 +62,27 @@ export class RunsController {
     return this.runs.get(p, id);
   }
 
+  @Post('runs/:id/cancel')
+  @HttpCode(200)
+  @Requires('cancel', 'Run')
+  cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
+    const cmd = parseInput(CancelRun, body);
+    return this.runs.cancel(p, id, cmd.reason);
+  }
+
+  @Post('runs/:id/rerun')
+  @Requires('run', 'Run')
+  rerun(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
+    return this.runs.rerun(p, id, parseInput(RerunRun, body).mode);
+  }
+
+  @Post('runs/:id/tasks/:key/mark')
+  @HttpCode(200)
+  @Requires('run', 'Run')
+  mark(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('key') key: string, @Body() body: unknown) {
+    return this.runs.mark(p, id, key, parseInput(MarkTask, body).state);
+  }
+
   @Get('runs/:id/tasks/:key/logs')
   @Requires('read', 'Run')
   async logs(
@@ -66,14 +91,25 @@ export class RunsController {
     @Param('key') key: string,
     @Res() res: Response,
     @Query('attempt') attempt?: string,
+    @Query('since') since?: string,
   ) {
     let n: number | undefined;
     if (attempt !== undefined) {
       n = Number(attempt);
       if (!Number.isInteger(n) || n < 1) throw ProblemException.invalidField('attempt', 'must be a positive integer');
     }
-    const r = await this.runs.logs(p, id, key, n);
+    let after = -1;
+    if (since !== undefined) {
+      after = Number(since);
+      if (!Number.isInteger(after) || after < -1)
+        throw ProblemException.invalidField('since', 'must be a log sequence number');
+    }
+    const r = await this.runs.logs(p, id, key, n, after);
+    // Followers (`baton logs --follow`) ask again with ?since=<X-Baton-Last-Seq> until the attempt ends.
     if (r.attempt !== null) res.setHeader('X-Baton-Attempt', String(r.attempt));
+    res.setHeader('X-Baton-Last-Seq', String(r.lastSeq));
+    res.setHeader('X-Baton-Task-State', r.taskState);
+    if (r.attemptState) res.setHeader('X-Baton-Attempt-State', r.attemptState);
     res.type('text/plain; charset=utf-8').send(r.text);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { In } from 'typeorm';
+import { type EntityManager, In, MoreThan } from 'typeorm';
 import { topologicalOrder } from '@baton/domain';
 import {
   AgentEntity,
@@ -22,6 +22,7 @@ import {
   topic,
 } from '@baton/bus';
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
+import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache } from '../engine/definitions.js';
 import { RunEngine } from '../engine/run-engine.js';
@@ -50,6 +51,8 @@ const summary = (r: RunEntity) => ({
   logicalDate: iso(r.logicalDate),
   params: r.params,
   trigger: { type: r.triggerType, id: r.triggerId },
+  parentRunId: r.parentRunId,
+  backfillId: r.backfillId,
   createdAt: iso(r.createdAt),
   startedAt: iso(r.startedAt),
   finishedAt: iso(r.finishedAt),
@@ -62,6 +65,7 @@ export class RunsService implements OnApplicationBootstrap {
     private readonly engine: RunEngine,
     private readonly defs: DefinitionCache,
     private readonly dispatcher: Dispatcher,
+    private readonly commands: AgentCommands,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
   ) {}
@@ -124,6 +128,40 @@ export class RunsService implements OnApplicationBootstrap {
     return { run: await this.get(scope, r.run.id), created: r.created };
   }
 
+  private async locked(m: EntityManager, scope: TenantScope, id: string): Promise<RunEntity> {
+    const found = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
+    if (!found) throw ProblemException.notFound(`run ${id}`);
+    return (await this.engine.lockRun(m, id))!;
+  }
+
+  /** Cancels a run; its running attempts get Cancel on their agents. */
+  async cancel(scope: TenantScope, id: string, reason: string) {
+    const fx = await this.db.tx(async (m) => {
+      const run = await this.locked(m, scope, id);
+      if (run.state !== 'running' && run.state !== 'queued') {
+        throw ProblemException.conflict(`run ${id} is already ${run.state}`);
+      }
+      return this.engine.cancelRun(m, run, reason, Date.now());
+    });
+    this.commands.apply(fx, true);
+    return this.get(scope, id);
+  }
+
+  async rerun(scope: TenantScope, id: string, mode: 'failed' | 'all') {
+    const next = await this.db.tx(async (m) => this.engine.rerun(m, await this.locked(m, scope, id), mode, Date.now()));
+    this.relay.kick();
+    this.dispatcher.kick();
+    return this.get(scope, next.id);
+  }
+
+  async mark(scope: TenantScope, id: string, key: string, state: 'succeeded' | 'skipped') {
+    const fx = await this.db.tx(async (m) =>
+      this.engine.markTask(m, await this.locked(m, scope, id), key, state, Date.now()),
+    );
+    this.commands.apply(fx, false);
+    return this.get(scope, id);
+  }
+
   async get(scope: TenantScope, id: string) {
     const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
     if (!run) throw ProblemException.notFound(`run ${id}`);
@@ -166,8 +204,10 @@ export class RunsService implements OnApplicationBootstrap {
               number: a.number,
               state: a.state,
               agent: agentName.get(a.agentId) ?? a.agentId,
+              kind: a.kind,
               exitCode: a.exitCode,
               error: a.error,
+              lateResult: a.lateResult ? (JSON.parse(a.lateResult) as unknown) : null,
               assignedAt: iso(a.assignedAt),
               startedAt: iso(a.startedAt),
               finishedAt: iso(a.finishedAt),
@@ -204,7 +244,7 @@ export class RunsService implements OnApplicationBootstrap {
   }
 
   /** A task's log: the given attempt's, or the latest attempt's. */
-  async logs(scope: TenantScope, runId: string, key: string, attemptNumber?: number) {
+  async logs(scope: TenantScope, runId: string, key: string, attemptNumber?: number, sinceSeq = -1) {
     const task = await this.db.manager.findOne(TaskRunEntity, {
       where: { tenantId: scope.tenantId, runId, taskKey: key },
     });
@@ -219,12 +259,18 @@ export class RunsService implements OnApplicationBootstrap {
     const attempt = attemptNumber === undefined ? attempts[0] : attempts.find((a) => a.number === attemptNumber);
     if (!attempt) {
       if (attemptNumber !== undefined) throw ProblemException.notFound(`attempt ${attemptNumber} of task ${key}`);
-      return { attempt: null, text: '' };
+      return { attempt: null, text: '', lastSeq: sinceSeq, taskState: task.state, attemptState: null };
     }
     const chunks = await this.db.manager.find(TaskLogEntity, {
-      where: { tenantId: scope.tenantId, attemptId: attempt.id },
+      where: { tenantId: scope.tenantId, attemptId: attempt.id, seq: MoreThan(sinceSeq) },
       order: { seq: 'ASC' },
     });
-    return { attempt: attempt.number, text: chunks.map((c) => c.data).join('') };
+    return {
+      attempt: attempt.number,
+      text: chunks.map((c) => c.data).join(''),
+      lastSeq: chunks.length > 0 ? chunks[chunks.length - 1]!.seq : sinceSeq,
+      taskState: task.state,
+      attemptState: attempt.state,
+    };
   }
 }

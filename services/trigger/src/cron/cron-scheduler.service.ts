@@ -8,6 +8,7 @@ import {
   type OutboxRelay,
   type RunRequested,
   enqueueEvent,
+  slotDedupeKey,
   topic,
 } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
@@ -124,7 +125,7 @@ export class CronSchedulerService implements OnApplicationBootstrap, OnApplicati
             jobId: t.jobId,
             jobName: t.jobName,
             logicalDate: slot,
-            dedupeKey: `cron:${t.id}:${slot}`,
+            dedupeKey: slotDedupeKey(t.id, slot),
             triggerType: 'cron',
             triggerId: t.id,
             params: {},
