@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { AgentEntity, AttemptEntity, Database, TaskRunEntity } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -19,6 +20,13 @@ export interface ResultInput {
   finishedAt: number;
 }
 
+type Command =
+  | { kind: 'ack'; session: AgentSession; attemptId: string; done: () => void; fail: (e: unknown) => void }
+  | { kind: 'result'; session: AgentSession; result: ResultInput; done: () => void; fail: (e: unknown) => void };
+
+/** Commands applied in one transaction; more wait for the next one. */
+const MAX_BATCH = 500;
+
 function outcomeOf(s: Result_Status): AttemptOutcome {
   switch (s) {
     case Result_Status.SUCCEEDED:
@@ -38,11 +46,26 @@ function outcomeOf(s: Result_Status): AttemptOutcome {
   }
 }
 
-/** What the gateway does with each agent message. */
+const chunks = <T>(xs: readonly T[], n = 500): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+};
+
+/**
+ * What the gateway does with each agent message. Acks and results from every
+ * stream are queued and applied in batches, one transaction per batch: the
+ * cost of a commit is shared by everything that arrived meanwhile, and a run
+ * whose tasks finish together is advanced once. Each caller's promise
+ * resolves after the commit (a ResultAck is only sent for a stored result).
+ */
 @Injectable()
 export class AgentCommands {
   private readonly log: Logger;
-  private lastSeenWrite = new Map<string, number>();
+  private readonly lastSeenWrite = new Map<string, number>();
+  private queue: Command[] = [];
+  private flushing = false;
+  private scheduled = false;
 
   constructor(
     private readonly db: Database,
@@ -59,44 +82,115 @@ export class AgentCommands {
   }
 
   /** The agent took the attempt: it is running and its lease starts. */
-  async ack(s: AgentSession, attemptId: string): Promise<void> {
+  ack(session: AgentSession, attemptId: string): Promise<void> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'ack', session, attemptId, done, fail }));
+  }
+
+  result(session: AgentSession, result: ResultInput): Promise<void> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'result', session, result, done, fail }));
+  }
+
+  private enqueue(c: Command): void {
+    this.queue.push(c);
+    if (!this.flushing && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        // Log chunks that arrived before a result are stored before it.
+        await this.logs.flush();
+        try {
+          const fx = await this.db.tx((m) => this.applyBatch(m, batch));
+          const results = batch.filter((c) => c.kind === 'result');
+          for (const c of results) this.sessions.release(c.result.attemptId);
+          for (const c of batch) c.done();
+          this.apply(fx, results.length > 0);
+        } catch (err) {
+          this.log.error('applying agent messages failed; agents will resend their results', {
+            error: err instanceof Error ? err.stack : String(err),
+            messages: batch.length,
+          });
+          for (const c of batch) c.fail(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async applyBatch(m: EntityManager, batch: readonly Command[]): Promise<Effects> {
     const now = Date.now();
-    await this.db.tx(async (m) => {
-      const upd = await m
-        .createQueryBuilder()
-        .update(AttemptEntity)
-        .set({ state: 'running', startedAt: now, expiresAt: now + this.config.scheduler.leaseTtlMs })
-        .where('id = :id AND state = :s AND agent_id = :a', { id: attemptId, s: 'assigned', a: s.agentId })
-        .execute();
-      if ((upd.affected ?? 0) !== 1) return;
-      await m
-        .createQueryBuilder()
-        .update(TaskRunEntity)
-        .set({
-          state: 'running',
-          attemptsUsed: () => 'attempts_used + 1',
-          startedAt: () => `COALESCE(started_at, ${now})`,
-          updatedAt: now,
-        })
-        .where('current_attempt_id = :a AND state = :s', { a: attemptId, s: 'assigned' })
-        .execute();
-    });
+    const acks = batch.filter((c) => c.kind === 'ack');
+    if (acks.length > 0) {
+      const byAgent = new Map<string, string[]>();
+      for (const a of acks) byAgent.set(a.session.agentId, [...(byAgent.get(a.session.agentId) ?? []), a.attemptId]);
+      for (const [agentId, ids] of byAgent) {
+        for (const part of chunks(ids)) {
+          await m
+            .createQueryBuilder()
+            .update(AttemptEntity)
+            .set({ state: 'running', startedAt: now, expiresAt: now + this.config.scheduler.leaseTtlMs })
+            .where('id IN (:...ids) AND state = :s AND agent_id = :a', { ids: part, s: 'assigned', a: agentId })
+            .execute();
+        }
+      }
+      for (const part of chunks(acks.map((a) => a.attemptId))) {
+        await m
+          .createQueryBuilder()
+          .update(TaskRunEntity)
+          .set({
+            state: 'running',
+            attemptsUsed: () => 'attempts_used + 1',
+            startedAt: () => `COALESCE(started_at, ${now})`,
+            updatedAt: now,
+          })
+          .where('current_attempt_id IN (:...ids) AND state = :s', { ids: part, s: 'assigned' })
+          .execute();
+      }
+    }
+    const results = batch.filter((c) => c.kind === 'result');
+    return this.engine.finishAttempts(
+      m,
+      results.map((c) => {
+        const state = outcomeOf(c.result.status);
+        return {
+          attemptId: c.result.attemptId,
+          result: {
+            state,
+            exitCode: state === 'succeeded' || state === 'failed' ? c.result.exitCode : null,
+            error: c.result.error || null,
+            output: c.result.output || null,
+            at: now,
+          },
+        };
+      }),
+    );
   }
 
   /** Extends the leases of the attempts the agent names. */
   async heartbeat(s: AgentSession, running: readonly string[]): Promise<void> {
     const now = Date.now();
+    const touch = now - (this.lastSeenWrite.get(s.id) ?? 0) > 5_000;
+    if (running.length === 0 && !touch) return;
     await this.db.tx(async (m) => {
-      if (running.length > 0) {
+      for (const part of chunks(running)) {
         await m
           .createQueryBuilder()
           .update(AttemptEntity)
           .set({ expiresAt: now + this.config.scheduler.leaseTtlMs })
-          .where('id IN (:...ids) AND agent_id = :a AND state = :s', { ids: [...running], a: s.agentId, s: 'running' })
+          .where('id IN (:...ids) AND agent_id = :a AND state = :s', { ids: part, a: s.agentId, s: 'running' })
           .execute();
       }
       // Presence is informational; write it at most every few seconds.
-      if (now - (this.lastSeenWrite.get(s.id) ?? 0) > 5_000) {
+      if (touch) {
         this.lastSeenWrite.set(s.id, now);
         await m.update(AgentEntity, { id: s.agentId }, { lastSeenAt: now });
       }
@@ -111,24 +205,6 @@ export class AgentCommands {
       c.stream === LogChunk_Stream.STDERR ? 'stderr' : 'stdout',
       Buffer.from(c.data),
     );
-  }
-
-  async result(s: AgentSession, r: ResultInput): Promise<void> {
-    await this.logs.flush(r.attemptId);
-    const state = outcomeOf(r.status);
-    const fx = await this.db.tx((m) =>
-      this.engine.finishAttempt(m, r.attemptId, {
-        state,
-        exitCode: state === 'succeeded' || state === 'failed' ? r.exitCode : null,
-        error: r.error || null,
-        output: r.output || null,
-        at: Date.now(),
-      }),
-    );
-    this.sessions.release(r.attemptId);
-    if (fx.ignored)
-      this.log.debug('result ignored (duplicate or superseded)', { attemptId: r.attemptId, agent: s.name });
-    this.apply(fx, true);
   }
 
   /** Wakes whoever the committed change concerns, and stops cancelled attempts on their agents. */

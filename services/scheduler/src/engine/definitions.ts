@@ -1,7 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { JobDefinition } from '@baton/domain';
+import type { JobDefinition, TaskDefinition } from '@baton/domain';
 import { JobVersionEntity } from '@baton/persistence';
+
+const indexes = new WeakMap<JobDefinition, Map<string, TaskDefinition>>();
+
+/** A task of a definition by key, without a linear scan (definitions hold up to 10,000 tasks). */
+export function taskOf(def: JobDefinition, key: string): TaskDefinition | undefined {
+  let index = indexes.get(def);
+  if (!index) {
+    index = new Map(def.tasks.map((t) => [t.key, t]));
+    indexes.set(def, index);
+  }
+  return index.get(key);
+}
 
 /** Job versions are immutable, so their parsed definitions are cached for good. */
 @Injectable()

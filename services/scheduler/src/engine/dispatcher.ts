@@ -7,7 +7,7 @@ import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
-import { DefinitionCache } from './definitions.js';
+import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
 import { type Executable, TaskRenderer } from './task-renderer.js';
 
@@ -115,12 +115,13 @@ export class Dispatcher {
       const cpu = new Map(free.map((s) => [s.id, s.usedCpu]));
       const mem = new Map(free.map((s) => [s.id, s.usedMemory]));
       const now = Date.now();
+      const attemptRows: AttemptEntity[] = [];
       for (const t of claimed) {
         if (placements.length >= limit) break;
         const run = runById.get(t.runId);
         if (!run || run.state !== 'running') continue;
         const def = (await this.defs.get(m, run.tenantId, run.jobVersionId)) as JobDef;
-        const spec = def.tasks.find((x) => x.key === t.taskKey) as TaskDef | undefined;
+        const spec = taskOf(def, t.taskKey) as TaskDef | undefined;
         if (!spec) continue;
         const compensation = t.state === 'compensating';
         const exec: Executable | null | undefined = compensation ? spec.compensate : spec;
@@ -169,7 +170,7 @@ export class Dispatcher {
         if ((moved.affected ?? 0) !== 1) continue;
         const number = compensation ? 1 : t.attemptsUsed + 1;
         const timeout = rendered.spec.timeoutMs;
-        await m.insert(AttemptEntity, {
+        attemptRows.push({
           id: attemptId,
           tenantId: t.tenantId,
           runId: t.runId,
@@ -216,6 +217,8 @@ export class Dispatcher {
           },
         });
       }
+      // One multi-row insert for the batch's attempts.
+      for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
     });
     for (const p of placements) {
       this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import {
   type JobDefinition,
   type TaskDefinition,
@@ -26,7 +26,7 @@ import {
 import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
-import { DefinitionCache } from './definitions.js';
+import { DefinitionCache, taskOf } from './definitions.js';
 import { ReadinessGate } from './readiness-gate.js';
 
 export interface CreateRunInput {
@@ -183,11 +183,58 @@ export class RunEngine {
 
   /** Records an attempt's end and moves its task and run on. */
   async finishAttempt(m: EntityManager, attemptId: string, r: FinishInput): Promise<Effects> {
+    return this.finishAttempts(m, [{ attemptId, result: r }]);
+  }
+
+  /**
+   * Records many attempts' ends in one transaction: each run is locked once
+   * (in id order, so concurrent batches cannot deadlock) and advanced once,
+   * however many of its tasks finished in the batch.
+   */
+  async finishAttempts(
+    m: EntityManager,
+    items: ReadonlyArray<{ attemptId: string; result: FinishInput }>,
+  ): Promise<Effects> {
     const fx = noEffects();
-    const attempt = await m.findOne(AttemptEntity, { where: { id: attemptId } });
-    if (!attempt) return fx;
-    const run = await this.lockRun(m, attempt.runId);
-    if (!run) return fx;
+    if (items.length === 0) return fx;
+    const attempts = new Map<string, AttemptEntity>();
+    const ids = [...new Set(items.map((i) => i.attemptId))];
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const a of await m.findBy(AttemptEntity, { id: In(ids.slice(i, i + 500)) })) attempts.set(a.id, a);
+    }
+    const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
+    for (const i of items) {
+      const a = attempts.get(i.attemptId);
+      if (!a) continue;
+      const list = byRun.get(a.runId) ?? [];
+      list.push({ attempt: a, result: i.result });
+      byRun.set(a.runId, list);
+    }
+    for (const runId of [...byRun.keys()].sort()) {
+      const run = await this.lockRun(m, runId);
+      if (!run) continue;
+      const def = await this.definition(m, run);
+      let advance = false;
+      let at = 0;
+      for (const { attempt, result } of byRun.get(runId)!) {
+        at = Math.max(at, result.at);
+        if (await this.applyResult(m, run, def, attempt, result, fx)) advance = true;
+      }
+      if (advance) await this.advance(m, run, def, at, fx);
+    }
+    return fx;
+  }
+
+  /** One attempt's result; returns whether the run should be advanced. */
+  private async applyResult(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    attempt: AttemptEntity,
+    r: FinishInput,
+    fx: Effects,
+  ): Promise<boolean> {
+    const attemptId = attempt.id;
     const upd = await m
       .createQueryBuilder()
       .update(AttemptEntity)
@@ -196,25 +243,29 @@ export class RunEngine {
       .execute();
     if ((upd.affected ?? 0) !== 1) {
       // A late or duplicate result: keep what the agent said, change nothing else.
-      if (attempt.state !== r.state && attempt.lateResult === null) {
+      if (
+        attempt.state !== r.state &&
+        attempt.lateResult === null &&
+        attempt.state !== 'assigned' &&
+        attempt.state !== 'running'
+      ) {
         await m.update(
           AttemptEntity,
           { id: attemptId },
           { lateResult: JSON.stringify({ state: r.state, exitCode: r.exitCode, error: r.error, at: r.at }) },
         );
       }
-      return fx;
+      return false;
     }
     const task = await m.findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
     if (!task || task.currentAttemptId !== attemptId) {
       this.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
-      return fx;
+      return false;
     }
-    const def = await this.definition(m, run);
-    const spec = def.tasks.find((t) => t.key === task.taskKey) as TaskSpec | undefined;
+    const spec = taskOf(def, task.taskKey) as TaskSpec | undefined;
     fx.ignored = false;
     if (attempt.kind === 'compensation') {
-      if (task.state !== 'compensating') return fx;
+      if (task.state !== 'compensating') return false;
       await this.setTask(m, task, 'compensating', {
         state: r.state === 'succeeded' ? 'compensated' : 'failed',
         error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
@@ -222,9 +273,9 @@ export class RunEngine {
         updatedAt: r.at,
       });
       await this.continueCompensation(m, run, def, r.at, fx);
-      return fx;
+      return false;
     }
-    if (task.state !== 'running' && task.state !== 'assigned') return fx;
+    if (task.state !== 'running' && task.state !== 'assigned') return false;
     let next: TaskState = r.state;
     let readyAt: number | null = null;
     if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec && run.state === 'running') {
@@ -250,16 +301,15 @@ export class RunEngine {
       updatedAt: r.at,
       currentAttemptId: next === 'up_for_retry' ? null : attemptId,
     });
-    if (!moved) return fx;
+    if (!moved) return false;
     if (next === 'up_for_retry') {
-      fx.retryAt = readyAt;
-      return fx;
+      fx.retryAt = fx.retryAt === null ? readyAt : Math.min(fx.retryAt, readyAt!);
+      return false;
     }
     if (next === 'lost') {
       this.log.warn('attempt lost; task held for an operator (not idempotent)', { runId: run.id, task: task.taskKey });
     }
-    await this.advance(m, run, def, r.at, fx);
-    return fx;
+    return true;
   }
 
   private async setTask(
@@ -389,7 +439,7 @@ export class RunEngine {
     const order = topologicalOrder(def.tasks).reverse();
     const byKey = new Map(rows.map((t) => [t.taskKey, t]));
     for (const key of order) {
-      const spec = def.tasks.find((t) => t.key === key) as TaskSpec | undefined;
+      const spec = taskOf(def, key) as TaskSpec | undefined;
       const row = byKey.get(key);
       if (!spec?.compensate || !row || row.state !== 'succeeded') continue;
       // Queued for the dispatcher as a compensation: state compensating, no attempt yet.

@@ -118,22 +118,29 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
             case 'hello':
               return fail(status.FAILED_PRECONDITION, 'Hello sent twice');
             case 'ack':
-              return this.commands.ack(s, m.value.attemptId);
+              // Applied in the next batch; the chain moves on without waiting for the commit.
+              this.commands.ack(s, m.value.attemptId).catch(() => undefined);
+              return;
             case 'heartbeat':
               return this.commands.heartbeat(s, m.value.runningAttemptIds);
             case 'logChunk':
               return this.commands.logChunk(s, m.value);
             case 'result': {
               const v = m.value;
-              await this.commands.result(s, {
-                attemptId: v.attemptId,
-                status: v.status,
-                exitCode: v.exitCode,
-                output: v.outputJson,
-                error: v.error,
-                finishedAt: v.finishedAtMs,
-              });
-              s.send({ msg: { $case: 'resultAck', value: { attemptId: v.attemptId } } });
+              // ResultAck only after the result is committed; on failure the agent resends it later.
+              this.commands
+                .result(s, {
+                  attemptId: v.attemptId,
+                  status: v.status,
+                  exitCode: v.exitCode,
+                  output: v.outputJson,
+                  error: v.error,
+                  finishedAt: v.finishedAtMs,
+                })
+                .then(
+                  () => s.send({ msg: { $case: 'resultAck', value: { attemptId: v.attemptId } } }),
+                  () => undefined,
+                );
               return;
             }
             case 'fileEvent':

@@ -24,7 +24,7 @@ import {
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
-import { DefinitionCache } from '../engine/definitions.js';
+import { DefinitionCache, taskOf } from '../engine/definitions.js';
 import { RunEngine } from '../engine/run-engine.js';
 
 export interface TriggerRunCommand {
@@ -183,7 +183,7 @@ export class RunsService implements OnApplicationBootstrap {
     return {
       ...summary(run),
       tasks: tasks.map((t) => {
-        const spec = def.tasks.find((x) => x.key === t.taskKey);
+        const spec = taskOf(def, t.taskKey);
         return {
           key: t.taskKey,
           type: spec?.type ?? null,
