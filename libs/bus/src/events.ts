@@ -48,6 +48,10 @@ export interface RunRequested {
   triggerType: string;
   triggerId: string | null;
   params: Record<string, unknown>;
+  /** The trigger's overlap policy: allow | skip | queue | cancel_previous (default allow). */
+  overlap?: string;
+  /** For a time trigger's slot: `fired` on time, or `caught_up` after a misfire. */
+  slotOutcome?: string;
 }
 
 export interface JobChanged {

@@ -40,6 +40,7 @@ const schema = z.object({
   BATON_SWEEP_INTERVAL_MS: int(1_000, 20),
   BATON_DISPATCH_BATCH: int(100, 1),
   BATON_TRIGGER_POLL_MS: int(5_000, 20),
+  BATON_MISFIRE_TOLERANCE_MS: int(5_000, 0),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -62,7 +63,7 @@ export interface BatonConfig {
     sweepIntervalMs: number;
     dispatchBatch: number;
   };
-  trigger: { pollIntervalMs: number };
+  trigger: { pollIntervalMs: number; misfireToleranceMs: number };
   localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string> };
 }
 
@@ -123,7 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       sweepIntervalMs: e.BATON_SWEEP_INTERVAL_MS,
       dispatchBatch: e.BATON_DISPATCH_BATCH,
     },
-    trigger: { pollIntervalMs: e.BATON_TRIGGER_POLL_MS },
+    trigger: { pollIntervalMs: e.BATON_TRIGGER_POLL_MS, misfireToleranceMs: e.BATON_MISFIRE_TOLERANCE_MS },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,

@@ -25,20 +25,28 @@ describe('parseJobDefinition: accepted definitions', () => {
         params: {},
         triggers: [],
         maxActiveRuns: null,
+        maxActiveTasks: null,
+        bizDateOffsetMs: 86_400_000,
         tasks: [
           {
             key: 'extract',
             type: 'noop',
             command: null,
+            script: null,
+            http: null,
+            sql: null,
             env: {},
             dependsOn: [],
             triggerRule: 'all_success',
+            when: null,
             retry: { maxAttempts: 1, backoff: 'fixed', delayMs: 10_000, maxDelayMs: 3_600_000, jitter: 0, retryOn: [] },
             timeoutMs: 0,
             priority: 0,
             agentSelector: {},
             idempotent: false,
-            http: null,
+            retryOnLost: false,
+            resources: { cpuMillis: 0, memoryMb: 0 },
+            compensate: null,
           },
         ],
       },
@@ -85,9 +93,10 @@ describe('parseJobDefinition: accepted definitions', () => {
     });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
+    const defaults = { misfire: 'fire_once', catchUpLimit: 10, overlap: 'allow' };
     expect(result.value.triggers).toEqual([
-      { type: 'cron', cron: '0 0 2 1 * *', timezone: 'Europe/Berlin', enabled: true },
-      { type: 'cron', cron: '*/5 * * * *', timezone: 'UTC', enabled: false },
+      { type: 'cron', cron: '0 0 2 1 * *', timezone: 'Europe/Berlin', enabled: true, ...defaults },
+      { type: 'cron', cron: '*/5 * * * *', timezone: 'UTC', enabled: false, ...defaults },
     ]);
     expect(result.value.tasks[0]).toMatchObject({
       retry: {
@@ -161,7 +170,7 @@ describe('parseJobDefinition: rejected definitions', () => {
     [
       'bad task type',
       withTask({ type: 'python' }, 1),
-      [{ path: 'tasks[1].type', message: 'must be one of shell, noop, http' }],
+      [{ path: 'tasks[1].type', message: 'must be one of shell, noop, http, script, sql' }],
     ],
     [
       'bad task key',
@@ -331,7 +340,7 @@ describe('parseJobDefinition: rejected definitions', () => {
     [
       'unsupported trigger type',
       { ...minimal, triggers: [{ type: 'webhook', cron: '* * * * *' }] },
-      [{ path: 'triggers[0].type', message: 'must be "cron"' }],
+      [{ path: 'triggers[0].type', message: 'must be one of cron, fixedRate, fixedDelay, once' }],
     ],
     [
       'several problems at once',
@@ -347,5 +356,423 @@ describe('parseJobDefinition: rejected definitions', () => {
     ],
   ])('%s', (_name, input, expected) => {
     expect(parseJobDefinition(input)).toEqual({ ok: false, errors: expected });
+  });
+});
+
+describe('parseJobDefinition: jobs and triggers', () => {
+  const triggerDefaults = { enabled: true, misfire: 'fire_once', catchUpLimit: 10, overlap: 'allow' };
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['maxActiveTasks', { maxActiveTasks: 4 }, { maxActiveTasks: 4, maxActiveRuns: null }],
+    ['bizDateOffset', { bizDateOffset: '6h' }, { bizDateOffsetMs: 21_600_000 }],
+    ['bizDateOffset zero', { bizDateOffset: 0 }, { bizDateOffsetMs: 0 }],
+    [
+      'cron with every option',
+      {
+        triggers: [{ type: 'cron', cron: '@daily', misfire: 'catch_up', catchUpLimit: 50, overlap: 'cancel_previous' }],
+      },
+      {
+        triggers: [
+          {
+            type: 'cron',
+            cron: '@daily',
+            timezone: 'UTC',
+            enabled: true,
+            misfire: 'catch_up',
+            catchUpLimit: 50,
+            overlap: 'cancel_previous',
+          },
+        ],
+      },
+    ],
+    [
+      'fixedRate with startAt',
+      { triggers: [{ type: 'fixedRate', every: '15m', startAt: '2026-01-01T00:00:00+01:00' }] },
+      {
+        triggers: [{ type: 'fixedRate', everyMs: 900_000, startAt: Date.UTC(2025, 11, 31, 23), ...triggerDefaults }],
+      },
+    ],
+    [
+      'fixedRate without startAt',
+      { triggers: [{ type: 'fixedRate', every: 1 }] },
+      { triggers: [{ type: 'fixedRate', everyMs: 1000, startAt: null, ...triggerDefaults }] },
+    ],
+    [
+      'fixedDelay',
+      { triggers: [{ type: 'fixedDelay', delay: 30, misfire: 'skip', overlap: 'queue' }] },
+      {
+        triggers: [
+          { type: 'fixedDelay', delayMs: 30_000, enabled: true, misfire: 'skip', catchUpLimit: 10, overlap: 'queue' },
+        ],
+      },
+    ],
+    [
+      'once',
+      { triggers: [{ type: 'once', at: '2026-05-01T12:00Z', enabled: false }] },
+      { triggers: [{ type: 'once', at: Date.UTC(2026, 4, 1, 12), ...triggerDefaults, enabled: false }] },
+    ],
+  ])('accepts %s', (_name, patch, expected) => {
+    const result = parseJobDefinition({ ...minimal, ...patch });
+    expect(result.ok && result.value).toMatchObject(expected);
+  });
+
+  const durationError = 'must be a non-negative duration such as "30s", "5m", "1h30m" or a number of seconds';
+  const instantError = 'must be an ISO 8601 instant with a zone, e.g. "2026-01-31T02:00:00Z"';
+
+  it.each<[string, Record<string, unknown>, FieldError[]]>([
+    ['maxActiveTasks zero', { maxActiveTasks: 0 }, [{ path: 'maxActiveTasks', message: 'must be at least 1' }]],
+    [
+      'maxActiveTasks fractional',
+      { maxActiveTasks: 1.5 },
+      [{ path: 'maxActiveTasks', message: 'Invalid input: expected int, received number' }],
+    ],
+    ['bad bizDateOffset', { bizDateOffset: 'tomorrow' }, [{ path: 'bizDateOffset', message: durationError }]],
+    [
+      'fixedRate below a second',
+      { triggers: [{ type: 'fixedRate', every: '500ms' }] },
+      [{ path: 'triggers[0].every', message: 'must be at least 1s' }],
+    ],
+    [
+      'fixedRate without every',
+      { triggers: [{ type: 'fixedRate' }] },
+      [{ path: 'triggers[0].every', message: 'required' }],
+    ],
+    [
+      'fixedRate startAt without a zone',
+      { triggers: [{ type: 'fixedRate', every: '1h', startAt: '2026-01-01T00:00:00' }] },
+      [{ path: 'triggers[0].startAt', message: instantError }],
+    ],
+    [
+      'fixedDelay bad delay',
+      { triggers: [{ type: 'fixedDelay', delay: -1 }] },
+      [{ path: 'triggers[0].delay', message: durationError }],
+    ],
+    [
+      'fixedDelay with a cron field',
+      { triggers: [{ type: 'fixedDelay', delay: '1m', cron: '* * * * *' }] },
+      [{ path: 'triggers[0].cron', message: 'unknown field' }],
+    ],
+    ['once without at', { triggers: [{ type: 'once' }] }, [{ path: 'triggers[0].at', message: 'required' }]],
+    [
+      'once at an impossible date',
+      { triggers: [{ type: 'once', at: '2026-02-30T00:00:00Z' }] },
+      [{ path: 'triggers[0].at', message: instantError }],
+    ],
+    [
+      'trigger without type',
+      { triggers: [{ cron: '* * * * *' }] },
+      [{ path: 'triggers[0].type', message: 'must be one of cron, fixedRate, fixedDelay, once' }],
+    ],
+    [
+      'bad misfire',
+      { triggers: [{ type: 'cron', cron: '@hourly', misfire: 'later' }] },
+      [{ path: 'triggers[0].misfire', message: 'must be one of fire_once, catch_up, skip' }],
+    ],
+    [
+      'catchUpLimit zero',
+      { triggers: [{ type: 'once', at: '2026-01-01T00:00:00Z', catchUpLimit: 0 }] },
+      [{ path: 'triggers[0].catchUpLimit', message: 'must be between 1 and 1000' }],
+    ],
+    [
+      'catchUpLimit above 1000',
+      { triggers: [{ type: 'fixedRate', every: '1m', catchUpLimit: 1001 }] },
+      [{ path: 'triggers[0].catchUpLimit', message: 'must be between 1 and 1000' }],
+    ],
+    [
+      'bad overlap',
+      { triggers: [{ type: 'fixedDelay', delay: '1m', overlap: 'replace' }] },
+      [{ path: 'triggers[0].overlap', message: 'must be one of allow, skip, queue, cancel_previous' }],
+    ],
+  ])('rejects %s', (_name, patch, expected) => {
+    expect(parseJobDefinition({ ...minimal, ...patch })).toEqual({ ok: false, errors: expected });
+  });
+});
+
+describe('parseJobDefinition: task types, conditions and compensation', () => {
+  const retryDefaults = {
+    maxAttempts: 1,
+    backoff: 'fixed',
+    delayMs: 10_000,
+    maxDelayMs: 3_600_000,
+    jitter: 0,
+    retryOn: [],
+  };
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['a condition', { when: 'params.region == "eu"' }, { when: 'params.region == "eu"' }],
+    [
+      'a script task',
+      { type: 'script', command: undefined, script: { body: 'echo {{ biz_date }}' } },
+      { type: 'script', command: null, script: { interpreter: 'bash', body: 'echo {{ biz_date }}' } },
+    ],
+    [
+      'a python script',
+      { type: 'script', command: undefined, script: { interpreter: 'python3', body: 'print(1)' } },
+      { script: { interpreter: 'python3', body: 'print(1)' } },
+    ],
+    [
+      'a sql task with defaults',
+      { type: 'sql', command: undefined, sql: { driver: 'postgres', url: 'postgres://u@db/x', statement: 'select 1' } },
+      {
+        type: 'sql',
+        sql: { driver: 'postgres', url: 'postgres://u@db/x', statement: 'select 1', params: [], maxRows: 100 },
+      },
+    ],
+    [
+      'a sql task with every field',
+      {
+        type: 'sql',
+        command: undefined,
+        sql: {
+          driver: 'mysql',
+          url: '{{ params.dsn }}',
+          statement: "delete from t where day = '{{ biz_date }}' and id > ?",
+          params: [7, 'x'],
+          maxRows: 10_000,
+        },
+      },
+      {
+        sql: {
+          driver: 'mysql',
+          url: '{{ params.dsn }}',
+          statement: "delete from t where day = '{{ biz_date }}' and id > ?",
+          params: [7, 'x'],
+          maxRows: 10_000,
+        },
+      },
+    ],
+    ['retryOnLost', { retryOnLost: true }, { retryOnLost: true }],
+    ['partial resources', { resources: { cpuMillis: 500 } }, { resources: { cpuMillis: 500, memoryMb: 0 } }],
+    [
+      'full resources',
+      { resources: { cpuMillis: 0, memoryMb: 2048 } },
+      { resources: { cpuMillis: 0, memoryMb: 2048 } },
+    ],
+    [
+      'templates in command and env',
+      { command: 'load.sh {{ params.day | default("today") }}', env: { DAY: '{{ biz_date | date("YYYYMMDD") }}' } },
+      { command: 'load.sh {{ params.day | default("today") }}', env: { DAY: '{{ biz_date | date("YYYYMMDD") }}' } },
+    ],
+    [
+      'a compensation',
+      { compensate: { type: 'shell', command: './undo.sh {{ run_id }}', timeout: '5m', retry: { maxAttempts: 3 } } },
+      {
+        compensate: {
+          type: 'shell',
+          command: './undo.sh {{ run_id }}',
+          script: null,
+          http: null,
+          sql: null,
+          env: {},
+          timeoutMs: 300_000,
+          retry: { ...retryDefaults, maxAttempts: 3 },
+        },
+      },
+    ],
+    [
+      'an http compensation',
+      { compensate: { type: 'http', http: { method: 'delete', url: 'https://x.test/{{ run_id }}' } } },
+      {
+        compensate: {
+          type: 'http',
+          command: null,
+          http: { method: 'DELETE', url: 'https://x.test/{{ run_id }}', headers: {}, body: null, expectStatus: [] },
+          timeoutMs: 0,
+          retry: retryDefaults,
+        },
+      },
+    ],
+  ])('accepts %s', (_name, patch, expected) => {
+    const result = parseJobDefinition(withTask(patch));
+    expect(result.ok && result.value.tasks[0]).toMatchObject(expected);
+  });
+
+  it.each<[string, Record<string, unknown>, FieldError[]]>([
+    [
+      'a condition with a syntax error',
+      { when: 'params.x ==' },
+      [{ path: 'tasks[0].when', message: 'invalid condition: Unexpected token: EOF (column 12)' }],
+    ],
+    [
+      'a condition over an unknown variable',
+      { when: 'region == "eu"' },
+      [{ path: 'tasks[0].when', message: 'invalid condition: Unknown variable: region (column 1)' }],
+    ],
+    [
+      'a condition that is not boolean',
+      { when: 'env' },
+      [{ path: 'tasks[0].when', message: 'invalid condition: must be a boolean expression, got string' }],
+    ],
+    [
+      'a script task without script',
+      { type: 'script', command: undefined },
+      [{ path: 'tasks[0].script', message: 'required for script tasks' }],
+    ],
+    [
+      'script on a shell task',
+      { script: { body: 'echo' } },
+      [{ path: 'tasks[0].script', message: 'not allowed for shell tasks' }],
+    ],
+    [
+      'an empty script body',
+      { type: 'script', command: undefined, script: { body: '' } },
+      [{ path: 'tasks[0].script.body', message: 'must not be empty' }],
+    ],
+    [
+      'a bad interpreter',
+      { type: 'script', command: undefined, script: { interpreter: 'ruby', body: 'puts 1' } },
+      [{ path: 'tasks[0].script.interpreter', message: 'must be one of bash, sh, node, python3' }],
+    ],
+    [
+      'a sql task without sql',
+      { type: 'sql', command: undefined },
+      [{ path: 'tasks[0].sql', message: 'required for sql tasks' }],
+    ],
+    [
+      'a bad sql driver',
+      { type: 'sql', command: undefined, sql: { driver: 'oracle', url: 'x', statement: 'select 1' } },
+      [{ path: 'tasks[0].sql.driver', message: 'must be one of mysql, postgres' }],
+    ],
+    [
+      'a sql task without statement',
+      { type: 'sql', command: undefined, sql: { driver: 'mysql', url: 'mysql://db/x' } },
+      [{ path: 'tasks[0].sql.statement', message: 'required' }],
+    ],
+    [
+      'sql maxRows zero',
+      { type: 'sql', command: undefined, sql: { driver: 'mysql', url: 'mysql://db/x', statement: 's', maxRows: 0 } },
+      [{ path: 'tasks[0].sql.maxRows', message: 'must be between 1 and 10000' }],
+    ],
+    [
+      'sql params not a list',
+      { type: 'sql', command: undefined, sql: { driver: 'mysql', url: 'mysql://db/x', statement: 's', params: {} } },
+      [{ path: 'tasks[0].sql.params', message: 'Invalid input: expected array, received object' }],
+    ],
+    [
+      'sql on a noop task',
+      { type: 'noop', command: undefined, sql: { driver: 'mysql', url: 'mysql://db/x', statement: 's' } },
+      [{ path: 'tasks[0].sql', message: 'not allowed for noop tasks' }],
+    ],
+    [
+      'negative resources',
+      { resources: { cpuMillis: -1 } },
+      [{ path: 'tasks[0].resources.cpuMillis', message: 'must not be negative' }],
+    ],
+    ['unknown resource', { resources: { gpus: 1 } }, [{ path: 'tasks[0].resources.gpus', message: 'unknown field' }]],
+    [
+      'retryOnLost not a boolean',
+      { retryOnLost: 'yes' },
+      [{ path: 'tasks[0].retryOnLost', message: 'Invalid input: expected boolean, received string' }],
+    ],
+    [
+      'a compensation with a key',
+      { compensate: { key: 'undo', type: 'noop' } },
+      [{ path: 'tasks[0].compensate.key', message: 'unknown field' }],
+    ],
+    [
+      'a compensation with dependencies, a condition and its own compensation',
+      { compensate: { type: 'noop', dependsOn: ['load'], when: 'true', compensate: { type: 'noop' } } },
+      [
+        { path: 'tasks[0].compensate.dependsOn', message: 'unknown field' },
+        { path: 'tasks[0].compensate.when', message: 'unknown field' },
+        { path: 'tasks[0].compensate.compensate', message: 'unknown field' },
+      ],
+    ],
+    [
+      'a shell compensation without command',
+      { compensate: { type: 'shell' } },
+      [{ path: 'tasks[0].compensate.command', message: 'required for shell tasks' }],
+    ],
+    [
+      'an http compensation with a command',
+      { compensate: { type: 'http', command: 'curl x' } },
+      [
+        { path: 'tasks[0].compensate.command', message: 'not allowed for http tasks' },
+        { path: 'tasks[0].compensate.http', message: 'required for http tasks' },
+      ],
+    ],
+    [
+      'a compensation with a bad retry',
+      { compensate: { type: 'noop', retry: { delay: '1m', maxDelay: '1s' } } },
+      [{ path: 'tasks[0].compensate.retry.maxDelay', message: 'must not be shorter than retry.delay' }],
+    ],
+  ])('rejects %s', (_name, patch, expected) => {
+    expect(parseJobDefinition(withTask(patch))).toEqual({ ok: false, errors: expected });
+  });
+
+  const sqlTask = { type: 'sql', command: undefined };
+  const sql = { driver: 'mysql', url: 'mysql://db/x', statement: 'select 1' };
+
+  it.each<[string, Record<string, unknown>, number, string, string]>([
+    ['command', { command: 'echo {{ params.x' }, 0, 'tasks[0].command', 'unclosed "{{" at offset 5'],
+    [
+      'env value',
+      { env: { MODE: '{{ mode }}' } },
+      0,
+      'tasks[0].env.MODE',
+      'unknown variable "mode" (expected execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*) in {{ mode }}',
+    ],
+    [
+      'http url',
+      { type: 'http', command: undefined, http: { url: 'https://x.test/{{ run_id | slug }}' } },
+      0,
+      'tasks[0].http.url',
+      'unknown filter "slug" (expected one of date, add_days, add_hours, add_minutes, default, json, upper, lower, trim) in {{ run_id | slug }}',
+    ],
+    [
+      'http header',
+      {
+        type: 'http',
+        command: undefined,
+        http: { url: 'https://x.test', headers: { 'X-Day': '{{ biz_date | add_days }}' } },
+      },
+      0,
+      'tasks[0].http.headers["X-Day"]',
+      'add_days takes 1 argument(s), got 0 in {{ biz_date | add_days }}',
+    ],
+    [
+      'http body object',
+      {
+        type: 'http',
+        command: undefined,
+        http: { url: 'https://x.test', body: { day: "{{ biz_date | add_days('1') }}" } },
+      },
+      0,
+      'tasks[0].http.body',
+      "argument 1 of add_days must be an integer in {{ biz_date | add_days('1') }}",
+    ],
+    [
+      'sql url',
+      { ...sqlTask, sql: { ...sql, url: '{{ params.dsn' } },
+      0,
+      'tasks[0].sql.url',
+      'unclosed "{{" at offset 0',
+    ],
+    [
+      'sql statement',
+      { ...sqlTask, sql: { ...sql, statement: "select '{{ tasks.a }}'" } },
+      0,
+      'tasks[0].sql.statement',
+      'expected tasks.<key>.output or a field of it, got tasks.a in {{ tasks.a }}',
+    ],
+    [
+      'script body',
+      { type: 'script', command: undefined, script: { body: 'echo {{ env.name }}' } },
+      0,
+      'tasks[0].script.body',
+      'env is a string and has no fields in {{ env.name }}',
+    ],
+    [
+      'compensation command',
+      { compensate: { type: 'shell', command: 'undo {{ params.x | date("YYYY", "Mars/Base") }}' } },
+      1,
+      'tasks[1].compensate.command',
+      'date: unknown time zone "Mars/Base" (expected an IANA name such as "Europe/Berlin" or "UTC") in {{ params.x | date("YYYY", "Mars/Base") }}',
+    ],
+  ])('rejects a bad template in the %s', (_name, patch, index, path, reason) => {
+    expect(parseJobDefinition(withTask(patch, index))).toEqual({
+      ok: false,
+      errors: [{ path, message: `invalid template: ${reason}` }],
+    });
   });
 });

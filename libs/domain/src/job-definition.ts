@@ -1,11 +1,14 @@
 import { z } from 'zod';
 
+import { validateCondition } from './conditions.js';
 import { validateCron, validateTimeZone } from './cron.js';
 import { validateDag } from './dag.js';
 import { parseDuration } from './duration.js';
 import type { FieldError, ParseResult } from './errors.js';
 import { BACKOFFS, DEFAULT_RETRY_POLICY } from './retry.js';
 import type { RetryPolicy } from './retry.js';
+import { validateTemplate } from './templating.js';
+import { parseInstant } from './time.js';
 import { TRIGGER_RULES } from './trigger-rules.js';
 import type { TriggerRule } from './trigger-rules.js';
 
@@ -14,17 +17,89 @@ export const TASK_KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 export const MAX_TASKS = 10_000;
 export const MAX_ATTEMPTS_LIMIT = 100;
 
-export const TASK_TYPES = ['shell', 'noop', 'http'] as const;
+export const TASK_TYPES = ['shell', 'noop', 'http', 'script', 'sql'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-export interface CronTrigger {
+export const SCRIPT_INTERPRETERS = ['bash', 'sh', 'node', 'python3'] as const;
+export type ScriptInterpreter = (typeof SCRIPT_INTERPRETERS)[number];
+
+export const SQL_DRIVERS = ['mysql', 'postgres'] as const;
+export type SqlDriver = (typeof SQL_DRIVERS)[number];
+export const MAX_SQL_ROWS = 10_000;
+
+export const TRIGGER_TYPES = ['cron', 'fixedRate', 'fixedDelay', 'once'] as const;
+export type TriggerType = (typeof TRIGGER_TYPES)[number];
+
+/** What a time trigger does with slots it missed (scheduler down, paused, overloaded). */
+export const MISFIRE_POLICIES = ['fire_once', 'catch_up', 'skip'] as const;
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
+
+/** What a trigger does when a run of the job is still active at its next slot. */
+export const OVERLAP_POLICIES = ['allow', 'skip', 'queue', 'cancel_previous'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+export const MAX_CATCH_UP_LIMIT = 1000;
+export const DEFAULT_CATCH_UP_LIMIT = 10;
+export const DEFAULT_BIZ_DATE_OFFSET_MS = 86_400_000;
+
+interface TriggerOptions {
+  enabled: boolean;
+  misfire: MisfirePolicy;
+  /** With misfire `catch_up`: how many of the missed slots still run, the latest ones. */
+  catchUpLimit: number;
+  overlap: OverlapPolicy;
+}
+
+export interface CronTrigger extends TriggerOptions {
   type: 'cron';
   cron: string;
   timezone: string;
-  enabled: boolean;
+}
+
+/** Slots at `startAt + k * everyMs`; without startAt, anchored at the trigger's creation. */
+export interface FixedRateTrigger extends TriggerOptions {
+  type: 'fixedRate';
+  everyMs: number;
+  /** Epoch ms. */
+  startAt: number | null;
+}
+
+/** The next run starts `delayMs` after the previous one ended. */
+export interface FixedDelayTrigger extends TriggerOptions {
+  type: 'fixedDelay';
+  delayMs: number;
+}
+
+export interface OnceTrigger extends TriggerOptions {
+  type: 'once';
+  /** Epoch ms. */
+  at: number;
+}
+
+export type TriggerDefinition = CronTrigger | FixedRateTrigger | FixedDelayTrigger | OnceTrigger;
+
+export interface ScriptTaskSpec {
+  interpreter: ScriptInterpreter;
+  body: string;
+}
+
+export interface SqlTaskSpec {
+  driver: SqlDriver;
+  url: string;
+  statement: string;
+  /** Positional bind parameters. */
+  params: unknown[];
+  /** Rows kept as the task's output. */
+  maxRows: number;
+}
+
+/** Used for placement; 0 = not declared. */
+export interface TaskResources {
+  cpuMillis: number;
+  memoryMb: number;
 }
 
 export interface HttpTaskSpec {
@@ -37,38 +112,73 @@ export interface HttpTaskSpec {
   expectStatus: number[];
 }
 
-export interface TaskDefinition {
-  key: string;
+/** What runs: shared by a task and its compensation. Exactly the spec of `type` is non-null. */
+export interface TaskExecutionSpec {
   type: TaskType;
   command: string | null;
+  script: ScriptTaskSpec | null;
+  http: HttpTaskSpec | null;
+  sql: SqlTaskSpec | null;
   env: Record<string, string>;
-  dependsOn: string[];
-  triggerRule: TriggerRule;
-  retry: RetryPolicy;
   /** 0 = no timeout. */
   timeoutMs: number;
+  retry: RetryPolicy;
+}
+
+/** Runs when a succeeded task is compensated (SAGA); it has no key, dependencies or condition of its own. */
+export type CompensationSpec = TaskExecutionSpec;
+
+export interface TaskDefinition extends TaskExecutionSpec {
+  key: string;
+  dependsOn: string[];
+  triggerRule: TriggerRule;
+  /** CEL condition; false skips the task. */
+  when: string | null;
   priority: number;
   agentSelector: Record<string, string>;
   idempotent: boolean;
-  http: HttpTaskSpec | null;
+  /** Whether a lost attempt may run again although the task is not idempotent. */
+  retryOnLost: boolean;
+  resources: TaskResources;
+  compensate: CompensationSpec | null;
 }
 
 export interface JobDefinition {
   name: string;
   description: string | null;
   params: Record<string, unknown>;
-  triggers: CronTrigger[];
+  triggers: TriggerDefinition[];
   maxActiveRuns: number | null;
+  /** Per-run limit of tasks running at once. */
+  maxActiveTasks: number | null;
+  /** biz_date = logical date minus this. */
+  bizDateOffsetMs: number;
   tasks: TaskDefinition[];
 }
 
 const duration = z
-  .union([z.string(), z.number()], { error: 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds' })
+  .union([z.string(), z.number()], {
+    error: (issue) =>
+      issue.input === undefined ? 'required' : 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds',
+  })
   .refine((v) => parseDuration(v) !== null, {
     error: 'must be a non-negative duration such as "30s", "5m", "1h30m" or a number of seconds',
   });
 
 const stringMap = z.record(z.string(), z.string());
+
+function templateCheck(ctx: z.core.ParsePayload<string>): void {
+  const reason = validateTemplate(ctx.value);
+  if (reason) ctx.issues.push({ code: 'custom', message: `invalid template: ${reason}`, input: ctx.value });
+}
+
+const templated = z.string().check(templateCheck);
+const templatedMap = z.record(z.string(), templated);
+const nonEmptyTemplated = z.string().min(1, { error: 'must not be empty' }).check(templateCheck);
+
+const instant = z.string().refine((v) => parseInstant(v) !== null, {
+  error: 'must be an ISO 8601 instant with a zone, e.g. "2026-01-31T02:00:00Z"',
+});
 
 const retrySchema = z.strictObject({
   maxAttempts: z
@@ -96,9 +206,18 @@ const httpSchema = z.strictObject({
   url: z
     .string()
     .min(1, { error: 'must not be empty' })
-    .refine(isHttpUrlOrTemplate, { error: 'must be an absolute http(s) URL' }),
-  headers: stringMap.optional(),
-  body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+    .refine(isHttpUrlOrTemplate, { error: 'must be an absolute http(s) URL' })
+    .check(templateCheck),
+  headers: templatedMap.optional(),
+  body: z
+    .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
+    .check((ctx) => {
+      // An object body is rendered as its JSON text, so that is what has to be a valid template.
+      const text = typeof ctx.value === 'string' ? ctx.value : JSON.stringify(ctx.value);
+      const reason = validateTemplate(text);
+      if (reason) ctx.issues.push({ code: 'custom', message: `invalid template: ${reason}`, input: ctx.value });
+    })
+    .optional(),
   expectStatus: z
     .array(
       z
@@ -109,40 +228,114 @@ const httpSchema = z.strictObject({
     .optional(),
 });
 
+const scriptSchema = z.strictObject({
+  interpreter: z.enum(SCRIPT_INTERPRETERS, { error: `must be one of ${SCRIPT_INTERPRETERS.join(', ')}` }).optional(),
+  body: nonEmptyTemplated,
+});
+
+const sqlSchema = z.strictObject({
+  driver: z.enum(SQL_DRIVERS, { error: `must be one of ${SQL_DRIVERS.join(', ')}` }),
+  url: nonEmptyTemplated,
+  statement: nonEmptyTemplated,
+  params: z.array(z.unknown()).optional(),
+  maxRows: z
+    .int()
+    .min(1, { error: `must be between 1 and ${MAX_SQL_ROWS}` })
+    .max(MAX_SQL_ROWS, { error: `must be between 1 and ${MAX_SQL_ROWS}` })
+    .optional(),
+});
+
+const resourcesSchema = z.strictObject({
+  cpuMillis: z.int().min(0, { error: 'must not be negative' }).optional(),
+  memoryMb: z.int().min(0, { error: 'must not be negative' }).optional(),
+});
+
+/** The fields that say what runs; a task has them, and so has its compensation. */
+const executionFields = {
+  type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }),
+  command: nonEmptyTemplated.optional(),
+  script: scriptSchema.optional(),
+  http: httpSchema.optional(),
+  sql: sqlSchema.optional(),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'invalid environment variable name' }), templated)
+    .optional(),
+  timeout: duration.optional(),
+  retry: retrySchema.optional(),
+};
+
+const compensationSchema = z.strictObject(executionFields);
+
 const taskSchema = z.strictObject({
   key: z.string().regex(TASK_KEY_PATTERN, {
     error: 'must be 1-100 letters, digits, "_", "." or "-", not starting with "." or "-"',
   }),
-  type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }),
-  command: z.string().min(1, { error: 'must not be empty' }).optional(),
-  env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'invalid environment variable name' }), z.string())
-    .optional(),
+  ...executionFields,
   dependsOn: z.array(z.string()).optional(),
   triggerRule: z.enum(TRIGGER_RULES, { error: `must be one of ${TRIGGER_RULES.join(', ')}` }).optional(),
-  retry: retrySchema.optional(),
-  timeout: duration.optional(),
+  when: z
+    .string()
+    .check((ctx) => {
+      const reason = validateCondition(ctx.value);
+      if (reason) ctx.issues.push({ code: 'custom', message: `invalid condition: ${reason}`, input: ctx.value });
+    })
+    .optional(),
   priority: z.int().optional(),
   agentSelector: stringMap.optional(),
   idempotent: z.boolean().optional(),
-  http: httpSchema.optional(),
+  retryOnLost: z.boolean().optional(),
+  resources: resourcesSchema.optional(),
+  compensate: compensationSchema.optional(),
 });
 
-const triggerSchema = z.strictObject({
-  type: z.literal('cron', { error: 'must be "cron"' }),
-  cron: z.string().check((ctx) => {
-    const reason = validateCron(ctx.value);
-    if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
-  }),
-  timezone: z
-    .string()
-    .check((ctx) => {
-      const reason = validateTimeZone(ctx.value);
-      if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
-    })
-    .optional(),
+const triggerOptionFields = {
   enabled: z.boolean().optional(),
-});
+  misfire: z.enum(MISFIRE_POLICIES, { error: `must be one of ${MISFIRE_POLICIES.join(', ')}` }).optional(),
+  catchUpLimit: z
+    .int()
+    .min(1, { error: `must be between 1 and ${MAX_CATCH_UP_LIMIT}` })
+    .max(MAX_CATCH_UP_LIMIT, { error: `must be between 1 and ${MAX_CATCH_UP_LIMIT}` })
+    .optional(),
+  overlap: z.enum(OVERLAP_POLICIES, { error: `must be one of ${OVERLAP_POLICIES.join(', ')}` }).optional(),
+};
+
+const triggerSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('cron'),
+      cron: z.string().check((ctx) => {
+        const reason = validateCron(ctx.value);
+        if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
+      }),
+      timezone: z
+        .string()
+        .check((ctx) => {
+          const reason = validateTimeZone(ctx.value);
+          if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
+        })
+        .optional(),
+      ...triggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('fixedRate'),
+      every: duration.refine((v) => parseDuration(v)! >= 1000, { error: 'must be at least 1s' }),
+      startAt: instant.optional(),
+      ...triggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('fixedDelay'),
+      delay: duration,
+      ...triggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('once'),
+      at: instant,
+      ...triggerOptionFields,
+    }),
+  ],
+  { error: `must be one of ${TRIGGER_TYPES.join(', ')}` },
+);
 
 const jobSchema = z.strictObject({
   name: z.string().regex(JOB_NAME_PATTERN, {
@@ -153,6 +346,8 @@ const jobSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
   triggers: z.array(triggerSchema).optional(),
   maxActiveRuns: z.int().min(1, { error: 'must be at least 1' }).optional(),
+  maxActiveTasks: z.int().min(1, { error: 'must be at least 1' }).optional(),
+  bizDateOffset: duration.optional(),
   tasks: z
     .array(taskSchema)
     .min(1, { error: 'a job needs at least one task' })
@@ -162,6 +357,8 @@ const jobSchema = z.strictObject({
 export type JobDefinitionInput = z.input<typeof jobSchema>;
 type ParsedJob = z.output<typeof jobSchema>;
 type ParsedTask = ParsedJob['tasks'][number];
+type ParsedExecution = Pick<ParsedTask, keyof typeof executionFields>;
+type ParsedTrigger = NonNullable<ParsedJob['triggers']>[number];
 
 function isHttpUrlOrTemplate(url: string): boolean {
   // Templated URLs are rendered per run; only their final form can be checked.
@@ -203,16 +400,24 @@ function issueErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
 const parseErrorMap: z.core.$ZodErrorMap = (issue) =>
   issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined;
 
-function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefinition {
-  const at = `tasks[${i}]`;
-  if (t.type === 'shell' && t.command === undefined)
-    errors.push({ path: `${at}.command`, message: 'required for shell tasks' });
-  if (t.type !== 'shell' && t.command !== undefined)
-    errors.push({ path: `${at}.command`, message: `not allowed for ${t.type} tasks` });
-  if (t.type === 'http' && t.http === undefined)
-    errors.push({ path: `${at}.http`, message: 'required for http tasks' });
-  if (t.type !== 'http' && t.http !== undefined)
-    errors.push({ path: `${at}.http`, message: `not allowed for ${t.type} tasks` });
+// Each task type takes exactly its own spec field.
+const SPEC_FIELD_OF_TYPE = {
+  shell: 'command',
+  noop: null,
+  http: 'http',
+  script: 'script',
+  sql: 'sql',
+} as const satisfies Record<TaskType, keyof ParsedExecution | null>;
+const SPEC_FIELDS = ['command', 'script', 'http', 'sql'] as const;
+
+function buildExecution(t: ParsedExecution, at: string, errors: FieldError[]): TaskExecutionSpec {
+  const own = SPEC_FIELD_OF_TYPE[t.type];
+  for (const field of SPEC_FIELDS) {
+    if (field === own && t[field] === undefined)
+      errors.push({ path: `${at}.${field}`, message: `required for ${t.type} tasks` });
+    if (field !== own && t[field] !== undefined)
+      errors.push({ path: `${at}.${field}`, message: `not allowed for ${t.type} tasks` });
+  }
 
   const r = t.retry ?? {};
   const delayMs = r.delay === undefined ? DEFAULT_RETRY_POLICY.delayMs : parseDuration(r.delay)!;
@@ -222,26 +427,11 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
   if (maxDelayMs < delayMs)
     errors.push({ path: `${at}.retry.maxDelay`, message: 'must not be shorter than retry.delay' });
 
-  const h = t.http;
+  const { http: h, script: s, sql: q } = t;
   return {
-    key: t.key,
     type: t.type,
     command: t.command ?? null,
-    env: t.env ?? {},
-    dependsOn: t.dependsOn ?? [],
-    triggerRule: t.triggerRule ?? 'all_success',
-    retry: {
-      maxAttempts: r.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
-      backoff: r.backoff ?? DEFAULT_RETRY_POLICY.backoff,
-      delayMs,
-      maxDelayMs,
-      jitter: r.jitter ?? DEFAULT_RETRY_POLICY.jitter,
-      retryOn: r.retryOn ?? [],
-    },
-    timeoutMs: t.timeout === undefined ? 0 : parseDuration(t.timeout)!,
-    priority: t.priority ?? 0,
-    agentSelector: t.agentSelector ?? {},
-    idempotent: t.idempotent ?? false,
+    script: s ? { interpreter: s.interpreter ?? 'bash', body: s.body } : null,
     http: h
       ? {
           method: h.method ?? 'GET',
@@ -251,7 +441,66 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
           expectStatus: h.expectStatus ?? [],
         }
       : null,
+    sql: q
+      ? { driver: q.driver, url: q.url, statement: q.statement, params: q.params ?? [], maxRows: q.maxRows ?? 100 }
+      : null,
+    env: t.env ?? {},
+    timeoutMs: t.timeout === undefined ? 0 : parseDuration(t.timeout)!,
+    retry: {
+      maxAttempts: r.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+      backoff: r.backoff ?? DEFAULT_RETRY_POLICY.backoff,
+      delayMs,
+      maxDelayMs,
+      jitter: r.jitter ?? DEFAULT_RETRY_POLICY.jitter,
+      retryOn: r.retryOn ?? [],
+    },
   };
+}
+
+function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefinition {
+  const at = `tasks[${i}]`;
+  const execution = buildExecution(t, at, errors);
+  return {
+    key: t.key,
+    ...execution,
+    dependsOn: t.dependsOn ?? [],
+    triggerRule: t.triggerRule ?? 'all_success',
+    when: t.when ?? null,
+    priority: t.priority ?? 0,
+    agentSelector: t.agentSelector ?? {},
+    idempotent: t.idempotent ?? false,
+    retryOnLost: t.retryOnLost ?? false,
+    resources: { cpuMillis: t.resources?.cpuMillis ?? 0, memoryMb: t.resources?.memoryMb ?? 0 },
+    compensate: t.compensate ? buildExecution(t.compensate, `${at}.compensate`, errors) : null,
+  };
+}
+
+function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
+  const options = {
+    enabled: tr.enabled ?? true,
+    misfire: tr.misfire ?? 'fire_once',
+    catchUpLimit: tr.catchUpLimit ?? DEFAULT_CATCH_UP_LIMIT,
+    overlap: tr.overlap ?? 'allow',
+  };
+  switch (tr.type) {
+    case 'cron':
+      return { type: 'cron', cron: tr.cron, timezone: tr.timezone ?? 'UTC', ...options };
+    case 'fixedRate':
+      return {
+        type: 'fixedRate',
+        everyMs: parseDuration(tr.every)!,
+        startAt: tr.startAt === undefined ? null : parseInstant(tr.startAt)!,
+        ...options,
+      };
+    case 'fixedDelay':
+      return { type: 'fixedDelay', delayMs: parseDuration(tr.delay)!, ...options };
+    case 'once':
+      return { type: 'once', at: parseInstant(tr.at)!, ...options };
+    default: {
+      const unknown: never = tr;
+      throw new Error(`unknown trigger ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
 /**
@@ -275,13 +524,10 @@ export function parseJobDefinition(input: unknown): ParseResult<JobDefinition> {
       name: job.name,
       description: job.description ?? null,
       params: job.params ?? {},
-      triggers: (job.triggers ?? []).map((tr) => ({
-        type: 'cron',
-        cron: tr.cron,
-        timezone: tr.timezone ?? 'UTC',
-        enabled: tr.enabled ?? true,
-      })),
+      triggers: (job.triggers ?? []).map(buildTrigger),
       maxActiveRuns: job.maxActiveRuns ?? null,
+      maxActiveTasks: job.maxActiveTasks ?? null,
+      bizDateOffsetMs: job.bizDateOffset === undefined ? DEFAULT_BIZ_DATE_OFFSET_MS : parseDuration(job.bizDateOffset)!,
       tasks,
     },
   };

@@ -48,6 +48,7 @@ export const FAST_TIMINGS: Record<string, string> = {
   BATON_SWEEP_INTERVAL_MS: '100',
   BATON_KILL_GRACE_MS: '500',
   BATON_TRIGGER_POLL_MS: '1000',
+  BATON_MISFIRE_TOLERANCE_MS: '2000',
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
@@ -69,6 +70,8 @@ export interface Platform {
   /** Issues an agent token through the API. */
   agentToken(): Promise<string>;
   stop(): Promise<void>;
+  /** Stops the process (staying down `downMs`) and starts it again on the same data. */
+  restart(opts?: { downMs?: number }): Promise<void>;
 }
 
 function collect(proc: ChildProcess): () => string {
@@ -114,8 +117,8 @@ export async function startPlatform(opts: {
     ...(opts.databaseUrl ? { BATON_DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = collect(proc);
+  let proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = collect(proc);
   const url = `http://127.0.0.1:${http}`;
   const api = async <T>(
     method: string,
@@ -141,27 +144,32 @@ export async function startPlatform(opts: {
     }
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
-  try {
-    await waitFor(
-      'the platform to be ready',
-      async () => {
-        if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
-        const r = await fetch(`${url}/readyz`).catch(() => null);
-        return r?.ok ?? false;
-      },
-      60_000,
-    );
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw err;
-  }
+  const ready = async () => {
+    try {
+      await waitFor(
+        'the platform to be ready',
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
+          const r = await fetch(`${url}/readyz`).catch(() => null);
+          return r?.ok ?? false;
+        },
+        60_000,
+      );
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw err;
+    }
+  };
+  await ready();
   return {
     url,
     grpc: `127.0.0.1:${grpc}`,
     token,
     dataDir,
-    proc,
-    output,
+    get proc() {
+      return proc;
+    },
+    output: () => output(),
     api,
     agentToken: async () => {
       const r = await api<{ token: string }>('POST', '/api/v1/agent-tokens', { name: 'test' });
@@ -171,6 +179,13 @@ export async function startPlatform(opts: {
     stop: async () => {
       await stopProcess(proc);
       if (!readTestEnv().keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+    restart: async (opts = {}) => {
+      await stopProcess(proc);
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      output = collect(proc);
+      await ready();
     },
   };
 }

@@ -1,2 +1,2 @@
-export * from './cron/cron-scheduler.service.js';
+export * from './time/time-triggers.service.js';
 export * from './trigger.module.js';

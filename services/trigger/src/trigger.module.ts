@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
-import { CronSchedulerService } from './cron/cron-scheduler.service.js';
 import { PreviewController } from './preview/preview.controller.js';
+import { SlotsController } from './time/slots.controller.js';
+import { TimeTriggersService } from './time/time-triggers.service.js';
 
-/** Time triggers (cron today; fixed rate, events, webhooks and files follow). */
-@Module({ controllers: [PreviewController], providers: [CronSchedulerService], exports: [CronSchedulerService] })
+/** Time triggers (cron, fixed rate, fixed delay, once), the slot ledger and schedule previews. */
+@Module({
+  controllers: [PreviewController, SlotsController],
+  providers: [TimeTriggersService],
+  exports: [TimeTriggersService],
+})
 export class TriggerModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type JobDefinition, nextFireTime, parseJobDefinition } from '@baton/domain';
+import { type JobDefinition, nextSlot, parseJobDefinition } from '@baton/domain';
 import {
   Database,
   JobEntity,
@@ -143,21 +143,27 @@ export class JobsService {
     const existing = await m.find(TriggerEntity, { where: { tenantId: scope.tenantId, jobId: job.id } });
     const byPos = new Map(existing.map((t) => [t.position, t]));
     for (const [position, t] of def.triggers.entries()) {
-      const spec = { cron: t.cron, timezone: t.timezone };
+      const spec = t as unknown as Record<string, unknown>;
       const old = byPos.get(position);
       byPos.delete(position);
       const sameSpec = old && old.type === t.type && JSON.stringify(old.spec) === JSON.stringify(spec);
-      const next = t.enabled
-        ? sameSpec && old.enabled && old.nextFireAt !== null
-          ? old.nextFireAt
-          : (nextFireTime(t.cron, t.timezone, new Date(now))?.getTime() ?? null)
-        : null;
+      // Fixed-rate slots count from startAt, or from when the trigger first appeared.
+      const anchor = sameSpec && old.anchorAt !== null ? old.anchorAt : now;
+      let next: number | null = null;
+      if (t.enabled) {
+        if (sameSpec && old.nextFireAt !== null) next = old.nextFireAt;
+        else if (t.type === 'fixedDelay') next = now + t.delayMs;
+        else next = nextSlot(t, now, anchor);
+      }
       if (old) {
-        await m.update(
-          TriggerEntity,
-          { id: old.id, tenantId: scope.tenantId },
-          { type: t.type, spec, enabled: t.enabled, nextFireAt: next, jobName: job.name },
-        );
+        await m.update(TriggerEntity, { id: old.id, tenantId: scope.tenantId }, {
+          type: t.type,
+          spec,
+          enabled: t.enabled,
+          nextFireAt: next,
+          jobName: job.name,
+          anchorAt: anchor,
+        } as never);
       } else {
         await m.insert(TriggerEntity, {
           id: newId(),
@@ -171,7 +177,8 @@ export class JobsService {
           nextFireAt: next,
           lastFireAt: null,
           createdAt: now,
-        });
+          anchorAt: anchor,
+        } as never);
       }
     }
     for (const gone of byPos.values()) await m.delete(TriggerEntity, { id: gone.id, tenantId: scope.tenantId });

@@ -37,6 +37,8 @@ export interface CreateRunInput {
   triggerType: string;
   triggerId: string | null;
   backfillId?: string | null;
+  /** `queued` waits for the job's active run to end (overlap policy `queue`). */
+  initialState?: 'running' | 'queued';
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'cancelled';
@@ -115,21 +117,21 @@ export class RunEngine {
       jobName: job.name,
       jobVersion: version.version,
       jobVersionId: version.id,
-      state: 'running',
+      state: input.initialState ?? 'running',
       logicalDate: input.logicalDate,
       params: { ...def.params, ...input.params },
       dedupeKey: input.dedupeKey,
       triggerType: input.triggerType,
       triggerId: input.triggerId,
       createdAt: now,
-      startedAt: now,
+      startedAt: input.initialState === 'queued' ? null : now,
       finishedAt: null,
       backfillId: input.backfillId ?? null,
       parentRunId: null,
     };
     await m.insert(RunEntity, run as never);
     await this.insertTasks(m, run, def, new Map(), now);
-    await this.advance(m, run, def, now);
+    if (run.state === 'running') await this.advance(m, run, def, now);
     await enqueueEvent(m, {
       topic: topic('run-events'),
       type: 'run.created',
@@ -408,10 +410,37 @@ export class RunEngine {
       type: 'run.finished',
       key: run.tenantId,
       tenantId: run.tenantId,
-      payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId },
+      payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId, finishedAt: now },
     });
     fx.finishedRun = payload;
     this.log.info('run finished', { runId: run.id, job: run.jobName, state });
+    await this.startNextQueued(m, run.tenantId, run.jobId, now, fx);
+  }
+
+  /** Overlap policy `queue`: the oldest queued run of the job starts when none is running. */
+  private async startNextQueued(m: EntityManager, tenantId: string, jobId: string, now: number, fx: Effects) {
+    const running = await m.count(RunEntity, { where: { tenantId, jobId, state: 'running' } });
+    if (running > 0) return;
+    const next = await m.findOne(RunEntity, {
+      where: { tenantId, jobId, state: 'queued' },
+      order: { createdAt: 'ASC' },
+    });
+    if (!next) return;
+    const upd = await m
+      .createQueryBuilder()
+      .update(RunEntity)
+      .set({ state: 'running', startedAt: now })
+      .where('id = :id AND state = :s', { id: next.id, s: 'queued' })
+      .execute();
+    if ((upd.affected ?? 0) !== 1) return;
+    next.state = 'running';
+    next.startedAt = now;
+    await this.advance(m, next, await this.definition(m, next), now, fx);
+  }
+
+  /** Runs of a job that are active (running or waiting in the overlap queue). */
+  activeRuns(m: EntityManager, tenantId: string, jobId: string): Promise<RunEntity[]> {
+    return m.find(RunEntity, { where: { tenantId, jobId, state: In(['running', 'queued']) } });
   }
 
   /**

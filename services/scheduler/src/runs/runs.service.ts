@@ -1,10 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { type EntityManager, In, MoreThan } from 'typeorm';
-import { topologicalOrder } from '@baton/domain';
+import { type OverlapPolicy, decideOverlap, topologicalOrder } from '@baton/domain';
 import {
   AgentEntity,
   AttemptEntity,
   Database,
+  JobEntity,
+  TriggerSlotEntity,
   RunEntity,
   TaskLogEntity,
   TaskRunEntity,
@@ -25,7 +27,7 @@ import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache, taskOf } from '../engine/definitions.js';
-import { RunEngine } from '../engine/run-engine.js';
+import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
 
 export interface TriggerRunCommand {
   params: Record<string, unknown>;
@@ -74,28 +76,82 @@ export class RunsService implements OnApplicationBootstrap {
     // Run requests from triggers; the dedupe key makes a redelivered request one run.
     await this.bus.subscribe(topic('run-requests'), 'scheduler', async (e) => {
       const req = e.payload as RunRequested;
+      let fx: Effects = noEffects();
       await consumeOnce(this.db, 'scheduler.run-requests', e, async (m) => {
-        try {
-          await this.engine.createRun(
-            m,
-            { tenantId: req.tenantId },
-            {
-              jobName: req.jobName,
-              params: req.params,
-              logicalDate: req.logicalDate,
-              dedupeKey: req.dedupeKey,
-              triggerType: req.triggerType,
-              triggerId: req.triggerId,
-            },
-          );
-        } catch (err) {
-          // The job was deleted after the trigger fired: nothing to run.
-          if (err instanceof ProblemException && err.status === 404) return;
-          throw err;
-        }
+        fx = await this.fromRequest(m, req);
       });
+      this.commands.apply(fx, false);
       this.dispatcher.kick();
     });
+  }
+
+  /**
+   * A trigger's run request, under the trigger's overlap policy, recorded in
+   * the slot ledger with what became of it.
+   */
+  private async fromRequest(m: EntityManager, req: RunRequested): Promise<Effects> {
+    const scope = { tenantId: req.tenantId };
+    const fx = noEffects();
+    const job = await m.findOne(JobEntity, { where: { tenantId: req.tenantId, id: req.jobId } });
+    if (!job) return fx; // deleted after the trigger fired: nothing to run
+    const active = req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
+    const decision = decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
+    let outcome = req.slotOutcome ?? 'fired';
+    let runId: string | null = null;
+    const input = {
+      jobName: job.name,
+      params: req.params,
+      logicalDate: req.logicalDate,
+      dedupeKey: req.dedupeKey,
+      triggerType: req.triggerType,
+      triggerId: req.triggerId,
+    };
+    switch (decision) {
+      case 'start':
+        runId = (await this.engine.createRun(m, scope, input)).run.id;
+        break;
+      case 'skip':
+        outcome = 'skipped_overlap';
+        break;
+      case 'queue':
+        runId = (await this.engine.createRun(m, scope, { ...input, initialState: 'queued' })).run.id;
+        outcome = 'queued_overlap';
+        break;
+      case 'cancel_previous': {
+        for (const prev of active) {
+          const locked = await this.engine.lockRun(m, prev.id);
+          if (!locked) continue;
+          const c = await this.engine.cancelRun(m, locked, `cancelled by a newer slot (overlap policy)`, Date.now());
+          fx.cancel.push(...c.cancel);
+        }
+        runId = (await this.engine.createRun(m, scope, input)).run.id;
+        outcome = 'cancelled_previous';
+        break;
+      }
+      default: {
+        const never: never = decision;
+        throw new Error(`unknown overlap decision ${String(never)}`);
+      }
+    }
+    const recorded = req.triggerId
+      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: req.triggerId, slotAt: req.logicalDate } })
+      : null;
+    if (recorded) {
+      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
+    } else if (req.triggerId) {
+      await m.insert(TriggerSlotEntity, {
+        id: newId(),
+        tenantId: req.tenantId,
+        triggerId: req.triggerId,
+        jobName: job.name,
+        slotAt: req.logicalDate,
+        outcome,
+        runId,
+        recordedAt: Date.now(),
+      });
+    }
+    fx.queued = true;
+    return fx;
   }
 
   async trigger(scope: TenantScope, jobName: string, cmd: TriggerRunCommand) {

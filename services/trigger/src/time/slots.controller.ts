@@ -1,0 +1,42 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
+import { Database, TriggerSlotEntity } from '@baton/persistence';
+import { decodeCursor, encodeCursor, parseLimit } from '@baton/http';
+
+/** The slot ledger: every planned slot of a job's time triggers and what became of it. */
+@Controller('api/v1/jobs')
+export class SlotsController {
+  constructor(private readonly db: Database) {}
+
+  @Get(':name/slots')
+  @Requires('read', 'Job')
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @Param('name') name: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    const n = parseLimit(limit, 100, 1000);
+    const after = decodeCursor(cursor);
+    const q = this.db.manager
+      .createQueryBuilder(TriggerSlotEntity, 's')
+      .where('s.tenant_id = :t AND s.job_name = :j', { t: p.tenantId, j: name })
+      .orderBy('s.slot_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .limit(n + 1);
+    if (after) q.andWhere('(s.slot_at < :k OR (s.slot_at = :k AND s.id < :id))', { k: Number(after.k), id: after.id });
+    const rows = await q.getMany();
+    const page = rows.slice(0, n);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((s) => ({
+        slot: new Date(s.slotAt).toISOString(),
+        outcome: s.outcome,
+        runId: s.runId,
+        triggerId: s.triggerId,
+        recordedAt: new Date(s.recordedAt).toISOString(),
+      })),
+      nextCursor: rows.length > n && last ? encodeCursor({ k: last.slotAt, id: last.id }) : null,
+    };
+  }
+}

@@ -1,0 +1,205 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { fixedDelayNext, planDue } from '@baton/domain';
+import { Database, TriggerEntity, TriggerSlotEntity, newId } from '@baton/persistence';
+import {
+  EVENT_BUS,
+  type EventBus,
+  OUTBOX_RELAY,
+  type OutboxRelay,
+  type RunRequested,
+  consumeOnce,
+  enqueueEvent,
+  slotDedupeKey,
+  topic,
+} from '@baton/bus';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { LOGGER, type Logger } from '@baton/telemetry';
+import { triggerSpec } from './trigger-spec.js';
+
+const CLAIM_BATCH = 200;
+
+/**
+ * Fires time triggers: `cron`, `fixedRate`, `fixedDelay` and `once`. The
+ * earliest `next_fire_at` arms one in-memory timer; catalog changes re-arm it
+ * at once; `pollIntervalMs` only caps the sleep as a safety net. Each due
+ * trigger is claimed with a compare-and-set on `next_fire_at` (and `SKIP
+ * LOCKED` on MySQL) and its slots become run requests in the same
+ * transaction, whose dedupe key makes each slot one run.
+ *
+ * Slots missed while the platform was down follow the trigger's misfire
+ * policy (`fire_once`, bounded `catch_up`, `skip`); the ones that do not run
+ * are written to the slot ledger as `misfired`. A `fixedDelay` trigger has no
+ * next slot until its run ends: the run's end schedules it.
+ */
+@Injectable()
+export class TimeTriggersService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+  private firing = false;
+  private again = false;
+  private stopped = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly db: Database,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('trigger');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.subscribe(topic('catalog-events'), 'trigger.time', async () => this.wake());
+    await this.bus.subscribe(topic('run-events'), 'trigger.fixed-delay', async (e) => {
+      if (e.type !== 'run.finished') return;
+      const p = e.payload as { triggerId?: string | null; finishedAt?: number };
+      if (!p.triggerId) return;
+      await consumeOnce(this.db, 'trigger.fixed-delay', e, async (m) => {
+        const t = await m.findOne(TriggerEntity, { where: { id: p.triggerId! } });
+        if (!t || !t.enabled || t.type !== 'fixedDelay' || t.nextFireAt !== null) return;
+        const spec = triggerSpec(t.type, t.spec, t.enabled);
+        if (spec.type !== 'fixedDelay') return;
+        const next = fixedDelayNext(p.finishedAt ?? e.occurredAt, spec.delayMs);
+        await m
+          .createQueryBuilder()
+          .update(TriggerEntity)
+          .set({ nextFireAt: next })
+          .where('id = :id AND next_fire_at IS NULL', { id: t.id })
+          .execute();
+      });
+      this.wake();
+    });
+    this.wake();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Fire what is due now, then re-arm the timer for the next slot. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.firing) {
+      this.again = true;
+      return;
+    }
+    this.firing = true;
+    void this.fireDue()
+      .then(() => this.arm())
+      .catch((err: unknown) => {
+        this.log.error('trigger firing failed; retrying', { error: err instanceof Error ? err.stack : String(err) });
+        this.armAt(Date.now() + 500);
+      })
+      .finally(() => {
+        this.firing = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async arm(): Promise<void> {
+    const row = await this.db.manager
+      .createQueryBuilder(TriggerEntity, 't')
+      .select('MIN(t.next_fire_at)', 'next')
+      .where('t.enabled = :e', { e: true })
+      .andWhere('t.next_fire_at IS NOT NULL')
+      .getRawOne<{ next: string | number | null }>();
+    const next = row?.next === null || row?.next === undefined ? null : Number(row.next);
+    this.armAt(Math.min(next ?? Infinity, Date.now() + this.config.trigger.pollIntervalMs));
+  }
+
+  private armAt(at: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+  }
+
+  /** Claims and fires due triggers in batches; returns how many runs were requested. */
+  async fireDue(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const now = Date.now();
+      const { claimed, requested } = await this.db.tx(async (m) => {
+        const q = m
+          .createQueryBuilder(TriggerEntity, 't')
+          .where('t.enabled = :e', { e: true })
+          .andWhere('t.next_fire_at <= :now', { now })
+          .orderBy('t.next_fire_at', 'ASC')
+          .limit(CLAIM_BATCH);
+        if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
+        const due = await q.getMany();
+        let count = 0;
+        const misfiredRows: TriggerSlotEntity[] = [];
+        for (const t of due) {
+          const slot = t.nextFireAt!;
+          const spec = triggerSpec(t.type, t.spec, t.enabled);
+          const anchor = t.anchorAt ?? t.createdAt;
+          const plan =
+            spec.type === 'fixedDelay'
+              ? { fire: [slot], misfired: [], next: null }
+              : planDue(spec, slot, now, anchor, { toleranceMs: this.config.trigger.misfireToleranceMs });
+          const upd = await m
+            .createQueryBuilder()
+            .update(TriggerEntity)
+            .set({ nextFireAt: plan.next, lastFireAt: plan.fire.length > 0 ? Math.max(...plan.fire) : t.lastFireAt })
+            .where('id = :id AND next_fire_at = :slot', { id: t.id, slot })
+            .execute();
+          if ((upd.affected ?? 0) !== 1) continue; // another replica fired it
+          for (const s of plan.fire) {
+            const payload: RunRequested = {
+              tenantId: t.tenantId,
+              jobId: t.jobId,
+              jobName: t.jobName,
+              logicalDate: s,
+              dedupeKey: slotDedupeKey(t.id, s),
+              triggerType: spec.type,
+              triggerId: t.id,
+              params: {},
+              overlap: spec.overlap,
+              slotOutcome: s < now - this.config.trigger.misfireToleranceMs ? 'caught_up' : 'fired',
+            };
+            await enqueueEvent(m, {
+              topic: topic('run-requests'),
+              type: 'run.requested',
+              key: t.tenantId,
+              tenantId: t.tenantId,
+              payload,
+            });
+            count++;
+          }
+          for (const s of plan.misfired) {
+            misfiredRows.push({
+              id: newId(now),
+              tenantId: t.tenantId,
+              triggerId: t.id,
+              jobName: t.jobName,
+              slotAt: s,
+              outcome: 'misfired',
+              runId: null,
+              recordedAt: now,
+            });
+          }
+          if (plan.misfired.length > 0) {
+            this.log.warn('missed slots not run (misfire policy)', {
+              job: t.jobName,
+              trigger: t.id,
+              policy: spec.misfire,
+              misfired: plan.misfired.length,
+            });
+          }
+        }
+        for (let i = 0; i < misfiredRows.length; i += 500) {
+          await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
+        }
+        return { claimed: due.length, requested: count };
+      });
+      fired += requested;
+      if (requested > 0) this.relay.kick();
+      if (claimed < CLAIM_BATCH) return fired;
+    }
+  }
+}
