@@ -31,6 +31,10 @@ const schema = z.object({
     .regex(/^(mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://')
     .optional(),
   BATON_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  BATON_ENV: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be a short name such as dev or prod')
+    .default('dev'),
   BATON_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   BATON_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   BATON_HEARTBEAT_INTERVAL_MS: int(5_000, 50),
@@ -49,6 +53,8 @@ const schema = z.object({
 
 export interface BatonConfig {
   mode: 'development' | 'production';
+  /** The environment name templates see as `{{ env }}`. */
+  env: string;
   http: { host: string; port: number; publicUrl: string };
   grpc: { host: string; port: number };
   dataDir: string;
@@ -104,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const publicHost = e.BATON_HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.BATON_HTTP_HOST;
   return {
     mode,
+    env: e.BATON_ENV,
     http: {
       host: e.BATON_HTTP_HOST,
       port: e.BATON_HTTP_PORT,

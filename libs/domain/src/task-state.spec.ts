@@ -27,6 +27,8 @@ describe('task transitions', () => {
     ['pending', 'skipped', true],
     ['pending', 'upstream_failed', true],
     ['pending', 'cancelled', true],
+    ['pending', 'failed', true],
+    ['queued', 'failed', true],
     ['pending', 'running', false],
     ['queued', 'assigned', true],
     ['queued', 'skipped', true],

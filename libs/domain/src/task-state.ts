@@ -41,10 +41,12 @@ export const TASK_STATES: readonly TaskState[] = [
  * one transaction, so readiness never observes the intermediate `failed`.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  // Readiness decides: run it, skip it (trigger rule / condition), or give up because upstream failed; or the run is cancelled.
-  pending: ['queued', 'skipped', 'upstream_failed', 'cancelled'],
-  // Dispatch hands it to an agent; an operator may cancel it or mark it skipped before it starts.
-  queued: ['assigned', 'cancelled', 'skipped'],
+  // Readiness decides: run it, skip it (trigger rule / condition), or give up because upstream failed; or the run is
+  // cancelled; a condition that cannot be evaluated fails it before it starts.
+  pending: ['queued', 'skipped', 'upstream_failed', 'cancelled', 'failed'],
+  // Dispatch hands it to an agent; an operator may cancel it or mark it skipped before it starts; a template that
+  // cannot be rendered fails it before it is sent.
+  queued: ['assigned', 'cancelled', 'skipped', 'failed'],
   // ACK starts it; no ACK in time re-queues without spending a try; the agent may vanish or refuse it.
   assigned: ['running', 'queued', 'lost', 'cancelled', 'failed'],
   // The agent reports a result, the deadline passes, the lease runs out, or the run is cancelled.

@@ -9,7 +9,7 @@ import type { Assign } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
-import { type Executable, TaskRenderer } from './task-renderer.js';
+import { type Executable, TaskRenderer, outputsOf } from './task-renderer.js';
 
 const matches = (selector: Record<string, string>, labels: Readonly<Record<string, string>>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -147,7 +147,7 @@ export class Dispatcher {
         const attemptId = newId(now);
         if (!rendered.ok) {
           // A template that cannot render fails the task now, with the reason, instead of on the agent.
-          failedToRender += await this.failUnrenderable(m, t, attemptId, best, rendered.error, now);
+          failedToRender += await this.failUnrenderable(m, t, run, rendered.error, now);
           continue;
         }
         const moved = await m
@@ -241,65 +241,21 @@ export class Dispatcher {
   }
 
   private async outputsOf(m: EntityManager, run: RunEntity): Promise<Record<string, unknown>> {
-    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
-    const out: Record<string, unknown> = {};
-    for (const r of rows) {
-      if (r.output === null) continue;
-      try {
-        out[r.taskKey] = JSON.parse(r.output) as unknown;
-      } catch {
-        out[r.taskKey] = r.output;
-      }
-    }
-    return out;
+    return outputsOf(await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } }));
   }
 
-  /** Records a failed attempt for a task whose templates do not render, and lets the run move on. */
-  private async failUnrenderable(
-    m: EntityManager,
-    t: TaskRunEntity,
-    attemptId: string,
-    session: AgentSession,
-    error: string,
-    now: number,
-  ): Promise<number> {
+  /** A task whose templates do not render fails before it is sent, with the reason; the run moves on. */
+  private async failUnrenderable(m: EntityManager, t: TaskRunEntity, run: RunEntity, error: string, now: number) {
     if (t.state !== 'queued') return 0;
     const moved = await m
       .createQueryBuilder()
       .update(TaskRunEntity)
-      .set({ state: 'running', currentAttemptId: attemptId, attemptsUsed: () => 'attempts_used + 1', updatedAt: now })
+      .set({ state: 'failed', error: `template error: ${error}`, finishedAt: now, updatedAt: now })
       .where("id = :id AND state = 'queued'", { id: t.id })
       .execute();
     if ((moved.affected ?? 0) !== 1) return 0;
-    await m.insert(AttemptEntity, {
-      id: attemptId,
-      tenantId: t.tenantId,
-      runId: t.runId,
-      taskRunId: t.id,
-      taskKey: t.taskKey,
-      number: t.attemptsUsed + 1,
-      state: 'running',
-      agentId: session.agentId,
-      sessionId: session.id,
-      expiresAt: null,
-      deadlineAt: null,
-      assignedAt: now,
-      startedAt: now,
-      finishedAt: null,
-      exitCode: null,
-      error: null,
-      logBytes: 0,
-      logSeq: -1,
-      kind: 'main',
-      lateResult: null,
-    });
-    await this.engine.finishAttempt(m, attemptId, {
-      state: 'failed',
-      exitCode: null,
-      error: `template error: ${error}`,
-      output: null,
-      at: now,
-    });
+    const locked = await this.engine.lockRun(m, run.id);
+    if (locked) await this.engine.advance(m, locked, await this.engine.definition(m, locked), now);
     return 1;
   }
 }

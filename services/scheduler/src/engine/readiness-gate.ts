@@ -1,23 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { JobDefinition } from '@baton/domain';
+import { type JobDefinition, evaluateCondition } from '@baton/domain';
 import type { RunEntity, TaskRunEntity } from '@baton/persistence';
+import { taskOf } from './definitions.js';
+import { TaskRenderer, outputsOf } from './task-renderer.js';
 
 export interface GateVerdict {
-  skip: boolean;
+  /** `queued`: run it; `skipped`: its condition is false; `failed`: the condition could not be evaluated. */
+  state: 'queued' | 'skipped' | 'failed';
   reason: string | null;
 }
 
 /** Decides a ready task's `when:` condition against params and upstream outputs. */
 @Injectable()
 export class ReadinessGate {
+  constructor(private readonly renderer: TaskRenderer) {}
+
   async check(
     _m: EntityManager,
-    _run: RunEntity,
-    _def: JobDefinition,
-    _key: string,
-    _rows: readonly TaskRunEntity[],
+    run: RunEntity,
+    def: JobDefinition,
+    key: string,
+    rows: readonly TaskRunEntity[],
   ): Promise<GateVerdict> {
-    return { skip: false, reason: null };
+    const when = taskOf(def, key)?.when;
+    if (!when) return { state: 'queued', reason: null };
+    const r = evaluateCondition(when, this.renderer.context(run, def, outputsOf(rows)));
+    if (!r.ok)
+      return { state: 'failed', reason: `condition ${JSON.stringify(when)} could not be evaluated: ${r.error}` };
+    return r.value
+      ? { state: 'queued', reason: null }
+      : { state: 'skipped', reason: `condition ${JSON.stringify(when)} is false` };
   }
 }

@@ -353,16 +353,14 @@ export class RunEngine {
         let changed = false;
         for (const key of keys) {
           const row = byKey.get(key);
-          let state = decided[key]!;
+          let state: TaskState = decided[key]!;
           if (!row) continue;
           let error: string | null = null;
           if (state === 'queued') {
             // Conditions (`when:`) are decided when the task becomes ready.
             const verdict = await this.gate.check(m, run, def, key, rows);
-            if (verdict.skip) {
-              state = 'skipped';
-              error = verdict.reason;
-            }
+            state = verdict.state;
+            error = verdict.reason;
           }
           const ok = await this.setTask(m, row, 'pending', {
             state,
@@ -378,8 +376,8 @@ export class RunEngine {
             if (state === 'queued') fx.queued = true;
           }
         }
-        // A condition turned a ready task into a skip: its downstream may now be decided too.
-        if (!changed || !keys.some((k) => states[k] === 'skipped')) break;
+        // A condition turned a ready task into a skip or a failure: its downstream may now be decided too.
+        if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
       }
     }
     const outcome = runOutcome(def.tasks, states);
