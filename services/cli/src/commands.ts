@@ -237,3 +237,60 @@ export async function listAgents(api: ApiClient, out: Out) {
     );
   }
 }
+
+export async function backfill(
+  api: ApiClient,
+  job: string,
+  opts: {
+    from: string;
+    to: string;
+    maxActiveRuns: string;
+    trigger: string;
+    dryRun?: boolean;
+    wait?: boolean;
+    pollMs?: number;
+  },
+  out: Out,
+): Promise<number> {
+  const body = {
+    from: opts.from,
+    to: opts.to,
+    maxActiveRuns: Number(opts.maxActiveRuns),
+    trigger: Number(opts.trigger),
+    dryRun: !!opts.dryRun,
+  };
+  if (opts.dryRun) {
+    const r = await api.request<{
+      slots: Array<{ logicalDate: string; existingRun: { id: string; state: string } | null }>;
+    }>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/backfills`, body);
+    out(`${pad('SLOT', 26)} EXISTING RUN`);
+    for (const s of r.slots)
+      out(`${pad(s.logicalDate, 26)} ${s.existingRun ? `${s.existingRun.id} ${s.existingRun.state}` : '-'}`);
+    out(`${r.slots.length} slots, ${r.slots.filter((s) => !s.existingRun).length} without a run`);
+    return 0;
+  }
+  type Backfill = { id: string; state: string; slots: number; started: number; runs: Record<string, number> };
+  let b = await api.request<Backfill>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/backfills`, body);
+  out(`backfill ${b.id}: ${b.slots} slots, at most ${body.maxActiveRuns} at a time`);
+  if (!opts.wait) return 0;
+  let last = '';
+  while (b.state === 'running') {
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    b = await api.request<Backfill>('GET', `/api/v1/backfills/${b.id}`);
+    const line = `  started ${b.started}/${b.slots}  ${Object.entries(b.runs)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`;
+    if (line !== last) out((last = line));
+  }
+  out(`backfill ${b.id} ${b.state}`);
+  return b.runs.failed ? 1 : 0;
+}
+
+export async function listSlots(api: ApiClient, job: string, limit: string, out: Out) {
+  const r = await api.request<{ items: Array<{ slot: string; outcome: string; runId: string | null }> }>(
+    'GET',
+    `/api/v1/jobs/${encodeURIComponent(job)}/slots?limit=${encodeURIComponent(limit)}`,
+  );
+  out(`${pad('SLOT', 26)} ${pad('OUTCOME', 20)} RUN`);
+  for (const s of r.items) out(`${pad(s.slot, 26)} ${pad(s.outcome, 20)} ${s.runId ?? '-'}`);
+}

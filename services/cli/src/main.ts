@@ -6,6 +6,8 @@ import { createLogger } from '@baton/telemetry';
 import { ApiClient, CliError, resolveConnection } from './client.js';
 import {
   apply,
+  backfill,
+  listSlots,
   cancelRun,
   listAgents,
   listJobs,
@@ -195,6 +197,31 @@ program
     if (state !== 'succeeded' && state !== 'skipped') throw new CliError('state must be succeeded or skipped');
     await markTask(api(cmd), id, key, state, out);
   });
+
+program
+  .command('backfill <job>')
+  .description('run a job for every slot of its time trigger in a date range')
+  .requiredOption('--from <iso>', 'first logical date (inclusive)')
+  .requiredOption('--to <iso>', 'last logical date (inclusive)')
+  .option('--max-active-runs <n>', 'runs at once', '1')
+  .option('--trigger <index>', "which of the job's triggers gives the slots", '0')
+  .option('--dry-run', 'list the slots and the runs they already have; start nothing')
+  .option('-w, --wait', 'wait until every slot has run')
+  .action(
+    async (
+      job: string,
+      o: { from: string; to: string; maxActiveRuns: string; trigger: string; dryRun?: boolean; wait?: boolean },
+      cmd: Command,
+    ) => {
+      process.exitCode = await backfill(api(cmd), job, o, out);
+    },
+  );
+
+program
+  .command('slots <job>')
+  .description("the slot ledger: each planned slot of the job's time triggers and what became of it")
+  .option('--limit <n>', 'how many, newest first', '50')
+  .action(async (job: string, o: { limit: string }, cmd: Command) => listSlots(api(cmd), job, o.limit, out));
 
 program
   .command('jobs')

@@ -1,0 +1,160 @@
+import { MAX_TASKS } from '@baton/domain';
+import type { Platform } from '@baton/testing';
+import { startChildProcess } from './agents.js';
+import { CpuMeter, pidsByName } from './machine.js';
+import { collectProfile, profileEnv, topSelf } from './profile.js';
+import { type DbKind, TERMINAL, freshTarget, getRun, launch, putJob, runState, startRun, tail } from './platform.js';
+import { type Summary, ms, sleep, summarize } from './stats.js';
+
+/** 1 -> N -> 1 must fit in one job: N is at most MAX_TASKS - 2. */
+export const MAX_FANOUT = MAX_TASKS - 2;
+export const AGENT_PROCESSES = 2;
+export const CONNECTIONS_PER_PROCESS = 5;
+export const SLOTS = 100;
+
+export interface FanoutResult {
+  db: DbKind;
+  n: number;
+  ok: boolean;
+  error?: string;
+  /** Middle tasks that finished (all of them unless the run failed or timed out). */
+  finished: number;
+  tasksPerSec: number;
+  middleSeconds: number;
+  totalSeconds: number;
+  dispatch: Summary;
+  /** attempt.finishedAt - attempt.assignedAt: assignment, agent, result handling. */
+  turnaround: Summary;
+  cpu: Record<string, number>;
+}
+
+export function fanoutDefinition(n: number) {
+  const mid = Array.from({ length: n }, (_, i) => `m${String(i).padStart(5, '0')}`);
+  return {
+    description: `benchmark: 1 -> ${n} -> 1 noop tasks`,
+    tasks: [
+      { key: 'start', type: 'noop' },
+      ...mid.map((key) => ({ key, type: 'noop', dependsOn: ['start'] })),
+      { key: 'end', type: 'noop', dependsOn: mid },
+    ],
+  };
+}
+
+export async function runFanout(
+  kind: DbKind,
+  n: number,
+  timeoutMs: number,
+  log: (s: string) => void,
+  profileDir: string | null = null,
+): Promise<FanoutResult> {
+  const t = await freshTarget(kind);
+  let p: Platform | null = null;
+  const groups: Array<{ pid: number; stop(): Promise<void> }> = [];
+  let cpu: Record<string, number> = {};
+  let error: string | undefined;
+  const result = (partial: Partial<FanoutResult>): FanoutResult => ({
+    db: kind,
+    n,
+    ok: error === undefined,
+    error,
+    finished: 0,
+    tasksPerSec: NaN,
+    middleSeconds: NaN,
+    totalSeconds: NaN,
+    dispatch: summarize([]),
+    turnaround: summarize([]),
+    cpu,
+    ...partial,
+  });
+  try {
+    p = await launch(t, { env: profileDir ? profileEnv(profileDir) : {} });
+    const platform = p;
+    const token = await p.agentToken();
+    for (let g = 0; g < AGENT_PROCESSES; g++) {
+      groups.push(
+        await startChildProcess({
+          server: p.grpc,
+          token,
+          names: Array.from({ length: CONNECTIONS_PER_PROCESS }, (_, i) => `fan-${g}-${i}`),
+          slots: SLOTS,
+        }),
+      );
+    }
+    await putJob(p, 'fanout', fanoutDefinition(n));
+    const meter = new CpuMeter({
+      platform: () => [platform.proc.pid!],
+      agents: () => groups.map((g) => g.pid),
+      bench: () => [process.pid],
+      ...(kind === 'mariadb' ? { mariadbd: () => pidsByName('mariadbd', 'mysqld') } : {}),
+    });
+    meter.begin();
+    const id = await startRun(p, 'fanout');
+    const until = Date.now() + timeoutMs;
+    let state: string | null = null;
+    let lastLog = Date.now();
+    for (;;) {
+      state = await runState(p, 'fanout', id);
+      if (state && TERMINAL.has(state)) break;
+      if (Date.now() > until) {
+        error = `run not finished after ${Math.round(timeoutMs / 1000)} s (state ${state}); numbers below are partial`;
+        break;
+      }
+      if (Date.now() - lastLog > 15_000) {
+        lastLog = Date.now();
+        log(`  fanout ${kind}: still ${state} after ${Math.round((Date.now() - (until - timeoutMs)) / 1000)} s`);
+      }
+      await sleep(500);
+    }
+    cpu = meter.end();
+    if (state && state !== 'succeeded' && TERMINAL.has(state)) error = `run ended ${state}`;
+    const run = await getRun(p, id);
+    // Last: the platform shuts down on SIGUSR2 (Nest's shutdown hooks) once the profile is written.
+    if (profileDir) {
+      const file = await collectProfile(p.proc, profileDir);
+      log(file ? `  profile: ${file}\n    ${topSelf(file).join('\n    ')}` : '  profile: none written');
+    }
+
+    const middle = run.tasks.filter((x) => x.key.startsWith('m'));
+    // readyAt is cleared when a task finishes; it was the start task's result time.
+    const startTask = run.tasks.find((x) => x.key === 'start');
+    const startDone = ms(startTask?.attempts[startTask.attempts.length - 1]?.finishedAt);
+    const dispatch: number[] = [];
+    const turnaround: number[] = [];
+    let firstAssigned = Infinity;
+    let lastFinished = -Infinity;
+    let finished = 0;
+    for (const task of middle) {
+      const a = task.attempts[0];
+      const ready = ms(task.readyAt) ?? startDone;
+      const assigned = ms(a?.assignedAt);
+      if (assigned !== null) {
+        firstAssigned = Math.min(firstAssigned, assigned);
+        if (ready !== null) dispatch.push(assigned - ready);
+      }
+      const last = task.attempts[task.attempts.length - 1];
+      const done = ms(last?.finishedAt);
+      if (done !== null && task.state === 'succeeded') {
+        finished++;
+        lastFinished = Math.max(lastFinished, done);
+        if (assigned !== null && task.attempts.length === 1) turnaround.push(done - assigned);
+      }
+    }
+    const middleSeconds = (lastFinished - firstAssigned) / 1000;
+    const end = ms(run.finishedAt);
+    return result({
+      finished,
+      tasksPerSec: finished > 0 ? finished / middleSeconds : 0,
+      middleSeconds,
+      totalSeconds: end !== null ? (end - ms(run.createdAt)!) / 1000 : NaN,
+      dispatch: summarize(dispatch),
+      turnaround: summarize(turnaround),
+    });
+  } catch (err) {
+    error = `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${tail(p)}` : ''}`;
+    return result({});
+  } finally {
+    for (const g of groups) await g.stop().catch(() => undefined);
+    await p?.stop().catch(() => undefined);
+    await t.cleanup();
+  }
+}

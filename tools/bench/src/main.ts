@@ -1,0 +1,225 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readTestEnv } from '@baton/config';
+import { testDatabaseKinds } from '@baton/testing';
+import { type ChainResult, runChain } from './chain.js';
+import { type CronResult, runCron } from './cron.js';
+import { type FanoutResult, MAX_FANOUT, runFanout } from './fanout.js';
+import { describeMachine } from './machine.js';
+import type { DbKind } from './platform.js';
+import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.js';
+import { type Results, goals, markdown, summaryTable } from './report.js';
+
+const SCENARIOS = ['chain', 'fanout', 'cron', 'peers'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+export interface Args {
+  only: Scenario[];
+  dbs: DbKind[];
+  fanout: number;
+  fanoutTimeoutS: number;
+  cronTriggers: number;
+  cronSeconds: number;
+  write: boolean;
+  cpuProf: string | null;
+  /** Re-render the report from a saved results file instead of running. */
+  fromJson: string | null;
+}
+
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,cron,peers] [--db sqlite,mariadb]
+  [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S] [--cpu-prof DIR] [--write]
+  [--from-json FILE]   re-render the report (and with --write, docs/benchmarks.md) from a saved results file
+Every run saves its results to tools/bench/results/last.json.`;
+
+export function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    only: [...SCENARIOS],
+    dbs: ['sqlite', 'mariadb'],
+    fanout: MAX_FANOUT,
+    fanoutTimeoutS: 600,
+    cronTriggers: 100_000,
+    cronSeconds: 30,
+    write: false,
+    cpuProf: null,
+    fromJson: null,
+  };
+  const int = (flag: string, v: string | undefined, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer ≥ ${min}, got ${v}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const v = argv[i + 1];
+    switch (flag) {
+      case '--only':
+        a.only = (v ?? '').split(',').map((s) => {
+          if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario ${s}\n${USAGE}`);
+          return s as Scenario;
+        });
+        i++;
+        break;
+      case '--db':
+        a.dbs = (v ?? '').split(',').map((s) => {
+          if (s !== 'sqlite' && s !== 'mariadb') throw new Error(`--db: unknown database ${s}\n${USAGE}`);
+          return s;
+        });
+        i++;
+        break;
+      case '--fanout':
+        a.fanout = int(flag, v, 1);
+        if (a.fanout > MAX_FANOUT) throw new Error(`--fanout: a job holds at most ${MAX_FANOUT + 2} tasks`);
+        i++;
+        break;
+      case '--fanout-timeout':
+        a.fanoutTimeoutS = int(flag, v, 1);
+        i++;
+        break;
+      case '--cron-triggers':
+        a.cronTriggers = int(flag, v, 120);
+        i++;
+        break;
+      case '--cron-seconds':
+        a.cronSeconds = int(flag, v, 1);
+        i++;
+        break;
+      case '--cpu-prof':
+        a.cpuProf = resolve(v ?? '');
+        i++;
+        break;
+      case '--from-json':
+        a.fromJson = resolve(v ?? '');
+        i++;
+        break;
+      case '--write':
+        a.write = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    }
+  }
+  return a;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const RESULTS = resolve(__dirname, '../results/last.json');
+
+/** The report as the repository's Prettier configuration formats it (docs are format-checked). */
+async function formatted(path: string, md: string): Promise<string> {
+  try {
+    const prettier = await import('prettier');
+    const config = (await prettier.resolveConfig(path)) ?? {};
+    return await prettier.format(md, { ...config, filepath: path });
+  } catch {
+    return md;
+  }
+}
+
+async function output(results: Results, write: boolean): Promise<void> {
+  process.stdout.write(`\n${summaryTable(results)}\n\n`);
+  for (const g of goals(results)) {
+    const status = g.met === null ? 'n/a    ' : g.met ? 'MET    ' : 'NOT MET';
+    process.stdout.write(`${status}  ${g.name}: ${g.measured} (target ${g.target})\n`);
+  }
+  if (write) {
+    const path = resolve(__dirname, '../../../docs/benchmarks.md');
+    writeFileSync(path, await formatted(path, markdown(results)));
+    log(`wrote ${path}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.fromJson) {
+    await output(JSON.parse(readFileSync(args.fromJson, 'utf8')) as Results, args.write);
+    return;
+  }
+  const t0 = Date.now();
+  const results: Results = {
+    startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    durationS: 0,
+    args: process.argv.slice(2).join(' '),
+    machine: await describeMachine(readTestEnv().mysqlUrl),
+    chain: [],
+    fanout: [],
+    cron: [],
+    grpc: null,
+    peers: [],
+    skipped: [],
+    notes: [],
+  };
+  log(`machine: ${JSON.stringify(results.machine)}`);
+  let dbs = args.dbs;
+  if (dbs.includes('mariadb')) {
+    const kinds = await testDatabaseKinds().catch(() => ['sqlite'] as DbKind[]);
+    if (!kinds.includes('mariadb')) {
+      results.skipped.push(`MariaDB: no server answers at ${readTestEnv().mysqlUrl}; its scenarios were not run`);
+      dbs = dbs.filter((d) => d !== 'mariadb');
+    }
+  }
+  if (args.fanout !== MAX_FANOUT && args.only.includes('fanout')) {
+    results.notes.push(
+      `Fan-out run with a middle layer of ${args.fanout.toLocaleString('en-US')} (the default is ${MAX_FANOUT.toLocaleString('en-US')}).`,
+    );
+  }
+  if (args.cronTriggers !== 100_000 && args.only.includes('cron')) {
+    results.notes.push(`Cron run with ${args.cronTriggers.toLocaleString('en-US')} triggers (the default is 100,000).`);
+  }
+  // Peers first: they use nothing Baton leaves behind, and their numbers frame the rest.
+  if (args.only.includes('peers')) {
+    log('peers: grpc-js ping-pong');
+    results.grpc = await runGrpc();
+    log(`  ${JSON.stringify(results.grpc)}`);
+    log('peers: Graphile Worker');
+    const gw: PeerResult = await runGraphileWorker();
+    log(`  ${JSON.stringify(gw)}`);
+    log('peers: BullMQ');
+    const bq: PeerResult = await runBullmq();
+    log(`  ${JSON.stringify(bq)}`);
+    results.peers.push(gw, bq);
+  }
+  for (const db of dbs) {
+    if (args.only.includes('chain')) {
+      log(`chain on ${db}`);
+      const r: ChainResult = await runChain(db, log);
+      log(`  ${JSON.stringify(r)}`);
+      results.chain.push(r);
+    }
+  }
+  for (const db of dbs) {
+    if (args.only.includes('fanout')) {
+      log(`fan-out 1 -> ${args.fanout} -> 1 on ${db}`);
+      const prof = args.cpuProf ? join(args.cpuProf, db) : null;
+      const r: FanoutResult = await runFanout(db, args.fanout, args.fanoutTimeoutS * 1000, log, prof);
+      log(`  ${JSON.stringify(r)}`);
+      results.fanout.push(r);
+    }
+  }
+  for (const db of dbs) {
+    if (args.only.includes('cron')) {
+      log(`cron: ${args.cronTriggers} triggers on ${db}`);
+      const r: CronResult = await runCron(db, args.cronTriggers, args.cronSeconds, log);
+      log(`  ${JSON.stringify(r)}`);
+      results.cron.push(r);
+    }
+  }
+  results.durationS = (Date.now() - t0) / 1000;
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, await formatted(RESULTS, JSON.stringify(results, null, 2)));
+  log(`saved ${RESULTS}`);
+  await output(results, args.write);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
