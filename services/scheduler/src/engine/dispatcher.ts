@@ -116,6 +116,7 @@ export class Dispatcher {
       const mem = new Map(free.map((s) => [s.id, s.usedMemory]));
       const now = Date.now();
       const attemptRows: AttemptEntity[] = [];
+      const moves: Array<{ id: string; attemptId: string; compensation: boolean }> = [];
       for (const t of claimed) {
         if (placements.length >= limit) break;
         const run = runById.get(t.runId);
@@ -150,24 +151,8 @@ export class Dispatcher {
           failedToRender += await this.failUnrenderable(m, t, run, rendered.error, now);
           continue;
         }
-        const moved = await m
-          .createQueryBuilder()
-          .update(TaskRunEntity)
-          .set(
-            compensation
-              ? { currentAttemptId: attemptId, updatedAt: now }
-              : { state: 'assigned', currentAttemptId: attemptId, updatedAt: now },
-          )
-          .where(
-            compensation
-              ? "id = :id AND state = 'compensating' AND current_attempt_id IS NULL"
-              : "id = :id AND state = 'queued'",
-            {
-              id: t.id,
-            },
-          )
-          .execute();
-        if ((moved.affected ?? 0) !== 1) continue;
+        // The claim locked the row (SKIP LOCKED on MySQL; one writer on SQLite): the move is written in bulk below.
+        moves.push({ id: t.id, attemptId, compensation });
         const number = compensation ? 1 : t.attemptsUsed + 1;
         const timeout = rendered.spec.timeoutMs;
         attemptRows.push({
@@ -217,6 +202,7 @@ export class Dispatcher {
           },
         });
       }
+      for (let i = 0; i < moves.length; i += 500) await this.assignInBulk(m, moves.slice(i, i + 500), now);
       // One multi-row insert for the batch's attempts.
       for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
     });
@@ -226,6 +212,23 @@ export class Dispatcher {
     }
     if (failedToRender > 0) this.relay.kick();
     return placements.length + failedToRender;
+  }
+
+  /** queued -> assigned (a compensation keeps its state) with each task's new attempt id, in one statement. */
+  private async assignInBulk(
+    m: EntityManager,
+    moves: ReadonlyArray<{ id: string; attemptId: string; compensation: boolean }>,
+    now: number,
+  ): Promise<void> {
+    if (moves.length === 0) return;
+    const cases = moves.map(() => 'WHEN ? THEN ?').join(' ');
+    const params: unknown[] = moves.flatMap((x) => [x.id, x.attemptId]);
+    await m.query(
+      `UPDATE task_runs SET state = CASE WHEN state = 'compensating' THEN state ELSE 'assigned' END, ` +
+        `current_attempt_id = CASE id ${cases} END, updated_at = ? ` +
+        `WHERE id IN (${moves.map(() => '?').join(', ')}) AND state IN ('queued', 'compensating')`,
+      [...params, now, ...moves.map((x) => x.id)],
+    );
   }
 
   private async activeTasks(m: EntityManager, runIds: string[]): Promise<Map<string, number>> {

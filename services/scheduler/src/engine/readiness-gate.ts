@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { type JobDefinition, evaluateCondition } from '@baton/domain';
-import type { RunEntity, TaskRunEntity } from '@baton/persistence';
+import type { RunEntity } from '@baton/persistence';
 import { taskOf } from './definitions.js';
-import { TaskRenderer, outputsOf } from './task-renderer.js';
+import { TaskRenderer } from './task-renderer.js';
 
 export interface GateVerdict {
   /** `queued`: run it; `skipped`: its condition is false; `failed`: the condition could not be evaluated. */
@@ -17,15 +16,14 @@ export class ReadinessGate {
   constructor(private readonly renderer: TaskRenderer) {}
 
   async check(
-    _m: EntityManager,
     run: RunEntity,
     def: JobDefinition,
     key: string,
-    rows: readonly TaskRunEntity[],
+    outputs: () => Promise<Record<string, unknown>>,
   ): Promise<GateVerdict> {
     const when = taskOf(def, key)?.when;
     if (!when) return { state: 'queued', reason: null };
-    const r = evaluateCondition(when, this.renderer.context(run, def, outputsOf(rows)));
+    const r = evaluateCondition(when, this.renderer.context(run, def, await outputs()));
     if (!r.ok)
       return { state: 'failed', reason: `condition ${JSON.stringify(when)} could not be evaluated: ${r.error}` };
     return r.value

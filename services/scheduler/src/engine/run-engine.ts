@@ -28,6 +28,7 @@ import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { ReadinessGate } from './readiness-gate.js';
+import { outputsOf } from './task-renderer.js';
 
 export interface CreateRunInput {
   jobName: string;
@@ -216,15 +217,84 @@ export class RunEngine {
       const run = await this.lockRun(m, runId);
       if (!run) continue;
       const def = await this.definition(m, run);
-      let advance = false;
+      const list = byRun.get(runId)!;
       let at = 0;
-      for (const { attempt, result } of byRun.get(runId)!) {
-        at = Math.max(at, result.at);
+      for (const { result } of list) at = Math.max(at, result.at);
+      const handled = new Set<string>();
+      let advance = await this.applySuccesses(m, list, handled, fx);
+      for (const { attempt, result } of list) {
+        if (handled.has(attempt.id)) continue;
         if (await this.applyResult(m, run, def, attempt, result, fx)) advance = true;
       }
       if (advance) await this.advance(m, run, def, at, fx);
     }
     return fx;
+  }
+
+  /**
+   * The hot path, in bulk: successes of live main attempts whose task still
+   * points at them. Called under the run lock, so the states read here hold
+   * until commit (an ack may still move an attempt assigned -> running, which
+   * both updates accept). Everything else takes the per-attempt path.
+   */
+  private async applySuccesses(
+    m: EntityManager,
+    list: ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>,
+    handled: Set<string>,
+    fx: Effects,
+  ): Promise<boolean> {
+    const candidates = list.filter((x) => x.result.state === 'succeeded' && x.attempt.kind !== 'compensation');
+    if (candidates.length < 2) return false;
+    const fresh = new Map<string, AttemptEntity>();
+    const tasks = new Map<string, TaskRunEntity>();
+    for (let i = 0; i < candidates.length; i += 500) {
+      const part = candidates.slice(i, i + 500);
+      for (const a of await m.findBy(AttemptEntity, { id: In(part.map((x) => x.attempt.id)) })) fresh.set(a.id, a);
+      const taskRows = await m
+        .createQueryBuilder(TaskRunEntity, 't')
+        .select(['t.id', 't.state', 't.currentAttemptId'])
+        .whereInIds(part.map((x) => x.attempt.taskRunId))
+        .getMany();
+      for (const t of taskRows) tasks.set(t.id, t);
+    }
+    // Group by what gets written, so a batch of noop successes is two statements.
+    const groups = new Map<string, { r: FinishInput; attemptIds: string[]; taskIds: string[] }>();
+    for (const { attempt, result } of candidates) {
+      const a = fresh.get(attempt.id);
+      const t = tasks.get(attempt.taskRunId);
+      if (!a || !LIVE.includes(a.state as TaskState) || !t || t.currentAttemptId !== a.id || !LIVE.includes(t.state))
+        continue;
+      const key = JSON.stringify([result.exitCode, result.error, result.output, result.at]);
+      const g = groups.get(key) ?? { r: result, attemptIds: [], taskIds: [] };
+      g.attemptIds.push(a.id);
+      g.taskIds.push(t.id);
+      groups.set(key, g);
+      handled.add(a.id);
+    }
+    for (const { r, attemptIds, taskIds } of groups.values()) {
+      await m
+        .createQueryBuilder()
+        .update(AttemptEntity)
+        .set({ state: 'succeeded', finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null })
+        .where('id IN (:...ids) AND state IN (:...live)', { ids: attemptIds, live: LIVE })
+        .execute();
+      await m
+        .createQueryBuilder()
+        .update(TaskRunEntity)
+        .set({
+          state: 'succeeded',
+          readyAt: null,
+          exitCode: r.exitCode,
+          error: r.error,
+          output: r.output,
+          finishedAt: r.at,
+          updatedAt: r.at,
+        })
+        .where('id IN (:...ids) AND state IN (:...live)', { ids: taskIds, live: LIVE })
+        .execute();
+      fx.ignored = false;
+    }
+    return groups.size > 0;
   }
 
   /** One attempt's result; returns whether the run should be advanced. */
@@ -341,40 +411,61 @@ export class RunEngine {
     now: number,
     fx: Effects = noEffects(),
   ): Promise<Effects> {
-    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    // Only what readiness needs: a run may hold 10,000 tasks.
+    const rows = await m
+      .createQueryBuilder(TaskRunEntity, 't')
+      .select(['t.id', 't.taskKey', 't.state'])
+      .where('t.run_id = :r', { r: run.id })
+      .getMany();
     const states: Record<string, TaskState> = {};
     for (const t of rows) states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
-    const byKey = new Map(rows.map((t) => [t.taskKey, t]));
+    let outputs: Promise<Record<string, unknown>> | null = null;
+    const loadOutputs = () =>
+      (outputs ??= m
+        .find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } })
+        .then((all) => outputsOf(all)));
     if (run.state === 'running') {
       for (;;) {
         const decided = resolveReadiness(def.tasks, states);
         const keys = Object.keys(decided);
         if (keys.length === 0) break;
-        let changed = false;
+        // Decide each task (conditions only for tasks that have one), then write in bulk per outcome.
+        const groups = new Map<string, { state: TaskState; error: string | null; keys: string[] }>();
         for (const key of keys) {
-          const row = byKey.get(key);
           let state: TaskState = decided[key]!;
-          if (!row) continue;
           let error: string | null = null;
-          if (state === 'queued') {
+          if (state === 'queued' && taskOf(def, key)?.when) {
             // Conditions (`when:`) are decided when the task becomes ready.
-            const verdict = await this.gate.check(m, run, def, key, rows);
+            const verdict = await this.gate.check(run, def, key, loadOutputs);
             state = verdict.state;
             error = verdict.reason;
           }
-          const ok = await this.setTask(m, row, 'pending', {
-            state,
-            readyAt: state === 'queued' ? now : null,
-            finishedAt: state === 'queued' ? null : now,
-            error,
-            updatedAt: now,
-          });
-          if (ok) {
-            states[key] = state;
-            row.state = state;
-            changed = true;
-            if (state === 'queued') fx.queued = true;
+          const g = `${state}\u0000${error ?? ''}`;
+          const group = groups.get(g) ?? { state, error, keys: [] };
+          group.keys.push(key);
+          groups.set(g, group);
+        }
+        let changed = false;
+        for (const { state, error, keys: part } of groups.values()) {
+          for (let i = 0; i < part.length; i += 500) {
+            const slice = part.slice(i, i + 500);
+            // Under the run lock nothing else moves pending tasks, so every row matches.
+            await m
+              .createQueryBuilder()
+              .update(TaskRunEntity)
+              .set({
+                state,
+                readyAt: state === 'queued' ? now : null,
+                finishedAt: state === 'queued' ? null : now,
+                error,
+                updatedAt: now,
+              })
+              .where('run_id = :r AND task_key IN (:...keys) AND state = :p', { r: run.id, keys: slice, p: 'pending' })
+              .execute();
           }
+          for (const k of part) states[k] = state;
+          changed = true;
+          if (state === 'queued') fx.queued = true;
         }
         // A condition turned a ready task into a skip or a failure: its downstream may now be decided too.
         if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
@@ -382,7 +473,7 @@ export class RunEngine {
     }
     const outcome = runOutcome(def.tasks, states);
     if (outcome === 'running' || run.state !== 'running') return fx;
-    if (outcome === 'failed' && (await this.startCompensation(m, run, def, rows, now, fx))) return fx;
+    if (outcome === 'failed' && (await this.startCompensation(m, run, def, states, now, fx))) return fx;
     await this.finishRun(m, run, outcome, now, fx);
     return fx;
   }
@@ -449,14 +540,11 @@ export class RunEngine {
     m: EntityManager,
     run: RunEntity,
     def: JobDefinition,
-    rows: TaskRunEntity[],
+    states: Readonly<Record<string, TaskState>>,
     now: number,
     fx: Effects,
   ): Promise<boolean> {
-    const compensable = new Set(def.tasks.filter((t) => (t as TaskSpec).compensate).map((t) => t.key));
-    if (compensable.size === 0) return false;
-    const pending = rows.filter((t) => t.state === 'succeeded' && compensable.has(t.taskKey));
-    if (pending.length === 0) return false;
+    if (!def.tasks.some((t) => t.compensate && states[t.key] === 'succeeded')) return false;
     return this.continueCompensation(m, run, def, now, fx);
   }
 
