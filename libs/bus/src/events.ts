@@ -28,11 +28,16 @@ export interface BusEvent<T = unknown> {
 
 export type EventHandler = (event: BusEvent) => Promise<void>;
 
+/** Receives events of one topic in delivery order, as many as arrived together. */
+export type BatchHandler = (events: BusEvent[]) => Promise<void>;
+
 /** The port both adapters (in-process, Kafka) implement. */
 export interface EventBus {
   publish(events: readonly BusEvent[]): Promise<void>;
   /** Every group receives every event of the topic; within a group, one handler does. */
   subscribe(topicName: string, group: string, handler: EventHandler): Promise<void>;
+  /** Like subscribe, handing over events in batches (an adapter without it gets one event per call). */
+  subscribeBatch?(topicName: string, group: string, handler: BatchHandler): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,4 +79,10 @@ export interface RunFinished {
  */
 export function slotDedupeKey(triggerId: string, slotMs: number): string {
   return `slot:${triggerId}:${slotMs}`;
+}
+
+/** Subscribes with a batch handler on any adapter: batches where the adapter has them, single events otherwise. */
+export function subscribeBatch(bus: EventBus, topicName: string, group: string, handler: BatchHandler): Promise<void> {
+  if (bus.subscribeBatch) return bus.subscribeBatch(topicName, group, handler);
+  return bus.subscribe(topicName, group, (e) => handler([e]));
 }

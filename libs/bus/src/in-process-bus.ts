@@ -1,4 +1,6 @@
-import type { BusEvent, EventBus, EventHandler } from './events.js';
+import type { BatchHandler, BusEvent, EventBus, EventHandler } from './events.js';
+
+type Handler = { kind: 'one'; fn: EventHandler } | { kind: 'batch'; fn: BatchHandler };
 
 /**
  * The embedded adapter: one process, delivery by direct call. `publish`
@@ -6,29 +8,39 @@ import type { BusEvent, EventBus, EventHandler } from './events.js';
  * them published only after their effects are committed.
  */
 export class InProcessBus implements EventBus {
-  private readonly groups = new Map<string, Map<string, EventHandler[]>>();
+  private readonly groups = new Map<string, Map<string, Handler[]>>();
   private readonly next = new Map<string, number>();
 
   async publish(events: readonly BusEvent[]): Promise<void> {
-    for (const event of events) {
-      const groups = this.groups.get(event.topic);
+    const byTopic = new Map<string, BusEvent[]>();
+    for (const e of events) byTopic.set(e.topic, [...(byTopic.get(e.topic) ?? []), e]);
+    for (const [topicName, list] of byTopic) {
+      const groups = this.groups.get(topicName);
       if (!groups) continue;
       for (const [group, handlers] of groups) {
         // Round-robin inside a group, as a consumer group spreads partitions.
-        const k = `${event.topic}/${group}`;
+        const k = `${topicName}/${group}`;
         const i = (this.next.get(k) ?? 0) % handlers.length;
         this.next.set(k, i + 1);
-        await handlers[i]!(event);
+        const h = handlers[i]!;
+        if (h.kind === 'batch') await h.fn(list);
+        else for (const e of list) await h.fn(e);
       }
     }
   }
 
   async subscribe(topicName: string, group: string, handler: EventHandler): Promise<void> {
+    this.add(topicName, group, { kind: 'one', fn: handler });
+  }
+
+  async subscribeBatch(topicName: string, group: string, handler: BatchHandler): Promise<void> {
+    this.add(topicName, group, { kind: 'batch', fn: handler });
+  }
+
+  private add(topicName: string, group: string, h: Handler): void {
     let groups = this.groups.get(topicName);
-    if (!groups) this.groups.set(topicName, (groups = new Map<string, EventHandler[]>()));
-    const handlers = groups.get(group) ?? [];
-    handlers.push(handler);
-    groups.set(group, handlers);
+    if (!groups) this.groups.set(topicName, (groups = new Map<string, Handler[]>()));
+    groups.set(group, [...(groups.get(group) ?? []), h]);
   }
 
   async close(): Promise<void> {

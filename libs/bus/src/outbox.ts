@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import { type Database, OutboxEntity, ProcessedEventEntity, isUniqueViolation, newId } from '@baton/persistence';
 import type { BusEvent, EventBus } from './events.js';
 
@@ -26,6 +26,23 @@ export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<
     publishedAt: null,
   });
   return id;
+}
+
+/** Several events in one multi-row insert (hot paths that create many runs at once). */
+export async function enqueueEvents(m: EntityManager, events: readonly OutgoingEvent[]): Promise<void> {
+  const now = Date.now();
+  const rows = events.map((e) => ({
+    id: newId(now),
+    topic: e.topic,
+    type: e.type,
+    key: e.key,
+    tenantId: e.tenantId,
+    payload: JSON.stringify(e.payload),
+    headers: e.headers ? JSON.stringify(e.headers) : null,
+    createdAt: now,
+    publishedAt: null,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await m.insert(OutboxEntity, rows.slice(i, i + 500));
 }
 
 export interface RelayLogger {
@@ -142,4 +159,43 @@ export async function consumeOnce(
     if (isUniqueViolation(err)) return false;
     throw err;
   }
+}
+
+/**
+ * `consumeOnce` for a batch: one transaction records the events not seen
+ * before and applies their effect; redelivered ones are left out.
+ */
+export async function consumeOnceBatch(
+  db: Database,
+  consumer: string,
+  events: readonly BusEvent[],
+  effect: (m: EntityManager, fresh: BusEvent[]) => Promise<void>,
+): Promise<number> {
+  if (events.length === 0) return 0;
+  return db.tx(async (m) => {
+    const ids = [...new Set(events.map((e) => e.id))];
+    const seen = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await m.find(ProcessedEventEntity, {
+        where: { consumer, eventId: In(ids.slice(i, i + 500)) },
+        select: { eventId: true },
+      });
+      for (const r of rows) seen.add(r.eventId);
+    }
+    const fresh: BusEvent[] = [];
+    for (const e of events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      fresh.push(e);
+    }
+    const now = Date.now();
+    for (let i = 0; i < fresh.length; i += 500) {
+      await m.insert(
+        ProcessedEventEntity,
+        fresh.slice(i, i + 500).map((e) => ({ consumer, eventId: e.id, processedAt: now })),
+      );
+    }
+    if (fresh.length > 0) await effect(m, fresh);
+    return fresh.length;
+  });
 }

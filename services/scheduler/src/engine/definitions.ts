@@ -20,6 +20,15 @@ export function taskOf(def: JobDefinition, key: string): TaskDefinition | undefi
 export class DefinitionCache {
   private readonly byVersion = new Map<string, JobDefinition>();
 
+  /** Remembers a definition already read (bulk paths load versions themselves). */
+  prime(versionId: string, def: JobDefinition): JobDefinition {
+    if (!this.byVersion.has(versionId)) {
+      if (this.byVersion.size > 10_000) this.byVersion.clear();
+      this.byVersion.set(versionId, def);
+    }
+    return this.byVersion.get(versionId)!;
+  }
+
   async get(m: EntityManager, tenantId: string, versionId: string): Promise<JobDefinition> {
     const hit = this.byVersion.get(versionId);
     if (hit) return hit;

@@ -23,7 +23,7 @@ import {
   type TenantScope,
   newId,
 } from '@baton/persistence';
-import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
+import { type RunFinished, enqueueEvent, enqueueEvents, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { DefinitionCache, taskOf } from './definitions.js';
@@ -141,6 +141,111 @@ export class RunEngine {
       payload: { tenantId: scope.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
     });
     return { run, created: true };
+  }
+
+  /**
+   * Many runs in one go (a second's worth of cron slots): one read of the
+   * existing dedupe keys, jobs and versions, multi-row inserts of runs, tasks
+   * and events. Returns each request's run, new or existing, by
+   * `tenant|dedupeKey`; requests whose job is gone are left out.
+   */
+  async createRuns(
+    m: EntityManager,
+    requests: ReadonlyArray<{ tenantId: string; jobId: string; input: CreateRunInput }>,
+  ): Promise<Map<string, RunEntity>> {
+    const out = new Map<string, RunEntity>();
+    const k = (tenantId: string, dedupeKey: string) => `${tenantId}|${dedupeKey}`;
+    const keys = [...new Set(requests.map((r) => r.input.dedupeKey))];
+    for (let i = 0; i < keys.length; i += 500) {
+      for (const r of await m.findBy(RunEntity, { dedupeKey: In(keys.slice(i, i + 500)) })) out.set(k(r.tenantId, r.dedupeKey), r);
+    }
+    const jobIds = [...new Set(requests.map((r) => r.jobId))];
+    const jobs = new Map<string, JobEntity>();
+    for (let i = 0; i < jobIds.length; i += 500) {
+      for (const j of await m.findBy(JobEntity, { id: In(jobIds.slice(i, i + 500)) })) jobs.set(j.id, j);
+    }
+    const versions = new Map<string, JobVersionEntity>();
+    const wanted = [...jobs.values()];
+    for (let i = 0; i < wanted.length; i += 200) {
+      const part = wanted.slice(i, i + 200);
+      const q = m.createQueryBuilder(JobVersionEntity, 'v');
+      part.forEach((j, n) =>
+        q.orWhere(`(v.job_id = :j${n} AND v.version = :v${n})`, { [`j${n}`]: j.id, [`v${n}`]: j.currentVersion }),
+      );
+      for (const v of await q.getMany()) versions.set(v.jobId, v);
+    }
+    const now = Date.now();
+    const runs: RunEntity[] = [];
+    const tasks: TaskRunEntity[] = [];
+    const needAdvance: Array<{ run: RunEntity; def: JobDefinition }> = [];
+    for (const { tenantId, jobId, input } of requests) {
+      if (out.has(k(tenantId, input.dedupeKey))) continue;
+      const job = jobs.get(jobId);
+      const version = versions.get(jobId);
+      if (!job || !version || job.tenantId !== tenantId) continue;
+      const def = this.defs.prime(version.id, version.definition);
+      const run: RunEntity = {
+        id: newId(now),
+        tenantId,
+        jobId,
+        jobName: job.name,
+        jobVersion: version.version,
+        jobVersionId: version.id,
+        state: 'running',
+        logicalDate: input.logicalDate,
+        params: { ...def.params, ...input.params },
+        dedupeKey: input.dedupeKey,
+        triggerType: input.triggerType,
+        triggerId: input.triggerId,
+        createdAt: now,
+        startedAt: now,
+        finishedAt: null,
+        backfillId: input.backfillId ?? null,
+        parentRunId: null,
+      };
+      out.set(k(tenantId, input.dedupeKey), run);
+      runs.push(run);
+      // Roots are queued right away unless a condition has to be evaluated first.
+      const conditional = def.tasks.some((t) => t.when && t.dependsOn.length === 0);
+      const decided = conditional
+        ? {}
+        : resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
+      if (conditional) needAdvance.push({ run, def });
+      for (const t of def.tasks) {
+        const state: TaskState = decided[t.key] ?? 'pending';
+        tasks.push({
+          id: newId(now),
+          tenantId,
+          runId: run.id,
+          taskKey: t.key,
+          state,
+          priority: t.priority,
+          readyAt: state === 'queued' ? now : null,
+          attemptsUsed: 0,
+          currentAttemptId: null,
+          exitCode: null,
+          output: null,
+          error: null,
+          startedAt: null,
+          finishedAt: state === 'queued' || !(t.key in decided) ? null : now,
+          updatedAt: now,
+        });
+      }
+    }
+    for (let i = 0; i < runs.length; i += 200) await m.insert(RunEntity, runs.slice(i, i + 200) as never);
+    for (let i = 0; i < tasks.length; i += 500) await m.insert(TaskRunEntity, tasks.slice(i, i + 500));
+    await enqueueEvents(
+      m,
+      runs.map((run) => ({
+        topic: topic('run-events'),
+        type: 'run.created',
+        key: run.tenantId,
+        tenantId: run.tenantId,
+        payload: { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
+      })),
+    );
+    for (const { run, def } of needAdvance) await this.advance(m, run, def, now);
+    return out;
   }
 
   /** Task rows of a new run: pending, or copied from a previous run (reruns keep what succeeded). */
@@ -412,13 +517,13 @@ export class RunEngine {
     fx: Effects = noEffects(),
   ): Promise<Effects> {
     // Only what readiness needs: a run may hold 10,000 tasks.
-    const rows = await m
-      .createQueryBuilder(TaskRunEntity, 't')
-      .select(['t.id', 't.taskKey', 't.state'])
-      .where('t.run_id = :r', { r: run.id })
-      .getMany();
+    // A plain query, not entities: this is the hot read of every result batch.
+    const rows = (await m.query('SELECT task_key, state FROM task_runs WHERE run_id = ?', [run.id])) as Array<{
+      task_key: string;
+      state: TaskState;
+    }>;
     const states: Record<string, TaskState> = {};
-    for (const t of rows) states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
+    for (const t of rows) states[t.task_key] = t.state === 'lost' ? 'running' : t.state;
     let outputs: Promise<Record<string, unknown>> | null = null;
     const loadOutputs = () =>
       (outputs ??= m

@@ -20,7 +20,8 @@ import {
   OUTBOX_RELAY,
   type OutboxRelay,
   type RunRequested,
-  consumeOnce,
+  consumeOnceBatch,
+  subscribeBatch,
   topic,
 } from '@baton/bus';
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
@@ -74,15 +75,74 @@ export class RunsService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // Run requests from triggers; the dedupe key makes a redelivered request one run.
-    await this.bus.subscribe(topic('run-requests'), 'scheduler', async (e) => {
-      const req = e.payload as RunRequested;
+    await subscribeBatch(this.bus, topic('run-requests'), 'scheduler', async (events) => {
       let fx: Effects = noEffects();
-      await consumeOnce(this.db, 'scheduler.run-requests', e, async (m) => {
-        fx = await this.fromRequest(m, req);
+      await consumeOnceBatch(this.db, 'scheduler.run-requests', events, async (m, fresh) => {
+        fx = await this.fromRequests(
+          m,
+          fresh.map((e) => e.payload as RunRequested),
+        );
       });
       this.commands.apply(fx, false);
       this.dispatcher.kick();
     });
+  }
+
+  /**
+   * A batch of trigger requests in one transaction. Requests without an
+   * overlap policy to apply are created in bulk; the others one by one.
+   */
+  private async fromRequests(m: EntityManager, reqs: readonly RunRequested[]): Promise<Effects> {
+    const fx = noEffects();
+    const simple = reqs.filter((r) => !r.overlap || r.overlap === 'allow');
+    for (const r of reqs) {
+      if (r.overlap && r.overlap !== 'allow') {
+        const one = await this.fromRequest(m, r);
+        fx.cancel.push(...one.cancel);
+      }
+    }
+    if (simple.length === 0) return { ...fx, queued: true };
+    const runs = await this.engine.createRuns(
+      m,
+      simple.map((r) => ({
+        tenantId: r.tenantId,
+        jobId: r.jobId,
+        input: {
+          jobName: r.jobName,
+          params: r.params,
+          logicalDate: r.logicalDate,
+          dedupeKey: r.dedupeKey,
+          triggerType: r.triggerType,
+          triggerId: r.triggerId,
+        },
+      })),
+    );
+    // The slot ledger: what became of each slot.
+    const slotted = simple.filter((r) => r.triggerId && runs.has(`${r.tenantId}|${r.dedupeKey}`));
+    const recorded = new Set<string>();
+    const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
+    for (let i = 0; i < triggerIds.length; i += 500) {
+      const rows = await m.find(TriggerSlotEntity, {
+        where: { triggerId: In(triggerIds.slice(i, i + 500)), slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]) },
+        select: { triggerId: true, slotAt: true },
+      });
+      for (const r of rows) recorded.add(`${r.triggerId}|${r.slotAt}`);
+    }
+    const now = Date.now();
+    const ledger = slotted
+      .filter((r) => !recorded.has(`${r.triggerId}|${r.logicalDate}`))
+      .map((r) => ({
+        id: newId(now),
+        tenantId: r.tenantId,
+        triggerId: r.triggerId!,
+        jobName: r.jobName,
+        slotAt: r.logicalDate,
+        outcome: r.slotOutcome ?? 'fired',
+        runId: runs.get(`${r.tenantId}|${r.dedupeKey}`)!.id,
+        recordedAt: now,
+      }));
+    for (let i = 0; i < ledger.length; i += 500) await m.insert(TriggerSlotEntity, ledger.slice(i, i + 500));
+    return { ...fx, queued: true };
   }
 
   /**

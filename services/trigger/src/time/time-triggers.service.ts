@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { fixedDelayNext, planDue } from '@baton/domain';
 import { Database, TriggerEntity, TriggerSlotEntity, newId } from '@baton/persistence';
@@ -7,8 +8,9 @@ import {
   OUTBOX_RELAY,
   type OutboxRelay,
   type RunRequested,
+  type OutgoingEvent,
   consumeOnce,
-  enqueueEvent,
+  enqueueEvents,
   slotDedupeKey,
   topic,
 } from '@baton/bus';
@@ -118,6 +120,18 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 
+  private async moveInBulk(
+    m: EntityManager,
+    moves: ReadonlyArray<{ id: string; next: number | null; last: number | null }>,
+  ): Promise<void> {
+    const cases = moves.map(() => 'WHEN ? THEN ?').join(' ');
+    await m.query(
+      `UPDATE triggers SET next_fire_at = CASE id ${cases} END, last_fire_at = CASE id ${cases} END ` +
+        `WHERE id IN (${moves.map(() => '?').join(', ')})`,
+      [...moves.flatMap((x) => [x.id, x.next]), ...moves.flatMap((x) => [x.id, x.last]), ...moves.map((x) => x.id)],
+    );
+  }
+
   /** Claims and fires due triggers in batches; returns how many runs were requested. */
   async fireDue(): Promise<number> {
     let fired = 0;
@@ -132,8 +146,9 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           .limit(CLAIM_BATCH);
         if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
         const due = await q.getMany();
-        let count = 0;
         const misfiredRows: TriggerSlotEntity[] = [];
+        const requests: OutgoingEvent[] = [];
+        const moves: Array<{ id: string; next: number | null; last: number | null }> = [];
         for (const t of due) {
           const slot = t.nextFireAt!;
           const spec = triggerSpec(t.type, t.spec, t.enabled);
@@ -142,13 +157,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
             spec.type === 'fixedDelay'
               ? { fire: [slot], misfired: [], next: null }
               : planDue(spec, slot, now, anchor, { toleranceMs: this.config.trigger.misfireToleranceMs });
-          const upd = await m
-            .createQueryBuilder()
-            .update(TriggerEntity)
-            .set({ nextFireAt: plan.next, lastFireAt: plan.fire.length > 0 ? Math.max(...plan.fire) : t.lastFireAt })
-            .where('id = :id AND next_fire_at = :slot', { id: t.id, slot })
-            .execute();
-          if ((upd.affected ?? 0) !== 1) continue; // another replica fired it
+          moves.push({ id: t.id, next: plan.next, last: plan.fire.length > 0 ? Math.max(...plan.fire) : t.lastFireAt });
           for (const s of plan.fire) {
             const payload: RunRequested = {
               tenantId: t.tenantId,
@@ -162,14 +171,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
               overlap: spec.overlap,
               slotOutcome: s < now - this.config.trigger.misfireToleranceMs ? 'caught_up' : 'fired',
             };
-            await enqueueEvent(m, {
-              topic: topic('run-requests'),
-              type: 'run.requested',
-              key: t.tenantId,
-              tenantId: t.tenantId,
-              payload,
-            });
-            count++;
+            requests.push({ topic: topic('run-requests'), type: 'run.requested', key: t.tenantId, tenantId: t.tenantId, payload });
           }
           for (const s of plan.misfired) {
             misfiredRows.push({
@@ -192,9 +194,13 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
             });
           }
         }
+        // The claim locked these rows (SKIP LOCKED on MySQL; one writer on SQLite): move them all in one statement.
+        for (let i = 0; i < moves.length; i += 200) await this.moveInBulk(m, moves.slice(i, i + 200));
+        await enqueueEvents(m, requests);
         for (let i = 0; i < misfiredRows.length; i += 500) {
           await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
         }
+        const count = requests.length;
         return { claimed: due.length, requested: count };
       });
       fired += requested;
