@@ -8,8 +8,15 @@ export const TOPIC_NAMES = [
 ] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 
+let configuredPrefix = 'baton.';
+
+/** Sets the prefix of every Baton topic for this process (`BATON_KAFKA_TOPIC_PREFIX`), once at start. */
+export function configureTopicPrefix(prefix: string): void {
+  configuredPrefix = prefix;
+}
+
 /** Topic names with the configurable prefix (default `baton.`). */
-export function topic(name: TopicName, prefix = 'baton.'): string {
+export function topic(name: TopicName, prefix = configuredPrefix): string {
   return `${prefix}${name}`;
 }
 
@@ -28,6 +35,14 @@ export interface BusEvent<T = unknown> {
 
 export type EventHandler = (event: BusEvent) => Promise<void>;
 
+export interface SubscribeOptions {
+  /**
+   * A new group starts at the end of the topic instead of its beginning: for
+   * per-process wake-up groups, which only care about what happens from now.
+   */
+  latest?: boolean;
+}
+
 /** Receives events of one topic in delivery order, as many as arrived together. */
 export type BatchHandler = (events: BusEvent[]) => Promise<void>;
 
@@ -35,7 +50,7 @@ export type BatchHandler = (events: BusEvent[]) => Promise<void>;
 export interface EventBus {
   publish(events: readonly BusEvent[]): Promise<void>;
   /** Every group receives every event of the topic; within a group, one handler does. */
-  subscribe(topicName: string, group: string, handler: EventHandler): Promise<void>;
+  subscribe(topicName: string, group: string, handler: EventHandler, opts?: SubscribeOptions): Promise<void>;
   /** Like subscribe, handing over events in batches (an adapter without it gets one event per call). */
   subscribeBatch?(topicName: string, group: string, handler: BatchHandler): Promise<void>;
   close(): Promise<void>;

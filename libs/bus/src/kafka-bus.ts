@@ -12,7 +12,14 @@ import {
   type TopicMessages,
   logLevel,
 } from 'kafkajs';
-import { type BusEvent, type EventBus, type EventHandler, TOPIC_NAMES, topic } from './events.js';
+import {
+  type BusEvent,
+  type EventBus,
+  type EventHandler,
+  type SubscribeOptions,
+  TOPIC_NAMES,
+  topic,
+} from './events.js';
 
 export interface BusLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -213,13 +220,13 @@ export class KafkaBus implements EventBus {
     await this.producer.sendBatch({ topicMessages: toTopicMessages(events), acks: -1 });
   }
 
-  async subscribe(topicName: string, group: string, handler: EventHandler): Promise<void> {
+  async subscribe(topicName: string, group: string, handler: EventHandler, opts: SubscribeOptions = {}): Promise<void> {
     await this.start();
     await this.ensureTopics([topicName]);
     const consumer = this.kafka.consumer({ groupId: group, maxWaitTimeInMs: 1_000 });
     this.consumers.push(consumer);
     await consumer.connect();
-    await consumer.subscribe({ topics: [topicName], fromBeginning: true });
+    await consumer.subscribe({ topics: [topicName], fromBeginning: !opts.latest });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

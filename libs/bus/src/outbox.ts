@@ -45,6 +45,19 @@ export async function enqueueEvents(m: EntityManager, events: readonly OutgoingE
   for (let i = 0; i < rows.length; i += 500) await m.insert(OutboxEntity, rows.slice(i, i + 500));
 }
 
+function toEvent(r: OutboxEntity): BusEvent {
+  return {
+    id: r.id,
+    topic: r.topic,
+    type: r.type,
+    key: r.key,
+    tenantId: r.tenantId,
+    payload: JSON.parse(r.payload) as unknown,
+    headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
+    occurredAt: r.createdAt,
+  };
+}
+
 export interface RelayLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
@@ -104,7 +117,40 @@ export class OutboxRelay {
       });
   }
 
+  /**
+   * On MySQL several replicas relay at once: each claims rows with SKIP
+   * LOCKED inside a transaction, publishes them and marks them published
+   * before committing, so a row is published by one replica only.
+   */
+  private async drainLocked(): Promise<void> {
+    const batch = this.opts.batch ?? 200;
+    for (;;) {
+      const n = await this.db.tx(async (m) => {
+        const rows = await m
+          .createQueryBuilder(OutboxEntity, 'o')
+          .where('o.published_at IS NULL')
+          .orderBy('o.seq', 'ASC')
+          .limit(batch)
+          .setLock('pessimistic_write')
+          .setOnLocked('skip_locked')
+          .getMany();
+        if (rows.length === 0) return 0;
+        await this.bus.publish(rows.map(toEvent));
+        await m
+          .createQueryBuilder()
+          .update(OutboxEntity)
+          .set({ publishedAt: Date.now() })
+          .whereInIds(rows.map((r) => r.seq))
+          .execute();
+        return rows.length;
+      });
+      this.failures = 0;
+      if (n < batch) return;
+    }
+  }
+
   private async drain(): Promise<void> {
+    if (this.db.dialect === 'mysql') return this.drainLocked();
     const batch = this.opts.batch ?? 200;
     for (;;) {
       const rows = await this.db.manager
@@ -114,17 +160,7 @@ export class OutboxRelay {
         .limit(batch)
         .getMany();
       if (rows.length === 0) return;
-      const events: BusEvent[] = rows.map((r) => ({
-        id: r.id,
-        topic: r.topic,
-        type: r.type,
-        key: r.key,
-        tenantId: r.tenantId,
-        payload: JSON.parse(r.payload) as unknown,
-        headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-        occurredAt: r.createdAt,
-      }));
-      await this.bus.publish(events);
+      await this.bus.publish(rows.map(toEvent));
       this.failures = 0;
       await this.db.tx((m) =>
         m

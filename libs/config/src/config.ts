@@ -45,6 +45,16 @@ const schema = z.object({
   BATON_DISPATCH_BATCH: int(100, 1),
   BATON_TRIGGER_POLL_MS: int(5_000, 20),
   BATON_MISFIRE_TOLERANCE_MS: int(5_000, 0),
+  BATON_KAFKA_BROKERS: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+:\d+(,[A-Za-z0-9_.-]+:\d+)*$/, 'must be host:port[,host:port...]')
+    .optional(),
+  BATON_KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{0,50}$/)
+    .default('baton.'),
+  BATON_KAFKA_PARTITIONS: int(3, 1),
+  BATON_MIGRATE: bool(true),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -71,6 +81,10 @@ export interface BatonConfig {
   };
   trigger: { pollIntervalMs: number; misfireToleranceMs: number };
   localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string> };
+  /** Kafka for the production topology; null = the in-process bus (one process only). */
+  kafka: { brokers: string[] | null; topicPrefix: string; partitions: number };
+  /** Run pending migrations at start (otherwise `baton migrate` does). */
+  migrate: boolean;
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -132,6 +146,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       dispatchBatch: e.BATON_DISPATCH_BATCH,
     },
     trigger: { pollIntervalMs: e.BATON_TRIGGER_POLL_MS, misfireToleranceMs: e.BATON_MISFIRE_TOLERANCE_MS },
+    kafka: {
+      brokers: e.BATON_KAFKA_BROKERS ? e.BATON_KAFKA_BROKERS.split(',') : null,
+      topicPrefix: e.BATON_KAFKA_TOPIC_PREFIX,
+      partitions: e.BATON_KAFKA_PARTITIONS,
+    },
+    migrate: e.BATON_MIGRATE,
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,
@@ -169,6 +189,7 @@ export interface TestEnv {
   /** In CI the MariaDB run is required; elsewhere it is skipped when no server answers. */
   requireMysql: boolean;
   keepData: boolean;
+  kafkaBrokers: string[];
 }
 
 export function readTestEnv(env: NodeJS.ProcessEnv = process.env): TestEnv {
@@ -176,6 +197,7 @@ export function readTestEnv(env: NodeJS.ProcessEnv = process.env): TestEnv {
     mysqlUrl: env.BATON_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
     requireMysql: env.CI === 'true' || env.BATON_TEST_REQUIRE_MYSQL === '1',
     keepData: env.BATON_TEST_KEEP === '1',
+    kafkaBrokers: (env.BATON_KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   };
 }
 

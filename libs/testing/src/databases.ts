@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { createConnection } from 'mysql2/promise';
 import { readTestEnv } from '@baton/config';
 
@@ -55,4 +56,26 @@ export async function createTestDatabase(kind: 'sqlite' | 'mariadb'): Promise<Te
       await d.end();
     },
   };
+}
+
+/** The Kafka brokers integration tests use, or null (skipped visibly; required in CI). */
+export async function testKafkaBrokers(): Promise<string[] | null> {
+  const env = readTestEnv();
+  const brokers = env.kafkaBrokers;
+  const [host, port] = brokers[0]!.split(':');
+  const ok = await new Promise<boolean>((resolve) => {
+    const s = connect({ host, port: Number(port) }, () => {
+      s.end();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.setTimeout(2_000, () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+  if (ok) return brokers;
+  if (env.requireMysql) throw new Error(`Kafka is required (CI=true) but ${brokers.join(',')} does not answer`);
+  process.stderr.write(`\n  [baton tests] SKIPPING the Kafka topology runs: no broker at ${brokers.join(',')}\n\n`);
+  return null;
 }

@@ -256,3 +256,88 @@ export async function runCli(
     p.on('exit', (code) => res({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+export interface ServiceProcess {
+  name: string;
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `node services/<service>/dist/main.js` (the production topology) and waits for /readyz. */
+export async function startServiceProcess(opts: {
+  service: string;
+  name?: string;
+  env: Record<string, string>;
+  httpPort?: number;
+}): Promise<ServiceProcess> {
+  const port = opts.httpPort ?? (await freePort());
+  const main = join(ROOT, 'services', opts.service, 'dist/main.js');
+  const proc = spawn(process.execPath, [main], {
+    env: {
+      ...inheritedEnv(),
+      ...FAST_TIMINGS,
+      BATON_HTTP_HOST: '127.0.0.1',
+      BATON_HTTP_PORT: String(port),
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = collect(proc);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      `${opts.name ?? opts.service} to be ready`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`${opts.service} exited:\n${output()}`);
+        const r = await fetch(`${url}/readyz`).catch(() => null);
+        return r?.ok ?? false;
+      },
+      60_000,
+    );
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    name: opts.name ?? opts.service,
+    url,
+    proc,
+    output,
+    stop: () => stopProcess(proc),
+    kill: async (signal) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** A JSON REST call with a bearer token. */
+export async function callApi<T = unknown>(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // text
+  }
+  return { status: res.status, body: parsed as T };
+}

@@ -94,6 +94,9 @@ class Agent implements AgentHandle {
 
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** `server` may list several scheduler replicas (`a:7070,b:7070`): a broken stream moves to the next. */
+  private readonly servers: string[];
+  private serverIndex = 0;
   private welcomeTimer: NodeJS.Timeout | null = null;
 
   private readonly attempts = new Map<string, AttemptState>();
@@ -108,6 +111,10 @@ class Agent implements AgentHandle {
     this.reconnectInitialMs = Math.max(1, opts.reconnect?.initialMs ?? 200);
     this.reconnectMaxMs = Math.max(this.reconnectInitialMs, opts.reconnect?.maxMs ?? 10_000);
     this.backoff = new Backoff(this.reconnectInitialMs, this.reconnectMaxMs);
+    this.servers = opts.server
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     this.baseEnv = opts.baseEnv ?? process.env;
     const tls = opts.tls;
     this.creds = tls
@@ -183,7 +190,7 @@ class Agent implements AgentHandle {
     this.reconnectTimer = null;
     if (this.stopped) return;
     if (!this.client) {
-      this.client = new AgentServiceClient(this.opts.server, this.creds, {
+      this.client = new AgentServiceClient(this.servers[this.serverIndex] ?? this.opts.server, this.creds, {
         // See STACK.md: the default 1 MiB retry buffer makes early writes slow and hides backpressure.
         'grpc.per_rpc_retry_buffer_size': 65536,
         'grpc.keepalive_time_ms': 10000,
@@ -209,7 +216,7 @@ class Agent implements AgentHandle {
       if (call !== this.call || this.welcomed) return;
       this.onClosed(call, GrpcStatus.DEADLINE_EXCEEDED, `no Welcome within ${WELCOME_TIMEOUT_MS} ms`);
     }, WELCOME_TIMEOUT_MS);
-    this.log.debug('connecting', { server: this.opts.server });
+    this.log.debug('connecting', { server: this.servers[this.serverIndex] ?? this.opts.server });
     this.write({
       msg: {
         $case: 'hello',
@@ -255,6 +262,14 @@ class Agent implements AgentHandle {
       else if (this.failStreak === 0) this.log.warn('cannot connect to the server; retrying', fields);
       else this.log.debug('connection attempt failed', fields);
       this.failStreak += 1;
+      if (this.servers.length > 1) {
+        // Fail over: the next replica in the list, on a fresh channel.
+        this.client?.close();
+        this.client = null;
+        this.serverIndex = (this.serverIndex + 1) % this.servers.length;
+        // Right after losing a working replica, try the next one at once; while all are down, back off.
+        if (wasWelcomed) delay = Math.min(delay, this.reconnectInitialMs);
+      }
     }
     this.scheduleConnect(delay);
   }

@@ -87,7 +87,9 @@ program
       workDir?: string;
     }>();
     if (!o.server)
-      throw new CliError('--server <host:port> is required: the scheduler gRPC address, e.g. 127.0.0.1:7070');
+      throw new CliError(
+        '--server <host:port> is required: the scheduler gRPC address, e.g. 127.0.0.1:7070 (several replicas: a:7070,b:7070)',
+      );
     const server = o.server;
     const token = o.token ?? env.agentToken;
     if (!token)

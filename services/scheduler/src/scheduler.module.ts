@@ -9,6 +9,7 @@ import { ReadinessGate } from './engine/readiness-gate.js';
 import { RunEngine } from './engine/run-engine.js';
 import { TaskRenderer } from './engine/task-renderer.js';
 import { Timers } from './engine/timers.js';
+import { Wakeups } from './engine/wakeups.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
 import { LogSink } from './gateway/log-sink.js';
 import { SessionRegistry } from './gateway/sessions.js';
@@ -31,6 +32,7 @@ import { RunsService } from './runs/runs.service.js';
     SessionRegistry,
     TaskRenderer,
     Timers,
+    Wakeups,
   ],
   exports: [AgentGateway, RunsService],
 })

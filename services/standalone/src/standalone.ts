@@ -1,23 +1,17 @@
 import 'reflect-metadata';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { IsNull } from 'typeorm';
-import { AgentTokenEntity, Database, PersistenceModule } from '@baton/persistence';
-import { AuthGuard, hashToken } from '@baton/auth';
-import { BusModule, InProcessBus, OutboxRelay } from '@baton/bus';
-import { type BatonConfig, ConfigModule } from '@baton/config';
-import { ProblemFilter } from '@baton/http';
-import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
+import { AgentTokenEntity, type Database } from '@baton/persistence';
+import { hashToken } from '@baton/auth';
+import type { BatonConfig } from '@baton/config';
+import type { Logger } from '@baton/telemetry';
+import { createBatonApp } from '@baton/runtime';
 import { AgentTokensService, BootstrapService, TenancyModule } from '@baton/tenancy';
 import { CatalogModule } from '@baton/catalog';
 import { TriggerModule } from '@baton/trigger';
 import { AgentGateway, SchedulerModule } from '@baton/scheduler';
 import { type AgentHandle, startAgent } from '@baton/agent';
-import { HealthController } from './health.controller.js';
 
 export interface StandaloneOptions {
   /** Start the bundled local agent (default: config.localAgent.enabled). */
@@ -37,33 +31,6 @@ export interface ClientFile {
   token: string;
 }
 
-@Module({})
-class StandaloneModule {
-  static register(
-    config: BatonConfig,
-    db: Database,
-    bus: InProcessBus,
-    relay: OutboxRelay,
-    logger: Logger,
-  ): DynamicModule {
-    return {
-      module: StandaloneModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        PersistenceModule.forDatabase(db),
-        BusModule.forRoot(bus, relay),
-        TelemetryModule.forRoot(logger),
-        TenancyModule,
-        CatalogModule,
-        TriggerModule,
-        SchedulerModule,
-      ],
-      controllers: [HealthController],
-      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
-    };
-  }
-}
-
 function writePrivate(path: string, data: unknown) {
   writeFileSync(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
   chmodSync(path, 0o600);
@@ -80,22 +47,13 @@ export async function startStandalone(
   opts: StandaloneOptions = {},
 ): Promise<Standalone> {
   mkdirSync(config.dataDir, { recursive: true });
-  const db = await Database.open(config.database);
-  const bus = new InProcessBus();
-  const relay = new OutboxRelay(db, bus, logger.child('outbox'));
-  const app = await NestFactory.create<NestExpressApplication>(
-    StandaloneModule.register(config, db, bus, relay, logger),
-    { logger: new NestLoggerAdapter(logger.child('nest')), bodyParser: false },
-  );
-  app.useBodyParser('json', { limit: '10mb' });
-  app.useBodyParser('text', {
-    type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
-    limit: '10mb',
-  });
-  app.useGlobalFilters(new ProblemFilter(logger.child('http')));
-  app.enableShutdownHooks();
-  await app.init();
-  relay.start();
+  const baton = await createBatonApp('standalone', config, logger, [
+    TenancyModule,
+    CatalogModule,
+    TriggerModule,
+    SchedulerModule,
+  ]);
+  const { app, db } = baton;
   // Bootstrap before listening, so the first request already finds the admin key.
   const boot = await app.get(BootstrapService).run();
   await app.listen(config.http.port, config.http.host);
@@ -135,9 +93,7 @@ export async function startStandalone(
     adminToken,
     close: async () => {
       await agent?.stop();
-      await relay.stop();
-      await app.close();
-      await db.close();
+      await baton.close();
     },
   };
 }

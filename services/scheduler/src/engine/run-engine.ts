@@ -60,6 +60,8 @@ export interface Effects {
   /** Attempts to stop on their agents (cancelled runs). */
   cancel: string[];
   finishedRun: RunFinished | null;
+  /** A `tasks.queued` wake-up is already in this transaction's outbox. */
+  wakeSent?: boolean;
 }
 
 export const noEffects = (): Effects => ({
@@ -157,7 +159,8 @@ export class RunEngine {
     const k = (tenantId: string, dedupeKey: string) => `${tenantId}|${dedupeKey}`;
     const keys = [...new Set(requests.map((r) => r.input.dedupeKey))];
     for (let i = 0; i < keys.length; i += 500) {
-      for (const r of await m.findBy(RunEntity, { dedupeKey: In(keys.slice(i, i + 500)) })) out.set(k(r.tenantId, r.dedupeKey), r);
+      for (const r of await m.findBy(RunEntity, { dedupeKey: In(keys.slice(i, i + 500)) }))
+        out.set(k(r.tenantId, r.dedupeKey), r);
     }
     const jobIds = [...new Set(requests.map((r) => r.jobId))];
     const jobs = new Map<string, JobEntity>();
@@ -575,6 +578,17 @@ export class RunEngine {
         // A condition turned a ready task into a skip or a failure: its downstream may now be decided too.
         if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
       }
+    }
+    if (fx.queued && !fx.wakeSent) {
+      // Other replicas' agents may be the ones free to take the new work.
+      fx.wakeSent = true;
+      await enqueueEvent(m, {
+        topic: topic('task-events'),
+        type: 'tasks.queued',
+        key: run.tenantId,
+        tenantId: run.tenantId,
+        payload: { tenantId: run.tenantId, runId: run.id },
+      });
     }
     const outcome = runOutcome(def.tasks, states);
     if (outcome === 'running' || run.state !== 'running') return fx;

@@ -39,13 +39,18 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.bus.subscribe(topic('tenancy-events'), `gateway.${newId()}`, async (e) => {
-      if (e.type !== 'agent-token.revoked') return;
-      const { tokenId } = e.payload as { tokenId: string };
-      for (const s of this.sessions.all()) {
-        if (s.tokenId === tokenId) s.close(status.UNAUTHENTICATED, 'agent token revoked');
-      }
-    });
+    await this.bus.subscribe(
+      topic('tenancy-events'),
+      `gateway.${newId()}`,
+      async (e) => {
+        if (e.type !== 'agent-token.revoked') return;
+        const { tokenId } = e.payload as { tokenId: string };
+        for (const s of this.sessions.all()) {
+          if (s.tokenId === tokenId) s.close(status.UNAUTHENTICATED, 'agent token revoked');
+        }
+      },
+      { latest: true },
+    );
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(AgentServiceService, { connect: (call: Call) => this.connect(call) });
     this.boundPort = await new Promise<number>((resolve, reject) =>

@@ -123,7 +123,10 @@ export class RunsService implements OnApplicationBootstrap {
     const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
     for (let i = 0; i < triggerIds.length; i += 500) {
       const rows = await m.find(TriggerSlotEntity, {
-        where: { triggerId: In(triggerIds.slice(i, i + 500)), slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]) },
+        where: {
+          triggerId: In(triggerIds.slice(i, i + 500)),
+          slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]),
+        },
         select: { triggerId: true, slotAt: true },
       });
       for (const r of rows) recorded.add(`${r.triggerId}|${r.slotAt}`);

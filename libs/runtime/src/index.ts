@@ -1,0 +1,3 @@
+export * from './app.js';
+export * from './health.controller.js';
+export * from './service.js';

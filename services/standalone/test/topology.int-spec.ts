@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AgentProcess,
+  type ServiceProcess,
+  type TestDatabase,
+  callApi,
+  createTestDatabase,
+  freePort,
+  startAgentProcess,
+  startServiceProcess,
+  testDatabaseKinds,
+  testKafkaBrokers,
+  waitFor,
+} from '@baton/testing';
+
+const kinds = await testDatabaseKinds();
+const brokers = await testKafkaBrokers();
+const run = kinds.includes('mariadb') && brokers ? describe : describe.skip;
+
+interface RunView {
+  id: string;
+  state: string;
+  logicalDate: string;
+  tasks: Array<{ key: string; state: string; attempts: Array<{ state: string; agent: string }> }>;
+}
+
+/**
+ * The production topology: every service its own process on MariaDB and
+ * Kafka, two replicas of scheduler and of trigger, two agents that each know
+ * both scheduler replicas.
+ */
+run('separate services on MariaDB and Kafka, with replicas', () => {
+  let db: TestDatabase;
+  const services: ServiceProcess[] = [];
+  const agents: AgentProcess[] = [];
+  const token = `bat_key_${randomBytes(24).toString('hex')}`;
+  let env: Record<string, string>;
+  let tenancy: ServiceProcess;
+  let catalog: ServiceProcess;
+  let s1: ServiceProcess;
+  let s2: ServiceProcess;
+  const api = <T = any>(svc: ServiceProcess, method: string, path: string, body?: unknown) =>
+    callApi<T>(svc.url, token, method, path, body);
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mariadb');
+    env = {
+      BATON_MODE: 'production',
+      BATON_DATABASE_URL: db.url!,
+      BATON_KAFKA_BROKERS: brokers!.join(','),
+      BATON_KAFKA_TOPIC_PREFIX: `t${randomBytes(3).toString('hex')}.`,
+      BATON_BOOTSTRAP_TOKEN: token,
+      BATON_LOG_LEVEL: 'info',
+    };
+    // Tenancy first: it migrates the schema and creates the admin key.
+    tenancy = await startServiceProcess({ service: 'tenancy', env });
+    services.push(tenancy);
+    const grpc = [await freePort(), await freePort()];
+    const started = await Promise.all([
+      startServiceProcess({ service: 'catalog', env }),
+      startServiceProcess({ service: 'trigger', name: 'trigger-1', env }),
+      startServiceProcess({ service: 'trigger', name: 'trigger-2', env }),
+      startServiceProcess({
+        service: 'scheduler',
+        name: 'scheduler-1',
+        env: { ...env, BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: String(grpc[0]) },
+      }),
+      startServiceProcess({
+        service: 'scheduler',
+        name: 'scheduler-2',
+        env: { ...env, BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: String(grpc[1]) },
+      }),
+    ]);
+    services.push(...started);
+    [catalog, , , s1, s2] = started as [ServiceProcess, ServiceProcess, ServiceProcess, ServiceProcess, ServiceProcess];
+    const work = mkdtempSync(join(tmpdir(), 'baton-topology-'));
+    for (const [name, servers] of [
+      ['agent-a', `127.0.0.1:${grpc[0]},127.0.0.1:${grpc[1]}`],
+      ['agent-b', `127.0.0.1:${grpc[1]},127.0.0.1:${grpc[0]}`],
+    ] as const) {
+      const t = await api<{ token: string }>(tenancy, 'POST', '/api/v1/agent-tokens', { name });
+      agents.push(startAgentProcess({ server: servers, token: t.body.token, name, workDir: join(work, name) }));
+    }
+    await waitFor('both agents', async () => {
+      const r = await api<{ items: Array<{ status: string }> }>(s1, 'GET', '/api/v1/agents');
+      return r.body.items.filter((a) => a.status === 'connected').length === 2;
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(services.map((s) => s.stop()));
+    await db?.drop();
+  });
+
+  it('runs a cron job exactly once per slot with two trigger and two scheduler replicas', async () => {
+    const def = {
+      name: 'tick',
+      triggers: [{ type: 'cron', cron: '* * * * * *' }],
+      tasks: [
+        { key: 'a', type: 'shell', command: 'echo a' },
+        { key: 'b', type: 'shell', command: 'echo b', dependsOn: ['a'] },
+      ],
+    };
+    expect((await api(catalog, 'PUT', '/api/v1/jobs/tick', def)).status).toBe(201);
+    await waitFor(
+      'five succeeded cron runs',
+      async () => {
+        const r = await api<{ items: RunView[] }>(s2, 'GET', '/api/v1/runs?job=tick&state=succeeded&limit=100');
+        return r.body.items.length >= 5;
+      },
+      30_000,
+    );
+    await api(catalog, 'PUT', '/api/v1/jobs/tick', {
+      ...def,
+      triggers: [{ type: 'cron', cron: '* * * * * *', enabled: false }],
+    });
+    const all = (await api<{ items: RunView[] }>(s1, 'GET', '/api/v1/runs?job=tick&limit=200')).body.items;
+    const slots = all.map((r) => Date.parse(r.logicalDate)).sort((x, y) => x - y);
+    expect(new Set(slots).size).toBe(slots.length);
+    expect((slots[slots.length - 1]! - slots[0]!) / 1000).toBe(slots.length - 1);
+    // Work was shared: both agents ran tasks.
+    const details = await Promise.all(all.slice(0, 5).map((r) => api<RunView>(s2, 'GET', `/api/v1/runs/${r.id}`)));
+    for (const d of details) {
+      for (const t of d.body.tasks) expect(t.attempts.filter((x) => x.state === 'succeeded')).toHaveLength(1);
+    }
+  });
+
+  it('loses and doubles nothing when a scheduler replica is SIGKILLed mid-run', async () => {
+    await api(catalog, 'PUT', '/api/v1/jobs/steady', {
+      name: 'steady',
+      tasks: Array.from({ length: 6 }, (_, i) => ({
+        key: `w${i}`,
+        type: 'shell',
+        command: 'sleep 1.5',
+        idempotent: true,
+        retry: { maxAttempts: 3 },
+      })),
+    });
+    const created = await api<RunView>(s2, 'POST', '/api/v1/jobs/steady/runs', {});
+    expect(created.status).toBe(201);
+    await waitFor('tasks running', async () => {
+      const r = await api<RunView>(s2, 'GET', `/api/v1/runs/${created.body.id}`);
+      return r.body.tasks.some((t) => t.state === 'running');
+    });
+    await s1.kill('SIGKILL');
+    const done = await waitFor(
+      'the run to finish on the surviving replica',
+      async () => {
+        const r = await api<RunView>(s2, 'GET', `/api/v1/runs/${created.body.id}`);
+        return r.body.state === 'running' ? null : r.body;
+      },
+      60_000,
+    );
+    expect(done.state).toBe('succeeded');
+    for (const t of done.tasks) {
+      expect(t.state).toBe('succeeded');
+      expect(t.attempts.filter((a) => a.state === 'succeeded')).toHaveLength(1);
+    }
+    const agentsNow = await api<{ items: Array<{ name: string; status: string }> }>(s2, 'GET', '/api/v1/agents');
+    expect(agentsNow.body.items.every((a) => a.status === 'connected')).toBe(true);
+  });
+});
