@@ -2,13 +2,16 @@ import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ENTITIES } from './entities/index.js';
+import { AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
+import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './naming.js';
 
 export type Dialect = 'sqlite' | 'mysql';
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
+
+const ENTITIES = [...CORE_ENTITIES, AuditEventEntity, AuditHeadEntity];
 
 const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { type DynamicModule, type INestApplication, Module, type Type } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Database, PersistenceModule } from '@baton/persistence';
 import { AuthGuard } from '@baton/auth';
@@ -8,6 +8,7 @@ import { BusModule, type EventBus, InProcessBus, KafkaBus, OutboxRelay, configur
 import { type BatonConfig, ConfigModule } from '@baton/config';
 import { ProblemFilter } from '@baton/http';
 import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
+import { AuditInterceptor } from './audit.interceptor.js';
 import { HealthController } from './health.controller.js';
 
 export interface BatonApp {
@@ -39,7 +40,10 @@ class RootModule {
         ...modules,
       ],
       controllers: [HealthController],
-      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+      ],
     };
   }
 }

@@ -8,6 +8,7 @@ import type { BatonConfig } from '@baton/config';
 import type { Logger } from '@baton/telemetry';
 import { createBatonApp } from '@baton/runtime';
 import { AgentTokensService, BootstrapService, TenancyModule } from '@baton/tenancy';
+import { AuditModule } from '@baton/audit';
 import { CatalogModule } from '@baton/catalog';
 import { TriggerModule } from '@baton/trigger';
 import { AgentGateway, SchedulerModule } from '@baton/scheduler';
@@ -52,6 +53,7 @@ export async function startStandalone(
     CatalogModule,
     TriggerModule,
     SchedulerModule,
+    AuditModule,
   ]);
   const { app, db } = baton;
   // Bootstrap before listening, so the first request already finds the admin key.

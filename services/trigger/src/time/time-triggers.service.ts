@@ -171,7 +171,13 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
               overlap: spec.overlap,
               slotOutcome: s < now - this.config.trigger.misfireToleranceMs ? 'caught_up' : 'fired',
             };
-            requests.push({ topic: topic('run-requests'), type: 'run.requested', key: t.tenantId, tenantId: t.tenantId, payload });
+            requests.push({
+              topic: topic('run-requests'),
+              type: 'run.requested',
+              key: t.tenantId,
+              tenantId: t.tenantId,
+              payload,
+            });
           }
           for (const s of plan.misfired) {
             misfiredRows.push({

@@ -1,0 +1,77 @@
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type Observable, tap } from 'rxjs';
+import type { Principal } from '@baton/auth';
+import { Database } from '@baton/persistence';
+import { OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
+import { LOGGER, type Logger } from '@baton/telemetry';
+
+/** What every service sends to the audit topic; the audit service chains and stores it. */
+export interface AuditRecord {
+  tenantId: string;
+  action: string;
+  actor: string;
+  target: string;
+  status: number;
+  detail: Record<string, unknown>;
+  occurredAt: number;
+}
+
+/**
+ * Every mutating API call (anything but GET) is audited with who made it,
+ * what it addressed and how it ended, through the outbox to the audit topic.
+ * Bodies are not recorded: they may hold secrets.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly db: Database,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('audit');
+  }
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (ctx.getType() !== 'http') return next.handle();
+    const req = ctx
+      .switchToHttp()
+      .getRequest<{ method: string; route?: { path?: string }; originalUrl: string; principal?: Principal }>();
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next.handle();
+    const record = (status: number) => {
+      const p = req.principal;
+      if (!p) return; // unauthenticated calls are rejected before any effect
+      const rec: AuditRecord = {
+        tenantId: p.tenantId,
+        action: `${req.method} ${req.route?.path ?? req.originalUrl.split('?')[0]}`,
+        actor: `${p.role}:${p.name} (${p.keyId})`,
+        target: req.originalUrl.split('?')[0]!.slice(0, 300),
+        status,
+        detail: {},
+        occurredAt: Date.now(),
+      };
+      void this.db
+        .tx((m) =>
+          enqueueEvent(m, {
+            topic: topic('audit'),
+            type: 'audit.recorded',
+            key: p.tenantId,
+            tenantId: p.tenantId,
+            payload: rec,
+          }),
+        )
+        .then(() => this.relay.kick())
+        .catch((err: unknown) =>
+          this.log.error('audit record not written', { error: String(err), action: rec.action }),
+        );
+    };
+    const res = ctx.switchToHttp().getResponse<{ statusCode: number }>();
+    return next.handle().pipe(
+      tap({
+        next: () => record(res.statusCode),
+        error: (err: unknown) => record((err as { status?: number }).status ?? 500),
+      }),
+    );
+  }
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditEventEntity, AuditHeadEntity, Database } from '@baton/persistence';
+import { type BusEvent, EVENT_BUS, type EventBus, consumeOnceBatch, subscribeBatch, topic } from '@baton/bus';
+import type { AuditRecord } from '@baton/runtime';
+import { type ChainFields, GENESIS, chainHash } from '../chain.js';
+
+/** Consumes the audit topic and appends each tenant's records to its hash chain. */
+@Injectable()
+export class AuditIngestService implements OnApplicationBootstrap {
+  constructor(
+    private readonly db: Database,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await subscribeBatch(this.bus, topic('audit'), 'audit', async (events) => {
+      await consumeOnceBatch(this.db, 'audit.ingest', events, (m, fresh) => this.append(m, fresh));
+    });
+  }
+
+  private async append(m: EntityManager, events: readonly BusEvent[]): Promise<void> {
+    const byTenant = new Map<string, BusEvent[]>();
+    for (const e of events) {
+      const rec = e.payload as AuditRecord;
+      byTenant.set(rec.tenantId, [...(byTenant.get(rec.tenantId) ?? []), e]);
+    }
+    for (const tenantId of [...byTenant.keys()].sort()) {
+      const q = m.createQueryBuilder(AuditHeadEntity, 'h').where('h.tenant_id = :t', { t: tenantId });
+      if (this.db.dialect === 'mysql') q.setLock('pessimistic_write');
+      let head = await q.getOne();
+      if (!head) {
+        head = { tenantId, seq: 0, hash: GENESIS };
+        await m.insert(AuditHeadEntity, head);
+      }
+      const rows: Array<Omit<AuditEventEntity, 'id'>> = [];
+      for (const e of byTenant.get(tenantId)!) {
+        const rec = e.payload as AuditRecord;
+        const fields: ChainFields = {
+          seq: head.seq + 1,
+          eventId: e.id,
+          action: rec.action.slice(0, 100),
+          actor: rec.actor.slice(0, 200),
+          target: rec.target.slice(0, 300),
+          status: rec.status,
+          detail: JSON.stringify(rec.detail ?? {}),
+          occurredAt: rec.occurredAt,
+        };
+        const hash = chainHash(head.hash, fields);
+        rows.push({ tenantId, ...fields, prevHash: head.hash, hash });
+        head = { tenantId, seq: fields.seq, hash };
+      }
+      for (let i = 0; i < rows.length; i += 500) await m.insert(AuditEventEntity, rows.slice(i, i + 500));
+      await m.update(AuditHeadEntity, { tenantId }, { seq: head.seq, hash: head.hash });
+    }
+  }
+}
