@@ -215,6 +215,27 @@ export class TriggerSlotEntity {
   @Column(ms()) recordedAt!: number;
 }
 
+/** A webhook trigger's signing secret, sealed with the trigger service's key. */
+@Entity('trigger_secrets')
+export class TriggerSecretEntity {
+  @PrimaryColumn('varchar', { length: 36 }) triggerId!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 200 }) secret!: string;
+  @Column(ms()) createdAt!: number;
+  @Column(ms(true)) rotatedAt!: number | null;
+}
+
+/** A webhook, dependency or event delivery that requested a run; unique per (tenant, dedupe key). */
+@Entity('trigger_deliveries')
+export class TriggerDeliveryEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 36 }) triggerId!: string;
+  @Column('varchar', { length: 200 }) dedupeKey!: string;
+  @Column(ms()) logicalDate!: number;
+  @Column(ms()) receivedAt!: number;
+}
+
 export const ENTITIES = [
   BackfillEntity,
   TriggerSlotEntity,
@@ -231,4 +252,6 @@ export const ENTITIES = [
   TaskLogEntity,
   OutboxEntity,
   ProcessedEventEntity,
+  TriggerSecretEntity,
+  TriggerDeliveryEntity,
 ];
