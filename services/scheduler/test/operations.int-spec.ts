@@ -209,6 +209,21 @@ describe.each(kinds)('operating runs: cancel, rerun, mark, lost, timeouts, backf
     expect(bad.body.errors[0].path).toBe('to');
   });
 
+  it('keeps the last 4 MiB of a long log and says the head was dropped', async () => {
+    await agent('verbose');
+    await platform.api('PUT', '/api/v1/jobs/verbose', {
+      name: 'verbose',
+      tasks: [{ key: 'spam', type: 'shell', command: 'seq 1 800000' }],
+    });
+    const id = (await platform.api('POST', '/api/v1/jobs/verbose/runs', {})).body.id;
+    await until(id, (r) => r.state === 'succeeded', 'the verbose run', 30_000);
+    const text = (await platform.api('GET', `/api/v1/runs/${id}/tasks/spam/logs`)).body as string;
+    expect(text.startsWith('[baton: earlier output was dropped')).toBe(true);
+    expect(text.endsWith('799999\n800000\n')).toBe(true);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4 * 1024 * 1024 + 200);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(3 * 1024 * 1024);
+  });
+
   it('follows a task log live with baton logs --follow', async () => {
     await agent('talker');
     await apply({

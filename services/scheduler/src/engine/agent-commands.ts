@@ -110,7 +110,10 @@ export class AgentCommands {
         try {
           const fx = await this.db.tx((m) => this.applyBatch(m, batch));
           const results = batch.filter((c) => c.kind === 'result');
-          for (const c of results) this.sessions.release(c.result.attemptId);
+          for (const c of results) {
+            this.sessions.release(c.result.attemptId);
+            this.logs.forget(c.result.attemptId);
+          }
           for (const c of batch) c.done();
           this.apply(fx, results.length > 0);
         } catch (err) {

@@ -2,8 +2,10 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Database, TaskLogEntity } from '@baton/persistence';
 import { LOGGER, type Logger } from '@baton/telemetry';
 
-/** Per-attempt cap: the server keeps the head of a runaway log and notes the cut. */
+/** Per-attempt cap: the server keeps the tail of a long log, the most recent 4 MiB. */
 export const MAX_LOG_BYTES_PER_ATTEMPT = 4 * 1024 * 1024;
+
+export const DROPPED_LOG_NOTICE = '[baton: earlier output was dropped; the last 4 MiB are kept]\n';
 
 interface Pending {
   tenantId: string;
@@ -14,12 +16,24 @@ interface Pending {
   createdAt: number;
 }
 
-/** Buffers log chunks and writes them in batches, in order, once per flush. */
+interface AttemptLog {
+  lastSeq: number;
+  /** Chunks kept, oldest first, with their sizes. */
+  kept: Array<{ seq: number; bytes: number }>;
+  bytes: number;
+  /** Chunks up to this sequence are to be removed from the store. */
+  dropThrough: number;
+}
+
+/**
+ * Buffers log chunks and writes them in batches, in order. Each attempt keeps
+ * a bounded tail: once it passes the cap, its oldest chunks are deleted.
+ */
 @Injectable()
 export class LogSink implements OnApplicationShutdown {
   private buffer: Pending[] = [];
-  private readonly lastSeq = new Map<string, number>();
-  private readonly bytes = new Map<string, number>();
+  private readonly attempts = new Map<string, AttemptLog>();
+  private readonly drops = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -32,39 +46,54 @@ export class LogSink implements OnApplicationShutdown {
   }
 
   add(tenantId: string, attemptId: string, seq: number, stream: string, data: Buffer): void {
+    let a = this.attempts.get(attemptId);
+    if (!a) this.attempts.set(attemptId, (a = { lastSeq: -1, kept: [], bytes: 0, dropThrough: -1 }));
     // Chunks re-sent after a reconnect carry sequences already stored.
-    if (seq <= (this.lastSeq.get(attemptId) ?? -1)) return;
-    this.lastSeq.set(attemptId, seq);
-    const used = this.bytes.get(attemptId) ?? 0;
-    if (used >= MAX_LOG_BYTES_PER_ATTEMPT) return;
-    let text = data.toString('utf8');
-    if (used + data.length > MAX_LOG_BYTES_PER_ATTEMPT) {
-      text = text.slice(0, MAX_LOG_BYTES_PER_ATTEMPT - used) + '\n[baton: log truncated at 4 MiB]\n';
+    if (seq <= a.lastSeq) return;
+    a.lastSeq = seq;
+    a.kept.push({ seq, bytes: data.length });
+    a.bytes += data.length;
+    while (a.bytes > MAX_LOG_BYTES_PER_ATTEMPT && a.kept.length > 1) {
+      const old = a.kept.shift()!;
+      a.bytes -= old.bytes;
+      a.dropThrough = old.seq;
     }
-    this.bytes.set(attemptId, used + data.length);
-    this.buffer.push({ tenantId, attemptId, seq, stream, data: text, createdAt: Date.now() });
+    if (a.dropThrough >= 0) this.drops.set(attemptId, a.dropThrough);
+    this.buffer.push({ tenantId, attemptId, seq, stream, data: data.toString('utf8'), createdAt: Date.now() });
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), 50);
   }
 
-  /** Writes everything buffered (called before a result is applied). */
-  flush(attemptId?: string): Promise<void> {
-    if (attemptId) {
-      this.lastSeq.delete(attemptId);
-      this.bytes.delete(attemptId);
-    }
+  /** The attempt ended: its bookkeeping goes (its stored chunks stay). */
+  forget(attemptId: string): void {
+    this.attempts.delete(attemptId);
+  }
+
+  /** Writes everything buffered (called before results are applied). */
+  flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.buffer;
+    const drops = new Map(this.drops);
+    this.drops.clear();
+    // Chunks already past the tail are not written at all.
+    const batch = this.buffer.filter((c) => c.seq > (drops.get(c.attemptId) ?? -1));
     this.buffer = [];
     this.flushing = this.flushing.then(async () => {
-      for (let i = 0; i < batch.length; i += 200) {
-        await this.db
-          .tx((m) => m.insert(TaskLogEntity, batch.slice(i, i + 200)))
-          .catch((err: unknown) => {
-            this.log.error('log write failed', { error: String(err), chunks: batch.length });
-          });
+      try {
+        await this.db.tx(async (m) => {
+          for (let i = 0; i < batch.length; i += 200) await m.insert(TaskLogEntity, batch.slice(i, i + 200));
+          for (const [attemptId, through] of drops) {
+            await m
+              .createQueryBuilder()
+              .delete()
+              .from(TaskLogEntity)
+              .where('attempt_id = :a AND seq <= :s', { a: attemptId, s: through })
+              .execute();
+          }
+        });
+      } catch (err) {
+        this.log.error('log write failed', { error: String(err), chunks: batch.length });
       }
     });
     return this.flushing;

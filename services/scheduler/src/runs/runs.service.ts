@@ -26,6 +26,7 @@ import {
 } from '@baton/bus';
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
 import { AgentCommands } from '../engine/agent-commands.js';
+import { DROPPED_LOG_NOTICE } from '../gateway/log-sink.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache, taskOf } from '../engine/definitions.js';
 import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
@@ -384,9 +385,11 @@ export class RunsService implements OnApplicationBootstrap {
       where: { tenantId: scope.tenantId, attemptId: attempt.id, seq: MoreThan(sinceSeq) },
       order: { seq: 'ASC' },
     });
+    // The store keeps a bounded tail; say so when the head is gone.
+    const cut = sinceSeq < 0 && chunks.length > 0 && chunks[0]!.seq > 0 ? DROPPED_LOG_NOTICE : '';
     return {
       attempt: attempt.number,
-      text: chunks.map((c) => c.data).join(''),
+      text: cut + chunks.map((c) => c.data).join(''),
       lastSeq: chunks.length > 0 ? chunks[chunks.length - 1]!.seq : sinceSeq,
       taskState: task.state,
       attemptState: attempt.state,
