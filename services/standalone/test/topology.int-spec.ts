@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentProcess,
@@ -128,6 +129,51 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     for (const d of details) {
       for (const t of d.body.tasks) expect(t.attempts.filter((x) => x.state === 'succeeded')).toHaveLength(1);
     }
+  });
+
+  it('delivers an event committed to the outbox but never published, once a relay runs', async () => {
+    // The state a crash between commit and publish leaves behind: an unpublished outbox row.
+    const me = await api<{ tenant: { id: string } }>(tenancy, 'GET', '/api/v1/whoami');
+    const job = await api<{ name: string }>(catalog, 'GET', '/api/v1/jobs/tick');
+    expect(job.status).toBe(200);
+    const jobs = await callApi<any>(catalog.url, token, 'GET', '/api/v1/jobs');
+    expect(jobs.body.items.map((j: { name: string }) => j.name)).toContain('tick');
+    const c = await createConnection({ uri: db.url! });
+    const [rows] = (await c.query('SELECT id FROM jobs WHERE name = ?', ['tick'])) as unknown as [
+      Array<{ id: string }>,
+    ];
+    const payload = {
+      tenantId: me.body.tenant.id,
+      jobId: rows[0]!.id,
+      jobName: 'tick',
+      logicalDate: Date.parse('2030-01-01T00:00:00Z'),
+      dedupeKey: 'crash-test:1',
+      triggerType: 'manual',
+      triggerId: null,
+      params: {},
+    };
+    await c.query(
+      'INSERT INTO outbox (id, topic, `key`, type, tenant_id, payload, headers, created_at, published_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL)',
+      [
+        '01a20000-0000-7000-8000-00000000c4a5',
+        `${env.BATON_KAFKA_TOPIC_PREFIX}run-requests`,
+        payload.tenantId,
+        'run.requested',
+        payload.tenantId,
+        JSON.stringify(payload),
+        Date.now(),
+      ],
+    );
+    await c.end();
+    const r = await waitFor(
+      'the run of the recovered event',
+      async () => {
+        const l = await api<{ items: RunView[] }>(s2, 'GET', '/api/v1/runs?job=tick&limit=500');
+        return l.body.items.find((x) => x.logicalDate === '2030-01-01T00:00:00.000Z') ?? null;
+      },
+      20_000,
+    );
+    expect(r.id).toBeTruthy();
   });
 
   it('loses and doubles nothing when a scheduler replica is SIGKILLed mid-run', async () => {
