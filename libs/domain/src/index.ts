@@ -3,6 +3,7 @@ export * from './cron.js';
 export * from './dag.js';
 export * from './duration.js';
 export * from './errors.js';
+export * from './event-triggers.js';
 export * from './job-definition.js';
 export * from './retry.js';
 export * from './schedule.js';

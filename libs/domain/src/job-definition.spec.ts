@@ -339,8 +339,13 @@ describe('parseJobDefinition: rejected definitions', () => {
     ],
     [
       'unsupported trigger type',
-      { ...minimal, triggers: [{ type: 'webhook', cron: '* * * * *' }] },
-      [{ path: 'triggers[0].type', message: 'must be one of cron, fixedRate, fixedDelay, once' }],
+      { ...minimal, triggers: [{ type: 'file', cron: '* * * * *' }] },
+      [
+        {
+          path: 'triggers[0].type',
+          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event',
+        },
+      ],
     ],
     [
       'several problems at once',
@@ -411,6 +416,50 @@ describe('parseJobDefinition: jobs and triggers', () => {
       { triggers: [{ type: 'once', at: '2026-05-01T12:00Z', enabled: false }] },
       { triggers: [{ type: 'once', at: Date.UTC(2026, 4, 1, 12), ...triggerDefaults, enabled: false }] },
     ],
+    [
+      'webhook',
+      { triggers: [{ type: 'webhook', params: { order: '{{ body.order.id }}' }, overlap: 'skip' }] },
+      {
+        triggers: [{ type: 'webhook', params: { order: '{{ body.order.id }}' }, ...triggerDefaults, overlap: 'skip' }],
+      },
+    ],
+    ['webhook without params', { triggers: [{ type: 'webhook' }] }, { triggers: [{ type: 'webhook', params: {} }] }],
+    [
+      'dependency',
+      { triggers: [{ type: 'dependency', jobs: ['x', 'y'], within: '6h' }] },
+      { triggers: [{ type: 'dependency', jobs: ['x', 'y'], withinMs: 21_600_000, ...triggerDefaults }] },
+    ],
+    [
+      'event',
+      {
+        triggers: [
+          {
+            type: 'event',
+            topic: 'tenant.acme.orders',
+            filter: 'value.amount > 100',
+            params: { id: '{{ value.id }}' },
+            dedupeKey: '{{ value.id }}',
+          },
+        ],
+      },
+      {
+        triggers: [
+          {
+            type: 'event',
+            topic: 'tenant.acme.orders',
+            filter: 'value.amount > 100',
+            params: { id: '{{ value.id }}' },
+            dedupeKey: '{{ value.id }}',
+            ...triggerDefaults,
+          },
+        ],
+      },
+    ],
+    [
+      'event with defaults',
+      { triggers: [{ type: 'event', topic: 'tenant.acme.orders' }] },
+      { triggers: [{ type: 'event', topic: 'tenant.acme.orders', filter: null, params: {}, dedupeKey: null }] },
+    ],
   ])('accepts %s', (_name, patch, expected) => {
     const result = parseJobDefinition({ ...minimal, ...patch });
     expect(result.ok && result.value).toMatchObject(expected);
@@ -461,7 +510,47 @@ describe('parseJobDefinition: jobs and triggers', () => {
     [
       'trigger without type',
       { triggers: [{ cron: '* * * * *' }] },
-      [{ path: 'triggers[0].type', message: 'must be one of cron, fixedRate, fixedDelay, once' }],
+      [
+        {
+          path: 'triggers[0].type',
+          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event',
+        },
+      ],
+    ],
+    [
+      'webhook mapping over an unknown root',
+      { triggers: [{ type: 'webhook', params: { id: '{{ value.id }}' } }] },
+      [
+        {
+          path: 'triggers[0].params.id',
+          message: 'invalid mapping: unknown variable "value" (expected one of body, headers)',
+        },
+      ],
+    ],
+    [
+      'webhook with a misfire policy',
+      { triggers: [{ type: 'webhook', misfire: 'skip' }] },
+      [{ path: 'triggers[0].misfire', message: 'unknown field' }],
+    ],
+    [
+      'dependency without jobs',
+      { triggers: [{ type: 'dependency', jobs: [] }] },
+      [{ path: 'triggers[0].jobs', message: 'needs at least one job' }],
+    ],
+    [
+      'dependency on itself',
+      { triggers: [{ type: 'dependency', jobs: ['other', 'nightly-etl'] }] },
+      [{ path: 'triggers[0].jobs', message: 'must not list the job itself' }],
+    ],
+    [
+      'event on a topic outside the tenant namespace',
+      { triggers: [{ type: 'event', topic: 'baton.run-events' }] },
+      [{ path: 'triggers[0].topic', message: 'must be a topic named tenant.<tenant name>.<name>' }],
+    ],
+    [
+      'event with a non-boolean filter',
+      { triggers: [{ type: 'event', topic: 'tenant.acme.orders', filter: '1 + 2' }] },
+      [{ path: 'triggers[0].filter', message: 'invalid filter: must be a boolean expression, got int' }],
     ],
     [
       'bad misfire',

@@ -5,6 +5,13 @@ import { validateCron, validateTimeZone } from './cron.js';
 import { validateDag } from './dag.js';
 import { parseDuration } from './duration.js';
 import type { FieldError, ParseResult } from './errors.js';
+import {
+  EVENT_ROOTS,
+  TENANT_TOPIC_PATTERN,
+  WEBHOOK_ROOTS,
+  validateEventFilter,
+  validateMapping,
+} from './event-triggers.js';
 import { BACKOFFS, DEFAULT_RETRY_POLICY } from './retry.js';
 import type { RetryPolicy } from './retry.js';
 import { validateTemplate } from './templating.js';
@@ -30,8 +37,11 @@ export const SQL_DRIVERS = ['mysql', 'postgres'] as const;
 export type SqlDriver = (typeof SQL_DRIVERS)[number];
 export const MAX_SQL_ROWS = 10_000;
 
-export const TRIGGER_TYPES = ['cron', 'fixedRate', 'fixedDelay', 'once'] as const;
+export const TRIGGER_TYPES = ['cron', 'fixedRate', 'fixedDelay', 'once', 'webhook', 'dependency', 'event'] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
+/** Triggers fired by something happening rather than by the clock: they have no slots. */
+export const EVENT_TRIGGER_TYPES = ['webhook', 'dependency', 'event'] as const satisfies readonly TriggerType[];
+export const MAX_DEPENDENCY_JOBS = 50;
 
 /** What a time trigger does with slots it missed (scheduler down, paused, overloaded). */
 export const MISFIRE_POLICIES = ['fire_once', 'catch_up', 'skip'] as const;
@@ -45,6 +55,7 @@ export const MAX_CATCH_UP_LIMIT = 1000;
 export const DEFAULT_CATCH_UP_LIMIT = 10;
 export const DEFAULT_BIZ_DATE_OFFSET_MS = 86_400_000;
 
+/** Shared by every trigger; misfire and catchUpLimit only mean something to time triggers. */
 interface TriggerOptions {
   enabled: boolean;
   misfire: MisfirePolicy;
@@ -79,7 +90,35 @@ export interface OnceTrigger extends TriggerOptions {
   at: number;
 }
 
-export type TriggerDefinition = CronTrigger | FixedRateTrigger | FixedDelayTrigger | OnceTrigger;
+/** Fired by a signed `POST /hooks/<trigger id>`; `params` map the JSON body into the run's params. */
+export interface WebhookTrigger extends TriggerOptions {
+  type: 'webhook';
+  /** Param name -> mapping template over `body` and `headers`, e.g. `{{ body.order.id }}`. */
+  params: Record<string, string>;
+}
+
+/** Runs the job for logical date D once every listed job (same tenant) has a succeeded run for D. */
+export interface DependencyTrigger extends TriggerOptions {
+  type: 'dependency';
+  jobs: string[];
+  /** The upstream successes must have finished at most this far apart; null = no limit. */
+  withinMs: number | null;
+}
+
+/** Fired by a record on a Kafka topic of the tenant (`tenant.<tenant name>.*`). */
+export interface EventTrigger extends TriggerOptions {
+  type: 'event';
+  topic: string;
+  /** CEL over `key`, `headers`, `value` (and `topic`, `partition`, `offset`); null = every record. */
+  filter: string | null;
+  params: Record<string, string>;
+  /** Mapping template of the dedupe key; null = the `event-id` header, else `<topic>/<partition>/<offset>`. */
+  dedupeKey: string | null;
+}
+
+export type TimeTriggerDefinition = CronTrigger | FixedRateTrigger | FixedDelayTrigger | OnceTrigger;
+export type EventTriggerDefinition = WebhookTrigger | DependencyTrigger | EventTrigger;
+export type TriggerDefinition = TimeTriggerDefinition | EventTriggerDefinition;
 
 export interface ScriptTaskSpec {
   interpreter: ScriptInterpreter;
@@ -299,6 +338,25 @@ const triggerOptionFields = {
   overlap: z.enum(OVERLAP_POLICIES, { error: `must be one of ${OVERLAP_POLICIES.join(', ')}` }).optional(),
 };
 
+// Event-driven triggers have no slots, so no misfire policy.
+const eventTriggerOptionFields = {
+  enabled: triggerOptionFields.enabled,
+  overlap: triggerOptionFields.overlap,
+};
+
+function mappingCheck(roots: readonly string[]) {
+  return (ctx: z.core.ParsePayload<string>): void => {
+    const reason = validateMapping(ctx.value, roots);
+    if (reason) ctx.issues.push({ code: 'custom', message: `invalid mapping: ${reason}`, input: ctx.value });
+  };
+}
+
+const paramMapping = (roots: readonly string[]) =>
+  z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'invalid param name' }),
+    z.string().check(mappingCheck(roots)),
+  );
+
 const triggerSchema = z.discriminatedUnion(
   'type',
   [
@@ -332,6 +390,38 @@ const triggerSchema = z.discriminatedUnion(
       type: z.literal('once'),
       at: instant,
       ...triggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('webhook'),
+      params: paramMapping(WEBHOOK_ROOTS).optional(),
+      ...eventTriggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('dependency'),
+      jobs: z
+        .array(z.string().regex(JOB_NAME_PATTERN, { error: 'must be a job name' }))
+        .min(1, { error: 'needs at least one job' })
+        .max(MAX_DEPENDENCY_JOBS, { error: `at most ${MAX_DEPENDENCY_JOBS} jobs` })
+        .refine((jobs) => new Set(jobs).size === jobs.length, { error: 'lists a job twice' }),
+      within: duration.refine((v) => parseDuration(v)! > 0, { error: 'must be longer than 0' }).optional(),
+      ...eventTriggerOptionFields,
+    }),
+    z.strictObject({
+      type: z.literal('event'),
+      topic: z
+        .string()
+        .regex(TENANT_TOPIC_PATTERN, { error: 'must be a topic named tenant.<tenant name>.<name>' })
+        .max(249),
+      filter: z
+        .string()
+        .check((ctx) => {
+          const reason = validateEventFilter(ctx.value);
+          if (reason) ctx.issues.push({ code: 'custom', message: `invalid filter: ${reason}`, input: ctx.value });
+        })
+        .optional(),
+      params: paramMapping(EVENT_ROOTS).optional(),
+      dedupeKey: z.string().min(1, { error: 'must not be empty' }).check(mappingCheck(EVENT_ROOTS)).optional(),
+      ...eventTriggerOptionFields,
     }),
   ],
   { error: `must be one of ${TRIGGER_TYPES.join(', ')}` },
@@ -478,8 +568,8 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
 function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
   const options = {
     enabled: tr.enabled ?? true,
-    misfire: tr.misfire ?? 'fire_once',
-    catchUpLimit: tr.catchUpLimit ?? DEFAULT_CATCH_UP_LIMIT,
+    misfire: ('misfire' in tr ? tr.misfire : undefined) ?? 'fire_once',
+    catchUpLimit: ('catchUpLimit' in tr ? tr.catchUpLimit : undefined) ?? DEFAULT_CATCH_UP_LIMIT,
     overlap: tr.overlap ?? 'allow',
   };
   switch (tr.type) {
@@ -496,6 +586,24 @@ function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
       return { type: 'fixedDelay', delayMs: parseDuration(tr.delay)!, ...options };
     case 'once':
       return { type: 'once', at: parseInstant(tr.at)!, ...options };
+    case 'webhook':
+      return { type: 'webhook', params: tr.params ?? {}, ...options };
+    case 'dependency':
+      return {
+        type: 'dependency',
+        jobs: tr.jobs,
+        withinMs: tr.within === undefined ? null : parseDuration(tr.within)!,
+        ...options,
+      };
+    case 'event':
+      return {
+        type: 'event',
+        topic: tr.topic,
+        filter: tr.filter ?? null,
+        params: tr.params ?? {},
+        dedupeKey: tr.dedupeKey ?? null,
+        ...options,
+      };
     default: {
       const unknown: never = tr;
       throw new Error(`unknown trigger ${JSON.stringify(unknown)}`);
@@ -516,6 +624,11 @@ export function parseJobDefinition(input: unknown): ParseResult<JobDefinition> {
   const errors: FieldError[] = [];
   const tasks = job.tasks.map((t, i) => buildTask(t, i, errors));
   errors.push(...validateDag(tasks, { pathPrefix: 'tasks' }));
+  for (const [i, t] of (job.triggers ?? []).entries()) {
+    // A job waiting on itself would run once more after every success.
+    if (t.type === 'dependency' && t.jobs.includes(job.name))
+      errors.push({ path: `triggers[${i}].jobs`, message: 'must not list the job itself' });
+  }
   if (errors.length > 0) return { ok: false, errors };
 
   return {

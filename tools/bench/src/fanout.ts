@@ -1,9 +1,20 @@
 import { MAX_TASKS } from '@baton/domain';
-import type { Platform } from '@baton/testing';
 import { startChildProcess } from './agents.js';
 import { CpuMeter, pidsByName } from './machine.js';
 import { collectProfile, profileEnv, topSelf } from './profile.js';
-import { type DbKind, TERMINAL, freshTarget, getRun, launch, putJob, runState, startRun, tail } from './platform.js';
+import {
+  type ApiTarget,
+  type BenchTarget,
+  type DbKind,
+  TERMINAL,
+  freshTarget,
+  getRun,
+  launch,
+  putJob,
+  runState,
+  startRun,
+  tail,
+} from './platform.js';
 import { type Summary, ms, sleep, summarize } from './stats.js';
 
 /** 1 -> N -> 1 must fit in one job: N is at most MAX_TASKS - 2. */
@@ -14,6 +25,8 @@ export const SLOTS = 100;
 
 export interface FanoutResult {
   db: DbKind;
+  /** Where it ran: absent for the standalone platform; 'kafka' for fanout-kafka. */
+  topology?: 'kafka';
   n: number;
   ok: boolean;
   error?: string;
@@ -25,6 +38,8 @@ export interface FanoutResult {
   dispatch: Summary;
   /** attempt.finishedAt - attempt.assignedAt: assignment, agent, result handling. */
   turnaround: Summary;
+  /** Middle tasks whose first attempt ran on agent process g (its connections are fan-g-*). */
+  byAgentProcess?: number[];
   cpu: Record<string, number>;
 }
 
@@ -40,6 +55,21 @@ export function fanoutDefinition(n: number) {
   };
 }
 
+/** What the fan-out measurement needs from a running platform, whatever its shape. */
+export interface FanoutPlatform extends ApiTarget {
+  agentToken(): Promise<string>;
+  /** The agent `server` option for agent process `g` (a comma list fails over in order). */
+  agentServer(g: number): string;
+  /** CPU meter groups of the platform's own processes (agents and the bench are added). */
+  cpu: Record<string, () => number[]>;
+  /** The last lines of the platform's output, for error reports. */
+  tail(): string;
+  /** Called once the run's rows are read, before stop (e.g. to collect a CPU profile). */
+  afterRun?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Fan-out on the standalone platform (one process). */
 export async function runFanout(
   kind: DbKind,
   n: number,
@@ -47,13 +77,47 @@ export async function runFanout(
   log: (s: string) => void,
   profileDir: string | null = null,
 ): Promise<FanoutResult> {
+  return runFanoutOn(kind, n, timeoutMs, log, async (t) => {
+    const p = await launch(t, { env: profileDir ? profileEnv(profileDir) : {} });
+    return {
+      api: <T>(method: string, path: string, body?: unknown) => p.api<T>(method, path, body),
+      agentToken: () => p.agentToken(),
+      agentServer: () => p.grpc,
+      cpu: { platform: () => [p.proc.pid!] },
+      tail: () => tail(p),
+      // Last: the platform shuts down on SIGUSR2 (Nest's shutdown hooks) once the profile is written.
+      afterRun: profileDir
+        ? async () => {
+            const file = await collectProfile(p.proc, profileDir);
+            log(file ? `  profile: ${file}\n    ${topSelf(file).join('\n    ')}` : '  profile: none written');
+          }
+        : undefined,
+      stop: () => p.stop(),
+    };
+  });
+}
+
+/**
+ * One 1 -> n -> 1 run on a fresh database of `kind`, on the platform `start`
+ * brings up on it; the result's timings come from the run's rows.
+ */
+export async function runFanoutOn(
+  kind: DbKind,
+  n: number,
+  timeoutMs: number,
+  log: (s: string) => void,
+  start: (t: BenchTarget) => Promise<FanoutPlatform>,
+  topology?: FanoutResult['topology'],
+): Promise<FanoutResult> {
+  const label = topology ? `${kind}+${topology}` : kind;
   const t = await freshTarget(kind);
-  let p: Platform | null = null;
+  let p: FanoutPlatform | null = null;
   const groups: Array<{ pid: number; stop(): Promise<void> }> = [];
   let cpu: Record<string, number> = {};
   let error: string | undefined;
   const result = (partial: Partial<FanoutResult>): FanoutResult => ({
     db: kind,
+    ...(topology ? { topology } : {}),
     n,
     ok: error === undefined,
     error,
@@ -67,13 +131,12 @@ export async function runFanout(
     ...partial,
   });
   try {
-    p = await launch(t, { env: profileDir ? profileEnv(profileDir) : {} });
-    const platform = p;
+    p = await start(t);
     const token = await p.agentToken();
     for (let g = 0; g < AGENT_PROCESSES; g++) {
       groups.push(
         await startChildProcess({
-          server: p.grpc,
+          server: p.agentServer(g),
           token,
           names: Array.from({ length: CONNECTIONS_PER_PROCESS }, (_, i) => `fan-${g}-${i}`),
           slots: SLOTS,
@@ -82,7 +145,7 @@ export async function runFanout(
     }
     await putJob(p, 'fanout', fanoutDefinition(n));
     const meter = new CpuMeter({
-      platform: () => [platform.proc.pid!],
+      ...p.cpu,
       agents: () => groups.map((g) => g.pid),
       bench: () => [process.pid],
       ...(kind === 'mariadb' ? { mariadbd: () => pidsByName('mariadbd', 'mysqld') } : {}),
@@ -101,18 +164,14 @@ export async function runFanout(
       }
       if (Date.now() - lastLog > 15_000) {
         lastLog = Date.now();
-        log(`  fanout ${kind}: still ${state} after ${Math.round((Date.now() - (until - timeoutMs)) / 1000)} s`);
+        log(`  fanout ${label}: still ${state} after ${Math.round((Date.now() - (until - timeoutMs)) / 1000)} s`);
       }
       await sleep(500);
     }
     cpu = meter.end();
     if (state && state !== 'succeeded' && TERMINAL.has(state)) error = `run ended ${state}`;
     const run = await getRun(p, id);
-    // Last: the platform shuts down on SIGUSR2 (Nest's shutdown hooks) once the profile is written.
-    if (profileDir) {
-      const file = await collectProfile(p.proc, profileDir);
-      log(file ? `  profile: ${file}\n    ${topSelf(file).join('\n    ')}` : '  profile: none written');
-    }
+    await p.afterRun?.();
 
     const middle = run.tasks.filter((x) => x.key.startsWith('m'));
     // readyAt is cleared when a task finishes; it was the start task's result time.
@@ -123,8 +182,11 @@ export async function runFanout(
     let firstAssigned = Infinity;
     let lastFinished = -Infinity;
     let finished = 0;
+    const byAgentProcess: number[] = Array.from({ length: AGENT_PROCESSES }, () => 0);
     for (const task of middle) {
       const a = task.attempts[0];
+      const g = /^fan-(\d+)-/.exec(a?.agent ?? '')?.[1];
+      if (g !== undefined && Number(g) < AGENT_PROCESSES) byAgentProcess[Number(g)]!++;
       const ready = ms(task.readyAt) ?? startDone;
       const assigned = ms(a?.assignedAt);
       if (assigned !== null) {
@@ -148,9 +210,10 @@ export async function runFanout(
       totalSeconds: end !== null ? (end - ms(run.createdAt)!) / 1000 : NaN,
       dispatch: summarize(dispatch),
       turnaround: summarize(turnaround),
+      byAgentProcess,
     });
   } catch (err) {
-    error = `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${tail(p)}` : ''}`;
+    error = `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${p.tail()}` : ''}`;
     return result({});
   } finally {
     for (const g of groups) await g.stop().catch(() => undefined);

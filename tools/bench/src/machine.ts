@@ -115,6 +115,17 @@ export function pidsByName(...names: string[]): number[] {
   return out;
 }
 
+/** Pids whose command name is `name` and whose command line contains `arg` (e.g. java, kafka.Kafka). */
+export function pidsByCommandLine(name: string, arg: string): number[] {
+  return pidsByName(name).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(arg);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Measures how busy some processes were over an interval, in cores
  * (1.0 = one core fully busy): what `top` would show, averaged.

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readTestEnv } from '@baton/config';
-import { testDatabaseKinds } from '@baton/testing';
+import { testDatabaseKinds, testKafkaBrokers } from '@baton/testing';
 import { type ChainResult, runChain } from './chain.js';
 import { type CronResult, runCron } from './cron.js';
 import { type FanoutResult, MAX_FANOUT, runFanout } from './fanout.js';
@@ -9,8 +9,9 @@ import { describeMachine } from './machine.js';
 import type { DbKind } from './platform.js';
 import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.js';
 import { type Results, goals, markdown, summaryTable } from './report.js';
+import { runFanoutKafka } from './topology.js';
 
-const SCENARIOS = ['chain', 'fanout', 'cron', 'peers'] as const;
+const SCENARIOS = ['chain', 'fanout', 'fanout-kafka', 'cron', 'peers'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export interface Args {
@@ -26,7 +27,7 @@ export interface Args {
   fromJson: string | null;
 }
 
-const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,cron,peers] [--db sqlite,mariadb]
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers] [--db sqlite,mariadb]
   [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S] [--cpu-prof DIR] [--write]
   [--from-json FILE]   re-render the report (and with --write, docs/benchmarks.md) from a saved results file
 Every run saves its results to tools/bench/results/last.json.`;
@@ -123,6 +124,7 @@ async function formatted(path: string, md: string): Promise<string> {
 
 async function output(results: Results, write: boolean): Promise<void> {
   process.stdout.write(`\n${summaryTable(results)}\n\n`);
+  for (const s of results.skipped) process.stdout.write(`skipped  ${s}\n`);
   for (const g of goals(results)) {
     const status = g.met === null ? 'n/a    ' : g.met ? 'MET    ' : 'NOT MET';
     process.stdout.write(`${status}  ${g.name}: ${g.measured} (target ${g.target})\n`);
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
     machine: await describeMachine(readTestEnv().mysqlUrl),
     chain: [],
     fanout: [],
+    fanoutKafka: null,
     cron: [],
     grpc: null,
     peers: [],
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
       dbs = dbs.filter((d) => d !== 'mariadb');
     }
   }
-  if (args.fanout !== MAX_FANOUT && args.only.includes('fanout')) {
+  if (args.fanout !== MAX_FANOUT && (args.only.includes('fanout') || args.only.includes('fanout-kafka'))) {
     results.notes.push(
       `Fan-out run with a middle layer of ${args.fanout.toLocaleString('en-US')} (the default is ${MAX_FANOUT.toLocaleString('en-US')}).`,
     );
@@ -199,6 +202,27 @@ async function main(): Promise<void> {
       const r: FanoutResult = await runFanout(db, args.fanout, args.fanoutTimeoutS * 1000, log, prof);
       log(`  ${JSON.stringify(r)}`);
       results.fanout.push(r);
+    }
+  }
+  if (args.only.includes('fanout-kafka')) {
+    const brokers = readTestEnv().kafkaBrokers.join(',');
+    if (!dbs.includes('mariadb')) {
+      // The MariaDB line above says why when the server is down; say it for --db sqlite too.
+      if (args.dbs.includes('mariadb')) log('fanout-kafka: not run (no MariaDB)');
+      else results.skipped.push('fanout-kafka: not run: it runs on MariaDB only (--db does not include mariadb)');
+    } else {
+      // In CI (CI=true) testKafkaBrokers throws for a missing broker; the bench reports it instead.
+      const found = await testKafkaBrokers().catch(() => null);
+      if (!found) {
+        results.skipped.push(
+          `fanout-kafka: not run: no Kafka broker at ${brokers} (start one with deploy/local/kafka-start.sh)`,
+        );
+      } else {
+        log(`fan-out 1 -> ${args.fanout} -> 1 on mariadb + Kafka (${found.join(',')}), two scheduler replicas`);
+        const r: FanoutResult = await runFanoutKafka(found, args.fanout, args.fanoutTimeoutS * 1000, log);
+        log(`  ${JSON.stringify(r)}`);
+        results.fanoutKafka = r;
+      }
     }
   }
   for (const db of dbs) {

@@ -59,13 +59,21 @@ export async function launch(t: BenchTarget, opts: Options = {}): Promise<Platfo
   });
 }
 
+/**
+ * What the scenario helpers below call: a standalone platform, or an adapter
+ * routing each call to the owning service of the production topology.
+ */
+export interface ApiTarget {
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
 /** PUT a job; throws with the problem document on failure. */
-export async function putJob(p: Platform, name: string, def: unknown): Promise<void> {
+export async function putJob(p: ApiTarget, name: string, def: unknown): Promise<void> {
   const r = await p.api('PUT', `/api/v1/jobs/${name}`, def);
   if (r.status !== 200 && r.status !== 201) throw new Error(`PUT job ${name}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
-export async function startRun(p: Platform, name: string): Promise<string> {
+export async function startRun(p: ApiTarget, name: string): Promise<string> {
   const r = await p.api<{ id: string }>('POST', `/api/v1/jobs/${name}/runs`, {});
   if (r.status !== 201) throw new Error(`start run of ${name}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.id;
@@ -87,20 +95,22 @@ export interface RunView {
       number: number;
       state: string;
       assignedAt: string;
+      /** The agent's name. */
+      agent?: string;
       startedAt: string | null;
       finishedAt: string | null;
     }>;
   }>;
 }
 
-export async function getRun(p: Platform, id: string): Promise<RunView> {
+export async function getRun(p: ApiTarget, id: string): Promise<RunView> {
   const r = await p.api<RunView>('GET', `/api/v1/runs/${id}`);
   if (r.status !== 200) throw new Error(`GET run ${id}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }
 
 /** The run's state from the cheap list endpoint (no task rows). */
-export async function runState(p: Platform, job: string, id: string): Promise<string | null> {
+export async function runState(p: ApiTarget, job: string, id: string): Promise<string | null> {
   const r = await p.api<{ items: Array<{ id: string; state: string }> }>('GET', `/api/v1/runs?job=${job}&limit=5`);
   if (r.status !== 200) throw new Error(`GET runs: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.items.find((x) => x.id === id)?.state ?? null;

@@ -69,10 +69,9 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
       const lost = await this.expireLeases();
       const late = await this.enforceDeadlines();
       const due = await this.promoteRetries();
-      if (requeued + due + lost + late > 0) {
-        this.relay.kick();
-        this.dispatcher.kick();
-      }
+      if (requeued + due + lost + late > 0) this.relay.kick();
+      // The safety net under the push-driven wake-ups: a free slot never waits longer than one sweep.
+      if (requeued + due + lost + late > 0 || this.sessions.withFreeSlots().length > 0) this.dispatcher.kick();
     } catch (err) {
       this.log.error('sweep failed', { error: err instanceof Error ? err.stack : String(err) });
     } finally {

@@ -20,7 +20,8 @@ export class Wakeups implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const group = `scheduler.wake.${newId()}`;
     const kick = async () => this.dispatcher.kick();
-    await this.bus.subscribe(topic('run-events'), group, kick, { latest: true });
-    await this.bus.subscribe(topic('task-events'), group, kick, { latest: true });
+    // One group per topic: Kafka groups whose members subscribe to different topics misassign partitions.
+    await this.bus.subscribe(topic('run-events'), `${group}.runs`, kick, { latest: true });
+    await this.bus.subscribe(topic('task-events'), `${group}.tasks`, kick, { latest: true });
   }
 }
