@@ -55,6 +55,14 @@ const schema = z.object({
     .default('baton.'),
   BATON_KAFKA_PARTITIONS: int(3, 1),
   BATON_MIGRATE: bool(true),
+  BATON_TRIGGER_SECRETS_KEY: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{43}$/,
+      'must be 32 random bytes, base64url (e.g. openssl rand -base64 32 | tr "+/" "-_" | tr -d =)',
+    )
+    .optional(),
+  BATON_WEBHOOK_TOLERANCE_MS: int(300_000, 1_000),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -85,6 +93,11 @@ export interface BatonConfig {
   kafka: { brokers: string[] | null; topicPrefix: string; partitions: number };
   /** Run pending migrations at start (otherwise `baton migrate` does). */
   migrate: boolean;
+  webhooks: {
+    /** Seals webhook secrets at rest; every trigger replica needs the same key. Null: a key file in the data dir. */
+    secretsKey: string | null;
+    toleranceMs: number;
+  };
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -152,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       partitions: e.BATON_KAFKA_PARTITIONS,
     },
     migrate: e.BATON_MIGRATE,
+    webhooks: { secretsKey: e.BATON_TRIGGER_SECRETS_KEY ?? null, toleranceMs: e.BATON_WEBHOOK_TOLERANCE_MS },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,

@@ -339,11 +339,31 @@ describe('parseJobDefinition: rejected definitions', () => {
     ],
     [
       'unsupported trigger type',
-      { ...minimal, triggers: [{ type: 'file', cron: '* * * * *' }] },
+      { ...minimal, triggers: [{ type: 'sftp', cron: '* * * * *' }] },
       [
         {
           path: 'triggers[0].type',
-          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event',
+          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event, file',
+        },
+      ],
+    ],
+    [
+      'a file trigger with a relative path',
+      { ...minimal, triggers: [{ type: 'file', path: 'in/*.csv' }] },
+      [
+        {
+          path: 'triggers[0].path',
+          message: 'must be an absolute path with * or ? only in the file name, e.g. /data/in/*.csv',
+        },
+      ],
+    ],
+    [
+      'a file trigger with a wildcard folder',
+      { ...minimal, triggers: [{ type: 'file', path: '/data/*/x.csv' }] },
+      [
+        {
+          path: 'triggers[0].path',
+          message: 'must be an absolute path with * or ? only in the file name, e.g. /data/in/*.csv',
         },
       ],
     ],
@@ -513,7 +533,7 @@ describe('parseJobDefinition: jobs and triggers', () => {
       [
         {
           path: 'triggers[0].type',
-          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event',
+          message: 'must be one of cron, fixedRate, fixedDelay, once, webhook, dependency, event, file',
         },
       ],
     ],

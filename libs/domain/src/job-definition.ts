@@ -37,10 +37,19 @@ export const SQL_DRIVERS = ['mysql', 'postgres'] as const;
 export type SqlDriver = (typeof SQL_DRIVERS)[number];
 export const MAX_SQL_ROWS = 10_000;
 
-export const TRIGGER_TYPES = ['cron', 'fixedRate', 'fixedDelay', 'once', 'webhook', 'dependency', 'event'] as const;
+export const TRIGGER_TYPES = [
+  'cron',
+  'fixedRate',
+  'fixedDelay',
+  'once',
+  'webhook',
+  'dependency',
+  'event',
+  'file',
+] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
 /** Triggers fired by something happening rather than by the clock: they have no slots. */
-export const EVENT_TRIGGER_TYPES = ['webhook', 'dependency', 'event'] as const satisfies readonly TriggerType[];
+export const EVENT_TRIGGER_TYPES = ['webhook', 'dependency', 'event', 'file'] as const satisfies readonly TriggerType[];
 export const MAX_DEPENDENCY_JOBS = 50;
 
 /** What a time trigger does with slots it missed (scheduler down, paused, overloaded). */
@@ -116,8 +125,19 @@ export interface EventTrigger extends TriggerOptions {
   dedupeKey: string | null;
 }
 
+/**
+ * Fired when a file appears (or changes) in a folder watched by the agents the
+ * selector picks; one run per (path, size, mtime), with `params.file`.
+ */
+export interface FileTrigger extends TriggerOptions {
+  type: 'file';
+  /** Absolute path; `*` and `?` only in the last segment, e.g. `/data/in/*.csv`. */
+  path: string;
+  agentSelector: Record<string, string>;
+}
+
 export type TimeTriggerDefinition = CronTrigger | FixedRateTrigger | FixedDelayTrigger | OnceTrigger;
-export type EventTriggerDefinition = WebhookTrigger | DependencyTrigger | EventTrigger;
+export type EventTriggerDefinition = WebhookTrigger | DependencyTrigger | EventTrigger | FileTrigger;
 export type TriggerDefinition = TimeTriggerDefinition | EventTriggerDefinition;
 
 export interface ScriptTaskSpec {
@@ -423,6 +443,17 @@ const triggerSchema = z.discriminatedUnion(
       dedupeKey: z.string().min(1, { error: 'must not be empty' }).check(mappingCheck(EVENT_ROOTS)).optional(),
       ...eventTriggerOptionFields,
     }),
+    z.strictObject({
+      type: z.literal('file'),
+      path: z
+        .string()
+        .max(1000)
+        .regex(/^\/(?:[^*?]*\/)?[^/]+$/, {
+          error: 'must be an absolute path with * or ? only in the file name, e.g. /data/in/*.csv',
+        }),
+      agentSelector: z.record(z.string(), z.string()).optional(),
+      ...eventTriggerOptionFields,
+    }),
   ],
   { error: `must be one of ${TRIGGER_TYPES.join(', ')}` },
 );
@@ -604,6 +635,8 @@ function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
         dedupeKey: tr.dedupeKey ?? null,
         ...options,
       };
+    case 'file':
+      return { type: 'file', path: tr.path, agentSelector: tr.agentSelector ?? {}, ...options };
     default: {
       const unknown: never = tr;
       throw new Error(`unknown trigger ${JSON.stringify(unknown)}`);

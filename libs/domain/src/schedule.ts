@@ -26,6 +26,7 @@ export function nextSlot(trigger: TriggerDefinition, afterMs: number, anchorMs: 
     case 'webhook':
     case 'dependency':
     case 'event':
+    case 'file':
       return null;
     default: {
       const unknown: never = trigger;

@@ -22,6 +22,7 @@ import {
   type Welcome,
 } from '@baton/proto';
 import { Backoff } from './backoff.js';
+import { FileWatcher } from './file-watcher.js';
 import { NO_EXIT_CODE, startTask, type RunningTask, type TaskOutcome } from './executor.js';
 import { ResultJournal } from './journal.js';
 import { LogBatcher } from './log-batcher.js';
@@ -94,6 +95,8 @@ class Agent implements AgentHandle {
 
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** File triggers' folders, as the server lists them after each Welcome. */
+  private readonly files: FileWatcher;
   /** `server` may list several scheduler replicas (`a:7070,b:7070`): a broken stream moves to the next. */
   private readonly servers: string[];
   private serverIndex = 0;
@@ -111,6 +114,9 @@ class Agent implements AgentHandle {
     this.reconnectInitialMs = Math.max(1, opts.reconnect?.initialMs ?? 200);
     this.reconnectMaxMs = Math.max(this.reconnectInitialMs, opts.reconnect?.maxMs ?? 10_000);
     this.backoff = new Backoff(this.reconnectInitialMs, this.reconnectMaxMs);
+    this.files = new FileWatcher((e) => {
+      if (this.welcomed) this.write({ msg: { $case: 'fileEvent', value: e } });
+    }, this.log);
     this.servers = opts.server
       .split(',')
       .map((s) => s.trim())
@@ -167,6 +173,7 @@ class Agent implements AgentHandle {
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
     this.clearTimer('reconnectTimer');
+    this.files.stop();
     this.stopPromise = (async () => {
       for (const st of this.attempts.values()) {
         if (st.running) st.task?.stop('shutdown', 'agent stopping');
@@ -365,6 +372,13 @@ class Agent implements AgentHandle {
       case 'drain':
         this.onDrainRequest(call, msg.msg.value);
         break;
+      case 'watch':
+        this.files.set(msg.msg.value.watches);
+        break;
+      default: {
+        const never: never = msg.msg;
+        return never;
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import { TaskRenderer } from './engine/task-renderer.js';
 import { Timers } from './engine/timers.js';
 import { Wakeups } from './engine/wakeups.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
+import { FileTriggers } from './gateway/file-triggers.js';
 import { LogSink } from './gateway/log-sink.js';
 import { SessionRegistry } from './gateway/sessions.js';
 import { RunsController } from './runs/runs.controller.js';
@@ -24,6 +25,7 @@ import { RunsService } from './runs/runs.service.js';
     AgentGateway,
     BackfillsService,
     DefinitionCache,
+    FileTriggers,
     Dispatcher,
     LogSink,
     ReadinessGate,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -55,6 +55,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       BATON_KAFKA_BROKERS: brokers!.join(','),
       BATON_KAFKA_TOPIC_PREFIX: `t${randomBytes(3).toString('hex')}.`,
       BATON_BOOTSTRAP_TOKEN: token,
+      BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
       BATON_LOG_LEVEL: 'info',
     };
     // Tenancy first: it migrates the schema and creates the admin key.
@@ -174,6 +175,28 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       20_000,
     );
     expect(r.id).toBeTruthy();
+  });
+
+  it('makes one run for a file dropped in a folder both agents watch', async () => {
+    const drop = mkdtempSync(join(tmpdir(), 'baton-topology-drop-'));
+    await api(catalog, 'PUT', '/api/v1/jobs/dropped', {
+      name: 'dropped',
+      triggers: [{ type: 'file', path: `${drop}/*.json` }],
+      tasks: [{ key: 'read', type: 'shell', command: 'echo "{{ params.file.path }}"' }],
+    });
+    // Both agents learn the watch through the catalog event on their replicas.
+    await new Promise((r) => setTimeout(r, 1_500));
+    writeFileSync(join(drop, 'order-1.json'), '{"id": 1}');
+    await waitFor(
+      'the run for the dropped file',
+      async () => {
+        const r = await api<{ items: RunView[] }>(s1, 'GET', '/api/v1/runs?job=dropped');
+        return r.body.items.length === 1 && r.body.items[0]!.state === 'succeeded';
+      },
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await api<{ items: RunView[] }>(s2, 'GET', '/api/v1/runs?job=dropped')).body.items).toHaveLength(1);
   });
 
   it('re-runs an idempotent task on the other agent when its agent is SIGKILLed', async () => {

@@ -101,8 +101,9 @@ export class Dispatcher {
         .andWhere("(t.state = 'queued' OR t.current_attempt_id IS NULL)")
         .orderBy('t.priority', 'DESC')
         .addOrderBy('t.ready_at', 'ASC')
-        // Look past the head: tasks no free agent matches stay queued for others.
-        .limit(limit * 4);
+        // Look a little past the head (tasks no free agent matches stay queued for others), but leave
+        // the rest unlocked for the other replicas claiming beside us.
+        .limit(limit + 50);
       if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
       const claimed = await q.getMany();
       if (claimed.length === 0) return;

@@ -9,6 +9,7 @@ import { LOGGER, type Logger } from '@baton/telemetry';
 import { type AgentMessage, AgentServiceService, type Hello, type ServerMessage } from '@baton/proto';
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
+import { FileTriggers } from './file-triggers.js';
 import { type AgentSession, SessionRegistry } from './sessions.js';
 
 type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
@@ -31,6 +32,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly sessions: SessionRegistry,
     private readonly dispatcher: Dispatcher,
     private readonly commands: AgentCommands,
+    private readonly files: FileTriggers,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -149,7 +151,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
               return;
             }
             case 'fileEvent':
-              return; // file triggers arrive with the trigger service's watchers
+              return this.files.onFileEvent(s, m.value);
             default: {
               const never: never = m;
               return never;
@@ -259,6 +261,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         },
       },
     });
+    await this.files.sendWatches(session);
     this.log.info('agent connected', { agent: h.name, session: sessionId, slots, labels: h.labels, kept: kept.length });
     this.dispatcher.kick();
     return session;

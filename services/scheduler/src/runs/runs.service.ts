@@ -37,6 +37,9 @@ export interface TriggerRunCommand {
   idempotencyKey: string | null;
 }
 
+/** Only time triggers have slots, and so entries in the slot ledger. */
+const TIME_TRIGGERS = new Set(['cron', 'fixedRate', 'fixedDelay', 'once']);
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const parseOutput = (s: string | null): unknown => {
   if (s === null) return null;
@@ -119,7 +122,9 @@ export class RunsService implements OnApplicationBootstrap {
       })),
     );
     // The slot ledger: what became of each slot.
-    const slotted = simple.filter((r) => r.triggerId && runs.has(`${r.tenantId}|${r.dedupeKey}`));
+    const slotted = simple.filter(
+      (r) => r.triggerId && TIME_TRIGGERS.has(r.triggerType) && runs.has(`${r.tenantId}|${r.dedupeKey}`),
+    );
     const recorded = new Set<string>();
     const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
     for (let i = 0; i < triggerIds.length; i += 500) {
@@ -197,16 +202,17 @@ export class RunsService implements OnApplicationBootstrap {
         throw new Error(`unknown overlap decision ${String(never)}`);
       }
     }
-    const recorded = req.triggerId
-      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: req.triggerId, slotAt: req.logicalDate } })
+    const ledgered = TIME_TRIGGERS.has(req.triggerType) ? req.triggerId : null;
+    const recorded = ledgered
+      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: ledgered, slotAt: req.logicalDate } })
       : null;
     if (recorded) {
       await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
-    } else if (req.triggerId) {
+    } else if (ledgered) {
       await m.insert(TriggerSlotEntity, {
         id: newId(),
         tenantId: req.tenantId,
-        triggerId: req.triggerId,
+        triggerId: ledgered,
         jobName: job.name,
         slotAt: req.logicalDate,
         outcome,

@@ -51,6 +51,14 @@ export class EventTriggersController {
             return { ...base, ...this.events.status(t), topic: spec.topic };
           case 'dependency':
             return { ...base, active: t.enabled, reason: t.enabled ? null : 'disabled', jobs: spec.jobs };
+          case 'file':
+            return {
+              ...base,
+              active: t.enabled,
+              reason: t.enabled ? null : 'disabled',
+              path: spec.path,
+              agentSelector: spec.agentSelector,
+            };
           case 'cron':
           case 'fixedRate':
           case 'fixedDelay':

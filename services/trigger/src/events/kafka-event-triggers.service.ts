@@ -78,7 +78,7 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
   ) {
     this.log = logger.child('event-triggers');
     // TODO(config): read `config.kafka.brokers` directly once BatonConfig has it in every build.
-    this.brokers = (config as unknown as { kafka?: { brokers: string[] | null } }).kafka?.brokers ?? null;
+    this.brokers = config.kafka.brokers;
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -12,6 +12,11 @@ const VERSION = 'v1';
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
+  /** The configured key (`BATON_TRIGGER_SECRETS_KEY`), else a key file in the data dir (embedded use). */
+  static fromConfig(key: string | null, dataDir: string): SecretBox {
+    return key ? new SecretBox(Buffer.from(key, 'base64url')) : SecretBox.fromDataDir(dataDir);
+  }
+
   static fromDataDir(dataDir: string): SecretBox {
     const path = join(dataDir, 'trigger-secrets.key');
     if (!existsSync(path)) {

@@ -17,7 +17,7 @@ import {
   isUniqueViolation,
 } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, topic } from '@baton/bus';
-import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { triggerSpec } from '../time/trigger-spec.js';
@@ -70,7 +70,11 @@ export class WebhooksService implements OnApplicationBootstrap {
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.box = SecretBox.fromDataDir(config.dataDir);
+    if (config.mode === 'production' && !config.webhooks.secretsKey) {
+      // Replicas must share the key, and one generated into a pod's disk would be a default secret.
+      throw new ConfigError(['BATON_TRIGGER_SECRETS_KEY: required in production mode (it seals webhook secrets)']);
+    }
+    this.box = SecretBox.fromConfig(config.webhooks.secretsKey, config.dataDir);
     this.log = logger.child('webhooks');
   }
 
@@ -169,7 +173,7 @@ export class WebhooksService implements OnApplicationBootstrap {
     const row = t ? await this.db.manager.findOne(TriggerSecretEntity, { where: { triggerId: t.id } }) : null;
     const secret = row ? this.box.open(row.secret) : null;
     const timestamp = header(d.headers, TIMESTAMP_HEADER);
-    if (!timestampFresh(timestamp, Date.now(), WEBHOOK_TOLERANCE_MS))
+    if (!timestampFresh(timestamp, Date.now(), this.config.webhooks.toleranceMs))
       throw unauthorized('missing, malformed or stale X-Baton-Timestamp (unix seconds, within 300 s)');
     const given = parseSignatureHeader(header(d.headers, SIGNATURE_HEADER));
     const expected = secret

@@ -202,6 +202,7 @@ export interface ServerMessage {
     | { $case: "cancel"; value: Cancel }
     | { $case: "resultAck"; value: ResultAck }
     | { $case: "drain"; value: Drain }
+    | { $case: "watch"; value: Watch }
     | undefined;
 }
 
@@ -296,6 +297,21 @@ export interface Cancel {
 
 export interface ResultAck {
   attemptId: string;
+}
+
+/**
+ * The complete set of paths this agent watches for file triggers (replaces the
+ * previous set). The agent reports each new or changed file once it has
+ * stopped growing, as FileEvent.
+ */
+export interface Watch {
+  watches: FileWatch[];
+}
+
+export interface FileWatch {
+  triggerId: string;
+  /** An absolute path whose last segment may hold * and ? (e.g. /data/in/*.csv). */
+  pathGlob: string;
 }
 
 export interface Drain {
@@ -1436,6 +1452,9 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "drain":
         Drain.encode(message.msg.value, writer.uint32(42).fork()).join();
         break;
+      case "watch":
+        Watch.encode(message.msg.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1493,6 +1512,14 @@ export const ServerMessage: MessageFns<ServerMessage> = {
             message.msg = { $case: "drain", value: Drain.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.msg = { $case: "watch", value: Watch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1519,6 +1546,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
         ? { $case: "resultAck", value: ResultAck.fromJSON(object.result_ack) }
         : isSet(object.drain)
         ? { $case: "drain", value: Drain.fromJSON(object.drain) }
+        : isSet(object.watch)
+        ? { $case: "watch", value: Watch.fromJSON(object.watch) }
         : undefined,
     };
   },
@@ -1535,6 +1564,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       obj.resultAck = ResultAck.toJSON(message.msg.value);
     } else if (message.msg?.$case === "drain") {
       obj.drain = Drain.toJSON(message.msg.value);
+    } else if (message.msg?.$case === "watch") {
+      obj.watch = Watch.toJSON(message.msg.value);
     }
     return obj;
   },
@@ -1572,6 +1603,12 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "drain": {
         if (object.msg?.value !== undefined && object.msg?.value !== null) {
           message.msg = { $case: "drain", value: Drain.fromPartial(object.msg.value) };
+        }
+        break;
+      }
+      case "watch": {
+        if (object.msg?.value !== undefined && object.msg?.value !== null) {
+          message.msg = { $case: "watch", value: Watch.fromPartial(object.msg.value) };
         }
         break;
       }
@@ -3081,6 +3118,168 @@ export const ResultAck: MessageFns<ResultAck> = {
   fromPartial<I extends Exact<DeepPartial<ResultAck>, I>>(object: I): ResultAck {
     const message = createBaseResultAck();
     message.attemptId = object.attemptId ?? "";
+    return message;
+  },
+};
+
+function createBaseWatch(): Watch {
+  return { watches: [] };
+}
+
+export const Watch: MessageFns<Watch> = {
+  encode(message: Watch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.watches) {
+      FileWatch.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Watch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.watches.push(FileWatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Watch {
+    return {
+      watches: globalThis.Array.isArray(object?.watches) ? object.watches.map((e: any) => FileWatch.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Watch): unknown {
+    const obj: any = {};
+    if (message.watches?.length) {
+      obj.watches = message.watches.map((e) => FileWatch.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Watch>, I>>(base?: I): Watch {
+    return Watch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Watch>, I>>(object: I): Watch {
+    const message = createBaseWatch();
+    message.watches = object.watches?.map((e) => FileWatch.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFileWatch(): FileWatch {
+  return { triggerId: "", pathGlob: "" };
+}
+
+export const FileWatch: MessageFns<FileWatch> = {
+  encode(message: FileWatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.triggerId !== "") {
+      writer.uint32(10).string(message.triggerId);
+    }
+    if (message.pathGlob !== "") {
+      writer.uint32(18).string(message.pathGlob);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileWatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileWatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.triggerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pathGlob = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileWatch {
+    return {
+      triggerId: isSet(object.triggerId)
+        ? globalThis.String(object.triggerId)
+        : isSet(object.trigger_id)
+        ? globalThis.String(object.trigger_id)
+        : "",
+      pathGlob: isSet(object.pathGlob)
+        ? globalThis.String(object.pathGlob)
+        : isSet(object.path_glob)
+        ? globalThis.String(object.path_glob)
+        : "",
+    };
+  },
+
+  toJSON(message: FileWatch): unknown {
+    const obj: any = {};
+    if (message.triggerId !== "") {
+      obj.triggerId = message.triggerId;
+    }
+    if (message.pathGlob !== "") {
+      obj.pathGlob = message.pathGlob;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileWatch>, I>>(base?: I): FileWatch {
+    return FileWatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileWatch>, I>>(object: I): FileWatch {
+    const message = createBaseFileWatch();
+    message.triggerId = object.triggerId ?? "";
+    message.pathGlob = object.pathGlob ?? "";
     return message;
   },
 };
