@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   callApi,
   createTestDatabase,
   freePort,
+  runCli,
   startAgentProcess,
   startServiceProcess,
   testDatabaseKinds,
@@ -44,6 +46,8 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
   let catalog: ServiceProcess;
   let s1: ServiceProcess;
   let s2: ServiceProcess;
+  let trigger1: ServiceProcess;
+  let edge: ServiceProcess;
   const api = <T = any>(svc: ServiceProcess, method: string, path: string, body?: unknown) =>
     callApi<T>(svc.url, token, method, path, body);
 
@@ -78,7 +82,31 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       }),
     ]);
     services.push(...started);
-    [catalog, , , s1, s2] = started as [ServiceProcess, ServiceProcess, ServiceProcess, ServiceProcess, ServiceProcess];
+    [catalog, trigger1, , s1, s2] = started as [
+      ServiceProcess,
+      ServiceProcess,
+      ServiceProcess,
+      ServiceProcess,
+      ServiceProcess,
+    ];
+    const audit = await startServiceProcess({ service: 'audit', env });
+    services.push(audit);
+    // The HTTP edge in front of them all, as users and the CLI reach the topology.
+    const edgePort = await freePort();
+    edge = await startServiceProcess({
+      service: 'edge',
+      httpPort: edgePort,
+      env: {
+        BATON_EDGE_HOST: '127.0.0.1',
+        BATON_EDGE_PORT: String(edgePort),
+        BATON_CATALOG_URL: catalog.url,
+        BATON_TRIGGER_URL: trigger1.url,
+        BATON_SCHEDULER_URL: s2.url,
+        BATON_TENANCY_URL: tenancy.url,
+        BATON_AUDIT_URL: audit.url,
+      },
+    });
+    services.push(edge);
     const work = mkdtempSync(join(tmpdir(), 'baton-topology-'));
     for (const [name, servers] of [
       ['agent-a', `127.0.0.1:${grpc[0]},127.0.0.1:${grpc[1]}`],
@@ -129,6 +157,119 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     const details = await Promise.all(all.slice(0, 5).map((r) => api<RunView>(s2, 'GET', `/api/v1/runs/${r.id}`)));
     for (const d of details) {
       for (const t of d.body.tasks) expect(t.attempts.filter((x) => x.state === 'succeeded')).toHaveLength(1);
+    }
+  });
+
+  it('serves the baton CLI through the HTTP edge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-topology-cli-'));
+    const file = join(dir, 'greet.yaml');
+    writeFileSync(
+      file,
+      'name: greet\ntasks:\n  - key: hi\n    type: shell\n    command: echo hello through the edge\n',
+    );
+    const cli = (...args: string[]) => runCli(args, { BATON_SERVER: edge.url, BATON_TOKEN: token }, dir);
+    const applied = await cli('apply', '-f', file);
+    expect(applied.stdout, applied.stderr).toMatch(/job greet: created \(version 1\)/);
+    const run = await cli('run', 'greet', '--wait');
+    expect(run.code, run.stderr).toBe(0);
+    const id = /^run (\S+)/.exec(run.stdout)![1]!;
+    expect((await cli('logs', id, 'hi')).stdout).toContain('hello through the edge');
+    expect((await cli('agents')).stdout).toMatch(/agent-a\s+connected/);
+    // Every mutating call went to the audit log, across services.
+    await waitFor('the audit records', async () => {
+      const r = await callApi<{ items: Array<{ action: string }> }>(edge.url, token, 'GET', '/api/v1/audit');
+      const actions = r.body.items.map((a) => a.action);
+      return actions.includes('PUT /api/v1/jobs/:name') && actions.includes('POST /api/v1/jobs/:name/runs');
+    });
+  });
+
+  it('makes one run per signed webhook delivery through the edge, and answers 401 to a bad signature', async () => {
+    await callApi(edge.url, token, 'PUT', '/api/v1/jobs/hooked', {
+      name: 'hooked',
+      triggers: [{ type: 'webhook', params: { order: '{{ body.order }}' } }],
+      tasks: [{ key: 't', type: 'noop' }],
+    });
+    const sec = await waitFor('the webhook secret', async () => {
+      const r = await callApi<{ triggerId: string; secret: string }>(
+        edge.url,
+        token,
+        'POST',
+        '/api/v1/jobs/hooked/triggers/0/secret',
+      );
+      return r.status === 200 || r.status === 201 ? r.body : null;
+    });
+    const body = JSON.stringify({ order: 42 });
+    const post = (secret: string) => {
+      const ts = Math.floor(Date.now() / 1000);
+      const sig = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+      return fetch(`${edge.url}/hooks/${sec.triggerId}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-baton-timestamp': String(ts),
+          'x-baton-signature': `sha256=${sig}`,
+          'idempotency-key': 'd-1',
+        },
+        body,
+      });
+    };
+    expect((await post('wrong-secret')).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await post(sec.secret)).status).toBe(202);
+    const runs = await waitFor('the webhook run', async () => {
+      const r = await api<{ items: Array<RunView & { params: { order?: number } }> }>(
+        s1,
+        'GET',
+        '/api/v1/runs?job=hooked',
+      );
+      return r.body.items.length > 0 ? r.body.items : null;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await api<{ items: RunView[] }>(s1, 'GET', '/api/v1/runs?job=hooked')).body.items).toHaveLength(1);
+    expect(runs[0]!.params.order).toBe(42);
+  });
+
+  it('makes one run per Kafka record for an event trigger, however often the record is delivered', async () => {
+    const topicName = `tenant.default.topo-${randomBytes(3).toString('hex')}`;
+    const kafka = new Kafka({ clientId: 'topology-test', brokers: brokers!, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: topicName, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    await callApi(edge.url, token, 'PUT', '/api/v1/jobs/on-record', {
+      name: 'on-record',
+      triggers: [
+        { type: 'event', topic: topicName, filter: "value.kind == 'order'", params: { order: '{{ value.id }}' } },
+      ],
+      tasks: [{ key: 't', type: 'noop' }],
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (id: number, kind: string, eventId: string) =>
+      producer.send({
+        topic: topicName,
+        messages: [{ value: JSON.stringify({ id, kind }), headers: { 'event-id': eventId } }],
+      });
+    try {
+      // The trigger replicas' consumers start at the end of the topic: deliver until one has joined.
+      await waitFor(
+        'a run for the record',
+        async () => {
+          await send(7, 'order', 'order-7');
+          await send(8, 'refund', 'refund-8');
+          const r = await api<{ items: RunView[] }>(s2, 'GET', '/api/v1/runs?job=on-record');
+          return r.body.items.length > 0;
+        },
+        60_000,
+        1_000,
+      );
+      for (let i = 0; i < 3; i++) await send(7, 'order', 'order-7');
+      await new Promise((r) => setTimeout(r, 2_000));
+      const runs = (
+        await api<{ items: Array<RunView & { params: { order?: number } }> }>(s2, 'GET', '/api/v1/runs?job=on-record')
+      ).body.items;
+      expect(runs.map((r) => r.params.order)).toEqual([7]);
+    } finally {
+      await producer.disconnect();
     }
   });
 
