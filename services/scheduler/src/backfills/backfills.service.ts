@@ -164,6 +164,7 @@ export class BackfillsService implements OnApplicationBootstrap {
     if (!b || b.state !== 'running') return;
     const active = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'running' } });
     let next = b.nextIndex;
+    let started = 0;
     for (let free = b.maxActiveRuns - active; free > 0 && next < b.slots.length; next++) {
       const slot = b.slots[next]!;
       const r = await this.engine.createRun(m, scope, {
@@ -175,14 +176,19 @@ export class BackfillsService implements OnApplicationBootstrap {
         triggerId: b.triggerId,
         backfillId: id,
       });
-      if (r.created && r.run.state === 'running') free--;
+      if (r.created && r.run.state === 'running') {
+        free--;
+        started++;
+      }
     }
-    const done = next >= b.slots.length && active === 0;
-    await m.update(
-      BackfillEntity,
-      { id },
-      { nextIndex: next, ...(done ? { state: 'succeeded', finishedAt: Date.now() } : {}) },
-    );
+    // Done when every slot was started and nothing it started is still running (the last run's end says so).
+    const done = next >= b.slots.length && active === 0 && started === 0;
+    let state: BackfillEntity['state'] = 'succeeded';
+    if (done) {
+      const failed = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'failed' } });
+      if (failed > 0) state = 'failed';
+    }
+    await m.update(BackfillEntity, { id }, { nextIndex: next, ...(done ? { state, finishedAt: Date.now() } : {}) });
   }
 
   async get(scope: TenantScope, id: string) {
