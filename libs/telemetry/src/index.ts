@@ -1,2 +1,3 @@
 export * from './logger.js';
 export * from './telemetry.module.js';
+export * from './trace.js';

@@ -220,6 +220,39 @@ describe.each(kinds)('workflow semantics on real agents (%s)', (kind) => {
     expect(await log(run, 'node')).toContain('job kinds');
   });
 
+  it("carries the caller's trace context to the run and each task's TRACEPARENT", async () => {
+    await agent('tracer');
+    await platform.api('PUT', '/api/v1/jobs/traced', {
+      name: 'traced',
+      tasks: [
+        { key: 'a', type: 'shell', command: 'echo "tp=$TRACEPARENT"' },
+        { key: 'b', type: 'shell', command: 'echo "tp=$TRACEPARENT"', dependsOn: ['a'] },
+      ],
+    });
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const r = await platform.api(
+      'POST',
+      '/api/v1/jobs/traced/runs',
+      {},
+      { traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+    );
+    expect(r.body.traceId).toBe(trace);
+    const run = await waitFor('the traced run', async () => {
+      const g = await platform.api('GET', `/api/v1/runs/${r.body.id}`);
+      return g.body.state === 'succeeded' ? g.body : null;
+    });
+    const spans = new Set<string>();
+    for (const key of ['a', 'b']) {
+      const line = /tp=(\S+)/.exec(await log(run, key))![1]!;
+      expect(line).toMatch(new RegExp(`^00-${trace}-[0-9a-f]{16}-01$`));
+      spans.add(line);
+    }
+    expect(spans.size).toBe(2); // each attempt is its own span
+    const untraced = await platform.api('POST', '/api/v1/jobs/traced/runs', {});
+    expect(untraced.body.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(untraced.body.traceId).not.toBe(trace);
+  });
+
   it('compensates succeeded tasks in reverse order when a run fails (SAGA)', async () => {
     await agent('saga');
     const run = await runJob({

@@ -107,6 +107,8 @@ export class RunEntity {
   @Column(ms(true)) finishedAt!: number | null;
   @Column('varchar', { length: 36, nullable: true }) backfillId!: string | null;
   @Column('varchar', { length: 36, nullable: true }) parentRunId!: string | null;
+  /** W3C traceparent of the run (the root span of its trace). */
+  @Column('varchar', { length: 55, nullable: true }) traceparent!: string | null;
 }
 
 @Entity('task_runs')

@@ -2,6 +2,13 @@ import { Init1732440000000 } from './1732440000000-init.js';
 import { Engine1732500000000 } from './1732500000000-engine.js';
 import { EventTriggers1732600000000 } from './1732600000000-event-triggers.js';
 import { Audit1732700000000 } from './1732700000000-audit.js';
+import { Tracing1732800000000 } from './1732800000000-tracing.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
-export const MIGRATIONS = [Init1732440000000, Engine1732500000000, EventTriggers1732600000000, Audit1732700000000];
+export const MIGRATIONS = [
+  Init1732440000000,
+  Engine1732500000000,
+  EventTriggers1732600000000,
+  Audit1732700000000,
+  Tracing1732800000000,
+];

@@ -4,7 +4,7 @@ import type { JobDefinition, TaskDefinition } from '@baton/domain';
 import { AttemptEntity, Database, RunEntity, TaskRunEntity, newId } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
 import { DefinitionCache, taskOf } from './definitions.js';
@@ -197,7 +197,8 @@ export class Dispatcher {
             attemptNumber: number,
             spec: rendered.spec,
             deadlineMs: 0,
-            traceContext: {},
+            // Each attempt is a span of the run's trace; the agent hands it to the task as TRACEPARENT.
+            traceContext: { traceparent: childTraceparent(run.traceparent) },
             // The same for every attempt of this task in this run.
             idempotencyKey: `${run.id}:${spec.key}`,
           },

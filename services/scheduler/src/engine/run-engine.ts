@@ -25,7 +25,7 @@ import {
 } from '@baton/persistence';
 import { type RunFinished, enqueueEvent, enqueueEvents, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { ReadinessGate } from './readiness-gate.js';
 import { outputsOf } from './task-renderer.js';
@@ -40,6 +40,8 @@ export interface CreateRunInput {
   backfillId?: string | null;
   /** `queued` waits for the job's active run to end (overlap policy `queue`). */
   initialState?: 'running' | 'queued';
+  /** The caller's W3C trace context; the run becomes a span of that trace (else a new trace). */
+  traceparent?: string | null;
 }
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'cancelled';
@@ -131,6 +133,7 @@ export class RunEngine {
       finishedAt: null,
       backfillId: input.backfillId ?? null,
       parentRunId: null,
+      traceparent: childTraceparent(input.traceparent),
     };
     await m.insert(RunEntity, run as never);
     await this.insertTasks(m, run, def, new Map(), now);
@@ -140,6 +143,7 @@ export class RunEngine {
       type: 'run.created',
       key: scope.tenantId,
       tenantId: scope.tenantId,
+      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
       payload: { tenantId: scope.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
     });
     return { run, created: true };
@@ -205,6 +209,7 @@ export class RunEngine {
         finishedAt: null,
         backfillId: input.backfillId ?? null,
         parentRunId: null,
+        traceparent: childTraceparent(input.traceparent),
       };
       out.set(k(tenantId, input.dedupeKey), run);
       runs.push(run);
@@ -244,6 +249,7 @@ export class RunEngine {
         type: 'run.created',
         key: run.tenantId,
         tenantId: run.tenantId,
+        headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
         payload: { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
       })),
     );
@@ -618,6 +624,7 @@ export class RunEngine {
       type: 'run.finished',
       key: run.tenantId,
       tenantId: run.tenantId,
+      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
       payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId, finishedAt: now },
     });
     fx.finishedRun = payload;
@@ -773,6 +780,7 @@ export class RunEngine {
       startedAt: now,
       finishedAt: null,
       parentRunId: run.id,
+      traceparent: childTraceparent(run.traceparent),
     };
     await m.insert(RunEntity, next as never);
     await this.insertTasks(m, next, def, carried, now);
@@ -782,6 +790,7 @@ export class RunEngine {
       type: 'run.created',
       key: run.tenantId,
       tenantId: run.tenantId,
+      headers: next.traceparent ? { traceparent: next.traceparent } : undefined,
       payload: {
         tenantId: run.tenantId,
         runId: next.id,

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { RUN_STATES } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { ProblemException, parseInput, parseLimit } from '@baton/http';
+import { isTraceparent } from '@baton/telemetry';
 import { RunsService } from './runs.service.js';
 
 const TriggerRun = z.strictObject({
@@ -32,12 +33,14 @@ export class RunsController {
     @Param('name') name: string,
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
+    @Headers('traceparent') traceparent?: string,
   ) {
     const cmd = parseInput(TriggerRun, body);
     const r = await this.runs.trigger(p, name, {
       params: cmd.params,
       logicalDate: cmd.logicalDate ? Date.parse(cmd.logicalDate) : null,
       idempotencyKey: cmd.idempotencyKey ?? null,
+      traceparent: isTraceparent(traceparent) ? traceparent : null,
     });
     res.status(r.created ? 201 : 200);
     return r.run;

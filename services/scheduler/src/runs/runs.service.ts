@@ -29,12 +29,15 @@ import { AgentCommands } from '../engine/agent-commands.js';
 import { DROPPED_LOG_NOTICE } from '../gateway/log-sink.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache, taskOf } from '../engine/definitions.js';
+import { traceIdOf } from '@baton/telemetry';
 import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
 
 export interface TriggerRunCommand {
   params: Record<string, unknown>;
   logicalDate: number | null;
   idempotencyKey: string | null;
+  /** W3C traceparent of the caller, if it sent one. */
+  traceparent?: string | null;
 }
 
 /** Only time triggers have slots, and so entries in the slot ledger. */
@@ -60,6 +63,7 @@ const summary = (r: RunEntity) => ({
   trigger: { type: r.triggerType, id: r.triggerId },
   parentRunId: r.parentRunId,
   backfillId: r.backfillId,
+  traceId: traceIdOf(r.traceparent),
   createdAt: iso(r.createdAt),
   startedAt: iso(r.startedAt),
   finishedAt: iso(r.finishedAt),
@@ -235,6 +239,7 @@ export class RunsService implements OnApplicationBootstrap {
           dedupeKey,
           triggerType: 'manual',
           triggerId: null,
+          traceparent: cmd.traceparent ?? null,
         }),
       );
     let r;
