@@ -110,7 +110,7 @@ class Agent implements AgentHandle {
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger ?? createConsoleLogger();
-    this.journal = new ResultJournal(join(opts.workDir, 'journal'));
+    this.journal = new ResultJournal(join(opts.workDir, 'journal'), opts.fsyncJournal ?? false);
     this.reconnectInitialMs = Math.max(1, opts.reconnect?.initialMs ?? 200);
     this.reconnectMaxMs = Math.max(this.reconnectInitialMs, opts.reconnect?.maxMs ?? 10_000);
     this.backoff = new Backoff(this.reconnectInitialMs, this.reconnectMaxMs);

@@ -11,7 +11,10 @@ import { safeName } from './safe-name.js';
  * agent restart loses it; the file goes once ResultAck arrives.
  */
 export class ResultJournal {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly fsync = false,
+  ) {}
 
   /** Creates the directory, drops leftovers of interrupted writes, and returns the stored results. */
   loadSync(onBadFile: (file: string, err: unknown) => void): Result[] {
@@ -42,8 +45,8 @@ export class ResultJournal {
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(JSON.stringify(result));
-      // fsync so the rename below never exposes an empty file after a power cut.
-      await fh.sync();
+      // fsync so the rename below never exposes an empty file after a power cut (when asked to).
+      if (this.fsync) await fh.sync();
     } finally {
       await fh.close();
     }

@@ -32,6 +32,13 @@ export interface AgentOptions {
   /** Reconnect backoff; default 200 ms .. 10 s, exponential with jitter. */
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Base environment of child processes (default process.env). */
+  /**
+   * fsync each journaled result before sending it. A result survives a network
+   * cut or an agent crash either way; fsync adds a power cut of the host, at a
+   * cost per task. Without it, a result lost that way ends as a lost attempt
+   * (its lease runs out) and follows the retry policy.
+   */
+  fsyncJournal?: boolean;
   baseEnv?: NodeJS.ProcessEnv;
 }
 

@@ -77,6 +77,7 @@ program
   .option('--labels <k=v,...>', 'labels tasks can select on', '')
   .option('--slots <n>', 'tasks run at once', '4')
   .option('--work-dir <dir>', 'journal and scratch directory (default: data/agents/<name>)')
+  .option('--fsync-journal', 'fsync each result before sending it (survives a power cut of the host, slower)')
   .action(async (_o: unknown, cmd: Command) => {
     const o = cmd.optsWithGlobals<{
       server?: string;
@@ -85,6 +86,7 @@ program
       labels: string;
       slots: string;
       workDir?: string;
+      fsyncJournal?: boolean;
     }>();
     if (!o.server)
       throw new CliError(
@@ -107,6 +109,7 @@ program
       labels,
       slots,
       workDir: o.workDir ? resolve(o.workDir) : resolve(env.dataDir, 'agents', o.name),
+      fsyncJournal: o.fsyncJournal === true,
       logger,
     });
     const stop = () => void handle.stop().then(() => process.exit(0));
