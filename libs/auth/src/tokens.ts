@@ -22,7 +22,8 @@ export function issueToken(kind: TokenKind): IssuedToken {
 
 /** For a fixed token supplied by the operator (BATON_BOOTSTRAP_TOKEN). */
 export function tokenFromSecret(token: string): IssuedToken {
-  return { token, prefix: token.slice(0, Math.min(16, token.length - 4)), hash: hashToken(token) };
+  // An operator-chosen token shows only its first 4 characters.
+  return { token, prefix: `${token.slice(0, 4)}…`, hash: hashToken(token) };
 }
 
 export function sameHash(a: string, b: string): boolean {

@@ -185,16 +185,18 @@ export async function consumeOnce(
   event: BusEvent,
   effect: (m: EntityManager) => Promise<void>,
 ): Promise<boolean> {
-  try {
-    await db.tx(async (m) => {
+  return db.tx(async (m) => {
+    try {
       await m.insert(ProcessedEventEntity, { consumer, eventId: event.id, processedAt: Date.now() });
-      await effect(m);
-    });
+    } catch (err) {
+      // Seen before: nothing to do. (A failed statement leaves the MySQL and SQLite transaction usable.)
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+    // Errors of the effect itself, a unique violation included, roll back and redeliver.
+    await effect(m);
     return true;
-  } catch (err) {
-    if (isUniqueViolation(err)) return false;
-    throw err;
-  }
+  });
 }
 
 /**

@@ -30,7 +30,13 @@ const schema = z.object({
     .string()
     .regex(/^(mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://')
     .optional(),
-  BATON_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  BATON_BOOTSTRAP_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters')
+    .refine((t) => !/change-?me|example|placeholder/i.test(t) && new Set(t).size >= 10, {
+      message: 'looks like a placeholder or is too regular; use a random value (e.g. openssl rand -hex 24)',
+    })
+    .optional(),
   BATON_ENV: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be a short name such as dev or prod')

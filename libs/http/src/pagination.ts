@@ -21,6 +21,16 @@ export function decodeCursor(text: string | undefined): Cursor | null {
   throw ProblemException.invalidField('cursor', 'is not a cursor returned by this API');
 }
 
+/** A cursor whose key must be a number (instants, sequences); a cursor of another list is a 400. */
+export function decodeNumericCursor(text: string | undefined): { k: number; id: string } | null {
+  const c = decodeCursor(text);
+  if (c === null) return null;
+  if (typeof c.k !== 'number' || !Number.isFinite(c.k)) {
+    throw ProblemException.invalidField('cursor', 'is not a cursor returned by this list');
+  }
+  return { k: c.k, id: c.id };
+}
+
 export function parseLimit(text: string | undefined, def = 50, max = 500): number {
   if (text === undefined || text === '') return def;
   const n = Number(text);

@@ -61,6 +61,10 @@ describe.each(kinds)('the audit log (%s)', (kind) => {
     await tamper(`UPDATE audit_events SET status = 200 WHERE seq = 4`);
     expect((await platform.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: false, brokenAt: 4 });
     await tamper(`UPDATE audit_events SET status = 400 WHERE seq = 4`);
+    expect((await platform.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: true });
+    // Deleting the newest record is caught by the chain head.
+    await tamper(`DELETE FROM audit_events WHERE seq = 4`);
+    expect((await platform.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: false, brokenAt: 4 });
     await tamper(`DELETE FROM audit_events WHERE seq = 2`);
     expect((await platform.api('GET', '/api/v1/audit/verify')).body).toMatchObject({ ok: false, brokenAt: 2 });
   });

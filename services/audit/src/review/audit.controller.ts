@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { AuditEventEntity, Database } from '@baton/persistence';
-import { decodeCursor, encodeCursor, parseLimit } from '@baton/http';
+import { AuditEventEntity, AuditHeadEntity, Database } from '@baton/persistence';
+import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
 import { verifyChain } from '../chain.js';
 
 @Controller('api/v1/audit')
@@ -13,7 +13,7 @@ export class AuditController {
   @Requires('read', 'Audit')
   async list(@CurrentPrincipal() p: Principal, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     const n = parseLimit(limit, 100, 1000);
-    const after = decodeCursor(cursor);
+    const after = decodeNumericCursor(cursor);
     const q = this.db.manager
       .createQueryBuilder(AuditEventEntity, 'a')
       .where('a.tenant_id = :t', { t: p.tenantId })
@@ -45,6 +45,15 @@ export class AuditController {
       where: { tenantId: p.tenantId },
       order: { seq: 'ASC' },
     });
-    return verifyChain(rows);
+    const r = verifyChain(rows);
+    if (!r.ok) return r;
+    // The chain head remembers the last record, so deleting the newest records is detected too.
+    const head = await this.db.manager.findOne(AuditHeadEntity, { where: { tenantId: p.tenantId } });
+    const last = rows[rows.length - 1];
+    if (head && (head.seq !== (last?.seq ?? 0) || (last !== undefined && head.hash !== last.hash))) {
+      const after = last?.seq ?? 0;
+      return { ok: false, checked: rows.length, brokenAt: after + 1, reason: `records after ${after} are missing` };
+    }
+    return r;
   }
 }

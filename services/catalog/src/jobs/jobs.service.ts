@@ -37,6 +37,24 @@ export interface ApplyResult {
   changed: boolean;
 }
 
+/** A connection URL with its password replaced, for every view of a definition. */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/** Definitions as the API shows them: SQL connection passwords masked (they reach agents only in Assign). */
+export function maskDefinition(def: JobDefinition): JobDefinition {
+  const maskSql = <T extends { sql: { url: string } | null }>(t: T): T =>
+    t.sql ? { ...t, sql: { ...t.sql, url: maskUrlPassword(t.sql.url) } } : t;
+  return {
+    ...def,
+    tasks: def.tasks.map((t) => {
+      const masked = maskSql(t);
+      return masked.compensate ? { ...masked, compensate: maskSql(masked.compensate) } : masked;
+    }),
+  };
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Versioned job definitions: every change makes a new immutable version. */
@@ -201,7 +219,13 @@ export class JobsService {
       where: { tenantId: scope.tenantId, jobId: job.id },
       order: { version: 'DESC' },
     });
-    return { items: rows.map((r) => ({ version: r.version, createdAt: iso(r.createdAt), definition: r.definition })) };
+    return {
+      items: rows.map((r) => ({
+        version: r.version,
+        createdAt: iso(r.createdAt),
+        definition: maskDefinition(r.definition),
+      })),
+    };
   }
 
   async list(
@@ -274,7 +298,7 @@ export class JobsService {
       version: v.version,
       createdAt: new Date(job.createdAt).toISOString(),
       updatedAt: new Date(job.updatedAt).toISOString(),
-      definition: v.definition,
+      definition: maskDefinition(v.definition),
       triggers: triggers.map((t) => ({
         id: t.id,
         type: t.type,

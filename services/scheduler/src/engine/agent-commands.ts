@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import { AgentEntity, AttemptEntity, Database, TaskRunEntity } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -62,7 +62,7 @@ const chunks = <T>(xs: readonly T[], n = 500): T[][] => {
 @Injectable()
 export class AgentCommands {
   private readonly log: Logger;
-  private readonly lastSeenWrite = new Map<string, number>();
+  private readonly lastSeenWrite = new WeakMap<AgentSession, number>();
   private queue: Command[] = [];
   private flushing = false;
   private scheduled = false;
@@ -135,6 +135,7 @@ export class AgentCommands {
     if (acks.length > 0) {
       const byAgent = new Map<string, string[]>();
       for (const a of acks) byAgent.set(a.session.agentId, [...(byAgent.get(a.session.agentId) ?? []), a.attemptId]);
+      const moved: string[] = [];
       for (const [agentId, ids] of byAgent) {
         for (const part of chunks(ids)) {
           await m
@@ -143,9 +144,15 @@ export class AgentCommands {
             .set({ state: 'running', startedAt: now, expiresAt: now + this.config.scheduler.leaseTtlMs })
             .where('id IN (:...ids) AND state = :s AND agent_id = :a', { ids: part, s: 'assigned', a: agentId })
             .execute();
+          // Only the agent's own attempts that just started move their tasks.
+          const started = await m.find(AttemptEntity, {
+            where: { id: In(part), agentId, state: 'running', startedAt: now },
+            select: { id: true },
+          });
+          moved.push(...started.map((a) => a.id));
         }
       }
-      for (const part of chunks(acks.map((a) => a.attemptId))) {
+      for (const part of chunks(moved)) {
         await m
           .createQueryBuilder()
           .update(TaskRunEntity)
@@ -166,6 +173,7 @@ export class AgentCommands {
         const state = outcomeOf(c.result.status);
         return {
           attemptId: c.result.attemptId,
+          agentId: c.session.agentId,
           result: {
             state,
             exitCode: state === 'succeeded' || state === 'failed' ? c.result.exitCode : null,
@@ -181,7 +189,7 @@ export class AgentCommands {
   /** Extends the leases of the attempts the agent names. */
   async heartbeat(s: AgentSession, running: readonly string[]): Promise<void> {
     const now = Date.now();
-    const touch = now - (this.lastSeenWrite.get(s.id) ?? 0) > 5_000;
+    const touch = now - (this.lastSeenWrite.get(s) ?? 0) > 5_000;
     if (running.length === 0 && !touch) return;
     await this.db.tx(async (m) => {
       for (const part of chunks(running)) {
@@ -194,13 +202,30 @@ export class AgentCommands {
       }
       // Presence is informational; write it at most every few seconds.
       if (touch) {
-        this.lastSeenWrite.set(s.id, now);
+        this.lastSeenWrite.set(s, now);
         await m.update(AgentEntity, { id: s.agentId }, { lastSeenAt: now });
       }
     });
   }
 
+  /** Attempts verified to belong to an agent, for log chunks of attempts not in flight here (sent after a reconnect). */
+  private readonly owners = new Map<string, string>();
+
   logChunk(s: AgentSession, c: LogChunk): void {
+    if (s.inFlight.has(c.attemptId) || this.owners.get(c.attemptId) === s.agentId) return this.storeChunk(s, c);
+    // Not assigned through this session: accept it only for the agent's own attempt.
+    void this.db.manager
+      .findOne(AttemptEntity, { where: { id: c.attemptId, agentId: s.agentId }, select: { id: true } })
+      .then((a) => {
+        if (!a) return this.log.warn('log chunk for an attempt of another agent ignored', { agent: s.name });
+        if (this.owners.size > 10_000) this.owners.clear();
+        this.owners.set(c.attemptId, s.agentId);
+        this.storeChunk(s, c);
+      })
+      .catch((err: unknown) => this.log.error('log chunk check failed', { error: String(err) }));
+  }
+
+  private storeChunk(s: AgentSession, c: LogChunk): void {
     this.logs.add(
       s.tenantId,
       c.attemptId,

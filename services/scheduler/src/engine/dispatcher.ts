@@ -90,9 +90,10 @@ export class Dispatcher {
     const tenants = [...new Set(free.map((s) => s.tenantId))];
     const capacity = free.reduce((n, s) => n + (s.slots - s.inFlight.size), 0);
     const limit = Math.min(capacity, this.config.scheduler.dispatchBatch);
-    const placements: Placement[] = [];
-    let failedToRender = 0;
-    await this.db.tx(async (m) => {
+    // Built inside the transaction callback and returned: a deadlock retry starts them over.
+    const { placements, failedToRender } = await this.db.tx(async (m) => {
+      const placements: Placement[] = [];
+      let failedToRender = 0;
       const q = m
         .createQueryBuilder(TaskRunEntity, 't')
         .where('t.state IN (:...s)', { s: ['queued', 'compensating'] })
@@ -106,7 +107,7 @@ export class Dispatcher {
         .limit(limit + 50);
       if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
       const claimed = await q.getMany();
-      if (claimed.length === 0) return;
+      if (claimed.length === 0) return { placements, failedToRender };
       const runIds = [...new Set(claimed.map((t) => t.runId))];
       const runs = await m.createQueryBuilder(RunEntity, 'r').whereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
@@ -207,6 +208,7 @@ export class Dispatcher {
       for (let i = 0; i < moves.length; i += 500) await this.assignInBulk(m, moves.slice(i, i + 500), now);
       // One multi-row insert for the batch's attempts.
       for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
+      return { placements, failedToRender };
     });
     for (const p of placements) {
       this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);

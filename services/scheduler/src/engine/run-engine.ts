@@ -310,7 +310,7 @@ export class RunEngine {
    */
   async finishAttempts(
     m: EntityManager,
-    items: ReadonlyArray<{ attemptId: string; result: FinishInput }>,
+    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string }>,
   ): Promise<Effects> {
     const fx = noEffects();
     if (items.length === 0) return fx;
@@ -322,7 +322,8 @@ export class RunEngine {
     const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
     for (const i of items) {
       const a = attempts.get(i.attemptId);
-      if (!a) continue;
+      // An agent reports only its own attempts (the attempt id is not a credential).
+      if (!a || (i.agentId !== undefined && a.agentId !== i.agentId)) continue;
       const list = byRun.get(a.runId) ?? [];
       list.push({ attempt: a, result: i.result });
       byRun.set(a.runId, list);
@@ -404,7 +405,11 @@ export class RunEngine {
           finishedAt: r.at,
           updatedAt: r.at,
         })
-        .where('id IN (:...ids) AND state IN (:...live)', { ids: taskIds, live: LIVE })
+        .where('id IN (:...ids) AND state IN (:...live) AND current_attempt_id IN (:...attempts)', {
+          ids: taskIds,
+          live: LIVE,
+          attempts: attemptIds,
+        })
         .execute();
       fx.ignored = false;
     }
@@ -614,7 +619,10 @@ export class RunEngine {
       .createQueryBuilder()
       .update(RunEntity)
       .set({ state, finishedAt: now })
-      .where('id = :id AND state = :s', { id: run.id, s: 'running' })
+      .where('id = :id AND state IN (:...s)', {
+        id: run.id,
+        s: state === 'cancelled' ? ['running', 'queued'] : ['running'],
+      })
       .execute();
     if ((done.affected ?? 0) !== 1) return;
     run.state = state;

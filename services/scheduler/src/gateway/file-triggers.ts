@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import type { FileTrigger } from '@baton/domain';
 import { Database, TriggerEntity } from '@baton/persistence';
@@ -88,7 +89,8 @@ export class FileTriggers implements OnApplicationBootstrap {
       jobId: t.row.jobId,
       jobName: t.row.jobName,
       logicalDate: Date.now(),
-      dedupeKey: `file:${t.row.id}:${e.path}:${e.size}:${e.mtimeMs}`,
+      // Bounded to the column (paths can be long): the file's identity hashed.
+      dedupeKey: `file:${t.row.id}:${createHash('sha256').update(`${e.path}\u0000${e.size}\u0000${e.mtimeMs}`).digest('hex')}`,
       triggerType: 'file',
       triggerId: t.row.id,
       params: {

@@ -17,7 +17,10 @@ interface Pending {
 }
 
 interface AttemptLog {
+  tenantId: string;
   lastSeq: number;
+  /** Last chunk time: entries of attempts that ended elsewhere are swept after a while. */
+  touched: number;
   /** Chunks kept, oldest first, with their sizes. */
   kept: Array<{ seq: number; bytes: number }>;
   bytes: number;
@@ -47,7 +50,12 @@ export class LogSink implements OnApplicationShutdown {
 
   add(tenantId: string, attemptId: string, seq: number, stream: string, data: Buffer): void {
     let a = this.attempts.get(attemptId);
-    if (!a) this.attempts.set(attemptId, (a = { lastSeq: -1, kept: [], bytes: 0, dropThrough: -1 }));
+    if (!a) {
+      a = { tenantId, lastSeq: -1, touched: 0, kept: [], bytes: 0, dropThrough: -1 };
+      this.attempts.set(attemptId, a);
+      if (this.attempts.size % 1_000 === 0) this.sweep();
+    }
+    a.touched = Date.now();
     // Chunks re-sent after a reconnect carry sequences already stored.
     if (seq <= a.lastSeq) return;
     a.lastSeq = seq;
@@ -63,6 +71,12 @@ export class LogSink implements OnApplicationShutdown {
     if (!this.timer) this.timer = setTimeout(() => void this.flush(), 50);
   }
 
+  /** Drops bookkeeping of attempts silent for 10 minutes (they ended on another replica, or were lost). */
+  private sweep(): void {
+    const old = Date.now() - 600_000;
+    for (const [id, a] of this.attempts) if (a.touched < old) this.attempts.delete(id);
+  }
+
   /** The attempt ended: its bookkeeping goes (its stored chunks stay). */
   forget(attemptId: string): void {
     this.attempts.delete(attemptId);
@@ -76,6 +90,8 @@ export class LogSink implements OnApplicationShutdown {
     }
     const drops = new Map(this.drops);
     this.drops.clear();
+    const tenantOf = new Map<string, string>();
+    for (const [id] of drops) tenantOf.set(id, this.attempts.get(id)?.tenantId ?? '');
     // Chunks already past the tail are not written at all.
     const batch = this.buffer.filter((c) => c.seq > (drops.get(c.attemptId) ?? -1));
     this.buffer = [];
@@ -88,7 +104,11 @@ export class LogSink implements OnApplicationShutdown {
               .createQueryBuilder()
               .delete()
               .from(TaskLogEntity)
-              .where('attempt_id = :a AND seq <= :s', { a: attemptId, s: through })
+              .where('tenant_id = :t AND attempt_id = :a AND seq <= :s', {
+                t: tenantOf.get(attemptId),
+                a: attemptId,
+                s: through,
+              })
               .execute();
           }
         });

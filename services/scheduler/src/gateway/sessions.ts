@@ -36,7 +36,10 @@ export class SessionRegistry {
 
   remove(s: AgentSession): void {
     this.sessions.delete(s.id);
-    for (const a of s.inFlight) if (this.byAttempt.get(a) === s) this.byAttempt.delete(a);
+    for (const a of s.inFlight) {
+      if (this.byAttempt.get(a) === s) this.byAttempt.delete(a);
+      this.requests.delete(a);
+    }
   }
 
   all(): AgentSession[] {

@@ -21,10 +21,11 @@ import {
   type OutboxRelay,
   type RunRequested,
   consumeOnceBatch,
+  enqueueEvent,
   subscribeBatch,
   topic,
 } from '@baton/bus';
-import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
+import { ProblemException, type Page, decodeNumericCursor, encodeCursor } from '@baton/http';
 import { AgentCommands } from '../engine/agent-commands.js';
 import { DROPPED_LOG_NOTICE } from '../gateway/log-sink.js';
 import { Dispatcher } from '../engine/dispatcher.js';
@@ -185,6 +186,16 @@ export class RunsService implements OnApplicationBootstrap {
         break;
       case 'skip':
         outcome = 'skipped_overlap';
+        // A fixed-delay trigger waits for a run's end to schedule its next slot: tell it this slot ended here.
+        if (req.triggerType === 'fixedDelay') {
+          await enqueueEvent(m, {
+            topic: topic('run-events'),
+            type: 'run.skipped',
+            key: req.tenantId,
+            tenantId: req.tenantId,
+            payload: { tenantId: req.tenantId, jobName: job.name, triggerId: req.triggerId, finishedAt: Date.now() },
+          });
+        }
         break;
       case 'queue':
         runId = (await this.engine.createRun(m, scope, { ...input, initialState: 'queued' })).run.id;
@@ -354,7 +365,7 @@ export class RunsService implements OnApplicationBootstrap {
     limit: number,
     cursor: string | undefined,
   ): Promise<Page<ReturnType<typeof summary>>> {
-    const after = decodeCursor(cursor);
+    const after = decodeNumericCursor(cursor);
     const q = this.db.manager
       .createQueryBuilder(RunEntity, 'r')
       .where('r.tenant_id = :t', { t: scope.tenantId })

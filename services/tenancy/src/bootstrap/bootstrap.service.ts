@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
 import { ApiKeyEntity, Database, DEFAULT_TENANT_NAME, TenantEntity, newId } from '@baton/persistence';
 import { issueToken, tokenFromSecret } from '@baton/auth';
-import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 
 export interface BootstrapResult {
   tenantId: string;
@@ -34,6 +34,10 @@ export class BootstrapService {
       }
       const anyKey = await m.findOne(ApiKeyEntity, { where: { tenantId: tenant.id, revokedAt: IsNull() } });
       if (anyKey) return { tenantId: tenant.id, generatedToken: null };
+      if (this.config.mode === 'production') {
+        // A generated key would be shown by no one here (services run unattended): require the operator's.
+        throw new ConfigError(['BATON_BOOTSTRAP_TOKEN: required in production mode to create the first admin key']);
+      }
       const t = issueToken('key');
       await m.insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
       return { tenantId: tenant.id, generatedToken: t.token };

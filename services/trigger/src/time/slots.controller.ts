@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { Database, TriggerSlotEntity } from '@baton/persistence';
-import { decodeCursor, encodeCursor, parseLimit } from '@baton/http';
+import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
 
 /** The slot ledger: every planned slot of a job's time triggers and what became of it. */
 @Controller('api/v1/jobs')
@@ -17,7 +17,7 @@ export class SlotsController {
     @Query('cursor') cursor?: string,
   ) {
     const n = parseLimit(limit, 100, 1000);
-    const after = decodeCursor(cursor);
+    const after = decodeNumericCursor(cursor);
     const q = this.db.manager
       .createQueryBuilder(TriggerSlotEntity, 's')
       .where('s.tenant_id = :t AND s.job_name = :j', { t: p.tenantId, j: name })

@@ -54,7 +54,8 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe(topic('catalog-events'), 'trigger.time', async () => this.wake());
     await this.bus.subscribe(topic('run-events'), 'trigger.fixed-delay', async (e) => {
-      if (e.type !== 'run.finished') return;
+      // A fixed-delay trigger counts its delay from the end of its run, or from a slot skipped for overlap.
+      if (e.type !== 'run.finished' && e.type !== 'run.skipped') return;
       const p = e.payload as { triggerId?: string | null; finishedAt?: number };
       if (!p.triggerId) return;
       await consumeOnce(this.db, 'trigger.fixed-delay', e, async (m) => {
