@@ -27,6 +27,8 @@
  * Fire times therefore never go backwards and never repeat.
  */
 
+import { wallClock } from './time.js';
+
 type Field = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' | 'day-of-week';
 
 interface FieldSpec {
@@ -157,32 +159,11 @@ export function validateCron(expr: string): string | null {
   }
 }
 
-// Formatters are costly to build and the set of zones in use is small.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** The reason a time zone is unusable, or null when Intl knows it. */
 export function validateTimeZone(tz: string): string | null {
   if (tz.trim() === '') return 'time zone must not be empty';
   try {
-    formatterFor(tz);
+    wallClock(0, tz);
     return null;
   } catch {
     return `unknown time zone "${tz}" (expected an IANA name such as "Europe/Berlin" or "UTC")`;
@@ -195,10 +176,8 @@ const DAY = 86_400_000;
 /** Offset of `tz` from UTC at instant `t`, in ms (wall = t + offset). */
 function offsetAt(tz: string, t: number): number {
   const whole = Math.floor(t / SECOND) * SECOND;
-  const p: Record<string, number> = {};
-  for (const part of formatterFor(tz).formatToParts(whole))
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  const p = wallClock(whole, tz);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return wall - whole;
 }
 

@@ -4,13 +4,10 @@
  * the rules a topic name follows, dedupe keys and the webhook signature's
  * signed text. No I/O and no crypto: the trigger service does the HMAC.
  */
-import type * as Cel from '@marcbachmann/cel-js' with { 'resolution-mode': 'import' };
 
 import { BoundedCache } from './bounded-cache.js';
 
-// cel-js is ESM-only and this library compiles to CommonJS; Node >= 20.19 loads ESM through require().
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const cel = require('@marcbachmann/cel-js') as typeof Cel;
+import { type CelContext, booleanCompiler, cel, celMessage, toCel } from './cel.js';
 
 /** What a webhook mapping template reads: the JSON body and the request headers (lower-case names). */
 export const WEBHOOK_ROOTS = ['body', 'headers'] as const;
@@ -258,48 +255,12 @@ const filterEnvironment = new cel.Environment({ limits: { maxAstNodes: 1000, max
   .registerVariable('headers', 'map')
   .registerVariable('value', 'dyn');
 
-type FilterProgram = ReturnType<typeof filterEnvironment.parse>;
-const filters = new BoundedCache<string, { program: FilterProgram } | { error: string }>(1000);
-
-function celMessage(e: Error & { node?: { pos?: number } }): string {
-  const first = e.message.split('\n')[0]!;
-  return typeof e.node?.pos === 'number' ? `${first} (column ${e.node.pos + 1})` : first;
-}
-
-function compileFilter(expr: string): { program: FilterProgram } | { error: string } {
-  let entry = filters.get(expr);
-  if (entry !== undefined) return entry;
-  if (expr.length > MAX_FILTER_LENGTH) return { error: `longer than ${MAX_FILTER_LENGTH} characters` };
-  if (expr.trim() === '') return { error: 'must not be empty' };
-  try {
-    const program = filterEnvironment.parse(expr);
-    const checked = program.check();
-    if (!checked.valid) entry = { error: checked.error ? celMessage(checked.error) : 'invalid expression' };
-    else if (checked.type !== 'bool' && checked.type !== 'dyn')
-      entry = { error: `must be a boolean expression, got ${checked.type}` };
-    else entry = { program };
-  } catch (e) {
-    if (!(e instanceof cel.ParseError || e instanceof cel.TypeError)) throw e;
-    entry = { error: celMessage(e) };
-  }
-  filters.set(expr, entry);
-  return entry;
-}
+const compileFilter = booleanCompiler(filterEnvironment, MAX_FILTER_LENGTH);
 
 /** The reason an event filter is invalid (syntax, unknown variable, not boolean), or null. */
 export function validateEventFilter(expr: string): string | null {
   const entry = compileFilter(expr);
   return 'error' in entry ? entry.error : null;
-}
-
-/** JSON numbers that are whole become CEL ints, so `value.amount > 100` type-checks. */
-function toCel(value: unknown, depth = 0): unknown {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
-  if (depth > 64 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => toCel(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toCel(v, depth + 1);
-  return out;
 }
 
 /** A Kafka record as event triggers see it. */
@@ -322,7 +283,7 @@ export function matchesEventFilter(expr: string, record: EventRecord): { match: 
   if ('error' in entry) return { match: false, error: entry.error };
   let value: unknown;
   try {
-    value = entry.program(toCel({ ...record, partition: record.partition }) as Cel.Context);
+    value = entry.program(toCel({ ...record, partition: record.partition }) as CelContext);
   } catch (e) {
     if (!(e instanceof cel.EvaluationError)) throw e;
     return { match: false, error: celMessage(e) };
