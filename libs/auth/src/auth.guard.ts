@@ -1,4 +1,5 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { Reflector } from '@nestjs/core';
 import { IsNull } from 'typeorm';
 import { ApiKeyEntity, Database } from '@baton/persistence';
@@ -13,6 +14,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly db: Database,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -30,6 +32,22 @@ export class AuthGuard implements CanActivate {
     req.principal = { tenantId: key.tenantId, keyId: key.id, name: key.name, role: key.role };
     const need = this.reflector.getAllAndOverride<{ action: Action; subject: Subject } | undefined>(REQUIRES, targets);
     if (need && !abilityFor(key.role).can(need.action, need.subject)) {
+      // A denied action is a security event: it goes to the audit log too.
+      const r = req as unknown as { method: string; originalUrl: string };
+      await this.db
+        .tx((m) =>
+          enqueueAudit(m, {
+            tenantId: key.tenantId,
+            action: `denied ${r.method} ${need.action} ${need.subject}`,
+            actor: `${key.role}:${key.name} (${key.id})`,
+            target: r.originalUrl.split('?')[0]!.slice(0, 300),
+            status: 403,
+            detail: {},
+            occurredAt: Date.now(),
+          }),
+        )
+        .catch(() => undefined);
+      this.relay.kick();
       throw ProblemException.forbidden(`role ${key.role} may not ${need.action} ${need.subject}`);
     }
     return true;

@@ -1,6 +1,6 @@
 import { type EntityManager, In } from 'typeorm';
 import { type Database, OutboxEntity, ProcessedEventEntity, isUniqueViolation, newId } from '@baton/persistence';
-import type { BusEvent, EventBus } from './events.js';
+import { type BusEvent, type EventBus, topic } from './events.js';
 
 export interface OutgoingEvent<T = unknown> {
   topic: string;
@@ -235,5 +235,27 @@ export async function consumeOnceBatch(
     }
     if (fresh.length > 0) await effect(m, fresh);
     return fresh.length;
+  });
+}
+
+/** What every service sends to the audit topic; the audit service chains and stores it. */
+export interface AuditRecord {
+  tenantId: string;
+  action: string;
+  actor: string;
+  target: string;
+  status: number;
+  detail: Record<string, unknown>;
+  occurredAt: number;
+}
+
+/** Writes an audit record in the caller's transaction (it reaches the audit topic through the outbox). */
+export function enqueueAudit(m: EntityManager, rec: AuditRecord): Promise<string> {
+  return enqueueEvent(m, {
+    topic: topic('audit'),
+    type: 'audit.recorded',
+    key: rec.tenantId,
+    tenantId: rec.tenantId,
+    payload: rec,
   });
 }

@@ -2,19 +2,8 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestI
 import { type Observable, tap } from 'rxjs';
 import type { Principal } from '@baton/auth';
 import { Database } from '@baton/persistence';
-import { OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
+import { type AuditRecord, OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
-
-/** What every service sends to the audit topic; the audit service chains and stores it. */
-export interface AuditRecord {
-  tenantId: string;
-  action: string;
-  actor: string;
-  target: string;
-  status: number;
-  detail: Record<string, unknown>;
-  occurredAt: number;
-}
 
 /**
  * Every mutating API call (anything but GET) is audited with who made it,
@@ -52,15 +41,7 @@ export class AuditInterceptor implements NestInterceptor {
         occurredAt: Date.now(),
       };
       void this.db
-        .tx((m) =>
-          enqueueEvent(m, {
-            topic: topic('audit'),
-            type: 'audit.recorded',
-            key: p.tenantId,
-            tenantId: p.tenantId,
-            payload: rec,
-          }),
-        )
+        .tx((m) => enqueueAudit(m, rec))
         .then(() => this.relay.kick())
         .catch((err: unknown) =>
           this.log.error('audit record not written', { error: String(err), action: rec.action }),

@@ -78,5 +78,15 @@ describe.each(kinds)('the audit log (%s)', (kind) => {
     expect((await platform.api('GET', '/api/v1/audit', undefined, { authorization: `Bearer ${viewer}` })).status).toBe(
       403,
     );
+    // The denial itself is a security event in the log, with who was refused.
+    const denied = await waitFor('the denial in the audit log', async () => {
+      const r = await platform.api('GET', '/api/v1/audit', undefined, { authorization: `Bearer ${auditor}` });
+      return r.body.items.find((a: { action: string }) => a.action.startsWith('denied GET')) ?? null;
+    });
+    expect(denied).toMatchObject({
+      actor: expect.stringMatching(/^viewer:view/),
+      status: 403,
+      target: '/api/v1/audit',
+    });
   });
 });

@@ -1,8 +1,15 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditEventEntity, AuditHeadEntity, Database } from '@baton/persistence';
-import { type BusEvent, EVENT_BUS, type EventBus, consumeOnceBatch, subscribeBatch, topic } from '@baton/bus';
-import type { AuditRecord } from '@baton/runtime';
+import {
+  type AuditRecord,
+  type BusEvent,
+  EVENT_BUS,
+  type EventBus,
+  consumeOnceBatch,
+  subscribeBatch,
+  topic,
+} from '@baton/bus';
 import { type ChainFields, GENESIS, chainHash } from '../chain.js';
 
 /** Consumes the audit topic and appends each tenant's records to its hash chain. */

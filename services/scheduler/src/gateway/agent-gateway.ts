@@ -3,7 +3,7 @@ import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grp
 import { IsNull } from 'typeorm';
 import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, newId } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
-import { EVENT_BUS, type EventBus, topic } from '@baton/bus';
+import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { type AgentMessage, AgentServiceService, type Hello, type ServerMessage } from '@baton/proto';
@@ -34,6 +34,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly commands: AgentCommands,
     private readonly files: FileTriggers,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -226,8 +227,18 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
           .execute();
         ((upd.affected ?? 0) === 1 ? kept : rejected).push(id);
       }
+      await enqueueAudit(m, {
+        tenantId: token.tenantId,
+        action: 'agent.connect',
+        actor: `agent:${h.name} (token ${token.id})`,
+        target: `agent ${h.name}`,
+        status: 200,
+        detail: { labels: h.labels, slots, version: h.version.slice(0, 40), kept: kept.length },
+        occurredAt: now,
+      });
       return { agentId: agent.id, kept, rejected };
     });
+    this.relay.kick();
     const session: AgentSession = {
       id: sessionId,
       agentId,
