@@ -458,7 +458,8 @@ const triggerSchema = z.discriminatedUnion(
   { error: `must be one of ${TRIGGER_TYPES.join(', ')}` },
 );
 
-const jobSchema = z.strictObject({
+/** The job definition as accepted (camelCase input), for validation and the OpenAPI document. */
+export const jobSchema = z.strictObject({
   name: z.string().regex(JOB_NAME_PATTERN, {
     error:
       'must match ^[a-z0-9][a-z0-9_.-]{0,99}$ (lowercase letters, digits, "_", "." or "-"; at most 100 characters)',

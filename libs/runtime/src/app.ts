@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { type DynamicModule, type INestApplication, Module, type Type } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Database, PersistenceModule } from '@baton/persistence';
 import { AuthGuard } from '@baton/auth';
@@ -10,6 +10,7 @@ import { ProblemFilter } from '@baton/http';
 import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { HealthController } from './health.controller.js';
+import { OpenApiController } from './openapi.controller.js';
 
 export interface BatonApp {
   app: NestExpressApplication;
@@ -37,9 +38,10 @@ class RootModule {
         PersistenceModule.forDatabase(db),
         BusModule.forRoot(bus, relay),
         TelemetryModule.forRoot(logger),
+        DiscoveryModule,
         ...modules,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, OpenApiController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },

@@ -42,6 +42,36 @@ describe.each(kinds)('job definitions over REST (%s)', (kind) => {
     expect((await platform.api('GET', '/api/v1/jobs/etl')).status).toBe(404);
   });
 
+  it('serves an OpenAPI document generated from the routes, without credentials', async () => {
+    const res = await fetch(`${platform.url}/api/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, any>> };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const [path, verb] of [
+      ['/api/v1/jobs/{name}', 'put'],
+      ['/api/v1/jobs/{name}/runs', 'post'],
+      ['/api/v1/runs/{id}', 'get'],
+      ['/api/v1/runs/{id}/tasks/{key}/logs', 'get'],
+      ['/api/v1/agent-tokens', 'post'],
+      ['/api/v1/schedule/preview', 'post'],
+      ['/api/v1/jobs/{name}/slots', 'get'],
+      ['/api/v1/audit/verify', 'get'],
+      ['/hooks/{triggerId}', 'post'],
+    ] as const) {
+      expect(doc.paths[path]?.[verb], `${verb} ${path}`).toBeDefined();
+    }
+    const put = doc.paths['/api/v1/jobs/{name}']!.put;
+    expect(put.security).toEqual([{ bearer: [] }]);
+    expect(put['x-baton-permission']).toBe('update Job');
+    expect(Object.keys(put.requestBody.content['application/json'].schema.properties)).toEqual(
+      expect.arrayContaining(['name', 'tasks', 'triggers']),
+    );
+    expect(doc.paths['/hooks/{triggerId}']!.post.security).toBeUndefined();
+    expect(doc.paths['/api/v1/runs']!.get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['job', 'state']),
+    );
+  });
+
   it('accepts YAML', async () => {
     const yaml = 'name: from-yaml\ntasks:\n  - key: only\n    type: shell\n    command: echo hi\n';
     const r = await platform.api('PUT', '/api/v1/jobs/from-yaml', yaml, { 'content-type': 'application/yaml' });

@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Put, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { jobSchema } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { ProblemException, parseLimit } from '@baton/http';
+import { ApiDoc, ProblemException, parseLimit } from '@baton/http';
 import { JobsService } from './jobs.service.js';
 
 /** A body is JSON (parsed by Express) or YAML (kept as text by the YAML parser route). */
@@ -25,6 +26,11 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Put(':name')
+  @ApiDoc({
+    summary: 'Create or update a job (JSON or YAML); a new version only when it changed',
+    body: jobSchema,
+    status: 201,
+  })
   @Requires('update', 'Job')
   async apply(
     @CurrentPrincipal() p: Principal,
@@ -38,6 +44,7 @@ export class JobsController {
   }
 
   @Get()
+  @ApiDoc({ summary: 'List jobs (limit, cursor, prefix)' })
   @Requires('read', 'Job')
   list(
     @CurrentPrincipal() p: Principal,
@@ -49,6 +56,7 @@ export class JobsController {
   }
 
   @Get(':name')
+  @ApiDoc({ summary: 'A job with its current (or ?version=N) definition and triggers' })
   @Requires('read', 'Job')
   get(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query('version') version?: string) {
     let v: number | undefined;
@@ -60,12 +68,14 @@ export class JobsController {
   }
 
   @Get(':name/versions')
+  @ApiDoc({ summary: 'Every version of a job' })
   @Requires('read', 'Job')
   versions(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
     return this.jobs.versions(p, name);
   }
 
   @Delete(':name')
+  @ApiDoc({ summary: 'Delete a job and its triggers (runs keep their pinned version)' })
   @Requires('delete', 'Job')
   remove(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
     return this.jobs.remove(p, name);

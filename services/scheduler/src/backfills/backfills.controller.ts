@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { parseInput } from '@baton/http';
+import { ApiDoc, parseInput } from '@baton/http';
 import { BackfillsService } from './backfills.service.js';
 
 const CreateBackfill = z.strictObject({
@@ -19,6 +19,7 @@ export class BackfillsController {
 
   /** Runs the job for each slot of its time trigger in [from, to]; `dryRun` lists the slots and their existing runs. */
   @Post('jobs/:name/backfills')
+  @ApiDoc({ summary: "Run the slots of a job's time trigger in [from, to]", body: CreateBackfill, status: 201 })
   @Requires('run', 'Run')
   async create(
     @CurrentPrincipal() p: Principal,
@@ -32,6 +33,7 @@ export class BackfillsController {
   }
 
   @Get('backfills/:id')
+  @ApiDoc({ summary: 'A backfill and its progress' })
   @Requires('read', 'Run')
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.backfills.get(p, id);

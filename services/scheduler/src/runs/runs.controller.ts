@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { RUN_STATES } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { ProblemException, parseInput, parseLimit } from '@baton/http';
+import { ApiDoc, ProblemException, parseInput, parseLimit } from '@baton/http';
 import { isTraceparent } from '@baton/telemetry';
 import { RunsService } from './runs.service.js';
 
@@ -27,6 +27,7 @@ export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
   @Post('jobs/:name/runs')
+  @ApiDoc({ summary: 'Start a run; the same idempotencyKey returns the same run', body: TriggerRun, status: 201 })
   @Requires('run', 'Run')
   async trigger(
     @CurrentPrincipal() p: Principal,
@@ -47,6 +48,7 @@ export class RunsController {
   }
 
   @Get('runs')
+  @ApiDoc({ summary: 'Runs, newest first', query: RunFilter })
   @Requires('read', 'Run')
   list(
     @CurrentPrincipal() p: Principal,
@@ -60,12 +62,14 @@ export class RunsController {
   }
 
   @Get('runs/:id')
+  @ApiDoc({ summary: "A run with each task's state, output and attempts" })
   @Requires('read', 'Run')
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.runs.get(p, id);
   }
 
   @Post('runs/:id/cancel')
+  @ApiDoc({ summary: 'Cancel a run; running tasks are stopped on their agents', body: CancelRun })
   @HttpCode(200)
   @Requires('cancel', 'Run')
   cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
@@ -74,12 +78,14 @@ export class RunsController {
   }
 
   @Post('runs/:id/rerun')
+  @ApiDoc({ summary: 'Rerun the failed tasks and their downstream, or all', body: RerunRun, status: 201 })
   @Requires('run', 'Run')
   rerun(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
     return this.runs.rerun(p, id, parseInput(RerunRun, body).mode);
   }
 
   @Post('runs/:id/tasks/:key/mark')
+  @ApiDoc({ summary: 'Mark a task of a running run succeeded or skipped', body: MarkTask })
   @HttpCode(200)
   @Requires('run', 'Run')
   mark(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('key') key: string, @Body() body: unknown) {
@@ -87,6 +93,7 @@ export class RunsController {
   }
 
   @Get('runs/:id/tasks/:key/logs')
+  @ApiDoc({ summary: "A task's output as text (?attempt, ?since)" })
   @Requires('read', 'Run')
   async logs(
     @CurrentPrincipal() p: Principal,

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { parseInput } from '@baton/http';
+import { ApiDoc, parseInput } from '@baton/http';
 import { AgentTokensService } from './agent-tokens.service.js';
 
 const CreateAgentToken = z.strictObject({
@@ -16,6 +16,7 @@ export class AgentTokensController {
   constructor(private readonly tokens: AgentTokensService) {}
 
   @Post()
+  @ApiDoc({ summary: 'Issue an agent token (returned once)', body: CreateAgentToken, status: 201 })
   @Requires('create', 'AgentToken')
   create(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
     const cmd = parseInput(CreateAgentToken, body);

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, ROLES, Requires } from '@baton/auth';
-import { parseInput } from '@baton/http';
+import { ApiDoc, parseInput } from '@baton/http';
 import { ApiKeysService } from './api-keys.service.js';
 
 const CreateApiKey = z.strictObject({
@@ -14,6 +14,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @ApiDoc({ summary: 'Issue an API key with a role (returned once)', body: CreateApiKey, status: 201 })
   @Requires('create', 'ApiKey')
   create(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
     const cmd = parseInput(CreateApiKey, body);

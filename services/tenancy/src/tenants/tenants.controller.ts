@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { parseInput } from '@baton/http';
+import { ApiDoc, parseInput } from '@baton/http';
 import { TenantsService } from './tenants.service.js';
 
 const CreateTenant = z.strictObject({
@@ -14,6 +14,7 @@ export class TenantsController {
 
   /** Platform admins only: a new tenant and its first admin API key (returned once). */
   @Post('tenants')
+  @ApiDoc({ summary: 'Create a tenant and its first admin key (platform admins)', body: CreateTenant, status: 201 })
   @Requires('create', 'Tenant')
   create(@Body() body: unknown) {
     return this.tenants.create(parseInput(CreateTenant, body).name);

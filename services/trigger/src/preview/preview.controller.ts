@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { nextFireTimes, validateCron, validateTimeZone } from '@baton/domain';
 import { Requires } from '@baton/auth';
-import { ProblemException, parseInput } from '@baton/http';
+import { ApiDoc, ProblemException, parseInput } from '@baton/http';
 
 const Preview = z.strictObject({
   cron: z.string().min(1),
@@ -15,6 +15,7 @@ const Preview = z.strictObject({
 @Controller('api/v1/schedule')
 export class PreviewController {
   @Post('preview')
+  @ApiDoc({ summary: 'The next fire times of a cron expression', body: Preview })
   @HttpCode(200)
   @Requires('read', 'Job')
   preview(@Body() body: unknown) {
