@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AgentsController } from './agents/agents.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { SchedulerMetrics } from './metrics/metrics.js';
 import { BackfillsController } from './backfills/backfills.controller.js';
 import { BackfillsService } from './backfills/backfills.service.js';
 import { AgentCommands } from './engine/agent-commands.js';
@@ -19,7 +21,7 @@ import { RunsService } from './runs/runs.service.js';
 
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
 @Module({
-  controllers: [RunsController, AgentsController, BackfillsController],
+  controllers: [RunsController, AgentsController, BackfillsController, MetricsController],
   providers: [
     AgentCommands,
     AgentGateway,
@@ -31,6 +33,7 @@ import { RunsService } from './runs/runs.service.js';
     ReadinessGate,
     RunEngine,
     RunsService,
+    SchedulerMetrics,
     SessionRegistry,
     TaskRenderer,
     Timers,

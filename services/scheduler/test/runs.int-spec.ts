@@ -239,6 +239,19 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     expect(list.body.items.map((a) => a.name)).not.toContain('intruder');
   });
 
+  it('exports Prometheus metrics of tasks, runs, agents and this process', async () => {
+    const res = await fetch(`${platform.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('baton_tasks{state="succeeded"}')).toBeGreaterThanOrEqual(3);
+    expect(value('baton_runs{state="failed"}')).toBeGreaterThanOrEqual(1);
+    expect(value('baton_assigned_total')).toBeGreaterThan(0);
+    expect(value('baton_attempts_total{outcome="succeeded"}')).toBeGreaterThan(0);
+    expect(text).toContain('# TYPE baton_agents_connected gauge');
+  });
+
   it('answers 404 for unknown runs and 401 without a token', async () => {
     expect((await platform.api('GET', '/api/v1/runs/01a20000-0000-7000-8000-000000000000')).status).toBe(404);
     const anon = await fetch(`${platform.url}/api/v1/runs`);

@@ -9,6 +9,7 @@ import { LogSink } from '../gateway/log-sink.js';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
 import { Dispatcher } from './dispatcher.js';
 import { type AttemptOutcome, type Effects, RunEngine } from './run-engine.js';
+import { SchedulerMetrics } from '../metrics/metrics.js';
 import { Timers } from './timers.js';
 
 export interface ResultInput {
@@ -74,6 +75,7 @@ export class AgentCommands {
     private readonly sessions: SessionRegistry,
     private readonly logs: LogSink,
     private readonly timers: Timers,
+    private readonly metrics: SchedulerMetrics,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -111,6 +113,7 @@ export class AgentCommands {
           const fx = await this.db.tx((m) => this.applyBatch(m, batch));
           const results = batch.filter((c) => c.kind === 'result');
           for (const c of results) {
+            this.metrics.inc('baton_attempts_total', { outcome: outcomeOf(c.result.status) });
             this.sessions.release(c.result.attemptId);
             this.logs.forget(c.result.attemptId);
           }

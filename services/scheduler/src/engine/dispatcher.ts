@@ -7,6 +7,7 @@ import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
+import { SchedulerMetrics } from '../metrics/metrics.js';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
 import { type Executable, TaskRenderer, outputsOf } from './task-renderer.js';
@@ -46,6 +47,7 @@ export class Dispatcher {
     private readonly defs: DefinitionCache,
     private readonly engine: RunEngine,
     private readonly renderer: TaskRenderer,
+    private readonly metrics: SchedulerMetrics,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -210,6 +212,7 @@ export class Dispatcher {
       for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
       return { placements, failedToRender };
     });
+    if (placements.length > 0) this.metrics.inc('baton_assigned_total', {}, placements.length);
     for (const p of placements) {
       this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);
       p.session.send({ msg: { $case: 'assign', value: p.msg } });
