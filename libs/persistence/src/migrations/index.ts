@@ -3,6 +3,7 @@ import { Engine1732500000000 } from './1732500000000-engine.js';
 import { EventTriggers1732600000000 } from './1732600000000-event-triggers.js';
 import { Audit1732700000000 } from './1732700000000-audit.js';
 import { Tracing1732800000000 } from './1732800000000-tracing.js';
+import { Quotas1732900000000 } from './1732900000000-quotas.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   EventTriggers1732600000000,
   Audit1732700000000,
   Tracing1732800000000,
+  Quotas1732900000000,
 ];

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import type { JobDefinition, TaskDefinition } from '@baton/domain';
-import { AttemptEntity, Database, RunEntity, TaskRunEntity, newId } from '@baton/persistence';
+import { AttemptEntity, Database, RunEntity, TaskRunEntity, TenantQuotaEntity, newId } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
@@ -114,6 +114,7 @@ export class Dispatcher {
       const runs = await m.createQueryBuilder(RunEntity, 'r').whereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
       const active = await this.activeTasks(m, runIds);
+      const quota = await this.tenantQuotas(m, [...new Set(claimed.map((t) => t.tenantId))]);
       const outputs = new Map<string, Record<string, unknown>>();
       const load = new Map(free.map((s) => [s.id, s.inFlight.size]));
       const cpu = new Map(free.map((s) => [s.id, s.usedCpu]));
@@ -131,6 +132,9 @@ export class Dispatcher {
         const compensation = t.state === 'compensating';
         const exec: Executable | null | undefined = compensation ? spec.compensate : spec;
         if (!exec) continue;
+        // The tenant's quota of tasks running at once (compensations are not held back).
+        const tq = quota.get(t.tenantId);
+        if (!compensation && tq && tq.running >= tq.max) continue;
         const maxActive = def.maxActiveTasks ?? null;
         if (!compensation && maxActive !== null && (active.get(run.id) ?? 0) >= maxActive) continue;
         const needCpu = compensation ? 0 : (spec.resources?.cpuMillis ?? 0);
@@ -189,6 +193,7 @@ export class Dispatcher {
         cpu.set(best.id, cpu.get(best.id)! + needCpu);
         mem.set(best.id, mem.get(best.id)! + needMem);
         if (!compensation) active.set(run.id, (active.get(run.id) ?? 0) + 1);
+        if (!compensation && tq) tq.running++;
         placements.push({
           session: best,
           cpu: needCpu,
@@ -236,6 +241,28 @@ export class Dispatcher {
         `WHERE id IN (${moves.map(() => '?').join(', ')}) AND state IN ('queued', 'compensating')`,
       [...params, now, ...moves.map((x) => x.id)],
     );
+  }
+
+  /** Tenants with a running-task quota: the limit and how many of their tasks run now. */
+  private async tenantQuotas(
+    m: EntityManager,
+    tenantIds: string[],
+  ): Promise<Map<string, { max: number; running: number }>> {
+    const out = new Map<string, { max: number; running: number }>();
+    const quotas = await m.find(TenantQuotaEntity, { where: { tenantId: In(tenantIds) } });
+    const limited = quotas.filter((q) => q.maxRunningTasks !== null);
+    if (limited.length === 0) return out;
+    const rows = await m
+      .createQueryBuilder(TaskRunEntity, 't')
+      .select('t.tenant_id', 'tenantId')
+      .addSelect('COUNT(*)', 'n')
+      .where('t.tenant_id IN (:...ids)', { ids: limited.map((q) => q.tenantId) })
+      .andWhere('t.state IN (:...s)', { s: ['assigned', 'running'] })
+      .groupBy('t.tenant_id')
+      .getRawMany<{ tenantId: string; n: string | number }>();
+    const running = new Map(rows.map((r) => [r.tenantId, Number(r.n)]));
+    for (const q of limited) out.set(q.tenantId, { max: q.maxRunningTasks!, running: running.get(q.tenantId) ?? 0 });
+    return out;
   }
 
   private async activeTasks(m: EntityManager, runIds: string[]): Promise<Map<string, number>> {
