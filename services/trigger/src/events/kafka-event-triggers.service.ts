@@ -77,7 +77,6 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('event-triggers');
-    // TODO(config): read `config.kafka.brokers` directly once BatonConfig has it in every build.
     this.brokers = config.kafka.brokers;
   }
 

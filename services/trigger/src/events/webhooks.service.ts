@@ -24,8 +24,6 @@ import { triggerSpec } from '../time/trigger-spec.js';
 import { SecretBox, newWebhookSecret } from './secret-box.js';
 import { requestEventRun } from './run-requests.js';
 
-/** How far `X-Baton-Timestamp` may be from the server's clock, either way. */
-export const WEBHOOK_TOLERANCE_MS = 300_000;
 export const SIGNATURE_HEADER = 'x-baton-signature';
 export const TIMESTAMP_HEADER = 'x-baton-timestamp';
 const MAX_IDEMPOTENCY_KEY = 200;
