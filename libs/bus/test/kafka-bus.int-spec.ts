@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BusEvent, type BusLogger, KafkaBus, topic } from '@baton/bus';
+import { testKafkaBrokers } from '@baton/testing';
 
 // The broker: deploy/local/kafka-start.sh starts one on 127.0.0.1:9092. Without
 // one these tests are skipped with a warning, except on CI, where they fail.
-const brokers = (process.env.BATON_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const onCi = process.env.CI === 'true';
+const found = await testKafkaBrokers();
+const available = found !== null;
+const brokers = found ?? ['127.0.0.1:9092'];
 
 const kafka = new Kafka({
   clientId: 'baton-bus-int-spec',
@@ -15,26 +17,6 @@ const kafka = new Kafka({
   retry: { retries: 1 },
   logLevel: logLevel.NOTHING,
 });
-
-async function brokerAnswers(): Promise<boolean> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-const available = await brokerAnswers();
-if (!available) {
-  const msg = `no Kafka broker answers on ${brokers.join(',')} (start one with deploy/local/kafka-start.sh or set BATON_KAFKA_BROKERS)`;
-  if (onCi) throw new Error(`CI=true: ${msg}`);
-  console.warn(`SKIPPED libs/bus KafkaBus integration tests: ${msg}`);
-}
 
 // A fresh prefix per run keeps runs (and their consumer groups) apart.
 const prefix = `test-${randomBytes(4).toString('hex')}.`;

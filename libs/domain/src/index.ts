@@ -10,3 +10,4 @@ export * from './schedule.js';
 export * from './task-state.js';
 export * from './templating.js';
 export * from './trigger-rules.js';
+export * from './matching.js';

@@ -1,16 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { globToRegExp } from '@baton/domain';
 import type { FileEvent, FileWatch } from '@baton/proto';
 import type { AgentLogger } from './types.js';
 
-/** `*` and `?` in a file name, as a regular expression; nothing else is special. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '[^/]*')
-    .replace(/\?/g, '[^/]');
-  return new RegExp(`^${body}$`);
-}
+export { globToRegExp };
 
 interface Seen {
   size: number;

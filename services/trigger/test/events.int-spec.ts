@@ -7,6 +7,7 @@ import {
   createTestDatabase,
   startPlatform,
   testDatabaseKinds,
+  testKafkaBrokers,
   waitFor,
 } from '@baton/testing';
 
@@ -200,7 +201,9 @@ describe.each(kinds)('webhook and dependency triggers (%s)', (kind) => {
 
 // The broker: deploy/local/kafka-start.sh starts one on 127.0.0.1:9092. Without one
 // the Kafka cases are skipped with a warning, except on CI, where they fail.
-const brokers = (process.env.BATON_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const found = await testKafkaBrokers();
+const kafkaUp = found !== null;
+const brokers = found ?? ['127.0.0.1:9092'];
 const kafka = new Kafka({
   clientId: 'baton-trigger-events-int-spec',
   brokers,
@@ -208,24 +211,6 @@ const kafka = new Kafka({
   retry: { retries: 2 },
   logLevel: logLevel.NOTHING,
 });
-async function brokerAnswers(): Promise<boolean> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-const kafkaUp = await brokerAnswers();
-if (!kafkaUp) {
-  const msg = `no Kafka broker answers on ${brokers.join(',')} (start one with deploy/local/kafka-start.sh)`;
-  if (process.env.CI === 'true') throw new Error(`CI=true: ${msg}`);
-  console.warn(`SKIPPED services/trigger Kafka event trigger tests: ${msg}`);
-}
 
 describe.runIf(kafkaUp).each(kinds)('Kafka event triggers (%s)', (kind) => {
   const TOPIC = 'tenant.default.orders';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
-import { nextFireTimes } from '@baton/domain';
+import { type TriggerDefinition, nextSlot } from '@baton/domain';
 import {
   BackfillEntity,
   Database,
@@ -75,37 +75,23 @@ export class BackfillsService implements OnApplicationBootstrap {
     });
     const trigger = triggers[cmd.trigger];
     if (!trigger) throw ProblemException.invalidField('trigger', `job ${jobName} has no trigger #${cmd.trigger}`);
+    if (trigger.type !== 'cron' && trigger.type !== 'fixedRate') {
+      throw ProblemException.invalidField(
+        'trigger',
+        `a ${trigger.type} trigger has no slots to backfill (cron and fixedRate do)`,
+      );
+    }
+    // The trigger's own slot math, so a backfilled slot is exactly the slot the trigger would fire.
+    const spec = trigger.spec as unknown as TriggerDefinition;
+    const anchor = trigger.anchorAt ?? trigger.createdAt;
     const slots: number[] = [];
-    if (trigger.type === 'cron') {
-      const spec = trigger.spec as { cron: string; timezone: string };
-      let after = new Date(cmd.from - 1);
-      while (slots.length <= MAX_BACKFILL_SLOTS) {
-        const batch = nextFireTimes(spec.cron, spec.timezone, after, 500);
-        for (const d of batch) {
-          if (d.getTime() > cmd.to) return { job, trigger, slots };
-          slots.push(d.getTime());
-        }
-        if (batch.length < 500) return { job, trigger, slots };
-        after = batch[batch.length - 1]!;
+    for (let t = nextSlot(spec, cmd.from - 1, anchor); t !== null && t <= cmd.to; t = nextSlot(spec, t, anchor)) {
+      if (slots.length >= MAX_BACKFILL_SLOTS) {
+        throw ProblemException.invalidField('to', `the range holds more than ${MAX_BACKFILL_SLOTS} slots; split it`);
       }
-      throw ProblemException.invalidField('to', `the range holds more than ${MAX_BACKFILL_SLOTS} slots; split it`);
+      slots.push(t);
     }
-    if (trigger.type === 'fixedRate') {
-      const spec = trigger.spec as { everyMs: number; startAt: number | null };
-      const anchor = spec.startAt ?? trigger.anchorAt ?? trigger.createdAt;
-      let k = Math.ceil((cmd.from - anchor) / spec.everyMs);
-      for (let t = anchor + k * spec.everyMs; t <= cmd.to; t = anchor + ++k * spec.everyMs) {
-        if (slots.length >= MAX_BACKFILL_SLOTS) {
-          throw ProblemException.invalidField('to', `the range holds more than ${MAX_BACKFILL_SLOTS} slots; split it`);
-        }
-        slots.push(t);
-      }
-      return { job, trigger, slots };
-    }
-    throw ProblemException.invalidField(
-      'trigger',
-      `a ${trigger.type} trigger has no slots to backfill (cron and fixedRate do)`,
-    );
+    return { job, trigger, slots };
   }
 
   async create(scope: TenantScope, jobName: string, cmd: BackfillCommand) {

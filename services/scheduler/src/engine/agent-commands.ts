@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AgentEntity, AttemptEntity, Database, TaskRunEntity } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -138,7 +138,6 @@ export class AgentCommands {
     if (acks.length > 0) {
       const byAgent = new Map<string, string[]>();
       for (const a of acks) byAgent.set(a.session.agentId, [...(byAgent.get(a.session.agentId) ?? []), a.attemptId]);
-      const moved: string[] = [];
       for (const [agentId, ids] of byAgent) {
         for (const part of chunks(ids)) {
           await m
@@ -147,26 +146,23 @@ export class AgentCommands {
             .set({ state: 'running', startedAt: now, expiresAt: now + this.config.scheduler.leaseTtlMs })
             .where('id IN (:...ids) AND state = :s AND agent_id = :a', { ids: part, s: 'assigned', a: agentId })
             .execute();
-          // Only the agent's own attempts that just started move their tasks.
-          const started = await m.find(AttemptEntity, {
-            where: { id: In(part), agentId, state: 'running', startedAt: now },
-            select: { id: true },
-          });
-          moved.push(...started.map((a) => a.id));
+          // Only tasks whose current attempt is now running on this agent move (an ack names no one else's task).
+          await m
+            .createQueryBuilder()
+            .update(TaskRunEntity)
+            .set({
+              state: 'running',
+              attemptsUsed: () => 'attempts_used + 1',
+              startedAt: () => `COALESCE(started_at, ${now})`,
+              updatedAt: now,
+            })
+            .where('state = :s', { s: 'assigned' })
+            .andWhere(
+              "current_attempt_id IN (SELECT a.id FROM attempts a WHERE a.id IN (:...ids) AND a.agent_id = :a AND a.state = 'running')",
+              { ids: part, a: agentId },
+            )
+            .execute();
         }
-      }
-      for (const part of chunks(moved)) {
-        await m
-          .createQueryBuilder()
-          .update(TaskRunEntity)
-          .set({
-            state: 'running',
-            attemptsUsed: () => 'attempts_used + 1',
-            startedAt: () => `COALESCE(started_at, ${now})`,
-            updatedAt: now,
-          })
-          .where('current_attempt_id IN (:...ids) AND state = :s', { ids: part, s: 'assigned' })
-          .execute();
       }
     }
     const results = batch.filter((c) => c.kind === 'result');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import type { JobDefinition, TaskDefinition } from '@baton/domain';
+import { type JobDefinition, type TaskDefinition, labelsMatch } from '@baton/domain';
 import { AttemptEntity, Database, RunEntity, TaskRunEntity, TenantQuotaEntity, newId } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -11,9 +11,6 @@ import { SchedulerMetrics } from '../metrics/metrics.js';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
 import { type Executable, TaskRenderer, outputsOf } from './task-renderer.js';
-
-const matches = (selector: Record<string, string>, labels: Readonly<Record<string, string>>) =>
-  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 type TaskDef = TaskDefinition & {
   resources?: { cpuMillis: number; memoryMb: number };
@@ -143,7 +140,7 @@ export class Dispatcher {
         let best: AgentSession | null = null;
         for (const s of free) {
           const used = load.get(s.id)!;
-          if (s.tenantId !== t.tenantId || used >= s.slots || !matches(spec.agentSelector, s.labels)) continue;
+          if (s.tenantId !== t.tenantId || used >= s.slots || !labelsMatch(spec.agentSelector, s.labels)) continue;
           if (s.cpuMillis > 0 && needCpu > 0 && cpu.get(s.id)! + needCpu > s.cpuMillis) continue;
           if (s.memoryMb > 0 && needMem > 0 && mem.get(s.id)! + needMem > s.memoryMb) continue;
           if (!best || used / s.slots < load.get(best.id)! / best.slots) best = s;

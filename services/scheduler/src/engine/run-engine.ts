@@ -24,6 +24,7 @@ import {
   newId,
 } from '@baton/persistence';
 import { type RunFinished, enqueueEvent, enqueueEvents, topic } from '@baton/bus';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
 import { DefinitionCache, taskOf } from './definitions.js';
@@ -96,6 +97,7 @@ export class RunEngine {
     private readonly db: Database,
     private readonly defs: DefinitionCache,
     private readonly gate: ReadinessGate,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('scheduler');
@@ -590,8 +592,8 @@ export class RunEngine {
         if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
       }
     }
-    if (fx.queued && !fx.wakeSent) {
-      // Other replicas' agents may be the ones free to take the new work.
+    if (fx.queued && !fx.wakeSent && this.config.kafka.brokers !== null) {
+      // Other replicas' agents may be the ones free to take the new work (one process needs no wake-up: it kicks itself).
       fx.wakeSent = true;
       await enqueueEvent(m, {
         topic: topic('task-events'),

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import type { FileTrigger } from '@baton/domain';
+import { type FileTrigger, globToRegExp, labelsMatch } from '@baton/domain';
 import { Database, TriggerEntity } from '@baton/persistence';
 import {
   EVENT_BUS,
@@ -16,17 +16,6 @@ import { newId } from '@baton/persistence';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import type { FileEvent, FileWatch } from '@baton/proto';
 import { type AgentSession, SessionRegistry } from './sessions.js';
-
-const globMatch = (glob: string, name: string) =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '[^/]*')
-      .replace(/\?/g, '[^/]')}$`,
-  ).test(name);
-
-const selects = (selector: Record<string, string>, labels: Readonly<Record<string, string>>) =>
-  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /**
  * File-arrival triggers: the agents a trigger selects watch its folder (the
@@ -67,7 +56,7 @@ export class FileTriggers implements OnApplicationBootstrap {
 
   async sendWatches(s: AgentSession): Promise<void> {
     const watches: FileWatch[] = (await this.triggersOf(s.tenantId))
-      .filter((t) => selects(t.spec.agentSelector ?? {}, s.labels))
+      .filter((t) => labelsMatch(t.spec.agentSelector ?? {}, s.labels))
       .map((t) => ({ triggerId: t.row.id, pathGlob: t.spec.path }));
     s.send({ msg: { $case: 'watch', value: { watches } } });
   }
@@ -77,9 +66,9 @@ export class FileTriggers implements OnApplicationBootstrap {
     const t = (await this.triggersOf(s.tenantId)).find((x) => x.row.id === e.triggerId);
     if (
       !t ||
-      !selects(t.spec.agentSelector ?? {}, s.labels) ||
+      !labelsMatch(t.spec.agentSelector ?? {}, s.labels) ||
       dirname(e.path) !== dirname(t.spec.path) ||
-      !globMatch(basename(t.spec.path), basename(e.path))
+      !globToRegExp(basename(t.spec.path)).test(basename(e.path))
     ) {
       this.log.warn('file event ignored: it matches no file trigger of this agent', { agent: s.name, path: e.path });
       return;
