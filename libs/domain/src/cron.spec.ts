@@ -63,6 +63,23 @@ describe('nextFireTimes', () => {
       ['2026-01-05T09:00:00.000Z'],
     ],
     ['7 is Sunday', '0 0 0 * * 7', 'UTC', '2026-01-01T00:00:00Z', 1, ['2026-01-04T00:00:00.000Z']],
+    ['SUN-SUN is Sunday only', '0 0 0 * * SUN-SUN', 'UTC', '2026-01-01T00:00:00Z', 1, ['2026-01-04T00:00:00.000Z']],
+    [
+      'SAT-SUN is the weekend',
+      '0 0 0 * * SAT-SUN',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-01-03T00:00:00.000Z', '2026-01-04T00:00:00.000Z', '2026-01-10T00:00:00.000Z'],
+    ],
+    [
+      'a step past the end of its field hits only the start',
+      '0 */90 * * * *',
+      'UTC',
+      '2026-01-01T00:30:00Z',
+      2,
+      ['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z'],
+    ],
     [
       'day-of-month OR day-of-week when both are restricted',
       '0 0 0 13 * FRI',
@@ -174,6 +191,129 @@ describe('nextFireTimes', () => {
   });
 });
 
+// Quartz day syntax, as Quartz users write it; day-of-week numbers are Unix ones (0/7 = SUN ... 6 = SAT).
+describe('nextFireTimes with Quartz day syntax', () => {
+  it.each<[string, string, string, string, number, string[]]>([
+    [
+      'MON#3: the third Monday',
+      '0 15 10 ? * MON#3',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-01-19T10:15:00.000Z', '2026-02-16T10:15:00.000Z', '2026-03-16T10:15:00.000Z'],
+    ],
+    [
+      'MON#5 only in months with five Mondays',
+      '0 0 0 ? * MON#5',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-03-30T00:00:00.000Z', '2026-06-29T00:00:00.000Z', '2026-08-31T00:00:00.000Z'],
+    ],
+    [
+      'L: the last day of the month',
+      '0 0 12 L * ?',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-01-31T12:00:00.000Z', '2026-02-28T12:00:00.000Z', '2026-03-31T12:00:00.000Z'],
+    ],
+    ['L in a leap year', '0 0 12 L 2 ?', 'UTC', '2027-06-01T00:00:00Z', 1, ['2028-02-29T12:00:00.000Z']],
+    [
+      '15W: the weekday nearest the 15th (Sunday 15 February -> Monday 16)',
+      '0 0 12 15W * ?',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      4,
+      ['2026-01-15T12:00:00.000Z', '2026-02-16T12:00:00.000Z', '2026-03-16T12:00:00.000Z', '2026-04-15T12:00:00.000Z'],
+    ],
+    [
+      '1W on a Saturday moves forward to Monday the 3rd, not into the previous month',
+      '0 0 0 1W * *',
+      'UTC',
+      '2026-07-15T00:00:00Z',
+      2,
+      ['2026-08-03T00:00:00.000Z', '2026-09-01T00:00:00.000Z'],
+    ],
+    [
+      '31W on a Sunday moves back to Friday the 29th; months without a 31st are skipped',
+      '0 0 0 31W * *',
+      'UTC',
+      '2026-04-01T00:00:00Z',
+      2,
+      ['2026-05-29T00:00:00.000Z', '2026-07-31T00:00:00.000Z'],
+    ],
+    [
+      'LW: the last weekday of the month',
+      '0 0 12 LW * ?',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-01-30T12:00:00.000Z', '2026-02-27T12:00:00.000Z', '2026-03-31T12:00:00.000Z'],
+    ],
+    [
+      '5L: the last Friday (5 = FRI in Unix numbering)',
+      '0 0 12 ? * 5L',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      3,
+      ['2026-01-30T12:00:00.000Z', '2026-02-27T12:00:00.000Z', '2026-03-27T12:00:00.000Z'],
+    ],
+    [
+      "Quartz's 5L (last Thursday) is THUL, or 4L",
+      '0 0 12 ? * THUL',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      2,
+      ['2026-01-29T12:00:00.000Z', '2026-02-26T12:00:00.000Z'],
+    ],
+    ['4L equals THUL', '0 0 12 ? * 4L', 'UTC', '2026-01-01T00:00:00Z', 1, ['2026-01-29T12:00:00.000Z']],
+    [
+      '7L: the last Sunday',
+      '0 0 0 ? * 7L',
+      'UTC',
+      '2026-01-01T00:00:00Z',
+      2,
+      ['2026-01-25T00:00:00.000Z', '2026-02-22T00:00:00.000Z'],
+    ],
+    ['lower case: fri#1', '0 0 12 ? * fri#1', 'UTC', '2026-01-01T00:00:00Z', 1, ['2026-01-02T12:00:00.000Z']],
+    [
+      'L with a restricted day-of-week: either matches (the Vixie rule)',
+      '0 0 0 L * FRI#1',
+      'UTC',
+      '2026-02-01T00:00:00Z',
+      3,
+      ['2026-02-06T00:00:00.000Z', '2026-02-28T00:00:00.000Z', '2026-03-06T00:00:00.000Z'],
+    ],
+    [
+      'L in a time zone: the last day of the local month',
+      '0 0 9 L * ?',
+      'Asia/Kolkata',
+      '2026-01-01T00:00:00Z',
+      2,
+      ['2026-01-31T03:30:00.000Z', '2026-02-28T03:30:00.000Z'],
+    ],
+    [
+      'SUNL at 02:30 in Europe/Berlin: the DST gap policy holds (03:00 local), then CEST',
+      '0 30 2 ? * SUNL',
+      'Europe/Berlin',
+      '2026-03-01T00:00:00Z',
+      2,
+      ['2026-03-29T01:00:00.000Z', '2026-04-26T00:30:00.000Z'],
+    ],
+    [
+      'SUN#4 at 02:30 in Europe/Berlin on the fall-back day: first occurrence only',
+      '0 30 2 ? * SUN#4',
+      'Europe/Berlin',
+      '2026-10-01T00:00:00Z',
+      2,
+      ['2026-10-25T00:30:00.000Z', '2026-11-22T01:30:00.000Z'],
+    ],
+  ])('%s', (_name, expr, tz, after, count, expected) => {
+    expect(iso(nextFireTimes(expr, tz, new Date(after), count))).toEqual(expected);
+  });
+});
+
 describe('nextFireTime', () => {
   it.each<[string, string, string, string | null]>([
     ['0 0 12 * * *', 'UTC', '2026-06-01T00:00:00Z', '2026-06-01T12:00:00.000Z'],
@@ -204,11 +344,38 @@ describe('validateCron', () => {
     ['0 0 * JANUARY *', 'month: invalid value "JANUARY"'],
     ['*/0 * * * *', 'minute: step must be a positive integer in "*/0"'],
     ['*/x * * * *', 'minute: step must be a positive integer in "*/x"'],
+    ['/5 * * * *', 'minute: a step needs a start in "/5" (e.g. */5)'],
+    ['*/90 * * * *', null], // a step past the field's end hits only the start, as before croner
+    ['0 0 * * MON-SUN', null],
+    ['0 0 * * +1', 'day-of-week: invalid value "+1"'],
     ['1/2/3 * * * *', 'minute: invalid step in "1/2/3"'],
     ['0 5-1 * * *', 'hour: range 5-1 goes backwards'],
     ['0 1-2-3 * * *', 'hour: invalid range "1-2-3"'],
     ['1,,2 * * * *', 'minute: empty list item in "1,,2"'],
     ['@often', 'unknown macro "@often"'],
+    // Quartz day syntax: accepted
+    ['0 15 10 ? * MON#3', null],
+    ['0 0 12 L * ?', null],
+    ['0 0 12 15W * ?', null],
+    ['0 0 12 ? * 5L', null],
+    ['0 0 12 LW * ?', null],
+    ['0 0 12 L,15 * ?', null],
+    ['0 0 12 lw * ?', null],
+    ['0 0 12 ? * MON#1,FRIL', null],
+    // Quartz day syntax: rejected, naming the field
+    ['0 15 10 ? * MON#3 2026', 'expected 5 or 6 fields (sec min hour day-of-month month day-of-week), got 7'],
+    ['0 0 0 ? * MON#6', 'day-of-week: the n of d#n must be 1-5 in "MON#6"'],
+    ['0 0 0 ? * MON#0', 'day-of-week: the n of d#n must be 1-5 in "MON#0"'],
+    ['0 0 0 ? * 8L', 'day-of-week: 8 is out of range 0-7'],
+    ['0 0 0 ? * L', 'day-of-week: invalid value "L"'],
+    ['0 0 0 ? * 1W', 'day-of-week: invalid value "1W"'],
+    ['0 0 0 1#2 * ?', 'day-of-month: invalid value "1#2"'],
+    ['0 0 0 32W * ?', 'day-of-month: 32 is out of range 1-31'],
+    ['0 0 0 0W * ?', 'day-of-month: 0 is out of range 1-31'],
+    ['0 0 0 L-3 * ?', 'day-of-month: L must stand alone (no L-n offsets) in "L-3"'],
+    ['0 0 0 LW,1 * ?', 'day-of-month: LW can not be in a list in "LW,1"'],
+    ['0 0 0 1-5W * ?', 'day-of-month: W is not allowed in a range in "1-5W"'],
+    ['0 0 0 ? 2L ?', 'month: invalid value "2L"'],
   ])('%j -> %j', (expr, expected) => {
     expect(validateCron(expr)).toBe(expected);
   });

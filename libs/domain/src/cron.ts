@@ -1,15 +1,25 @@
 /**
  * Cron schedules: `sec min hour day-of-month month day-of-week`, or the
  * classic 5 fields (seconds = 0), evaluated on the wall clock of an IANA time
- * zone.
+ * zone. croner parses and matches the fields; the DST policy below is
+ * Baton's own and sits on top of it.
  *
- * Fields accept `*`, `?` (same as `*`), lists `a,b`, ranges `a-b`, steps
- * `*\/n`, `a-b/n` and `a/n` (a to the field's maximum), month names JAN-DEC
- * and weekday names SUN-SAT (case-insensitive); day-of-week 0 and 7 are both
- * Sunday. Macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight,
- * @hourly. When both day-of-month and day-of-week are restricted, a day
- * matches if EITHER matches (Vixie cron's rule); only a bare `*` or `?`
- * counts as unrestricted, so `*\/2` in day-of-month is a restriction.
+ * Fields accept `*`, `?` (same as `*`, in any field), lists `a,b`, ranges
+ * `a-b`, steps `*\/n`, `a-b/n` and `a/n` (a to the field's maximum), month
+ * names JAN-DEC and weekday names SUN-SAT (case-insensitive). Day-of-week is
+ * numbered as in Unix cron: 0 and 7 are Sunday, 1 Monday ... 6 Saturday
+ * (Quartz numbers 1 = Sunday ... 7 = Saturday: shift Quartz numbers down by
+ * one, or use the names, which mean the same in both); a range may end on
+ * Sunday (`MON-SUN`, `SAT-SUN`). Quartz day syntax:
+ * - day-of-month `L` (last day), `nW` (the weekday nearest day n, within the
+ *   month), `LW` (last weekday of the month);
+ * - day-of-week `d#n` (the n-th d of the month, n = 1..5, e.g. `MON#3`) and
+ *   `dL` (the last d of the month, e.g. `FRIL` or `5L`).
+ * Macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly.
+ * When both day-of-month and day-of-week are restricted, a day matches if
+ * EITHER matches (Vixie cron's rule); only a bare `*` or `?` counts as
+ * unrestricted, so `*\/2` in day-of-month is a restriction. Quartz's year
+ * field (a seventh field) is not accepted.
  *
  * DST policy: every wall-clock match fires once, at its first occurrence.
  * - A wall-clock time that does not exist (spring-forward gap) fires at the
@@ -27,30 +37,22 @@
  * Fire times therefore never go backwards and never repeat.
  */
 
+import { Cron } from 'croner';
+import { BoundedCache } from './bounded-cache.js';
 import { wallClock } from './time.js';
+
+const SECOND = 1_000;
+const DAY = 86_400_000;
 
 type Field = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' | 'day-of-week';
 
-interface FieldSpec {
-  name: Field;
-  min: number;
-  max: number;
-  names?: readonly string[];
-}
-
-const FIELDS: readonly FieldSpec[] = [
+const FIELDS: ReadonlyArray<{ name: Field; min: number; max: number }> = [
   { name: 'second', min: 0, max: 59 },
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day-of-month', min: 1, max: 31 },
-  {
-    name: 'month',
-    min: 1,
-    max: 12,
-    names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
-  },
-  // 7 is accepted as a second Sunday and folded onto 0.
-  { name: 'day-of-week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+  { name: 'month', min: 1, max: 12 },
+  { name: 'day-of-week', min: 0, max: 7 },
 ];
 
 const MACROS: Readonly<Record<string, string>> = {
@@ -63,15 +65,15 @@ const MACROS: Readonly<Record<string, string>> = {
   '@hourly': '0 0 * * * *',
 };
 
+// utcOffset 0: croner reads the wall clock as if it were UTC and never applies a zone; the zone is Baton's (below).
+// sloppyRanges: `a/n` means a to the field's maximum, as Baton has always read it.
+const CRONER_OPTIONS = { utcOffset: 0, paused: true, mode: '6-part', sloppyRanges: true } as const;
+
 export interface CronSchedule {
-  readonly seconds: readonly boolean[];
-  readonly minutes: readonly boolean[];
-  readonly hours: readonly boolean[];
-  readonly daysOfMonth: readonly boolean[];
-  readonly months: readonly boolean[];
-  readonly daysOfWeek: readonly boolean[];
-  readonly domRestricted: boolean;
-  readonly dowRestricted: boolean;
+  /** The six fields (macros expanded, `0` seconds added to a 5-field expression). */
+  readonly fields: readonly string[];
+  /** The first wall-clock time (whole seconds, read as if UTC) at or after `wallMs` that the fields match, or null. */
+  nextWallMatch(wallMs: number): number | null;
 }
 
 export class CronError extends Error {
@@ -81,71 +83,106 @@ export class CronError extends Error {
   }
 }
 
-function parseValue(text: string, spec: FieldSpec): number {
-  if (/^\d+$/.test(text)) {
-    const n = Number(text);
-    if (n < spec.min || n > spec.max) throw new CronError(`${spec.name}: ${n} is out of range ${spec.min}-${spec.max}`);
-    return n;
+// A fresh options object each time: croner writes its defaults into the one it is given.
+const compile = (fields: readonly string[]): Cron => new Cron(fields.join(' '), { ...CRONER_OPTIONS });
+
+/** croner's message for a field, in Baton's words: what is wrong, quoting the field's text. */
+function explain(field: (typeof FIELDS)[number], text: string, err: unknown): string {
+  const raw = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern: (Syntax error, )?/, '');
+  const value = /^Invalid value for (\w+): (-?\d+)/.exec(raw);
+  if (value) {
+    // croner stores day-of-month and month from 0; report the number as written.
+    const n = Number(value[2]) + (['day', 'month', 'nearestWeekdays'].includes(value[1]!) ? 1 : 0);
+    return `${n} is out of range ${field.min}-${field.max}`;
   }
-  const index = spec.names?.indexOf(text.toUpperCase()) ?? -1;
-  if (index < 0) throw new CronError(`${spec.name}: invalid value "${text}"`);
-  return index + spec.min;
+  const badStep = text.split(',').find((item) => item.split('/').length === 2 && !/\/\d+$/.test(item));
+  if (/illegal characters/.test(raw) && badStep !== undefined) return `step must be a positive integer in "${badStep}"`;
+  if (/illegal characters|has to stand alone|is not a number|illegal lower|illegal upper/.test(raw))
+    return `invalid value "${text}"`;
+  if (/illegal stepping: (0|\(NaN\))$/.test(raw)) return `step must be a positive integer in "${text}"`;
+  if (/illegal stepping/.test(raw)) return `invalid step in "${text}"`;
+  if (/From value is larger/.test(raw)) return `range ${/'([^']*)'/.exec(raw)?.[1] ?? text} goes backwards`;
+  if (/illegal range/.test(raw)) return `invalid range "${/'([^']*)'/.exec(raw)?.[1] ?? text}"`;
+  if (/is empty/.test(raw)) return `empty list item in "${text}"`;
+  if (/nth weekday out of range/.test(raw)) return `the n of d#n must be 1-5 in "${text}"`;
+  if (/L has to be a value of its own/.test(raw)) return `L must stand alone (no L-n offsets) in "${text}"`;
+  // croner quotes the field and names it in words of its own; Baton quotes and names it once.
+  const reason = raw.replace(/ \('[^']*'\)\.?$/, '').replace(/ in (day-of-month|day-of-week)$/, '');
+  return `${reason.replace(/\.$/, '')} in "${text}"`;
 }
 
-function parseField(text: string, spec: FieldSpec): boolean[] {
-  const allowed = new Array<boolean>(spec.max + 1).fill(false);
-  for (const part of text.split(',')) {
-    if (part === '') throw new CronError(`${spec.name}: empty list item in "${text}"`);
-    const [rangeText, stepText, extra] = part.split('/');
-    if (extra !== undefined) throw new CronError(`${spec.name}: invalid step in "${part}"`);
-    let step = 1;
-    if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
-        throw new CronError(`${spec.name}: step must be a positive integer in "${part}"`);
-      step = Number(stepText);
-    }
-    let from: number;
-    let to: number;
-    if (rangeText === '*' || rangeText === '?') {
-      from = spec.min;
-      to = spec.name === 'day-of-week' ? 6 : spec.max;
-    } else if (rangeText!.includes('-')) {
-      const [a, b, more] = rangeText!.split('-');
-      if (more !== undefined || a === '' || b === '') throw new CronError(`${spec.name}: invalid range "${rangeText}"`);
-      from = parseValue(a!, spec);
-      to = parseValue(b!, spec);
-      if (from > to) throw new CronError(`${spec.name}: range ${rangeText} goes backwards`);
-    } else {
-      from = parseValue(rangeText!, spec);
-      to = stepText === undefined ? from : spec.name === 'day-of-week' ? 6 : spec.max;
-    }
-    for (let v = from; v <= to; v += step) allowed[v] = true;
-  }
-  if (spec.name === 'day-of-week' && allowed[7]) allowed[0] = true;
-  return allowed;
+/** How many values croner keeps for each field: a step of at least this many hits only the start. */
+const FIELD_SIZES = [60, 60, 24, 31, 12, 7];
+
+/**
+ * Baton has always accepted a step larger than its field (`*\/90` in minutes
+ * fires at :00 only); croner refuses one, so it is cut to the field's size,
+ * which means the same.
+ */
+function clampSteps(text: string, index: number): string {
+  return text.replace(/\/(\d+)/g, (step, n: string) =>
+    Number(n) > FIELD_SIZES[index]! ? `/${FIELD_SIZES[index]!}` : step,
+  );
 }
+
+/** Syntax croner accepts and Baton does not: `/n` without a start, and croner's `+` (AND) day-of-week prefix. */
+function unsupported(index: number, text: string): string | null {
+  const field = FIELDS[index]!;
+  const bare = text.split(',').find((item) => item.startsWith('/'));
+  if (bare !== undefined) {
+    const example = /^\/\d+$/.test(bare) ? ` (e.g. *${bare})` : '';
+    return `${field.name}: a step needs a start in "${bare}"${example}`;
+  }
+  if (text.startsWith('+')) return `${field.name}: invalid value "${text}"`;
+  return null;
+}
+
+/** The reason croner rejects a field on its own (the others left `*`), in Baton's words, or null. */
+function fieldError(fields: readonly string[], index: number): string | null {
+  try {
+    compile(FIELDS.map((_, i) => (i === index ? fields[i]! : '*')));
+    return null;
+  } catch (err) {
+    return `${FIELDS[index]!.name}: ${explain(FIELDS[index]!, fields[index]!, err)}`;
+  }
+}
+
+const compiled = new BoundedCache<string, CronSchedule>(1_000);
 
 /** Parses an expression; throws CronError with a message naming the field. */
 export function parseCron(expr: string): CronSchedule {
+  const hit = compiled.get(expr);
+  if (hit) return hit;
   const trimmed = expr.trim();
   const expanded = trimmed.startsWith('@') ? MACROS[trimmed.toLowerCase()] : trimmed;
   if (expanded === undefined) throw new CronError(`unknown macro "${trimmed}"`);
   const parts = expanded.split(/\s+/).filter((p) => p !== '');
   if (parts.length !== 5 && parts.length !== 6)
     throw new CronError(`expected 5 or 6 fields (sec min hour day-of-month month day-of-week), got ${parts.length}`);
-  const fields = parts.length === 5 ? ['0', ...parts] : parts;
-  const sets = FIELDS.map((spec, i) => parseField(fields[i]!, spec));
-  const unrestricted = (f: string): boolean => f === '*' || f === '?';
-  return {
-    seconds: sets[0]!,
-    minutes: sets[1]!,
-    hours: sets[2]!,
-    daysOfMonth: sets[3]!,
-    months: sets[4]!,
-    daysOfWeek: sets[5]!,
-    domRestricted: !unrestricted(fields[3]!),
-    dowRestricted: !unrestricted(fields[5]!),
+  const fields = (parts.length === 5 ? ['0', ...parts] : parts).map(clampSteps);
+  // croner reads a range's end `-SUN` as 7 (so MON-SUN is every day), which makes SUN-SUN every day too.
+  fields[5] = fields[5]!.replace(/(^|,)(SUN|0)-SUN(?=$|[,/])/gi, '$10-0');
+  let cron: Cron | null = null;
+  let failure: unknown = null;
+  try {
+    cron = compile(fields);
+  } catch (err) {
+    failure = err;
+  }
+  // Name the first bad field, whichever check finds it.
+  for (let i = 0; i < fields.length; i++) {
+    const reason = unsupported(i, fields[i]!) ?? (failure === null ? null : fieldError(fields, i));
+    if (reason) throw new CronError(reason);
+  }
+  if (cron === null) {
+    throw new CronError((failure instanceof Error ? failure.message : String(failure)).replace(/^CronPattern: /, ''));
+  }
+  const schedule: CronSchedule = {
+    fields,
+    nextWallMatch: (wallMs) => cron.nextRun(new Date(wallMs - SECOND))?.getTime() ?? null,
   };
+  compiled.set(expr, schedule);
+  return schedule;
 }
 
 /** The reason an expression is invalid, or null when it is valid. */
@@ -169,9 +206,6 @@ export function validateTimeZone(tz: string): string | null {
     return `unknown time zone "${tz}" (expected an IANA name such as "Europe/Berlin" or "UTC")`;
   }
 }
-
-const SECOND = 1_000;
-const DAY = 86_400_000;
 
 /** Offset of `tz` from UTC at instant `t`, in ms (wall = t + offset). */
 function offsetAt(tz: string, t: number): number {
@@ -203,39 +237,6 @@ function wallToInstant(tz: string, wall: number): number {
   return hi;
 }
 
-function dayMatches(s: CronSchedule, d: Date): boolean {
-  const dom = s.daysOfMonth[d.getUTCDate()]!;
-  const dow = s.daysOfWeek[d.getUTCDay()]!;
-  if (s.domRestricted && s.dowRestricted) return dom || dow;
-  return dom && dow;
-}
-
-/** The first wall-clock time >= `from` (whole seconds, read as if UTC) the schedule matches, or null past `limit`. */
-function nextWallMatch(s: CronSchedule, from: number, limit: number): number | null {
-  let t = from;
-  while (t <= limit) {
-    const d = new Date(t);
-    const [y, mo, day, h, mi, sec] = [
-      d.getUTCFullYear(),
-      d.getUTCMonth(),
-      d.getUTCDate(),
-      d.getUTCHours(),
-      d.getUTCMinutes(),
-      d.getUTCSeconds(),
-    ];
-    if (!s.months[mo + 1]) t = Date.UTC(y, mo + 1, 1);
-    else if (!dayMatches(s, d)) t = Date.UTC(y, mo, day + 1);
-    else if (!s.hours[h]) t = Date.UTC(y, mo, day, h + 1);
-    else if (!s.minutes[mi]) t = Date.UTC(y, mo, day, h, mi + 1);
-    else if (!s.seconds[sec]) t = Date.UTC(y, mo, day, h, mi, sec + 1);
-    else return t;
-  }
-  return null;
-}
-
-// Long enough for any satisfiable schedule (29 February on a weekday recurs within 28 years).
-const SEARCH_HORIZON_MS = 30 * 366 * DAY;
-
 /**
  * Up to `count` fire times strictly after `after`, ascending. Fewer (possibly
  * none) when the schedule never matches again, e.g. `0 0 0 30 2 *`.
@@ -250,11 +251,10 @@ export function nextFireTimes(expr: string, timezone: string, after: Date, count
 
   // Any wall time up to the current one fires at or before `after` (first-occurrence rule), so start just past it.
   let wall = Math.floor((start + offsetAt(timezone, start)) / SECOND) * SECOND + SECOND;
-  const limit = wall + SEARCH_HORIZON_MS;
   let last = start;
   const out: Date[] = [];
   while (out.length < count) {
-    const match = nextWallMatch(schedule, wall, limit);
+    const match = schedule.nextWallMatch(wall);
     if (match === null) break;
     const instant = wallToInstant(timezone, match);
     if (instant > last) {
