@@ -25,6 +25,8 @@ const schema = z.object({
   BATON_GRPC_HOST: z.string().default('0.0.0.0'),
   BATON_GRPC_PORT: int(7070),
   BATON_PUBLIC_URL: z.string().url().optional(),
+  // JSON and YAML request bodies; webhooks read their raw bodies with a limit of their own (1 MiB).
+  BATON_MAX_BODY_BYTES: int(1_048_576, 1_024),
   BATON_DATA_DIR: z.string().default('./data'),
   BATON_DATABASE_URL: z
     .string()
@@ -79,7 +81,8 @@ export interface BatonConfig {
   mode: 'development' | 'production';
   /** The environment name templates see as `{{ env }}`. */
   env: string;
-  http: { host: string; port: number; publicUrl: string };
+  /** `maxBodyBytes`: the largest JSON or YAML request body; a larger one is answered 413. */
+  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number };
   grpc: { host: string; port: number };
   dataDir: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       host: e.BATON_HTTP_HOST,
       port: e.BATON_HTTP_PORT,
       publicUrl: e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`,
+      maxBodyBytes: e.BATON_MAX_BODY_BYTES,
     },
     grpc: { host: e.BATON_GRPC_HOST, port: e.BATON_GRPC_PORT },
     dataDir,

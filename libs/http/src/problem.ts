@@ -52,6 +52,49 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error',
 };
 
+/** An error body-parser raises (http-errors): a 4xx status, a `type` such as `entity.too.large`, safe to show. */
+interface BodyParserError {
+  status: number;
+  type: string;
+  expose: true;
+  message: string;
+  limit?: number;
+  length?: number;
+}
+
+function isBodyParserError(e: unknown): e is BodyParserError {
+  const x = e as Partial<BodyParserError> | null;
+  return (
+    e instanceof Error &&
+    typeof x?.status === 'number' &&
+    x.status >= 400 &&
+    x.status < 500 &&
+    typeof x.type === 'string' &&
+    x.expose === true
+  );
+}
+
+const bytes = (n: number) =>
+  n >= 1_048_576 && n % 1_048_576 === 0
+    ? `${n / 1_048_576} MiB`
+    : n >= 1_024 && n % 1_024 === 0
+      ? `${n / 1_024} KiB`
+      : `${n} bytes`;
+
+/** What to tell the client about a body the parser refused. */
+function bodyProblem(e: BodyParserError): { status: number; code: string; detail: string } {
+  if (e.type === 'entity.too.large') {
+    const size = typeof e.length === 'number' && Number.isFinite(e.length) ? ` (${bytes(e.length)})` : '';
+    const limit = typeof e.limit === 'number' ? bytes(e.limit) : 'the limit';
+    return {
+      status: 413,
+      code: 'payload_too_large',
+      detail: `the request body${size} is larger than ${limit}, the most this API accepts`,
+    };
+  }
+  return { status: e.status, code: e.status === 415 ? 'unsupported_media_type' : 'invalid_request', detail: e.message };
+}
+
 export interface ErrorLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
@@ -70,6 +113,8 @@ export class ProblemFilter implements ExceptionFilter {
     let errors: readonly FieldProblem[] = [];
     if (exception instanceof ProblemException) {
       ({ status, code, detail, errors } = exception);
+    } else if (isBodyParserError(exception)) {
+      ({ status, code, detail } = bodyProblem(exception));
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const body = exception.getResponse();

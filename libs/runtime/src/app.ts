@@ -6,7 +6,7 @@ import { Database, PersistenceModule } from '@baton/persistence';
 import { AuthGuard } from '@baton/auth';
 import { BusModule, type EventBus, InProcessBus, KafkaBus, OutboxRelay, configureTopicPrefix } from '@baton/bus';
 import { type BatonConfig, ConfigModule } from '@baton/config';
-import { ProblemFilter } from '@baton/http';
+import { ProblemFilter, checkBodyDepth } from '@baton/http';
 import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { HealthController } from './health.controller.js';
@@ -83,10 +83,19 @@ export async function createBatonApp(
     RootModule.register(modules, config, db, bus, relay, logger),
     { logger: new NestLoggerAdapter(logger.child('nest')), bodyParser: false },
   );
-  app.useBodyParser('json', { limit: '10mb' });
+  // A larger body is refused before it is read (413 problem+json, see ProblemFilter).
+  app.useBodyParser('json', { limit: config.http.maxBodyBytes });
   app.useBodyParser('text', {
     type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
-    limit: '10mb',
+    limit: config.http.maxBodyBytes,
+  });
+  app.use((req: { body?: unknown }, _res: unknown, next: (err?: unknown) => void) => {
+    try {
+      checkBodyDepth(req.body);
+      next();
+    } catch (err) {
+      next(err);
+    }
   });
   app.useGlobalFilters(new ProblemFilter(logger.child('http')));
   await app.init();

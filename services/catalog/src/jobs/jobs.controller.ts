@@ -3,22 +3,39 @@ import type { Response } from 'express';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { jobSchema } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { ApiDoc, ProblemException, parseLimit } from '@baton/http';
+import { ApiDoc, ProblemException, checkBodyDepth, parseLimit } from '@baton/http';
 import { JobsService } from './jobs.service.js';
+
+/**
+ * How many nodes aliases may resolve to in one YAML body (the yaml package's
+ * count). A job definition needs few; a document that multiplies itself
+ * through aliases ("billion laughs") is refused before it is built.
+ */
+const MAX_YAML_ALIAS_COUNT = 100;
 
 /** A body is JSON (parsed by Express) or YAML (kept as text by the YAML parser route). */
 export function parseDefinitionBody(body: unknown): unknown {
   if (typeof body !== 'string') return body;
+  let value: unknown;
   try {
-    return parseYaml(body);
+    value = parseYaml(body, { maxAliasCount: MAX_YAML_ALIAS_COUNT });
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const line = err.linePos?.[0];
       const where = line ? `line ${line.line}, column ${line.col}` : 'body';
       throw ProblemException.invalidField('(body)', `YAML ${where}: ${err.message.split('\n')[0]}`);
     }
+    // The yaml package reports alias problems (too many, or unresolved) as ReferenceErrors while building the value.
+    if (err instanceof ReferenceError) {
+      const detail = /excessive alias count/i.test(err.message)
+        ? `aliases expand to more than ${MAX_YAML_ALIAS_COUNT} nodes; such a document is refused`
+        : err.message;
+      throw ProblemException.invalidField('(body)', `YAML: ${detail}`);
+    }
     throw err;
   }
+  checkBodyDepth(value); // JSON bodies are checked as they are parsed; YAML only here
+  return value;
 }
 
 @Controller('api/v1/jobs')
