@@ -4,7 +4,7 @@ export const ROLES = ['platform_admin', 'tenant_admin', 'developer', 'operator',
 export type Role = (typeof ROLES)[number];
 
 export type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'run' | 'cancel';
-export type Subject = 'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'Tenant' | 'Audit' | 'all';
+export type Subject = 'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'Tenant' | 'Audit' | 'Pool' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 /** What each role may do inside its tenant; `platform_admin` also crosses tenants. */
@@ -23,19 +23,19 @@ export function abilityFor(role: Role): AppAbility {
     case 'developer':
       can('manage', 'Job');
       can(['read', 'run', 'cancel'], 'Run');
-      can('read', 'Agent');
+      can('read', ['Agent', 'Pool']);
       break;
     case 'operator':
       can('read', 'Job');
       can(['read', 'run', 'cancel'], 'Run');
       can('read', 'Agent');
-      can('manage', 'AgentToken');
+      can('manage', ['AgentToken', 'Pool']);
       break;
     case 'viewer':
-      can('read', ['Job', 'Run', 'Agent']);
+      can('read', ['Job', 'Run', 'Agent', 'Pool']);
       break;
     case 'auditor':
-      can('read', ['Job', 'Run', 'Agent', 'Audit']);
+      can('read', ['Job', 'Run', 'Agent', 'Audit', 'Pool']);
       break;
     default: {
       const never: never = role;

@@ -11,3 +11,5 @@ export * from './task-state.js';
 export * from './templating.js';
 export * from './trigger-rules.js';
 export * from './matching.js';
+export * from './fair-share.js';
+export * from './waiting.js';

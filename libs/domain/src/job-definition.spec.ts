@@ -43,6 +43,8 @@ describe('parseJobDefinition: accepted definitions', () => {
             timeoutMs: 0,
             priority: 0,
             agentSelector: {},
+            pool: null,
+            poolSlots: 1,
             idempotent: false,
             retryOnLost: false,
             resources: { cpuMillis: 0, memoryMb: 0 },
@@ -166,6 +168,21 @@ describe('parseJobDefinition: rejected definitions', () => {
       'maxActiveRuns zero',
       { ...minimal, maxActiveRuns: 0 },
       [{ path: 'maxActiveRuns', message: 'must be at least 1' }],
+    ],
+    [
+      'a pool name with capitals',
+      withTask({ pool: 'ETL' }, 1),
+      [{ path: 'tasks[1].pool', message: 'must be a pool name: lower-case letters, digits, _ . -' }],
+    ],
+    [
+      'pool slots without a pool',
+      withTask({ poolSlots: 2 }, 1),
+      [{ path: 'tasks[1].poolSlots', message: 'needs a pool' }],
+    ],
+    [
+      'zero pool slots',
+      withTask({ pool: 'etl', poolSlots: 0 }, 1),
+      [{ path: 'tasks[1].poolSlots', message: 'must be at least 1' }],
     ],
     [
       'bad task type',

@@ -48,6 +48,8 @@ export const TRIGGER_TYPES = [
   'file',
 ] as const;
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
+/** Triggers fired by the clock: they have slots (the slot ledger), and their runs measure schedule delay. */
+export const TIME_TRIGGER_TYPES = ['cron', 'fixedRate', 'fixedDelay', 'once'] as const satisfies readonly TriggerType[];
 /** Triggers fired by something happening rather than by the clock: they have no slots. */
 export const EVENT_TRIGGER_TYPES = ['webhook', 'dependency', 'event', 'file'] as const satisfies readonly TriggerType[];
 export const MAX_DEPENDENCY_JOBS = 50;
@@ -195,6 +197,10 @@ export interface TaskDefinition extends TaskExecutionSpec {
   when: string | null;
   priority: number;
   agentSelector: Record<string, string>;
+  /** The tenant's named pool whose slots the task draws on while it runs (Airflow's pools), or null. */
+  pool: string | null;
+  /** Slots of the pool the task takes (default 1). */
+  poolSlots: number;
   idempotent: boolean;
   /** Whether a lost attempt may run again although the task is not idempotent. */
   retryOnLost: boolean;
@@ -325,6 +331,9 @@ const executionFields = {
 
 const compensationSchema = z.strictObject(executionFields);
 
+/** Names of pools (`PUT /api/v1/pools/{name}`), as of jobs. */
+export const POOL_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
+
 const taskSchema = z.strictObject({
   key: z.string().regex(TASK_KEY_PATTERN, {
     error: 'must be 1-100 letters, digits, "_", "." or "-", not starting with "." or "-"',
@@ -341,6 +350,11 @@ const taskSchema = z.strictObject({
     .optional(),
   priority: z.int().optional(),
   agentSelector: stringMap.optional(),
+  pool: z
+    .string()
+    .regex(POOL_NAME_PATTERN, { error: 'must be a pool name: lower-case letters, digits, _ . -' })
+    .optional(),
+  poolSlots: z.int().min(1, { error: 'must be at least 1' }).max(10_000).optional(),
   idempotent: z.boolean().optional(),
   retryOnLost: z.boolean().optional(),
   resources: resourcesSchema.optional(),
@@ -582,6 +596,9 @@ function buildExecution(t: ParsedExecution, at: string, errors: FieldError[]): T
 function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefinition {
   const at = `tasks[${i}]`;
   const execution = buildExecution(t, at, errors);
+  if (t.poolSlots !== undefined && t.pool === undefined) {
+    errors.push({ path: `${at}.poolSlots`, message: 'needs a pool' });
+  }
   return {
     key: t.key,
     ...execution,
@@ -590,6 +607,8 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
     when: t.when ?? null,
     priority: t.priority ?? 0,
     agentSelector: t.agentSelector ?? {},
+    pool: t.pool ?? null,
+    poolSlots: t.poolSlots ?? 1,
     idempotent: t.idempotent ?? false,
     retryOnLost: t.retryOnLost ?? false,
     resources: { cpuMillis: t.resources?.cpuMillis ?? 0, memoryMb: t.resources?.memoryMb ?? 0 },

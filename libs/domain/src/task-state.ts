@@ -37,8 +37,10 @@ export const TASK_STATES: readonly TaskState[] = [
  *
  * Reruns are deliberately absent: re-executing a finished task is a new task
  * run, not a transition. A retry is `failed | timed_out | lost -> up_for_retry
- * -> queued`; the scheduler writes both steps of `-> failed -> up_for_retry` in
- * one transaction, so readiness never observes the intermediate `failed`.
+ * -> queued`; the transition store writes `running -> failed -> up_for_retry`
+ * as one move (checked step by step), so readiness never observes the
+ * intermediate `failed`. Likewise a result whose ACK was lost is `assigned ->
+ * running -> succeeded`.
  */
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   // Readiness decides: run it, skip it (trigger rule / condition), or give up because upstream failed; or the run is
@@ -47,8 +49,9 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
   // Dispatch hands it to an agent; an operator may cancel it or mark it skipped before it starts; a template that
   // cannot be rendered fails it before it is sent.
   queued: ['assigned', 'cancelled', 'skipped', 'failed'],
-  // ACK starts it; no ACK in time re-queues without spending a try; the agent may vanish or refuse it.
-  assigned: ['running', 'queued', 'lost', 'cancelled', 'failed'],
+  // ACK starts it; no ACK in time re-queues without spending a try; the agent may vanish or refuse it; the
+  // server's deadline may pass before an ACK arrives.
+  assigned: ['running', 'queued', 'lost', 'cancelled', 'failed', 'timed_out'],
   // The agent reports a result, the deadline passes, the lease runs out, or the run is cancelled.
   running: ['succeeded', 'failed', 'timed_out', 'lost', 'cancelled'],
   // SAGA: a succeeded task is undone by its compensation task when the run fails.
@@ -158,8 +161,8 @@ export const ATTEMPT_STATES: readonly AttemptState[] = [
 ];
 
 export const ATTEMPT_TRANSITIONS: Readonly<Record<AttemptState, readonly AttemptState[]>> = {
-  // ACKed; not ACKed in time; agent gone; cancelled; refused by the agent.
-  assigned: ['running', 'expired', 'lost', 'cancelled', 'failed'],
+  // ACKed; not ACKed in time; agent gone; cancelled; refused by the agent; the server's deadline passed first.
+  assigned: ['running', 'expired', 'lost', 'cancelled', 'failed', 'timed_out'],
   // Result received, deadline passed, lease ran out, or cancelled.
   running: ['succeeded', 'failed', 'timed_out', 'lost', 'cancelled'],
   // All final: a late result for a finished attempt is ignored, never applied.

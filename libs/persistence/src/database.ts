@@ -24,6 +24,8 @@ const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout 
  */
 export class Database {
   private sqliteChain: Promise<unknown> = Promise.resolve();
+  /** Work to do once a transaction commits, by its manager; dropped when it rolls back. */
+  private readonly commitHooks = new WeakMap<EntityManager, Array<() => void>>();
 
   private constructor(
     readonly dataSource: DataSource,
@@ -96,15 +98,38 @@ export class Database {
     return this.dialect === 'mysql' ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
+  /** Runs `fn` after the transaction of `m` commits (at once when `m` is not in one); each `fn` once. */
+  afterCommit(m: EntityManager, fn: () => void): void {
+    const hooks = this.commitHooks.get(m);
+    if (!hooks) queueMicrotask(fn);
+    else if (!hooks.includes(fn)) hooks.push(fn);
+  }
+
   async tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    let hooks: Array<() => void> = [];
+    const body = (m: EntityManager) => {
+      hooks = [];
+      this.commitHooks.set(m, hooks);
+      return fn(m);
+    };
+    const committed = (value: T) => {
+      for (const h of hooks) {
+        try {
+          h();
+        } catch {
+          // A wake-up that throws must not turn a committed transaction into a failed one.
+        }
+      }
+      return value;
+    };
     if (this.dialect === 'sqlite') {
-      const run = this.sqliteChain.then(() => this.dataSource.transaction(fn));
+      const run = this.sqliteChain.then(() => this.dataSource.transaction(body)).then(committed);
       this.sqliteChain = run.catch(() => undefined);
       return run;
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction('READ COMMITTED', fn);
+        return committed(await this.dataSource.transaction('READ COMMITTED', body));
       } catch (err) {
         const errno =
           (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno ??

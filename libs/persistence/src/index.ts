@@ -8,3 +8,5 @@ export * from './migrations/index.js';
 export * from './naming.js';
 export * from './persistence.module.js';
 export * from './scope.js';
+export * from './transitions.js';
+export * from './usage.js';

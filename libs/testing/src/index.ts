@@ -1,2 +1,3 @@
 export * from './databases.js';
 export * from './processes.js';
+export * from './raw-agent.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inheritedEnv, readTestEnv } from '@baton/config';
 
-const ROOT = resolve(__dirname, '../../..');
+export const ROOT = resolve(__dirname, '../../..');
 export const CLI = join(ROOT, 'services/cli/dist/main.js');
 
 export async function freePort(): Promise<number> {

@@ -10,6 +10,7 @@ import { Client as PgClient } from 'pg';
 import {
   AgentServiceService,
   LogChunk_Stream,
+  ResultAck_Rejection,
   Result_Status,
   type AgentMessage,
   type Assign,
@@ -103,6 +104,8 @@ class Session {
         heartbeatIntervalMs,
         leaseTtlMs: 1000,
         rejectedAttemptIds,
+        ackTimeoutMs: 1000,
+        serverTimeMs: Date.now(),
       },
     });
   }
@@ -130,13 +133,14 @@ class Session {
         deadlineMs: 0,
         traceContext: {},
         idempotencyKey: `idem-${attemptId}`,
+        ackDeadlineMs: 0,
         ...extra,
       },
     });
   }
 
   ack(attemptId: string): void {
-    this.send({ $case: 'resultAck', value: { attemptId } });
+    this.send({ $case: 'resultAck', value: { attemptId, accepted: true, rejection: 0, detail: '' } });
   }
 
   /** Ends the stream from the server side with status OK. */
@@ -408,6 +412,39 @@ describe('agent', () => {
     await sleep(100);
     expect(s.all('result')).toHaveLength(1);
     expect(s.logText('att-1')).not.toContain('again');
+  });
+
+  it('does not start an offer received after its ACK deadline (by the server clock), and forgets rejected results', async () => {
+    const a = agent();
+    const s = await welcomed();
+    await a.waitConnected(2000);
+    // The server clock says the deadline has passed although ours is a minute behind it.
+    s.send({
+      $case: 'welcome',
+      value: {
+        sessionId: 's-skew',
+        agentId: 'agent-1',
+        heartbeatIntervalMs: 50,
+        leaseTtlMs: 1000,
+        rejectedAttemptIds: [],
+        ackTimeoutMs: 1000,
+        serverTimeMs: Date.now() + 60_000,
+      },
+    });
+    s.assign('att-late', { command: 'touch "$BATON_OUTPUT.ran"' }, { ackDeadlineMs: Date.now() + 30_000 });
+    s.assign('att-fresh', { command: 'echo ok' }, { ackDeadlineMs: Date.now() + 120_000 });
+    await s.next('ack', (x) => x.attemptId === 'att-fresh');
+    await s.next('result', (r) => r.attemptId === 'att-fresh');
+    expect(s.all('ack').map((x) => x.attemptId)).toEqual(['att-fresh']);
+    expect(s.all('logChunk').filter((c) => c.attemptId === 'att-late')).toEqual([]);
+
+    const journalFile = join(workDir, 'journal', 'att-fresh.json');
+    expect(existsSync(journalFile)).toBe(true);
+    s.send({
+      $case: 'resultAck',
+      value: { attemptId: 'att-fresh', accepted: false, rejection: ResultAck_Rejection.STALE, detail: 'already lost' },
+    });
+    await until(() => !existsSync(journalFile), 2000, 'journal removal after a rejection');
   });
 
   it('reports a non-zero exit as FAILED with the exit code', async () => {

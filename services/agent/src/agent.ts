@@ -18,6 +18,7 @@ import {
   type LogChunk_Stream,
   type Result,
   type ResultAck,
+  ResultAck_Rejection,
   type ServerMessage,
   type Welcome,
 } from '@baton/proto';
@@ -82,6 +83,8 @@ class Agent implements AgentHandle {
   private call: Call | null = null;
   private welcomed = false;
   private session: string | null = null;
+  /** Server clock minus ours, learned from Welcome: offers' ACK deadlines are on the server's clock. */
+  private clockOffsetMs = 0;
   private stopped = false;
   private stopPromise: Promise<void> | null = null;
   /** Failed connection attempts since the last Welcome. */
@@ -385,6 +388,7 @@ class Agent implements AgentHandle {
   private onWelcome(w: Welcome): void {
     this.welcomed = true;
     this.session = w.sessionId;
+    this.clockOffsetMs = w.serverTimeMs > 0 ? w.serverTimeMs - Date.now() : 0;
     this.backoff.reset();
     this.failStreak = 0;
     this.clearTimer('welcomeTimer');
@@ -436,6 +440,12 @@ class Agent implements AgentHandle {
       return;
     }
     if (this.stopped) return;
+    if (a.ackDeadlineMs > 0 && Date.now() + this.clockOffsetMs > a.ackDeadlineMs) {
+      // We were frozen or the stream stalled: the server has offered this task elsewhere, so it must not run here.
+      this.log.warn('offer received after its ACK deadline; not started', { attemptId: id, taskKey: a.taskKey });
+      this.remember(id);
+      return;
+    }
     this.write({ msg: { $case: 'ack', value: { attemptId: id } } });
     if (this.runningIds().length >= this.opts.slots) {
       this.log.warn('assigned more attempts than slots; running it anyway', { attemptId: id, slots: this.opts.slots });
@@ -525,6 +535,14 @@ class Agent implements AgentHandle {
     if (!this.unacked.delete(id)) {
       this.log.debug('ResultAck for an unknown result', { attemptId: id });
       return;
+    }
+    // Rejected results are forgotten too: the server recorded why and resending changes nothing.
+    if (!ack.accepted) {
+      this.log.warn('result rejected by the server', {
+        attemptId: id,
+        rejection: ResultAck_Rejection[ack.rejection],
+        detail: ack.detail,
+      });
     }
     this.attempts.delete(id);
     this.remember(id);

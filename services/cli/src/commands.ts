@@ -10,6 +10,8 @@ interface TaskView {
   attemptsUsed: number;
   exitCode: number | null;
   error: string | null;
+  waitingReason: string | null;
+  waitingUntil: string | null;
   attempts: Array<{ number: number; state: string; agent: string }>;
 }
 interface RunView {
@@ -26,6 +28,9 @@ interface RunView {
 
 const TERMINAL_RUN = new Set(['succeeded', 'failed', 'cancelled']);
 
+/** As the job API: a document whose aliases resolve to more nodes than this is refused ("billion laughs"). */
+const MAX_YAML_ALIAS_COUNT = 100;
+
 /** Reads job definitions from a YAML/JSON file; syntax errors name the line. */
 export function readDefinitions(file: string, text = readFileSync(file, 'utf8')): Array<Record<string, unknown>> {
   const docs = parseAllDocuments(text);
@@ -36,7 +41,18 @@ export function readDefinitions(file: string, text = readFileSync(file, 'utf8'))
       const line = e.linePos?.[0];
       throw new CliError(`${file}:${line ? `${line.line}:${line.col}` : '?'}: ${e.message.split('\n')[0]}`);
     }
-    const value = doc.toJS() as unknown;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT }) as unknown;
+    } catch (err) {
+      // yaml reports alias problems (too many, or unresolved) as ReferenceErrors while building the value.
+      if (!(err instanceof ReferenceError)) throw err;
+      const line = text.slice(0, doc.range[0]).split('\n').length;
+      const reason = /excessive alias count/i.test(err.message)
+        ? `YAML aliases expand to more than ${MAX_YAML_ALIAS_COUNT} nodes; such a document is refused`
+        : `YAML: ${err.message}`;
+      throw new CliError(`${file}:${line}: ${reason}`);
+    }
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new CliError(`${file}: each document must be a job definition (a mapping)`);
@@ -94,7 +110,10 @@ function taskLine(t: TaskView): string {
   const where = last ? ` attempt ${last.number} on ${last.agent}` : '';
   const exit = t.exitCode !== null ? ` exit=${t.exitCode}` : '';
   const err = t.error && t.state !== 'succeeded' ? ` (${t.error.split('\n')[0]})` : '';
-  return `  ${pad(t.key, 20)} ${pad(t.state, 16)}${where}${exit}${err}`;
+  const waiting = t.waitingReason
+    ? ` waiting: ${t.waitingReason}${t.waitingUntil ? ` until ${t.waitingUntil}` : ''}`
+    : '';
+  return `  ${pad(t.key, 20)} ${pad(t.state, 16)}${where}${exit}${err}${waiting}`;
 }
 
 export async function triggerRun(
@@ -216,6 +235,34 @@ export async function listJobs(api: ApiClient, out: Out) {
     out(`${pad(j.name, 30)} ${pad(String(j.version), 8)} ${pad(String(j.triggers), 9)} ${j.updatedAt}`);
 }
 
+interface PoolView {
+  name: string;
+  slots: number;
+  usedSlots: number;
+  queuedTasks: number;
+  description: string | null;
+}
+
+export async function listPools(api: ApiClient, out: Out) {
+  const page = await api.request<{ items: PoolView[] }>('GET', '/api/v1/pools');
+  out(`${pad('POOL', 24)} ${pad('SLOTS', 11)} ${pad('QUEUED', 7)} DESCRIPTION`);
+  for (const p of page.items) {
+    out(
+      `${pad(p.name, 24)} ${pad(`${p.usedSlots}/${p.slots}`, 11)} ${pad(String(p.queuedTasks), 7)} ${p.description ?? ''}`,
+    );
+  }
+}
+
+export async function setPool(api: ApiClient, name: string, slots: string, description: string | undefined, out: Out) {
+  const n = Number(slots);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`--slots must be a whole number of slots, got "${slots}"`);
+  const p = await api.request<PoolView>('PUT', `/api/v1/pools/${encodeURIComponent(name)}`, {
+    slots: n,
+    ...(description !== undefined ? { description } : {}),
+  });
+  out(`pool ${p.name}: ${p.usedSlots}/${p.slots} slots in use, ${p.queuedTasks} tasks queued`);
+}
+
 export async function listAgents(api: ApiClient, out: Out) {
   const page = await api.request<{
     items: Array<{
@@ -238,18 +285,22 @@ export async function listAgents(api: ApiClient, out: Out) {
   }
 }
 
+/** `baton backfill` options as commander hands them over. */
+export interface BackfillOptions {
+  from: string;
+  to: string;
+  maxActiveRuns: string;
+  trigger: string;
+  dryRun?: boolean;
+  rerunExisting?: boolean;
+  wait?: boolean;
+  pollMs?: number;
+}
+
 export async function backfill(
   api: ApiClient,
   job: string,
-  opts: {
-    from: string;
-    to: string;
-    maxActiveRuns: string;
-    trigger: string;
-    dryRun?: boolean;
-    wait?: boolean;
-    pollMs?: number;
-  },
+  opts: BackfillOptions,
   out: Out,
 ): Promise<number> {
   const body = {
@@ -258,29 +309,43 @@ export async function backfill(
     maxActiveRuns: Number(opts.maxActiveRuns),
     trigger: Number(opts.trigger),
     dryRun: !!opts.dryRun,
+    rerunExisting: !!opts.rerunExisting,
   };
   if (opts.dryRun) {
     const r = await api.request<{
-      slots: Array<{ logicalDate: string; existingRun: { id: string; state: string } | null }>;
+      toRun: number;
+      skipped: number;
+      slots: Array<{ logicalDate: string; existingRun: { id: string; state: string } | null; action: string }>;
     }>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/backfills`, body);
-    out(`${pad('SLOT', 26)} EXISTING RUN`);
+    out(`${pad('SLOT', 26)} ${pad('ACTION', 7)} EXISTING RUN`);
     for (const s of r.slots)
-      out(`${pad(s.logicalDate, 26)} ${s.existingRun ? `${s.existingRun.id} ${s.existingRun.state}` : '-'}`);
-    out(`${r.slots.length} slots, ${r.slots.filter((s) => !s.existingRun).length} without a run`);
+      out(
+        `${pad(s.logicalDate, 26)} ${pad(s.action, 7)} ${s.existingRun ? `${s.existingRun.id} ${s.existingRun.state}` : '-'}`,
+      );
+    const hint = r.skipped > 0 ? ' (they have runs; --rerun-existing runs them again)' : '';
+    out(`${r.slots.length} slots: ${r.toRun} to run, ${r.skipped} skipped${hint}`);
     return 0;
   }
-  type Backfill = { id: string; state: string; slots: number; started: number; runs: Record<string, number> };
+  type Backfill = {
+    id: string;
+    state: string;
+    slots: number;
+    started: number;
+    skipped: number;
+    runs: Record<string, number>;
+  };
   let b = await api.request<Backfill>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/backfills`, body);
   out(`backfill ${b.id}: ${b.slots} slots, at most ${body.maxActiveRuns} at a time`);
   if (!opts.wait) return 0;
   let last = '';
-  while (b.state === 'running') {
+  for (;;) {
+    const line = `  started ${b.started}/${b.slots}  skipped ${b.skipped}  ${Object.entries(b.runs)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`.trimEnd();
+    if (line !== last) out((last = line));
+    if (b.state !== 'running') break;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     b = await api.request<Backfill>('GET', `/api/v1/backfills/${b.id}`);
-    const line = `  started ${b.started}/${b.slots}  ${Object.entries(b.runs)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ')}`;
-    if (line !== last) out((last = line));
   }
   out(`backfill ${b.id} ${b.state}`);
   return b.runs.failed ? 1 : 0;

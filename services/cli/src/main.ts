@@ -5,17 +5,20 @@ import { ConfigError, loadConfig, parseLabels, readClientEnv } from '@baton/conf
 import { createLogger } from '@baton/telemetry';
 import { ApiClient, CliError, resolveConnection } from './client.js';
 import {
+  type BackfillOptions,
   apply,
   backfill,
   listSlots,
   cancelRun,
   listAgents,
+  listPools,
   listJobs,
   listRuns,
   logs,
   markTask,
   parseParams,
   rerunRun,
+  setPool,
   showRun,
   triggerRun,
 } from './commands.js';
@@ -210,12 +213,13 @@ program
   .requiredOption('--to <iso>', 'last logical date (inclusive)')
   .option('--max-active-runs <n>', 'runs at once', '1')
   .option('--trigger <index>', "which of the job's triggers gives the slots", '0')
-  .option('--dry-run', 'list the slots and the runs they already have; start nothing')
+  .option('--dry-run', 'list the slots, the runs they already have and what would happen; start nothing')
+  .option('--rerun-existing', 'also run slots whose logical date already has a run (by default they are skipped)')
   .option('-w, --wait', 'wait until every slot has run')
   .action(
     async (
       job: string,
-      o: { from: string; to: string; maxActiveRuns: string; trigger: string; dryRun?: boolean; wait?: boolean },
+      o: BackfillOptions,
       cmd: Command,
     ) => {
       process.exitCode = await backfill(api(cmd), job, o, out);
@@ -236,6 +240,19 @@ program
   .command('agents')
   .description('list agents')
   .action(async (_o: unknown, cmd: Command) => listAgents(api(cmd), out));
+
+program
+  .command('pools')
+  .description("list the tenant's pools with the slots in use")
+  .action(async (_o: unknown, cmd: Command) => listPools(api(cmd), out));
+program
+  .command('pool <name>')
+  .description('create a pool or set its slots')
+  .requiredOption('--slots <n>', 'slots the pool has')
+  .option('--description <text>', 'what the pool is for')
+  .action(async (name: string, o: { slots: string; description?: string }, cmd: Command) =>
+    setPool(api(cmd), name, o.slots, o.description, out),
+  );
 
 program
   .command('agent-token')

@@ -71,6 +71,31 @@ describe.each(kinds)('the baton CLI against a running platform (%s)', (kind) => 
     expect(semantic.stderr).toMatch(/tasks\[0\]\.retry\.backoff/);
   });
 
+  it('refuses a YAML file whose aliases expand past the limit, naming the file, the document and the problem', async () => {
+    const laughs = join(dir, 'laughs.yaml');
+    const levels = Array.from({ length: 8 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(',')}]`);
+    writeFileSync(
+      laughs,
+      [
+        'name: fine',
+        'tasks: [{ key: a, type: noop }]',
+        '---',
+        'name: laughs',
+        'l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+        ...levels,
+        'tasks: [{ key: a, type: noop }]',
+        '',
+      ].join('\n'),
+    );
+    const r = await baton('apply', '-f', laughs);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `baton: ${laughs}:3: YAML aliases expand to more than 100 nodes; such a document is refused\n`,
+    );
+    // Nothing was applied: the file is read whole before the first request.
+    expect((await platform.api('GET', '/api/v1/jobs/fine')).status).toBe(404);
+  });
+
   it('refuses to run without a token and says how to get one', async () => {
     const r = await runCli(
       ['runs'],

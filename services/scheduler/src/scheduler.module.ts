@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
+import { Database, TransitionStore } from '@baton/persistence';
 import { AgentsController } from './agents/agents.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { SchedulerMetrics } from './metrics/metrics.js';
 import { BackfillsController } from './backfills/backfills.controller.js';
 import { BackfillsService } from './backfills/backfills.service.js';
 import { AgentCommands } from './engine/agent-commands.js';
+import { AgentDirectory } from './engine/agents.js';
+import { Alarm } from './engine/alarm.js';
 import { DefinitionCache } from './engine/definitions.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { ReadinessGate } from './engine/readiness-gate.js';
@@ -14,30 +18,42 @@ import { Timers } from './engine/timers.js';
 import { Wakeups } from './engine/wakeups.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
 import { FileTriggers } from './gateway/file-triggers.js';
-import { LogSink } from './gateway/log-sink.js';
+import { LogSink } from './logs/log-sink.js';
 import { SessionRegistry } from './gateway/sessions.js';
+import { PoolsController } from './pools/pools.controller.js';
+import { PoolsService } from './pools/pools.service.js';
 import { RunsController } from './runs/runs.controller.js';
 import { RunsService } from './runs/runs.service.js';
 
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
 @Module({
-  controllers: [RunsController, AgentsController, BackfillsController, MetricsController],
+  controllers: [RunsController, AgentsController, BackfillsController, MetricsController, PoolsController],
   providers: [
     AgentCommands,
+    Alarm,
     AgentGateway,
     BackfillsService,
     DefinitionCache,
     FileTriggers,
     Dispatcher,
     LogSink,
+    PoolsService,
     ReadinessGate,
     RunEngine,
     RunsService,
     SchedulerMetrics,
     SessionRegistry,
+    // The engine sees agents through its own port; the gateway's registry implements it.
+    { provide: AgentDirectory, useExisting: SessionRegistry },
     TaskRenderer,
     Timers,
     Wakeups,
+    {
+      // The one writer of run, task and attempt states; it wakes the relay for the events written beside a move.
+      provide: TransitionStore,
+      useFactory: (db: Database, relay: OutboxRelay) => new TransitionStore(db, () => relay.kick()),
+      inject: [Database, OUTBOX_RELAY],
+    },
   ],
   exports: [AgentGateway, RunsService],
 })

@@ -209,6 +209,122 @@ describe.each(kinds)('operating runs: cancel, rerun, mark, lost, timeouts, backf
     expect(bad.body.errors[0].path).toBe('to');
   });
 
+  it('skips dates that already have a run unless rerunExisting, and puts backfill runs in the slot ledger', async () => {
+    await agent('refiller');
+    await apply({
+      name: 'ledgered',
+      triggers: [{ type: 'cron', cron: '0 0 3 * * *', timezone: 'UTC', enabled: false }],
+      tasks: [{ key: 'load', type: 'shell', command: 'echo "loading $BATON_LOGICAL_DATE"' }],
+    });
+    const [d1, d2, d3] = ['2026-02-01T03:00:00.000Z', '2026-02-02T03:00:00.000Z', '2026-02-03T03:00:00.000Z'];
+    const range = { from: '2026-02-01T00:00:00Z', to: '2026-02-03T12:00:00Z' };
+    const backfill = (extra: Record<string, unknown>) =>
+      platform.api('POST', '/api/v1/jobs/ledgered/backfills', { ...range, maxActiveRuns: 3, ...extra });
+    const finished = (id: string) =>
+      waitFor(
+        `backfill ${id}`,
+        async () => {
+          const g = await platform.api('GET', `/api/v1/backfills/${id}`);
+          return g.body.state === 'running' ? null : g.body;
+        },
+        30_000,
+      );
+    const runsByDate = async () => {
+      const items = (await platform.api('GET', '/api/v1/runs?job=ledgered&limit=100')).body.items as Array<{
+        id: string;
+        logicalDate: string;
+        trigger: { type: string };
+      }>;
+      const out: Record<string, string[]> = {};
+      for (const r of [...items].reverse()) (out[r.logicalDate] ??= []).push(r.trigger.type);
+      return { items, byDate: out };
+    };
+    const ledger = async () =>
+      Object.fromEntries(
+        (
+          (await platform.api('GET', '/api/v1/jobs/ledgered/slots')).body.items as Array<{
+            slot: string;
+            outcome: string;
+            runId: string;
+          }>
+        ).map((s) => [s.slot, { outcome: s.outcome, runId: s.runId }]),
+      );
+
+    // The 2nd of February already has a run (a manual one, not the trigger's).
+    const manual = await platform.api('POST', '/api/v1/jobs/ledgered/runs', { logicalDate: d2 });
+    expect(manual.status).toBe(201);
+    await until(manual.body.id, (r) => r.state === 'succeeded', 'the manual run');
+
+    const dry = await backfill({ dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ rerunExisting: false, toRun: 2, skipped: 1 });
+    expect(dry.body.slots).toEqual([
+      { logicalDate: d1, existingRun: null, action: 'run' },
+      { logicalDate: d2, existingRun: { id: manual.body.id, state: 'succeeded' }, action: 'skip' },
+      { logicalDate: d3, existingRun: null, action: 'run' },
+    ]);
+
+    const first = await backfill({});
+    expect(first.status).toBe(201);
+    const done = await finished(first.body.id);
+    expect(done).toMatchObject({ state: 'succeeded', slots: 3, started: 2, skipped: 1, runs: { succeeded: 2 } });
+    expect(done.skippedSlots).toEqual([d2]);
+    let runs = await runsByDate();
+    expect(runs.byDate).toEqual({ [d1]: ['backfill'], [d2]: ['manual'], [d3]: ['backfill'] });
+    const idOf = (date: string, type: string) =>
+      runs.items.find((r) => r.logicalDate === date && r.trigger.type === type)!.id;
+    expect(await ledger()).toEqual({
+      [d1]: { outcome: 'backfilled', runId: idOf(d1, 'backfill') },
+      [d3]: { outcome: 'backfilled', runId: idOf(d3, 'backfill') },
+    });
+
+    // Again: every date has a run now, so nothing runs and the backfill is done at once.
+    const again = await backfill({});
+    expect(again.status).toBe(201);
+    const none = await finished(again.body.id);
+    expect(none).toMatchObject({ state: 'succeeded', started: 0, skipped: 3 });
+    expect(none.runs).toEqual({});
+
+    // With rerunExisting every date gets a new run, and the ledger points at it.
+    const dryRerun = await backfill({ dryRun: true, rerunExisting: true });
+    expect(dryRerun.body.slots.map((s: { action: string }) => s.action)).toEqual(['rerun', 'rerun', 'rerun']);
+    expect(dryRerun.body).toMatchObject({ toRun: 3, skipped: 0 });
+    const rerun = await backfill({ rerunExisting: true });
+    expect(await finished(rerun.body.id)).toMatchObject({
+      state: 'succeeded',
+      rerunExisting: true,
+      started: 3,
+      skipped: 0,
+      runs: { succeeded: 3 },
+    });
+    runs = await runsByDate();
+    expect(runs.byDate).toEqual({
+      [d1]: ['backfill', 'backfill'],
+      [d2]: ['manual', 'backfill'],
+      [d3]: ['backfill', 'backfill'],
+    });
+    const slots = await ledger();
+    const rerunIds = new Set(
+      (await platform.api('GET', '/api/v1/runs?job=ledgered&limit=100')).body.items
+        .filter((r: { backfillId: string | null }) => r.backfillId === rerun.body.id)
+        .map((r: { id: string }) => r.id),
+    );
+    expect(Object.keys(slots).sort()).toEqual([d1, d2, d3]);
+    for (const s of Object.values(slots)) {
+      expect(s.outcome).toBe('backfilled');
+      expect(rerunIds.has(s.runId)).toBe(true);
+    }
+
+    // The CLI shows the same: skipped dates in the dry run, backfilled slots in the ledger.
+    const env = { BATON_SERVER: platform.url, BATON_TOKEN: platform.token };
+    const cliDry = await runCli(['backfill', 'ledgered', '--from', range.from, '--to', range.to, '--dry-run'], env);
+    expect(cliDry.code, cliDry.stderr).toBe(0);
+    expect(cliDry.stdout).toMatch(new RegExp(`${d2.replace(/\./g, '\\.')}\\s+skip\\s+\\S+ succeeded`));
+    expect(cliDry.stdout).toContain('3 slots: 0 to run, 3 skipped');
+    const cliSlots = await runCli(['slots', 'ledgered'], env);
+    expect(cliSlots.stdout.match(/backfilled/g)).toHaveLength(3);
+  });
+
   it('keeps the last 4 MiB of a long log and says the head was dropped', async () => {
     await agent('verbose');
     await platform.api('PUT', '/api/v1/jobs/verbose', {

@@ -252,6 +252,42 @@ describe.each(kinds)('runs on real agents over gRPC (%s)', (kind) => {
     expect(text).toContain('# TYPE baton_agents_connected gauge');
   });
 
+  it('measures schedule delay over time-triggered runs only: a dependency run for an 11-day-old date does not count', async () => {
+    await agent('delay-agent');
+    const elevenDaysAgo = new Date(Date.now() - 11 * 86_400_000).toISOString();
+    await apply({ name: 'delay-upstream', tasks: [{ key: 'n', type: 'noop' }] });
+    await apply({
+      name: 'delay-downstream',
+      triggers: [{ type: 'dependency', jobs: ['delay-upstream'] }],
+      tasks: [{ key: 'n', type: 'noop' }],
+    });
+    await apply({
+      name: 'delay-once',
+      triggers: [{ type: 'once', at: new Date(Date.now() + 1_500).toISOString() }],
+      tasks: [{ key: 'n', type: 'noop' }],
+    });
+    const up = await platform.api('POST', '/api/v1/jobs/delay-upstream/runs', { logicalDate: elevenDaysAgo });
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const runsOf = async (job: string) =>
+      (await platform.api('GET', `/api/v1/runs?job=${job}`)).body.items as Array<{
+        logicalDate: string;
+        trigger: { type: string };
+      }>;
+    const [dependent] = await waitFor('the dependency run', async () => {
+      const items = await runsOf('delay-downstream');
+      return items.length > 0 ? items : null;
+    });
+    expect([dependent!.trigger.type, dependent!.logicalDate]).toEqual(['dependency', elevenDaysAgo]);
+    await waitFor('the once run', async () => (await runsOf('delay-once')).some((r) => r.trigger.type === 'once'));
+
+    const text = await (await fetch(`${platform.url}/metrics`)).text();
+    const quantile = (q: string) =>
+      Number(new RegExp(`^baton_schedule_delay_seconds\\{quantile="${q}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    // The once run was on time; the dependency run (delay ~950,400 s) and the manual one are no schedule delay.
+    expect(quantile('0.5')).toBeGreaterThanOrEqual(0);
+    expect(quantile('0.99')).toBeLessThan(60);
+  });
+
   it('answers 404 for unknown runs and 401 without a token', async () => {
     expect((await platform.api('GET', '/api/v1/runs/01a20000-0000-7000-8000-000000000000')).status).toBe(404);
     const anon = await fetch(`${platform.url}/api/v1/runs`);

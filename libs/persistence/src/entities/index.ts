@@ -129,6 +129,21 @@ export class TaskRunEntity {
   @Column(ms(true)) startedAt!: number | null;
   @Column(ms(true)) finishedAt!: number | null;
   @Column(ms()) updatedAt!: number;
+  /** The pool the task draws on while assigned or running, and how many of its slots. */
+  @Column('varchar', { length: 100, nullable: true }) pool!: string | null;
+  @Column('int', { default: 1 }) poolSlots!: number;
+}
+
+/** A named set of slots in a tenant that tasks of any job draw on (Airflow's pools). */
+@Entity('pools')
+export class PoolEntity {
+  @PrimaryColumn('varchar', { length: 36 }) id!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('varchar', { length: 100 }) name!: string;
+  @Column('int') slots!: number;
+  @Column('varchar', { length: 500, nullable: true }) description!: string | null;
+  @Column(ms()) createdAt!: number;
+  @Column(ms()) updatedAt!: number;
 }
 
 @Entity('attempts')
@@ -203,6 +218,10 @@ export class BackfillEntity {
   @Column('varchar', { length: 20 }) state!: 'running' | 'succeeded' | 'failed' | 'cancelled';
   @Column(ms()) createdAt!: number;
   @Column(ms(true)) finishedAt!: number | null;
+  /** Run slots whose logical date already has a run of the job again (else they are skipped). */
+  @Column('boolean', { default: false }) rerunExisting!: boolean;
+  /** Slots skipped because their logical date already had a run; null before any. */
+  @Column('text', { transformer: json, nullable: true }) skippedSlots!: number[] | null;
 }
 
 @Entity('trigger_slots')
@@ -250,6 +269,7 @@ export const ENTITIES = [
   TriggerEntity,
   RunEntity,
   TaskRunEntity,
+  PoolEntity,
   AttemptEntity,
   TaskLogEntity,
   OutboxEntity,

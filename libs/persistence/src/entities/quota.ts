@@ -7,5 +7,7 @@ export class TenantQuotaEntity {
   @PrimaryColumn('varchar', { length: 36 }) tenantId!: string;
   /** Tasks assigned or running at once, across the tenant's runs. */
   @Column('int', { nullable: true }) maxRunningTasks!: number | null;
+  /** Relative share of dispatch when tenants compete (null = 1). */
+  @Column('int', { nullable: true }) dispatchWeight!: number | null;
   @Column({ type: 'bigint', transformer: epochMs }) updatedAt!: number;
 }

@@ -4,6 +4,9 @@ import { EventTriggers1732600000000 } from './1732600000000-event-triggers.js';
 import { Audit1732700000000 } from './1732700000000-audit.js';
 import { Tracing1732800000000 } from './1732800000000-tracing.js';
 import { Quotas1732900000000 } from './1732900000000-quotas.js';
+import { BackfillReruns1733000000000 } from './1733000000000-backfill-reruns.js';
+import { FairDispatch1733100000000 } from './1733100000000-fair-dispatch.js';
+import { Pools1733200000000 } from './1733200000000-pools.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -13,4 +16,7 @@ export const MIGRATIONS = [
   Audit1732700000000,
   Tracing1732800000000,
   Quotas1732900000000,
+  BackfillReruns1733000000000,
+  FairDispatch1733100000000,
+  Pools1733200000000,
 ];

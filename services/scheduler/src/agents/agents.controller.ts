@@ -1,30 +1,31 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { presenceHealthy } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { AgentEntity, AttemptEntity, Database } from '@baton/persistence';
+import { AgentEntity, Database, liveAttemptsByAgent } from '@baton/persistence';
 
 @Controller('api/v1/agents')
 export class AgentsController {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
+  ) {}
 
   @Get()
   @Requires('read', 'Agent')
   async list(@CurrentPrincipal() p: Principal) {
     const agents = await this.db.manager.find(AgentEntity, { where: { tenantId: p.tenantId }, order: { name: 'ASC' } });
-    const busy = await this.db.manager
-      .createQueryBuilder(AttemptEntity, 'a')
-      .select('a.agent_id', 'agentId')
-      .addSelect('COUNT(*)', 'n')
-      .where('a.tenant_id = :t', { t: p.tenantId })
-      .andWhere('a.state IN (:...s)', { s: ['assigned', 'running'] })
-      .groupBy('a.agent_id')
-      .getRawMany<{ agentId: string; n: string | number }>();
-    const running = new Map(busy.map((b) => [b.agentId, Number(b.n)]));
+    const running = await liveAttemptsByAgent(this.db.manager, p);
+    const now = Date.now();
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       items: agents.map((a) => ({
         id: a.id,
         name: a.name,
         status: a.status,
+        // A connected agent that stopped heartbeating gets no new work until it speaks again.
+        healthy:
+          a.status === 'connected' && presenceHealthy(a.lastSeenAt, now, this.config.scheduler.heartbeatIntervalMs),
         labels: a.labels,
         slots: a.slots,
         running: running.get(a.id) ?? 0,

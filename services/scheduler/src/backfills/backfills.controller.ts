@@ -11,13 +11,18 @@ const CreateBackfill = z.strictObject({
   trigger: z.number().int().min(0).default(0),
   maxActiveRuns: z.number().int().min(1).max(100).default(1),
   dryRun: z.boolean().default(false),
+  /** Also run slots whose logical date already has a run of the job (a new run); by default they are skipped. */
+  rerunExisting: z.boolean().default(false),
 });
 
 @Controller('api/v1')
 export class BackfillsController {
   constructor(private readonly backfills: BackfillsService) {}
 
-  /** Runs the job for each slot of its time trigger in [from, to]; `dryRun` lists the slots and their existing runs. */
+  /**
+   * Runs the job for each slot of its time trigger in [from, to], skipping dates that already have a run unless
+   * `rerunExisting`; `dryRun` lists the slots, their existing runs and what the backfill would do with each.
+   */
   @Post('jobs/:name/backfills')
   @ApiDoc({ summary: "Run the slots of a job's time trigger in [from, to]", body: CreateBackfill, status: 201 })
   @Requires('run', 'Run')

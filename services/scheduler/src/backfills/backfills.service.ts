@@ -9,6 +9,7 @@ import {
   RunEntity,
   type TenantScope,
   TriggerEntity,
+  TriggerSlotEntity,
   newId,
 } from '@baton/persistence';
 import {
@@ -26,21 +27,30 @@ import { RunEngine } from '../engine/run-engine.js';
 
 export const MAX_BACKFILL_SLOTS = 10_000;
 
+/** What a backfill's run for a slot is recorded as in the slot ledger. */
+export const BACKFILLED = 'backfilled';
+
 export interface BackfillCommand {
   from: number;
   to: number;
   trigger: number;
   maxActiveRuns: number;
   dryRun: boolean;
+  /** Give slots whose logical date already has a run of the job a new run; by default they are skipped. */
+  rerunExisting: boolean;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
  * Backfills run a job for every slot of one of its time triggers in a range,
- * at most `maxActiveRuns` at a time. Each slot's run has the trigger's own
- * dedupe key, so a slot that already ran (scheduled or backfilled) is not run
- * again. Progress is pushed by `run.finished` events.
+ * at most `maxActiveRuns` at a time. A slot whose logical date already has a
+ * run of the job (from the trigger, a manual run, a dependency, an earlier
+ * backfill) is skipped and listed as such, unless `rerunExisting` asks for a
+ * new run. A slot's run has the trigger's own dedupe key when it is the
+ * slot's first, so the trigger does not run it again; a rerun gets a key of
+ * the backfill's. Each run is recorded in the slot ledger as `backfilled`.
+ * Progress is pushed by `run.finished` events.
  */
 @Injectable()
 export class BackfillsService implements OnApplicationBootstrap {
@@ -97,22 +107,21 @@ export class BackfillsService implements OnApplicationBootstrap {
   async create(scope: TenantScope, jobName: string, cmd: BackfillCommand) {
     if (cmd.to < cmd.from) throw ProblemException.invalidField('to', 'must not be before from');
     if (cmd.dryRun) {
-      const { trigger, slots } = await this.slots(this.db.manager, scope, jobName, cmd);
-      const keys = slots.map((s) => slotDedupeKey(trigger.id, s));
-      const existing = new Map<string, RunEntity>();
-      for (let i = 0; i < keys.length; i += 500) {
-        const rows = await this.db.manager.find(RunEntity, {
-          where: { tenantId: scope.tenantId, dedupeKey: In(keys.slice(i, i + 500)) },
-        });
-        for (const r of rows) existing.set(r.dedupeKey, r);
-      }
+      const { job, slots } = await this.slots(this.db.manager, scope, jobName, cmd);
+      const existing = await this.existingRuns(this.db.manager, scope, job.id, slots);
+      const planned = slots.map((s) => {
+        const run = existing.get(s);
+        const action = !run ? 'run' : cmd.rerunExisting ? 'rerun' : 'skip';
+        return { logicalDate: iso(s)!, existingRun: run ? { id: run.id, state: run.state } : null, action };
+      });
+      const count = (action: string) => planned.filter((p) => p.action === action).length;
       return {
         dryRun: true,
         job: jobName,
-        slots: slots.map((s, i) => {
-          const run = existing.get(keys[i]!);
-          return { logicalDate: iso(s), existingRun: run ? { id: run.id, state: run.state } : null };
-        }),
+        rerunExisting: cmd.rerunExisting,
+        toRun: count('run') + count('rerun'),
+        skipped: count('skip'),
+        slots: planned,
       };
     }
     const id = await this.db.tx(async (m) => {
@@ -130,6 +139,8 @@ export class BackfillsService implements OnApplicationBootstrap {
         state: 'running',
         createdAt: Date.now(),
         finishedAt: null,
+        rerunExisting: cmd.rerunExisting,
+        skippedSlots: [],
       };
       await m.insert(BackfillEntity, row as never);
       await this.advance(m, scope, row.id);
@@ -140,7 +151,66 @@ export class BackfillsService implements OnApplicationBootstrap {
     return this.get(scope, id);
   }
 
-  /** Starts runs for the next slots while fewer than maxActiveRuns are running. */
+  /** The latest run of the job for each of the given logical dates that has one. */
+  private async existingRuns(
+    m: EntityManager,
+    scope: TenantScope,
+    jobId: string,
+    slots: readonly number[],
+  ): Promise<Map<number, RunEntity>> {
+    const out = new Map<number, RunEntity>();
+    for (let i = 0; i < slots.length; i += 500) {
+      const rows = await m.find(RunEntity, {
+        where: { tenantId: scope.tenantId, jobId, logicalDate: In(slots.slice(i, i + 500)) },
+        order: { createdAt: 'ASC' },
+      });
+      for (const r of rows) out.set(r.logicalDate, r);
+    }
+    return out;
+  }
+
+  /** The slot ledger says the slot was run by a backfill, and which run. */
+  private async recordSlot(m: EntityManager, b: BackfillEntity, slot: number, runId: string): Promise<void> {
+    const now = Date.now();
+    const recorded = await m.findOne(TriggerSlotEntity, { where: { triggerId: b.triggerId, slotAt: slot } });
+    if (recorded) {
+      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome: BACKFILLED, runId, recordedAt: now });
+      return;
+    }
+    await m.insert(TriggerSlotEntity, {
+      id: newId(now),
+      tenantId: b.tenantId,
+      triggerId: b.triggerId,
+      jobName: b.jobName,
+      slotAt: slot,
+      outcome: BACKFILLED,
+      runId,
+      recordedAt: now,
+    });
+  }
+
+  /** Starts a run for the slot, or returns null when it already has one that is not to be rerun. */
+  private async startSlot(m: EntityManager, scope: TenantScope, b: BackfillEntity, slot: number) {
+    const input = {
+      jobName: b.jobName,
+      params: {},
+      logicalDate: slot,
+      dedupeKey: slotDedupeKey(b.triggerId, slot),
+      triggerType: 'backfill',
+      triggerId: b.triggerId,
+      backfillId: b.id,
+    };
+    let r = await this.engine.createRun(m, scope, input);
+    // The slot's own key is taken (the trigger ran it meanwhile, or earlier): a rerun is keyed by this backfill.
+    if (!r.created && b.rerunExisting) {
+      r = await this.engine.createRun(m, scope, { ...input, dedupeKey: `backfill:${b.id}:${slot}` });
+    }
+    if (!r.created) return null;
+    await this.recordSlot(m, b, slot, r.run.id);
+    return r.run;
+  }
+
+  /** Starts runs for the next slots while fewer than maxActiveRuns are running; skips dates that have runs. */
   private async advance(m: EntityManager, scope: TenantScope, id: string): Promise<void> {
     const q = m
       .createQueryBuilder(BackfillEntity, 'b')
@@ -149,22 +219,26 @@ export class BackfillsService implements OnApplicationBootstrap {
     const b = await q.getOne();
     if (!b || b.state !== 'running') return;
     const active = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'running' } });
+    const skipped = [...(b.skippedSlots ?? [])];
     let next = b.nextIndex;
     let started = 0;
-    for (let free = b.maxActiveRuns - active; free > 0 && next < b.slots.length; next++) {
-      const slot = b.slots[next]!;
-      const r = await this.engine.createRun(m, scope, {
-        jobName: b.jobName,
-        params: {},
-        logicalDate: slot,
-        dedupeKey: slotDedupeKey(b.triggerId, slot),
-        triggerType: 'backfill',
-        triggerId: b.triggerId,
-        backfillId: id,
-      });
-      if (r.created && r.run.state === 'running') {
-        free--;
-        started++;
+    let free = b.maxActiveRuns - active;
+    while (free > 0 && next < b.slots.length) {
+      // Look the dates up a chunk at a time: a range that has runs already may be skipped in one go.
+      const chunk = b.slots.slice(next, next + 200);
+      const existing = b.rerunExisting
+        ? new Map<number, RunEntity>()
+        : await this.existingRuns(m, scope, b.jobId, chunk);
+      for (const slot of chunk) {
+        if (free <= 0) break;
+        next++;
+        const run = existing.has(slot) ? null : await this.startSlot(m, scope, b, slot);
+        if (!run) {
+          skipped.push(slot);
+        } else if (run.state === 'running') {
+          free--;
+          started++;
+        }
       }
     }
     // Done when every slot was started and nothing it started is still running (the last run's end says so).
@@ -174,7 +248,11 @@ export class BackfillsService implements OnApplicationBootstrap {
       const failed = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'failed' } });
       if (failed > 0) state = 'failed';
     }
-    await m.update(BackfillEntity, { id }, { nextIndex: next, ...(done ? { state, finishedAt: Date.now() } : {}) });
+    await m.update(
+      BackfillEntity,
+      { id },
+      { nextIndex: next, skippedSlots: skipped, ...(done ? { state, finishedAt: Date.now() } : {}) },
+    );
   }
 
   async get(scope: TenantScope, id: string) {
@@ -183,12 +261,18 @@ export class BackfillsService implements OnApplicationBootstrap {
     const runs = await this.db.manager.find(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id } });
     const byState: Record<string, number> = {};
     for (const r of runs) byState[r.state] = (byState[r.state] ?? 0) + 1;
+    const skipped = b.skippedSlots ?? [];
     return {
       id: b.id,
       job: b.jobName,
       state: b.state,
       slots: b.slots.length,
-      started: b.nextIndex,
+      /** Slots this backfill started a run for. */
+      started: b.nextIndex - skipped.length,
+      /** Slots skipped because their logical date already had a run of the job. */
+      skipped: skipped.length,
+      skippedSlots: skipped.map((s) => iso(s)!),
+      rerunExisting: b.rerunExisting,
       maxActiveRuns: b.maxActiveRuns,
       runs: byState,
       from: iso(b.slots[0] ?? null),

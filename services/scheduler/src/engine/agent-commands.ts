@@ -1,16 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { AgentEntity, AttemptEntity, Database, TaskRunEntity } from '@baton/persistence';
+import { type EntityManager, In } from 'typeorm';
+import { AgentEntity, AttemptEntity, Database, TransitionStore } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { type LogChunk, LogChunk_Stream, Result_Status } from '@baton/proto';
-import { LogSink } from '../gateway/log-sink.js';
-import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
+import { LogSink } from '../logs/log-sink.js';
+import { AgentDirectory, type AgentLink } from './agents.js';
+import { Alarm } from './alarm.js';
 import { Dispatcher } from './dispatcher.js';
-import { type AttemptOutcome, type Effects, RunEngine } from './run-engine.js';
+import {
+  type AttemptOutcome,
+  type Effects,
+  type FinishInput,
+  type ResultDisposition,
+  RunEngine,
+} from './run-engine.js';
 import { SchedulerMetrics } from '../metrics/metrics.js';
-import { Timers } from './timers.js';
 
 export interface ResultInput {
   attemptId: string;
@@ -21,14 +27,41 @@ export interface ResultInput {
   finishedAt: number;
 }
 
+interface Settle<T> {
+  done: (v: T) => void;
+  fail: (e: unknown) => void;
+}
+
+/**
+ * Everything that ends or starts an attempt goes through one queue: agents'
+ * ACKs and results, and the timers' verdicts (ACK timeout, lost lease, server
+ * deadline). A batch is applied in one transaction with ACKs first, so an ACK
+ * that arrived before an expiry is committed wins over it.
+ */
 type Command =
-  | { kind: 'ack'; session: AgentSession; attemptId: string; done: () => void; fail: (e: unknown) => void }
-  | { kind: 'result'; session: AgentSession; result: ResultInput; done: () => void; fail: (e: unknown) => void };
+  | ({ kind: 'ack'; session: AgentLink; attemptId: string } & Settle<void>)
+  | ({ kind: 'result'; session: AgentLink; result: ResultInput } & Settle<ResultDisposition>)
+  | ({ kind: 'finish'; attemptId: string; result: FinishInput } & Settle<boolean>)
+  | ({ kind: 'expire'; offer: Offer } & Settle<boolean>);
+
+/** An assignment waiting for its ACK. */
+export interface Offer {
+  attemptId: string;
+  taskRunId: string;
+  tenantId: string;
+}
+
+interface BatchOutcome {
+  fx: Effects;
+  /** ACKs of offers that are no longer the sender's to run: answered with Cancel. */
+  lateAcks: Array<{ session: AgentLink; attemptId: string; reason: string }>;
+  expired: Set<string>;
+}
 
 /** Commands applied in one transaction; more wait for the next one. */
 const MAX_BATCH = 500;
 
-function outcomeOf(s: Result_Status): AttemptOutcome {
+export function outcomeOf(s: Result_Status): AttemptOutcome {
   switch (s) {
     case Result_Status.SUCCEEDED:
       return 'succeeded';
@@ -53,28 +86,45 @@ const chunks = <T>(xs: readonly T[], n = 500): T[][] => {
   return out;
 };
 
+/** Why an ACK did not start the attempt, from the attempt's state. */
+function lateAckReason(state: string | undefined): string {
+  switch (state) {
+    case undefined:
+      return 'unknown attempt';
+    case 'expired':
+      return 'offer expired: not acknowledged in time';
+    case 'cancelled':
+      return 'attempt cancelled';
+    default:
+      return `attempt is ${state}`;
+  }
+}
+
 /**
- * What the gateway does with each agent message. Acks and results from every
- * stream are queued and applied in batches, one transaction per batch: the
+ * What the gateway and the timers do to attempts. Commands from every stream
+ * and timer are queued and applied in batches, one transaction per batch: the
  * cost of a commit is shared by everything that arrived meanwhile, and a run
  * whose tasks finish together is advanced once. Each caller's promise
  * resolves after the commit (a ResultAck is only sent for a stored result).
+ * A batch that fails is retried one command at a time, so one bad message
+ * never takes others' ACKs and results down with it.
  */
 @Injectable()
 export class AgentCommands {
   private readonly log: Logger;
-  private readonly lastSeenWrite = new WeakMap<AgentSession, number>();
+  private readonly lastSeenWrite = new WeakMap<AgentLink, number>();
   private queue: Command[] = [];
   private flushing = false;
   private scheduled = false;
 
   constructor(
     private readonly db: Database,
+    private readonly transitions: TransitionStore,
     private readonly engine: RunEngine,
     private readonly dispatcher: Dispatcher,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: AgentDirectory,
     private readonly logs: LogSink,
-    private readonly timers: Timers,
+    private readonly alarm: Alarm,
     private readonly metrics: SchedulerMetrics,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
@@ -84,12 +134,23 @@ export class AgentCommands {
   }
 
   /** The agent took the attempt: it is running and its lease starts. */
-  ack(session: AgentSession, attemptId: string): Promise<void> {
+  ack(session: AgentLink, attemptId: string): Promise<void> {
     return new Promise((done, fail) => this.enqueue({ kind: 'ack', session, attemptId, done, fail }));
   }
 
-  result(session: AgentSession, result: ResultInput): Promise<void> {
+  /** Resolves, after commit, with what became of the result. */
+  result(session: AgentLink, result: ResultInput): Promise<ResultDisposition> {
     return new Promise((done, fail) => this.enqueue({ kind: 'result', session, result, done, fail }));
+  }
+
+  /** The server ends an attempt itself (lost lease, deadline); resolves whether it was still live. */
+  finish(attemptId: string, result: FinishInput): Promise<boolean> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'finish', attemptId, result, done, fail }));
+  }
+
+  /** An offer nobody acknowledged in time goes back to the queue (no try used); resolves whether it expired. */
+  expire(offer: Offer): Promise<boolean> {
+    return new Promise((done, fail) => this.enqueue({ kind: 'expire', offer, done, fail }));
   }
 
   private enqueue(c: Command): void {
@@ -110,21 +171,23 @@ export class AgentCommands {
         // Log chunks that arrived before a result are stored before it.
         await this.logs.flush();
         try {
-          const fx = await this.db.tx((m) => this.applyBatch(m, batch));
-          const results = batch.filter((c) => c.kind === 'result');
-          for (const c of results) {
-            this.metrics.inc('baton_attempts_total', { outcome: outcomeOf(c.result.status) });
-            this.sessions.release(c.result.attemptId);
-            this.logs.forget(c.result.attemptId);
-          }
-          for (const c of batch) c.done();
-          this.apply(fx, results.length > 0);
+          this.settle(batch, await this.db.tx((m) => this.applyBatch(m, batch)));
         } catch (err) {
-          this.log.error('applying agent messages failed; agents will resend their results', {
-            error: err instanceof Error ? err.stack : String(err),
+          if (batch.length === 1) {
+            this.failed(batch[0]!, err);
+            continue;
+          }
+          this.log.warn('a batch of agent messages failed; applying them one by one', {
+            error: err instanceof Error ? err.message : String(err),
             messages: batch.length,
           });
-          for (const c of batch) c.fail(err);
+          for (const c of batch) {
+            try {
+              this.settle([c], await this.db.tx((m) => this.applyBatch(m, [c])));
+            } catch (one) {
+              this.failed(c, one);
+            }
+          }
         }
       }
     } finally {
@@ -132,47 +195,34 @@ export class AgentCommands {
     }
   }
 
-  private async applyBatch(m: EntityManager, batch: readonly Command[]): Promise<Effects> {
+  private failed(c: Command, err: unknown): void {
+    this.log.error('applying an agent message failed; the agent will resend its result', {
+      kind: c.kind,
+      error: err instanceof Error ? err.stack : String(err),
+    });
+    c.fail(err);
+  }
+
+  private async applyBatch(m: EntityManager, batch: readonly Command[]): Promise<BatchOutcome> {
     const now = Date.now();
-    const acks = batch.filter((c) => c.kind === 'ack');
-    if (acks.length > 0) {
-      const byAgent = new Map<string, string[]>();
-      for (const a of acks) byAgent.set(a.session.agentId, [...(byAgent.get(a.session.agentId) ?? []), a.attemptId]);
-      for (const [agentId, ids] of byAgent) {
-        for (const part of chunks(ids)) {
-          await m
-            .createQueryBuilder()
-            .update(AttemptEntity)
-            .set({ state: 'running', startedAt: now, expiresAt: now + this.config.scheduler.leaseTtlMs })
-            .where('id IN (:...ids) AND state = :s AND agent_id = :a', { ids: part, s: 'assigned', a: agentId })
-            .execute();
-          // Only tasks whose current attempt is now running on this agent move (an ack names no one else's task).
-          await m
-            .createQueryBuilder()
-            .update(TaskRunEntity)
-            .set({
-              state: 'running',
-              attemptsUsed: () => 'attempts_used + 1',
-              startedAt: () => `COALESCE(started_at, ${now})`,
-              updatedAt: now,
-            })
-            .where('state = :s', { s: 'assigned' })
-            .andWhere(
-              "current_attempt_id IN (SELECT a.id FROM attempts a WHERE a.id IN (:...ids) AND a.agent_id = :a AND a.state = 'running')",
-              { ids: part, a: agentId },
-            )
-            .execute();
-        }
-      }
-    }
-    const results = batch.filter((c) => c.kind === 'result');
-    return this.engine.finishAttempts(
+    const lateAcks = await this.applyAcks(
       m,
-      results.map((c) => {
-        const state = outcomeOf(c.result.status);
-        return {
+      batch.flatMap((c) => (c.kind === 'ack' ? [c] : [])),
+      now,
+    );
+    const expired = new Set<string>();
+    for (const c of batch) {
+      if (c.kind === 'expire' && (await this.applyExpiry(m, c.offer, now))) expired.add(c.offer.attemptId);
+    }
+    const items = batch.flatMap((c) => {
+      if (c.kind === 'finish') return [{ attemptId: c.attemptId, result: c.result }];
+      if (c.kind !== 'result') return [];
+      const state = outcomeOf(c.result.status);
+      return [
+        {
           attemptId: c.result.attemptId,
           agentId: c.session.agentId,
+          tenantId: c.session.tenantId,
           result: {
             state,
             exitCode: state === 'succeeded' || state === 'failed' ? c.result.exitCode : null,
@@ -180,24 +230,167 @@ export class AgentCommands {
             output: c.result.output || null,
             at: now,
           },
-        };
-      }),
+        },
+      ];
+    });
+    const fx = await this.engine.finishAttempts(m, items);
+    if (expired.size > 0) fx.queued = true;
+    return { fx, lateAcks, expired };
+  }
+
+  /** Starts the acknowledged attempts, one statement per agent; finds the ACKs that came too late. */
+  private async applyAcks(
+    m: EntityManager,
+    acks: ReadonlyArray<Extract<Command, { kind: 'ack' }>>,
+    now: number,
+  ): Promise<BatchOutcome['lateAcks']> {
+    const late: BatchOutcome['lateAcks'] = [];
+    const bySession = new Map<AgentLink, string[]>();
+    for (const a of acks) bySession.set(a.session, [...(bySession.get(a.session) ?? []), a.attemptId]);
+    for (const [session, all] of bySession) {
+      for (const ids of chunks([...new Set(all)])) {
+        const started = await this.startAttempts(m, session.tenantId, session.agentId, ids, now);
+        if (started === ids.length) continue;
+        // Some did not start: a repeated ACK of a running attempt is fine; anything else is told to stop.
+        const rows = await m.find(AttemptEntity, {
+          where: { tenantId: session.tenantId, id: In(ids) },
+          select: { id: true, state: true, agentId: true },
+        });
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        for (const id of ids) {
+          const a = byId.get(id);
+          if (a && a.agentId === session.agentId && a.state === 'running') continue;
+          late.push({
+            session,
+            attemptId: id,
+            reason: lateAckReason(a?.agentId === session.agentId ? a.state : undefined),
+          });
+        }
+      }
+    }
+    return late;
+  }
+
+  /**
+   * assigned -> running for the agent's own attempts among `ids` (an ACK, or a
+   * reconnecting agent naming them), with their tasks; returns how many started.
+   */
+  async startAttempts(
+    m: EntityManager,
+    tenantId: string,
+    agentId: string,
+    ids: readonly string[],
+    now: number,
+  ): Promise<number> {
+    if (ids.length === 0) return 0;
+    const scope = { tenantId };
+    // Only the agent's own offers start, and only tasks whose current attempt is one of them.
+    const offers = await m.find(AttemptEntity, {
+      where: { tenantId, agentId, state: 'assigned', id: In(ids) },
+      select: { id: true, taskRunId: true },
+    });
+    if (offers.length === 0) return 0;
+    const started = offers.map((a) => a.id);
+    const moved = await this.transitions.attempts(m, scope, { ids: started, agentId }, ['assigned'], 'running', {
+      startedAt: now,
+      expiresAt: now + this.config.scheduler.leaseTtlMs,
+    });
+    await this.transitions.tasks(
+      m,
+      scope,
+      { ids: offers.map((a) => a.taskRunId), currentAttemptId: started },
+      ['assigned'],
+      'running',
+      { attemptsUsed: () => 'attempts_used + 1', startedAt: () => `COALESCE(started_at, ${now})`, updatedAt: now },
     );
+    return moved;
+  }
+
+  private async applyExpiry(m: EntityManager, offer: Offer, now: number): Promise<boolean> {
+    const { attemptId, taskRunId, tenantId } = offer;
+    const scope = { tenantId };
+    const expired = await this.transitions.attempts(m, scope, { ids: [attemptId] }, ['assigned'], 'expired', {
+      finishedAt: now,
+      expiresAt: null,
+      error: 'not acknowledged in time',
+    });
+    if (expired !== 1) return false;
+    const task = { ids: [taskRunId], currentAttemptId: attemptId };
+    await this.transitions.tasks(m, scope, task, ['assigned'], 'queued', { currentAttemptId: null, updatedAt: now });
+    // A compensation keeps its state; it only loses the attempt.
+    await this.transitions.touchTasks(m, scope, task, ['compensating'], { currentAttemptId: null, updatedAt: now });
+    return true;
+  }
+
+  /** After commit: answer each caller, free slots, wake whoever the change concerns. */
+  private settle(batch: readonly Command[], out: BatchOutcome): void {
+    let slotFreed = false;
+    for (const late of out.lateAcks) {
+      if (this.sessions.ownerOf(late.attemptId) === late.session) this.sessions.release(late.attemptId);
+      late.session.send({ msg: { $case: 'cancel', value: { attemptId: late.attemptId, reason: late.reason } } });
+      this.log.warn('late or foreign ACK answered with Cancel', {
+        agent: late.session.name,
+        attemptId: late.attemptId,
+        reason: late.reason,
+      });
+    }
+    for (const c of batch) {
+      switch (c.kind) {
+        case 'ack':
+          c.done();
+          break;
+        case 'result': {
+          const id = c.result.attemptId;
+          const d: ResultDisposition = out.fx.dispositions.get(id) ?? {
+            accepted: false,
+            rejection: 'stale',
+            detail: 'not applied',
+          };
+          if (d.accepted) this.metrics.inc('baton_attempts_total', { outcome: outcomeOf(c.result.status) });
+          // Only the sender's own attempt frees a slot: a foreign result must not touch another agent's.
+          if (this.sessions.ownerOf(id) === c.session) {
+            this.sessions.release(id);
+            this.logs.forget(id);
+            slotFreed = true;
+          }
+          c.done(d);
+          break;
+        }
+        case 'finish': {
+          const d = out.fx.dispositions.get(c.attemptId);
+          this.sessions.release(c.attemptId);
+          slotFreed = true;
+          c.done(d?.accepted === true);
+          break;
+        }
+        case 'expire': {
+          const id = c.offer.attemptId;
+          if (out.expired.has(id)) {
+            this.sessions.release(id);
+            slotFreed = true;
+          }
+          c.done(out.expired.has(id));
+          break;
+        }
+        default: {
+          const never: never = c;
+          return never;
+        }
+      }
+    }
+    this.apply(out.fx, slotFreed);
   }
 
   /** Extends the leases of the attempts the agent names. */
-  async heartbeat(s: AgentSession, running: readonly string[]): Promise<void> {
+  async heartbeat(s: AgentLink, running: readonly string[]): Promise<void> {
     const now = Date.now();
     const touch = now - (this.lastSeenWrite.get(s) ?? 0) > 5_000;
     if (running.length === 0 && !touch) return;
     await this.db.tx(async (m) => {
-      for (const part of chunks(running)) {
-        await m
-          .createQueryBuilder()
-          .update(AttemptEntity)
-          .set({ expiresAt: now + this.config.scheduler.leaseTtlMs })
-          .where('id IN (:...ids) AND agent_id = :a AND state = :s', { ids: part, a: s.agentId, s: 'running' })
-          .execute();
+      if (running.length > 0) {
+        await this.transitions.touchAttempts(m, s, { ids: [...new Set(running)], agentId: s.agentId }, ['running'], {
+          expiresAt: now + this.config.scheduler.leaseTtlMs,
+        });
       }
       // Presence is informational; write it at most every few seconds.
       if (touch) {
@@ -210,11 +403,14 @@ export class AgentCommands {
   /** Attempts verified to belong to an agent, for log chunks of attempts not in flight here (sent after a reconnect). */
   private readonly owners = new Map<string, string>();
 
-  logChunk(s: AgentSession, c: LogChunk): void {
+  logChunk(s: AgentLink, c: LogChunk): void {
     if (s.inFlight.has(c.attemptId) || this.owners.get(c.attemptId) === s.agentId) return this.storeChunk(s, c);
     // Not assigned through this session: accept it only for the agent's own attempt.
     void this.db.manager
-      .findOne(AttemptEntity, { where: { id: c.attemptId, agentId: s.agentId }, select: { id: true } })
+      .findOne(AttemptEntity, {
+        where: { tenantId: s.tenantId, id: c.attemptId, agentId: s.agentId },
+        select: { id: true },
+      })
       .then((a) => {
         if (!a) return this.log.warn('log chunk for an attempt of another agent ignored', { agent: s.name });
         if (this.owners.size > 10_000) this.owners.clear();
@@ -224,7 +420,7 @@ export class AgentCommands {
       .catch((err: unknown) => this.log.error('log chunk check failed', { error: String(err) }));
   }
 
-  private storeChunk(s: AgentSession, c: LogChunk): void {
+  private storeChunk(s: AgentLink, c: LogChunk): void {
     this.logs.add(
       s.tenantId,
       c.attemptId,
@@ -237,7 +433,7 @@ export class AgentCommands {
   /** Wakes whoever the committed change concerns, and stops cancelled attempts on their agents. */
   apply(fx: Effects, slotFreed: boolean): void {
     this.relay.kick();
-    if (fx.retryAt !== null) this.timers.at(fx.retryAt);
+    if (fx.retryAt !== null) this.alarm.at(fx.retryAt);
     for (const attemptId of fx.cancel) this.cancelOnAgent(attemptId, 'run cancelled');
     if (fx.queued || slotFreed || fx.cancel.length > 0) this.dispatcher.kick();
   }

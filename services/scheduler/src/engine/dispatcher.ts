@@ -1,13 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import { type JobDefinition, type TaskDefinition, labelsMatch } from '@baton/domain';
-import { AttemptEntity, Database, RunEntity, TaskRunEntity, TenantQuotaEntity, newId } from '@baton/persistence';
+import { type JobDefinition, type TaskDefinition, fairShares, labelsMatch, poolHasRoom } from '@baton/domain';
+import {
+  type Assignment,
+  AttemptEntity,
+  Database,
+  RunEntity,
+  TaskRunEntity,
+  TenantQuotaEntity,
+  TransitionStore,
+  newId,
+  poolUsage,
+} from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
-import { type AgentSession, SessionRegistry } from '../gateway/sessions.js';
+import { AgentDirectory, type AgentLink } from './agents.js';
 import { SchedulerMetrics } from '../metrics/metrics.js';
+import { ACK_GRACE_MS, Alarm } from './alarm.js';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
 import { type Executable, TaskRenderer, outputsOf } from './task-renderer.js';
@@ -18,8 +29,13 @@ type TaskDef = TaskDefinition & {
 };
 type JobDef = JobDefinition & { maxActiveTasks?: number | null };
 
+/** Claimed rows past a tenant's free capacity, for tasks no free agent matches. */
+const LOOKAHEAD = 20;
+/** Tenants claimed for in one batch; more take turns across batches. */
+const MAX_TENANTS_PER_BATCH = 64;
+
 interface Placement {
-  session: AgentSession;
+  session: AgentLink;
   msg: Assign;
   cpu: number;
   memory: number;
@@ -36,15 +52,20 @@ interface Placement {
 export class Dispatcher {
   private running = false;
   private again = false;
+  /** Fractions of fair shares owed to each tenant, carried from batch to batch. */
+  private readonly credit = new Map<string, number>();
+  private rotor = 0;
   private readonly log: Logger;
 
   constructor(
     private readonly db: Database,
-    private readonly sessions: SessionRegistry,
+    private readonly transitions: TransitionStore,
+    private readonly sessions: AgentDirectory,
     private readonly defs: DefinitionCache,
     private readonly engine: RunEngine,
     private readonly renderer: TaskRenderer,
     private readonly metrics: SchedulerMetrics,
+    private readonly alarm: Alarm,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -86,58 +107,77 @@ export class Dispatcher {
   async dispatchOnce(): Promise<number> {
     const free = this.sessions.withFreeSlots();
     if (free.length === 0) return 0;
-    const tenants = [...new Set(free.map((s) => s.tenantId))];
-    const capacity = free.reduce((n, s) => n + (s.slots - s.inFlight.size), 0);
+    const capacityOf = new Map<string, number>();
+    for (const s of free) capacityOf.set(s.tenantId, (capacityOf.get(s.tenantId) ?? 0) + s.slots - s.inFlight.size);
+    const tenants = this.rotation([...capacityOf.keys()]);
+    const capacity = tenants.reduce((n, t) => n + capacityOf.get(t)!, 0);
     const limit = Math.min(capacity, this.config.scheduler.dispatchBatch);
     // Built inside the transaction callback and returned: a deadlock retry starts them over.
     const { placements, failedToRender } = await this.db.tx(async (m) => {
       const placements: Placement[] = [];
       let failedToRender = 0;
-      const q = m
-        .createQueryBuilder(TaskRunEntity, 't')
-        .where('t.state IN (:...s)', { s: ['queued', 'compensating'] })
-        .andWhere('t.tenant_id IN (:...tenants)', { tenants })
-        .andWhere('t.ready_at IS NOT NULL')
-        .andWhere("(t.state = 'queued' OR t.current_attempt_id IS NULL)")
-        .orderBy('t.priority', 'DESC')
-        .addOrderBy('t.ready_at', 'ASC')
-        // Look a little past the head (tasks no free agent matches stay queued for others), but leave
-        // the rest unlocked for the other replicas claiming beside us.
-        .limit(limit + 50);
-      if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
-      const claimed = await q.getMany();
-      if (claimed.length === 0) return { placements, failedToRender };
+      const quota = await this.tenantQuotas(m, tenants);
+      // Each tenant's own queue, in its own priority order: one tenant's flood or priorities never hide another's work.
+      const queues = new Map<string, TaskRunEntity[]>();
+      for (const tenant of tenants) {
+        const q = m
+          .createQueryBuilder(TaskRunEntity, 't')
+          .where('t.tenant_id = :tenant', { tenant })
+          .andWhere('t.state IN (:...s)', { s: ['queued', 'compensating'] })
+          .andWhere('t.ready_at IS NOT NULL')
+          .andWhere("(t.state = 'queued' OR t.current_attempt_id IS NULL)")
+          .orderBy('t.priority', 'DESC')
+          .addOrderBy('t.ready_at', 'ASC')
+          // Look a little past what the tenant's agents can take (tasks no free agent matches stay queued for
+          // others), but leave the rest unlocked for the other replicas claiming beside us.
+          .limit(Math.min(capacityOf.get(tenant)!, limit) + LOOKAHEAD);
+        if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
+        const rows = await q.getMany();
+        if (rows.length > 0) queues.set(tenant, rows);
+      }
+      if (queues.size === 0) return { placements, failedToRender };
+      const claimed = [...queues.values()].flat();
       const runIds = [...new Set(claimed.map((t) => t.runId))];
       const runs = await m.createQueryBuilder(RunEntity, 'r').whereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
       const active = await this.activeTasks(m, runIds);
-      const quota = await this.tenantQuotas(m, [...new Set(claimed.map((t) => t.tenantId))]);
+      // Pools the claimed tasks draw on, per tenant, with the slots in use (placements below add to them).
+      const pools = new Map<string, { slots: number; used: number }>();
+      for (const [tenant, rows] of queues) {
+        const names = rows.flatMap((t) => (t.pool !== null && t.state === 'queued' ? [t.pool] : []));
+        for (const [name, use] of await poolUsage(m, { tenantId: tenant }, names)) {
+          pools.set(`${tenant}|${name}`, { ...use });
+        }
+      }
       const outputs = new Map<string, Record<string, unknown>>();
       const load = new Map(free.map((s) => [s.id, s.inFlight.size]));
       const cpu = new Map(free.map((s) => [s.id, s.usedCpu]));
       const mem = new Map(free.map((s) => [s.id, s.usedMemory]));
       const now = Date.now();
       const attemptRows: AttemptEntity[] = [];
-      const moves: Array<{ id: string; attemptId: string; compensation: boolean }> = [];
-      for (const t of claimed) {
-        if (placements.length >= limit) break;
+      const moves: Assignment[] = [];
+      /** Tries to place one claimed task: assigned, failed before it was sent, or left queued. */
+      const place = async (t: TaskRunEntity): Promise<'placed' | 'failed' | 'left'> => {
         const run = runById.get(t.runId);
-        if (!run || run.state !== 'running') continue;
+        if (!run || run.state !== 'running') return 'left';
         const def = (await this.defs.get(m, run.tenantId, run.jobVersionId)) as JobDef;
         const spec = taskOf(def, t.taskKey) as TaskDef | undefined;
-        if (!spec) continue;
+        if (!spec) return 'left';
         const compensation = t.state === 'compensating';
         const exec: Executable | null | undefined = compensation ? spec.compensate : spec;
-        if (!exec) continue;
+        if (!exec) return 'left';
         // The tenant's quota of tasks running at once (compensations are not held back).
         const tq = quota.get(t.tenantId);
-        if (!compensation && tq && tq.running >= tq.max) continue;
+        if (!compensation && tq && tq.max !== null && tq.running >= tq.max) return 'left';
         const maxActive = def.maxActiveTasks ?? null;
-        if (!compensation && maxActive !== null && (active.get(run.id) ?? 0) >= maxActive) continue;
+        if (!compensation && maxActive !== null && (active.get(run.id) ?? 0) >= maxActive) return 'left';
+        // A pool that does not exist has no slots; compensations are not held back.
+        const pool = !compensation && t.pool !== null ? pools.get(`${t.tenantId}|${t.pool}`) : null;
+        if (pool !== null && !poolHasRoom(pool, t.poolSlots)) return 'left';
         const needCpu = compensation ? 0 : (spec.resources?.cpuMillis ?? 0);
         const needMem = compensation ? 0 : (spec.resources?.memoryMb ?? 0);
         // Least-loaded matching session with a free slot and room for the request.
-        let best: AgentSession | null = null;
+        let best: AgentLink | null = null;
         for (const s of free) {
           const used = load.get(s.id)!;
           if (s.tenantId !== t.tenantId || used >= s.slots || !labelsMatch(spec.agentSelector, s.labels)) continue;
@@ -145,7 +185,7 @@ export class Dispatcher {
           if (s.memoryMb > 0 && needMem > 0 && mem.get(s.id)! + needMem > s.memoryMb) continue;
           if (!best || used / s.slots < load.get(best.id)! / best.slots) best = s;
         }
-        if (!best) continue;
+        if (!best) return 'left';
         if (!outputs.has(run.id) && this.renderer.needsOutputs(exec)) {
           outputs.set(run.id, await this.outputsOf(m, run));
         }
@@ -153,11 +193,12 @@ export class Dispatcher {
         const attemptId = newId(now);
         if (!rendered.ok) {
           // A template that cannot render fails the task now, with the reason, instead of on the agent.
-          failedToRender += await this.failUnrenderable(m, t, run, rendered.error, now);
-          continue;
+          const failed = await this.failUnrenderable(m, t, run, rendered.error, now);
+          failedToRender += failed;
+          return failed > 0 ? 'failed' : 'left';
         }
         // The claim locked the row (SKIP LOCKED on MySQL; one writer on SQLite): the move is written in bulk below.
-        moves.push({ id: t.id, attemptId, compensation });
+        moves.push({ tenantId: t.tenantId, taskRunId: t.id, attemptId, compensation });
         const number = compensation ? 1 : t.attemptsUsed + 1;
         const timeout = rendered.spec.timeoutMs;
         attemptRows.push({
@@ -191,6 +232,7 @@ export class Dispatcher {
         mem.set(best.id, mem.get(best.id)! + needMem);
         if (!compensation) active.set(run.id, (active.get(run.id) ?? 0) + 1);
         if (!compensation && tq) tq.running++;
+        if (pool) pool.used += t.poolSlots;
         placements.push({
           session: best,
           cpu: needCpu,
@@ -206,15 +248,53 @@ export class Dispatcher {
             traceContext: { traceparent: childTraceparent(run.traceparent) },
             // The same for every attempt of this task in this run.
             idempotencyKey: `${run.id}:${spec.key}`,
+            // The agent does not start an offer it receives after this (it was frozen, the stream stalled).
+            ackDeadlineMs: now + this.config.scheduler.ackTimeoutMs,
           },
         });
+        return 'placed';
+      };
+      // Weighted fair shares of the batch first, each tenant in its own order; then what a share left unused.
+      const shares = fairShares(
+        limit,
+        [...queues].map(([id, rows]) => ({
+          id,
+          weight: quota.get(id)?.weight ?? 1,
+          demand: Math.min(rows.length, capacityOf.get(id)!),
+        })),
+        this.credit,
+      );
+      const cursor = new Map<string, number>();
+      for (const [tenant, rows] of queues) {
+        let i = 0;
+        for (let n = 0; n < shares.get(tenant)! && i < rows.length && placements.length < limit; i++) {
+          if ((await place(rows[i]!)) === 'placed') n++;
+        }
+        cursor.set(tenant, i);
       }
-      for (let i = 0; i < moves.length; i += 500) await this.assignInBulk(m, moves.slice(i, i + 500), now);
+      for (let progress = true; progress && placements.length < limit;) {
+        progress = false;
+        for (const [tenant, rows] of queues) {
+          let i = cursor.get(tenant)!;
+          while (i < rows.length && placements.length < limit) {
+            if ((await place(rows[i++]!)) === 'placed') {
+              progress = true;
+              break;
+            }
+          }
+          cursor.set(tenant, i);
+        }
+      }
+      await this.transitions.assign(m, moves, now);
       // One multi-row insert for the batch's attempts.
       for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
       return { placements, failedToRender };
     });
-    if (placements.length > 0) this.metrics.inc('baton_assigned_total', {}, placements.length);
+    if (placements.length > 0) {
+      this.metrics.inc('baton_assigned_total', {}, placements.length);
+      // Offers not acknowledged by then are expired on time, not at the next sweep.
+      this.alarm.at(Date.now() + this.config.scheduler.ackTimeoutMs + ACK_GRACE_MS);
+    }
     for (const p of placements) {
       this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);
       p.session.send({ msg: { $case: 'assign', value: p.msg } });
@@ -223,30 +303,22 @@ export class Dispatcher {
     return placements.length + failedToRender;
   }
 
-  /** queued -> assigned (a compensation keeps its state) with each task's new attempt id, in one statement. */
-  private async assignInBulk(
-    m: EntityManager,
-    moves: ReadonlyArray<{ id: string; attemptId: string; compensation: boolean }>,
-    now: number,
-  ): Promise<void> {
-    if (moves.length === 0) return;
-    const cases = moves.map(() => 'WHEN ? THEN ?').join(' ');
-    const params: unknown[] = moves.flatMap((x) => [x.id, x.attemptId]);
-    await m.query(
-      `UPDATE task_runs SET state = CASE WHEN state = 'compensating' THEN state ELSE 'assigned' END, ` +
-        `current_attempt_id = CASE id ${cases} END, updated_at = ? ` +
-        `WHERE id IN (${moves.map(() => '?').join(', ')}) AND state IN ('queued', 'compensating')`,
-      [...params, now, ...moves.map((x) => x.id)],
-    );
+  /** Tenants to claim for now: all of them, or a rotating window when there are many. */
+  private rotation(tenants: string[]): string[] {
+    if (tenants.length <= MAX_TENANTS_PER_BATCH) return tenants;
+    const start = this.rotor % tenants.length;
+    this.rotor = (start + MAX_TENANTS_PER_BATCH) % tenants.length;
+    return [...tenants, ...tenants].slice(start, start + MAX_TENANTS_PER_BATCH);
   }
 
-  /** Tenants with a running-task quota: the limit and how many of their tasks run now. */
+  /** Tenants' dispatch weights and running-task quotas (with how many of their tasks run now). */
   private async tenantQuotas(
     m: EntityManager,
     tenantIds: string[],
-  ): Promise<Map<string, { max: number; running: number }>> {
-    const out = new Map<string, { max: number; running: number }>();
+  ): Promise<Map<string, { max: number | null; running: number; weight: number }>> {
+    const out = new Map<string, { max: number | null; running: number; weight: number }>();
     const quotas = await m.find(TenantQuotaEntity, { where: { tenantId: In(tenantIds) } });
+    for (const q of quotas) out.set(q.tenantId, { max: q.maxRunningTasks, running: 0, weight: q.dispatchWeight ?? 1 });
     const limited = quotas.filter((q) => q.maxRunningTasks !== null);
     if (limited.length === 0) return out;
     const rows = await m
@@ -258,7 +330,7 @@ export class Dispatcher {
       .groupBy('t.tenant_id')
       .getRawMany<{ tenantId: string; n: string | number }>();
     const running = new Map(rows.map((r) => [r.tenantId, Number(r.n)]));
-    for (const q of limited) out.set(q.tenantId, { max: q.maxRunningTasks!, running: running.get(q.tenantId) ?? 0 });
+    for (const q of limited) out.get(q.tenantId)!.running = running.get(q.tenantId) ?? 0;
     return out;
   }
 
@@ -281,13 +353,12 @@ export class Dispatcher {
   /** A task whose templates do not render fails before it is sent, with the reason; the run moves on. */
   private async failUnrenderable(m: EntityManager, t: TaskRunEntity, run: RunEntity, error: string, now: number) {
     if (t.state !== 'queued') return 0;
-    const moved = await m
-      .createQueryBuilder()
-      .update(TaskRunEntity)
-      .set({ state: 'failed', error: `template error: ${error}`, finishedAt: now, updatedAt: now })
-      .where("id = :id AND state = 'queued'", { id: t.id })
-      .execute();
-    if ((moved.affected ?? 0) !== 1) return 0;
+    const moved = await this.transitions.tasks(m, run, { ids: [t.id] }, ['queued'], 'failed', {
+      error: `template error: ${error}`,
+      finishedAt: now,
+      updatedAt: now,
+    });
+    if (moved !== 1) return 0;
     const locked = await this.engine.lockRun(m, run.id);
     if (locked) await this.engine.advance(m, locked, await this.engine.definition(m, locked), now);
     return 1;

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import {
+  type AttemptState,
   type JobDefinition,
   type TaskDefinition,
   type TaskState,
@@ -21,6 +22,7 @@ import {
   RunEntity,
   TaskRunEntity,
   type TenantScope,
+  TransitionStore,
   newId,
 } from '@baton/persistence';
 import { type RunFinished, enqueueEvent, enqueueEvents, topic } from '@baton/bus';
@@ -55,6 +57,10 @@ export interface FinishInput {
   at: number;
 }
 
+/** What became of a reported result: applied, or recorded and rejected with the reason. */
+export type ResultDisposition =
+  { accepted: true } | { accepted: false; rejection: 'stale' | 'foreign' | 'unknown'; detail: string };
+
 /** What a committed state change asks the dispatcher, timers and agents to do next. */
 export interface Effects {
   queued: boolean;
@@ -65,6 +71,8 @@ export interface Effects {
   finishedRun: RunFinished | null;
   /** A `tasks.queued` wake-up is already in this transaction's outbox. */
   wakeSent?: boolean;
+  /** Per attempt id, what `finishAttempts` did with its result. */
+  dispositions: Map<string, ResultDisposition>;
 }
 
 export const noEffects = (): Effects => ({
@@ -73,7 +81,10 @@ export const noEffects = (): Effects => ({
   ignored: true,
   cancel: [],
   finishedRun: null,
+  dispositions: new Map(),
 });
+
+const stale = (detail: string): ResultDisposition => ({ accepted: false, rejection: 'stale', detail });
 
 /** Task definitions may carry fields newer than the stored version knew. */
 type TaskSpec = TaskDefinition & {
@@ -82,6 +93,7 @@ type TaskSpec = TaskDefinition & {
 };
 
 const LIVE: TaskState[] = ['assigned', 'running'];
+const LIVE_ATTEMPT: AttemptState[] = ['assigned', 'running'];
 
 /**
  * The run state machine on the database. Every method runs inside the
@@ -95,6 +107,7 @@ export class RunEngine {
 
   constructor(
     private readonly db: Database,
+    private readonly moves: TransitionStore,
     private readonly defs: DefinitionCache,
     private readonly gate: ReadinessGate,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
@@ -117,6 +130,9 @@ export class RunEngine {
     });
     const def = version.definition;
     const now = Date.now();
+    let state = input.initialState ?? 'running';
+    // A job's maxActiveRuns: the run waits in the job's queue until one of its running runs ends.
+    if (state === 'running' && (await this.runRoom(m, scope.tenantId, job.id, def)) <= 0) state = 'queued';
     const run: RunEntity = {
       id: newId(now),
       tenantId: scope.tenantId,
@@ -124,14 +140,14 @@ export class RunEngine {
       jobName: job.name,
       jobVersion: version.version,
       jobVersionId: version.id,
-      state: input.initialState ?? 'running',
+      state,
       logicalDate: input.logicalDate,
       params: { ...def.params, ...input.params },
       dedupeKey: input.dedupeKey,
       triggerType: input.triggerType,
       triggerId: input.triggerId,
       createdAt: now,
-      startedAt: input.initialState === 'queued' ? null : now,
+      startedAt: state === 'queued' ? null : now,
       finishedAt: null,
       backfillId: input.backfillId ?? null,
       parentRunId: null,
@@ -187,12 +203,21 @@ export class RunEngine {
     const runs: RunEntity[] = [];
     const tasks: TaskRunEntity[] = [];
     const needAdvance: Array<{ run: RunEntity; def: JobDefinition }> = [];
+    const room = new Map<string, number>();
+    for (const jobId of [...jobs.keys()].sort()) {
+      const job = jobs.get(jobId)!;
+      const version = versions.get(jobId);
+      if (version) room.set(jobId, await this.runRoom(m, job.tenantId, jobId, version.definition));
+    }
     for (const { tenantId, jobId, input } of requests) {
       if (out.has(k(tenantId, input.dedupeKey))) continue;
       const job = jobs.get(jobId);
       const version = versions.get(jobId);
       if (!job || !version || job.tenantId !== tenantId) continue;
       const def = this.defs.prime(version.id, version.definition);
+      const left = room.get(jobId) ?? Infinity;
+      const waits = left <= 0;
+      if (!waits) room.set(jobId, left - 1);
       const run: RunEntity = {
         id: newId(now),
         tenantId,
@@ -200,14 +225,14 @@ export class RunEngine {
         jobName: job.name,
         jobVersion: version.version,
         jobVersionId: version.id,
-        state: 'running',
+        state: waits ? 'queued' : 'running',
         logicalDate: input.logicalDate,
         params: { ...def.params, ...input.params },
         dedupeKey: input.dedupeKey,
         triggerType: input.triggerType,
         triggerId: input.triggerId,
         createdAt: now,
-        startedAt: now,
+        startedAt: waits ? null : now,
         finishedAt: null,
         backfillId: input.backfillId ?? null,
         parentRunId: null,
@@ -215,12 +240,13 @@ export class RunEngine {
       };
       out.set(k(tenantId, input.dedupeKey), run);
       runs.push(run);
-      // Roots are queued right away unless a condition has to be evaluated first.
+      // Roots are queued right away unless a condition has to be evaluated first (or the run waits its turn).
       const conditional = def.tasks.some((t) => t.when && t.dependsOn.length === 0);
-      const decided = conditional
-        ? {}
-        : resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
-      if (conditional) needAdvance.push({ run, def });
+      const decided =
+        conditional || waits
+          ? {}
+          : resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
+      if (conditional && !waits) needAdvance.push({ run, def });
       for (const t of def.tasks) {
         const state: TaskState = decided[t.key] ?? 'pending';
         tasks.push({
@@ -239,6 +265,8 @@ export class RunEngine {
           startedAt: null,
           finishedAt: state === 'queued' || !(t.key in decided) ? null : now,
           updatedAt: now,
+          pool: t.pool ?? null,
+          poolSlots: t.poolSlots ?? 1,
         });
       }
     }
@@ -285,6 +313,8 @@ export class RunEngine {
         startedAt: prev?.startedAt ?? null,
         finishedAt: prev?.finishedAt ?? null,
         updatedAt: now,
+        pool: t.pool ?? null,
+        poolSlots: t.poolSlots ?? 1,
       };
     });
     for (let i = 0; i < rows.length; i += 500) await m.insert(TaskRunEntity, rows.slice(i, i + 500));
@@ -312,7 +342,7 @@ export class RunEngine {
    */
   async finishAttempts(
     m: EntityManager,
-    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string }>,
+    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string; tenantId?: string }>,
   ): Promise<Effects> {
     const fx = noEffects();
     if (items.length === 0) return fx;
@@ -324,21 +354,36 @@ export class RunEngine {
     const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
     for (const i of items) {
       const a = attempts.get(i.attemptId);
+      // Another tenant's attempt does not exist for the sender.
+      if (!a || (i.tenantId !== undefined && a.tenantId !== i.tenantId)) {
+        fx.dispositions.set(i.attemptId, { accepted: false, rejection: 'unknown', detail: 'no such attempt' });
+        continue;
+      }
       // An agent reports only its own attempts (the attempt id is not a credential).
-      if (!a || (i.agentId !== undefined && a.agentId !== i.agentId)) continue;
+      if (i.agentId !== undefined && a.agentId !== i.agentId) {
+        fx.dispositions.set(i.attemptId, {
+          accepted: false,
+          rejection: 'foreign',
+          detail: 'the attempt was assigned to another agent',
+        });
+        continue;
+      }
       const list = byRun.get(a.runId) ?? [];
       list.push({ attempt: a, result: i.result });
       byRun.set(a.runId, list);
     }
     for (const runId of [...byRun.keys()].sort()) {
       const run = await this.lockRun(m, runId);
-      if (!run) continue;
+      if (!run) {
+        for (const { attempt } of byRun.get(runId)!) fx.dispositions.set(attempt.id, stale('the run is gone'));
+        continue;
+      }
       const def = await this.definition(m, run);
       const list = byRun.get(runId)!;
       let at = 0;
       for (const { result } of list) at = Math.max(at, result.at);
       const handled = new Set<string>();
-      let advance = await this.applySuccesses(m, list, handled, fx);
+      let advance = await this.applySuccesses(m, run, list, handled, fx);
       for (const { attempt, result } of list) {
         if (handled.has(attempt.id)) continue;
         if (await this.applyResult(m, run, def, attempt, result, fx)) advance = true;
@@ -356,6 +401,7 @@ export class RunEngine {
    */
   private async applySuccesses(
     m: EntityManager,
+    run: RunEntity,
     list: ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>,
     handled: Set<string>,
     fx: Effects,
@@ -366,11 +412,16 @@ export class RunEngine {
     const tasks = new Map<string, TaskRunEntity>();
     for (let i = 0; i < candidates.length; i += 500) {
       const part = candidates.slice(i, i + 500);
-      for (const a of await m.findBy(AttemptEntity, { id: In(part.map((x) => x.attempt.id)) })) fresh.set(a.id, a);
+      const attemptRows = await m.findBy(AttemptEntity, {
+        tenantId: run.tenantId,
+        id: In(part.map((x) => x.attempt.id)),
+      });
+      for (const a of attemptRows) fresh.set(a.id, a);
       const taskRows = await m
         .createQueryBuilder(TaskRunEntity, 't')
         .select(['t.id', 't.state', 't.currentAttemptId'])
-        .whereInIds(part.map((x) => x.attempt.taskRunId))
+        .where('t.tenant_id = :tenant', { tenant: run.tenantId })
+        .andWhereInIds(part.map((x) => x.attempt.taskRunId))
         .getMany();
       for (const t of taskRows) tasks.set(t.id, t);
     }
@@ -387,32 +438,28 @@ export class RunEngine {
       g.taskIds.push(t.id);
       groups.set(key, g);
       handled.add(a.id);
+      fx.dispositions.set(a.id, { accepted: true });
     }
     for (const { r, attemptIds, taskIds } of groups.values()) {
-      await m
-        .createQueryBuilder()
-        .update(AttemptEntity)
-        .set({ state: 'succeeded', finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null })
-        .where('id IN (:...ids) AND state IN (:...live)', { ids: attemptIds, live: LIVE })
-        .execute();
-      await m
-        .createQueryBuilder()
-        .update(TaskRunEntity)
-        .set({
-          state: 'succeeded',
-          readyAt: null,
-          exitCode: r.exitCode,
-          error: r.error,
-          output: r.output,
-          finishedAt: r.at,
-          updatedAt: r.at,
-        })
-        .where('id IN (:...ids) AND state IN (:...live) AND current_attempt_id IN (:...attempts)', {
-          ids: taskIds,
-          live: LIVE,
-          attempts: attemptIds,
-        })
-        .execute();
+      // A success whose ACK was lost still proves the agent ran it: assigned -> running -> succeeded.
+      await this.moves.attempts(
+        m,
+        run,
+        { ids: attemptIds },
+        LIVE_ATTEMPT,
+        'succeeded',
+        { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+        'running',
+      );
+      await this.moves.tasks(
+        m,
+        run,
+        { ids: taskIds, currentAttemptId: attemptIds },
+        LIVE,
+        'succeeded',
+        { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
+        'running',
+      );
       fx.ignored = false;
     }
     return groups.size > 0;
@@ -428,13 +475,16 @@ export class RunEngine {
     fx: Effects,
   ): Promise<boolean> {
     const attemptId = attempt.id;
-    const upd = await m
-      .createQueryBuilder()
-      .update(AttemptEntity)
-      .set({ state: r.state, finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null })
-      .where('id = :id AND state IN (:...live)', { id: attemptId, live: LIVE })
-      .execute();
-    if ((upd.affected ?? 0) !== 1) {
+    const moved = await this.moves.attempts(
+      m,
+      run,
+      { ids: [attemptId] },
+      LIVE_ATTEMPT,
+      r.state,
+      { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+      'running',
+    );
+    if (moved !== 1) {
       // A late or duplicate result: keep what the agent said, change nothing else.
       if (
         attempt.state !== r.state &&
@@ -442,33 +492,46 @@ export class RunEngine {
         attempt.state !== 'assigned' &&
         attempt.state !== 'running'
       ) {
-        await m.update(
-          AttemptEntity,
-          { id: attemptId },
-          { lateResult: JSON.stringify({ state: r.state, exitCode: r.exitCode, error: r.error, at: r.at }) },
-        );
+        await this.moves.touchAttempts(m, run, { ids: [attemptId] }, [attempt.state], {
+          lateResult: JSON.stringify({ state: r.state, exitCode: r.exitCode, error: r.error, at: r.at }),
+        });
       }
+      fx.dispositions.set(attemptId, stale(`the attempt is already ${attempt.state}`));
       return false;
     }
-    const task = await m.findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
+    const task = await m.findOne(TaskRunEntity, { where: { tenantId: run.tenantId, id: attempt.taskRunId } });
     if (!task || task.currentAttemptId !== attemptId) {
       this.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
+      fx.dispositions.set(attemptId, stale('the attempt was superseded by a newer one'));
       return false;
     }
     const spec = taskOf(def, task.taskKey) as TaskSpec | undefined;
     fx.ignored = false;
     if (attempt.kind === 'compensation') {
-      if (task.state !== 'compensating') return false;
-      await this.setTask(m, task, 'compensating', {
-        state: r.state === 'succeeded' ? 'compensated' : 'failed',
-        error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
-        currentAttemptId: null,
-        updatedAt: r.at,
-      });
+      if (task.state !== 'compensating') {
+        fx.dispositions.set(attemptId, stale(`the task is ${task.state}`));
+        return false;
+      }
+      fx.dispositions.set(attemptId, { accepted: true });
+      await this.moves.tasks(
+        m,
+        run,
+        { ids: [task.id] },
+        ['compensating'],
+        r.state === 'succeeded' ? 'compensated' : 'failed',
+        {
+          error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
+          currentAttemptId: null,
+          updatedAt: r.at,
+        },
+      );
       await this.continueCompensation(m, run, def, r.at, fx);
       return false;
     }
-    if (task.state !== 'running' && task.state !== 'assigned') return false;
+    if (task.state !== 'running' && task.state !== 'assigned') {
+      fx.dispositions.set(attemptId, stale(`the task is ${task.state}`));
+      return false;
+    }
     let next: TaskState = r.state;
     let readyAt: number | null = null;
     if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec && run.state === 'running') {
@@ -484,17 +547,29 @@ export class RunEngine {
         readyAt = r.at + retryDelayMs(spec.retry, used, Math.random);
       }
     }
-    const moved = await this.setTask(m, task, task.state, {
-      state: next,
-      readyAt,
-      exitCode: r.exitCode,
-      error: r.error,
-      output: r.state === 'succeeded' ? r.output : task.output,
-      finishedAt: next === 'up_for_retry' ? null : r.at,
-      updatedAt: r.at,
-      currentAttemptId: next === 'up_for_retry' ? null : attemptId,
-    });
-    if (!moved) return false;
+    // A retry is the failure and up_for_retry in one write; a result whose ACK was lost went through running.
+    const taskMoved = await this.moves.tasks(
+      m,
+      run,
+      { ids: [task.id] },
+      [task.state],
+      next,
+      {
+        readyAt,
+        exitCode: r.exitCode,
+        error: r.error,
+        output: r.state === 'succeeded' ? r.output : task.output,
+        finishedAt: next === 'up_for_retry' ? null : r.at,
+        updatedAt: r.at,
+        currentAttemptId: next === 'up_for_retry' ? null : attemptId,
+      },
+      next === 'up_for_retry' ? r.state : 'running',
+    );
+    if (taskMoved !== 1) {
+      fx.dispositions.set(attemptId, stale('the task changed meanwhile'));
+      return false;
+    }
+    fx.dispositions.set(attemptId, { accepted: true });
     if (next === 'up_for_retry') {
       fx.retryAt = fx.retryAt === null ? readyAt : Math.min(fx.retryAt, readyAt!);
       return false;
@@ -503,21 +578,6 @@ export class RunEngine {
       this.log.warn('attempt lost; task held for an operator (not idempotent)', { runId: run.id, task: task.taskKey });
     }
     return true;
-  }
-
-  private async setTask(
-    m: EntityManager,
-    task: TaskRunEntity,
-    expected: TaskState,
-    values: Partial<TaskRunEntity>,
-  ): Promise<boolean> {
-    const upd = await m
-      .createQueryBuilder()
-      .update(TaskRunEntity)
-      .set(values)
-      .where('id = :id AND state = :s', { id: task.id, s: expected })
-      .execute();
-    return (upd.affected ?? 0) === 1;
   }
 
   /**
@@ -571,18 +631,12 @@ export class RunEngine {
           for (let i = 0; i < part.length; i += 500) {
             const slice = part.slice(i, i + 500);
             // Under the run lock nothing else moves pending tasks, so every row matches.
-            await m
-              .createQueryBuilder()
-              .update(TaskRunEntity)
-              .set({
-                state,
-                readyAt: state === 'queued' ? now : null,
-                finishedAt: state === 'queued' ? null : now,
-                error,
-                updatedAt: now,
-              })
-              .where('run_id = :r AND task_key IN (:...keys) AND state = :p', { r: run.id, keys: slice, p: 'pending' })
-              .execute();
+            await this.moves.tasks(m, run, { runId: run.id, keys: slice }, ['pending'], state, {
+              readyAt: state === 'queued' ? now : null,
+              finishedAt: state === 'queued' ? null : now,
+              error,
+              updatedAt: now,
+            });
           }
           for (const k of part) states[k] = state;
           changed = true;
@@ -617,16 +671,17 @@ export class RunEngine {
     now: number,
     fx: Effects,
   ) {
-    const done = await m
-      .createQueryBuilder()
-      .update(RunEntity)
-      .set({ state, finishedAt: now })
-      .where('id = :id AND state IN (:...s)', {
-        id: run.id,
-        s: state === 'cancelled' ? ['running', 'queued'] : ['running'],
-      })
-      .execute();
-    if ((done.affected ?? 0) !== 1) return;
+    const done = await this.moves.runs(
+      m,
+      run,
+      [run.id],
+      state === 'cancelled' ? ['running', 'queued'] : ['running'],
+      state,
+      {
+        finishedAt: now,
+      },
+    );
+    if (done !== 1) return;
     run.state = state;
     const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state };
     await enqueueEvent(m, {
@@ -643,24 +698,50 @@ export class RunEngine {
   }
 
   /** Overlap policy `queue`: the oldest queued run of the job starts when none is running. */
+  /**
+   * The job's queue of waiting runs (overlap policy `queue`, or `maxActiveRuns`):
+   * the oldest start while the job has room (its `maxActiveRuns`, else one at a time).
+   */
   private async startNextQueued(m: EntityManager, tenantId: string, jobId: string, now: number, fx: Effects) {
+    for (;;) {
+      const next = await m.findOne(RunEntity, {
+        where: { tenantId, jobId, state: 'queued' },
+        order: { createdAt: 'ASC' },
+      });
+      if (!next) return;
+      const def = await this.definition(m, next);
+      if ((await this.runRoom(m, tenantId, jobId, { maxActiveRuns: def.maxActiveRuns ?? 1 })) <= 0) return;
+      if ((await this.moves.runs(m, next, [next.id], ['queued'], 'running', { startedAt: now })) !== 1) return;
+      next.state = 'running';
+      next.startedAt = now;
+      await this.advance(m, next, def, now, fx);
+      // A run that ended at once (every task skipped) started the next one itself.
+      if (next.state !== 'running') return;
+    }
+  }
+
+  /**
+   * How many more runs of the job may start now under its `maxActiveRuns`
+   * (Infinity when not limited). The job row is locked so that concurrent
+   * creators count one after another.
+   */
+  private async runRoom(
+    m: EntityManager,
+    tenantId: string,
+    jobId: string,
+    def: Pick<JobDefinition, 'maxActiveRuns'>,
+  ): Promise<number> {
+    if (def.maxActiveRuns === null || def.maxActiveRuns === undefined) return Infinity;
+    if (this.db.dialect === 'mysql') {
+      await m
+        .createQueryBuilder(JobEntity, 'j')
+        .select('j.id')
+        .where('j.tenant_id = :t AND j.id = :id', { t: tenantId, id: jobId })
+        .setLock('pessimistic_write')
+        .getOne();
+    }
     const running = await m.count(RunEntity, { where: { tenantId, jobId, state: 'running' } });
-    if (running > 0) return;
-    const next = await m.findOne(RunEntity, {
-      where: { tenantId, jobId, state: 'queued' },
-      order: { createdAt: 'ASC' },
-    });
-    if (!next) return;
-    const upd = await m
-      .createQueryBuilder()
-      .update(RunEntity)
-      .set({ state: 'running', startedAt: now })
-      .where('id = :id AND state = :s', { id: next.id, s: 'queued' })
-      .execute();
-    if ((upd.affected ?? 0) !== 1) return;
-    next.state = 'running';
-    next.startedAt = now;
-    await this.advance(m, next, await this.definition(m, next), now, fx);
+    return def.maxActiveRuns - running;
   }
 
   /** Runs of a job that are active (running or waiting in the overlap queue). */
@@ -694,8 +775,7 @@ export class RunEngine {
       const row = byKey.get(key);
       if (!spec?.compensate || !row || row.state !== 'succeeded') continue;
       // Queued for the dispatcher as a compensation: state compensating, no attempt yet.
-      await this.setTask(m, row, 'succeeded', {
-        state: 'compensating',
+      await this.moves.tasks(m, run, { ids: [row.id] }, ['succeeded'], 'compensating', {
         readyAt: now,
         currentAttemptId: null,
         updatedAt: now,
@@ -715,19 +795,17 @@ export class RunEngine {
     const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
     for (const t of rows) {
       if (isTerminalTaskState(t.state) || !canTransition(t.state, 'cancelled')) continue;
-      const ok = await this.setTask(m, t, t.state, {
-        state: 'cancelled',
+      const ok = await this.moves.tasks(m, run, { ids: [t.id] }, [t.state], 'cancelled', {
         error: reason,
         finishedAt: now,
         updatedAt: now,
       });
-      if (ok && t.currentAttemptId && LIVE.includes(t.state)) {
-        await m
-          .createQueryBuilder()
-          .update(AttemptEntity)
-          .set({ state: 'cancelled', finishedAt: now, expiresAt: null, error: reason })
-          .where('id = :id AND state IN (:...live)', { id: t.currentAttemptId, live: LIVE })
-          .execute();
+      if (ok === 1 && t.currentAttemptId && LIVE.includes(t.state)) {
+        await this.moves.attempts(m, run, { ids: [t.currentAttemptId] }, LIVE_ATTEMPT, 'cancelled', {
+          finishedAt: now,
+          expiresAt: null,
+          error: reason,
+        });
         fx.cancel.push(t.currentAttemptId);
       }
     }
@@ -745,13 +823,12 @@ export class RunEngine {
     if (!canTransition(task.state, state)) {
       throw ProblemException.conflict(`task ${key} is ${task.state} and cannot be marked ${state}`);
     }
-    const ok = await this.setTask(m, task, task.state, {
-      state,
+    const ok = await this.moves.tasks(m, run, { ids: [task.id] }, [task.state], state, {
       error: `marked ${state} by an operator`,
       finishedAt: now,
       updatedAt: now,
     });
-    if (!ok) throw ProblemException.conflict(`task ${key} changed meanwhile; try again`);
+    if (ok !== 1) throw ProblemException.conflict(`task ${key} changed meanwhile; try again`);
     const def = await this.definition(m, run);
     return this.advance(m, run, def, now);
   }
@@ -780,14 +857,15 @@ export class RunEngine {
       for (const t of rows) if (!redo.has(t.taskKey)) carried.set(t.taskKey, t);
     }
     const n = await m.count(RunEntity, { where: { tenantId: run.tenantId, parentRunId: run.id } });
+    const waits = (await this.runRoom(m, run.tenantId, run.jobId, def)) <= 0;
     const next: RunEntity = {
       ...run,
       id: newId(now),
-      state: 'running',
+      state: waits ? 'queued' : 'running',
       dedupeKey: `rerun:${run.id}:${n + 1}`,
       triggerType: 'rerun',
       createdAt: now,
-      startedAt: now,
+      startedAt: waits ? null : now,
       finishedAt: null,
       parentRunId: run.id,
       traceparent: childTraceparent(run.traceparent),

@@ -1,34 +1,38 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { AttemptEntity, Database, TaskRunEntity } from '@baton/persistence';
+import { In } from 'typeorm';
+import { AgentEntity, AttemptEntity, Database, TaskRunEntity, TransitionStore } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
+import { AgentDirectory } from './agents.js';
+import { AgentCommands } from './agent-commands.js';
+import { ACK_GRACE_MS, Alarm } from './alarm.js';
 import { Dispatcher } from './dispatcher.js';
-import { RunEngine } from './run-engine.js';
-import { SessionRegistry } from '../gateway/sessions.js';
 
 const BATCH = 200;
 
 /**
- * Time-driven transitions: ack timeouts (back to the queue, no try used),
- * expired leases (`lost`, then the retry policy) and due retries. Known due
- * times arm a precise timer (`at`); the interval is the safety net.
+ * Time-driven transitions: ACK timeouts (back to the queue, no try used),
+ * expired leases (`lost`, then the retry policy), server deadlines and due
+ * retries. The verdicts go through the same batched queue as agents' ACKs and
+ * results (AgentCommands), so an ACK already received is applied before an
+ * expiry and a burst of lost attempts costs one transaction, not one each.
+ * Known due times arm the alarm; the interval is the safety net.
  */
 @Injectable()
 export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   private interval: NodeJS.Timeout | null = null;
-  private precise: NodeJS.Timeout | null = null;
-  private preciseAt = Infinity;
   private running = false;
   private stopped = false;
   private readonly log: Logger;
 
   constructor(
     private readonly db: Database,
-    private readonly engine: RunEngine,
+    private readonly transitions: TransitionStore,
+    private readonly commands: AgentCommands,
     private readonly dispatcher: Dispatcher,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: AgentDirectory,
+    private readonly alarm: Alarm,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -37,38 +41,25 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   onApplicationBootstrap(): void {
+    this.alarm.onFire(() => void this.sweep());
     this.interval = setInterval(() => void this.sweep(), this.config.scheduler.sweepIntervalMs);
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
-    if (this.precise) clearTimeout(this.precise);
-  }
-
-  /** Sweep at `when` (e.g. a retry's due time) rather than at the next interval. */
-  at(when: number): void {
-    if (this.stopped || when >= this.preciseAt) return;
-    if (this.precise) clearTimeout(this.precise);
-    this.preciseAt = when;
-    this.precise = setTimeout(
-      () => {
-        this.preciseAt = Infinity;
-        this.precise = null;
-        void this.sweep();
-      },
-      Math.max(0, when - Date.now()) + 1,
-    );
   }
 
   async sweep(): Promise<void> {
     if (this.running || this.stopped) return;
     this.running = true;
     try {
-      const requeued = await this.expireAcks();
-      const lost = await this.expireLeases();
-      const late = await this.enforceDeadlines();
-      const due = await this.promoteRetries();
+      const [requeued, lost, late, due] = await Promise.all([
+        this.expireAcks(),
+        this.expireLeases(),
+        this.enforceDeadlines(),
+        this.promoteRetries(),
+      ]);
       if (requeued + due + lost + late > 0) this.relay.kick();
       // The safety net under the push-driven wake-ups: a free slot never waits longer than one sweep.
       if (requeued + due + lost + late > 0 || this.sessions.withFreeSlots().length > 0) this.dispatcher.kick();
@@ -79,80 +70,75 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     }
   }
 
-  private claim<E extends AttemptEntity | TaskRunEntity>(
-    m: EntityManager,
-    entity: new () => E,
-    state: string,
-    column: 'expires_at' | 'ready_at',
-    now: number,
-    lock: boolean,
-  ): Promise<E[]> {
-    const q = m
-      .createQueryBuilder(entity, 'x')
-      .where('x.state = :s', { s: state })
-      .andWhere(`x.${column} <= :now`, { now })
-      .orderBy(`x.${column}`, 'ASC')
-      .limit(BATCH);
-    if (lock && this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
-    return q.getMany();
-  }
-
-  /** Assignments not acknowledged in time go back to the queue without using a try. */
+  /**
+   * Offers not acknowledged in time go back to the queue without using a try.
+   * An offer made through another replica's live session is that replica's to
+   * expire (it may hold the ACK unread), unless it stayed overdue for another
+   * ACK timeout: then that replica is gone.
+   */
   private async expireAcks(): Promise<number> {
     const now = Date.now();
-    const expired = await this.db.tx(async (m) => {
-      const rows = await this.claim(m, AttemptEntity, 'assigned', 'expires_at', now, true);
-      const done: string[] = [];
-      for (const a of rows) {
-        const upd = await m
-          .createQueryBuilder()
-          .update(AttemptEntity)
-          .set({ state: 'expired', finishedAt: now, expiresAt: null, error: 'not acknowledged in time' })
-          .where('id = :id AND state = :s', { id: a.id, s: 'assigned' })
-          .execute();
-        if ((upd.affected ?? 0) !== 1) continue;
-        await m
-          .createQueryBuilder()
-          .update(TaskRunEntity)
-          .set({ state: 'queued', currentAttemptId: null, updatedAt: now })
-          .where('id = :id AND state = :s AND current_attempt_id = :a', { id: a.taskRunId, s: 'assigned', a: a.id })
-          .execute();
-        // A compensation keeps its state; it only loses the attempt.
-        await m
-          .createQueryBuilder()
-          .update(TaskRunEntity)
-          .set({ currentAttemptId: null, updatedAt: now })
-          .where('id = :id AND state = :s AND current_attempt_id = :a', { id: a.taskRunId, s: 'compensating', a: a.id })
-          .execute();
-        done.push(a.id);
-      }
-      return done;
-    });
-    for (const id of expired) {
-      this.sessions.release(id);
-      this.log.warn('assignment not acknowledged; re-queued', { attemptId: id });
+    const cutoff = now - ACK_GRACE_MS;
+    const rows = await this.db.manager
+      .createQueryBuilder(AttemptEntity, 'a')
+      .select(['a.id', 'a.tenantId', 'a.taskRunId', 'a.agentId', 'a.sessionId', 'a.expiresAt'])
+      .where('a.state = :s', { s: 'assigned' })
+      .andWhere('a.expires_at <= :cutoff', { cutoff })
+      .orderBy('a.expires_at', 'ASC')
+      .limit(BATCH)
+      .getMany();
+    if (rows.length === 0) return 0;
+    const elsewhere = rows.filter((a) => !this.sessions.has(a.sessionId));
+    const liveSessions = new Set<string>();
+    if (elsewhere.length > 0) {
+      const agents = await this.db.manager.find(AgentEntity, {
+        where: { id: In([...new Set(elsewhere.map((a) => a.agentId))]) },
+        select: { id: true, sessionId: true, status: true },
+      });
+      for (const a of agents) if (a.status === 'connected' && a.sessionId) liveSessions.add(a.sessionId);
     }
-    return expired.length;
+    const overdue = cutoff - this.config.scheduler.ackTimeoutMs;
+    const mine = rows.filter(
+      (a) => this.sessions.has(a.sessionId) || !liveSessions.has(a.sessionId) || (a.expiresAt ?? 0) <= overdue,
+    );
+    const expired = await Promise.all(
+      mine.map((a) => this.commands.expire({ attemptId: a.id, taskRunId: a.taskRunId, tenantId: a.tenantId })),
+    );
+    let n = 0;
+    expired.forEach((ok, i) => {
+      if (!ok) return;
+      n++;
+      this.log.warn('assignment not acknowledged; re-queued', { attemptId: mine[i]!.id });
+    });
+    return n;
   }
 
   /** Attempts whose lease ran out are `lost`; the retry policy decides what follows. */
   private async expireLeases(): Promise<number> {
     const now = Date.now();
-    const rows = await this.claim(this.db.manager, AttemptEntity, 'running', 'expires_at', now, false);
-    for (const a of rows) {
-      const fx = await this.db.tx((m) =>
-        this.engine.finishAttempt(m, a.id, {
+    const rows = await this.db.manager
+      .createQueryBuilder(AttemptEntity, 'a')
+      .select(['a.id', 'a.taskKey', 'a.runId'])
+      .where('a.state = :s', { s: 'running' })
+      .andWhere('a.expires_at <= :now', { now })
+      .orderBy('a.expires_at', 'ASC')
+      .limit(BATCH)
+      .getMany();
+    const lost = await Promise.all(
+      rows.map((a) =>
+        this.commands.finish(a.id, {
           state: 'lost',
           exitCode: null,
           error: 'lease expired: agent stopped reporting',
           output: null,
           at: now,
         }),
-      );
-      this.sessions.release(a.id);
-      if (!fx.ignored) this.log.warn('attempt lost', { attemptId: a.id, task: a.taskKey, runId: a.runId });
-      if (fx.retryAt !== null) this.at(fx.retryAt);
-    }
+      ),
+    );
+    lost.forEach((ok, i) => {
+      const a = rows[i]!;
+      if (ok) this.log.warn('attempt lost', { attemptId: a.id, task: a.taskKey, runId: a.runId });
+    });
     return rows.length;
   }
 
@@ -165,42 +151,49 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const now = Date.now();
     const rows = await this.db.manager
       .createQueryBuilder(AttemptEntity, 'a')
+      .select(['a.id', 'a.taskKey'])
       .where('a.state IN (:...s)', { s: ['assigned', 'running'] })
       .andWhere('a.deadline_at <= :now', { now })
       .orderBy('a.deadline_at', 'ASC')
       .limit(BATCH)
       .getMany();
-    for (const a of rows) {
-      const fx = await this.db.tx((m) =>
-        this.engine.finishAttempt(m, a.id, {
+    await Promise.all(
+      rows.map(async (a) => {
+        const agent = this.sessions.ownerOf(a.id);
+        const ok = await this.commands.finish(a.id, {
           state: 'timed_out',
           exitCode: null,
           error: 'deadline exceeded: the agent did not report the timeout in time',
           output: null,
           at: now,
-        }),
-      );
-      const s = this.sessions.release(a.id);
-      s?.send({ msg: { $case: 'cancel', value: { attemptId: a.id, reason: 'deadline exceeded' } } });
-      if (!fx.ignored) this.log.warn('attempt timed out (server deadline)', { attemptId: a.id, task: a.taskKey });
-      if (fx.retryAt !== null) this.at(fx.retryAt);
-    }
+        });
+        agent?.send({ msg: { $case: 'cancel', value: { attemptId: a.id, reason: 'deadline exceeded' } } });
+        if (ok) this.log.warn('attempt timed out (server deadline)', { attemptId: a.id, task: a.taskKey });
+      }),
+    );
     return rows.length;
   }
 
+  /** Retries whose backoff elapsed go back to the queue, in one statement per batch. */
   private async promoteRetries(): Promise<number> {
     const now = Date.now();
     return this.db.tx(async (m) => {
-      const rows = await this.claim(m, TaskRunEntity, 'up_for_retry', 'ready_at', now, true);
+      const q = m
+        .createQueryBuilder(TaskRunEntity, 't')
+        .select(['t.id', 't.tenantId'])
+        .where('t.state = :s', { s: 'up_for_retry' })
+        .andWhere('t.ready_at <= :now', { now })
+        .orderBy('t.ready_at', 'ASC')
+        .limit(BATCH);
+      if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
+      const rows = await q.getMany();
+      if (rows.length === 0) return 0;
+      // One move per tenant: the store writes within a tenant's scope only.
+      const byTenant = new Map<string, string[]>();
+      for (const t of rows) byTenant.set(t.tenantId, [...(byTenant.get(t.tenantId) ?? []), t.id]);
       let n = 0;
-      for (const t of rows) {
-        const upd = await m
-          .createQueryBuilder()
-          .update(TaskRunEntity)
-          .set({ state: 'queued', updatedAt: now })
-          .where('id = :id AND state = :s', { id: t.id, s: 'up_for_retry' })
-          .execute();
-        n += upd.affected ?? 0;
+      for (const [tenantId, ids] of byTenant) {
+        n += await this.transitions.tasks(m, { tenantId }, { ids }, ['up_for_retry'], 'queued', { updatedAt: now });
       }
       return n;
     });

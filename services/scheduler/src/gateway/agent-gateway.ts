@@ -1,20 +1,42 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { IsNull } from 'typeorm';
-import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, newId } from '@baton/persistence';
+import { In, IsNull } from 'typeorm';
+import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, TransitionStore, newId } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
-import { type AgentMessage, AgentServiceService, type Hello, type ServerMessage } from '@baton/proto';
+import {
+  type AgentMessage,
+  AgentServiceService,
+  type Hello,
+  ResultAck_Rejection,
+  type ServerMessage,
+} from '@baton/proto';
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { FileTriggers } from './file-triggers.js';
+import {
+  type Verdict,
+  checkAck,
+  checkFileEvent,
+  checkHeartbeat,
+  checkHello,
+  checkLogChunk,
+  checkResult,
+  describe,
+} from './messages.js';
 import { type AgentSession, SessionRegistry } from './sessions.js';
 
 type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
 
 const HELLO_TIMEOUT_MS = 10_000;
+
+const REJECTIONS = {
+  stale: ResultAck_Rejection.STALE,
+  foreign: ResultAck_Rejection.FOREIGN,
+  unknown: ResultAck_Rejection.UNKNOWN_ATTEMPT,
+} as const;
 
 /**
  * The gRPC gateway agents connect to. One bidirectional stream per agent:
@@ -29,6 +51,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly db: Database,
+    private readonly transitions: TransitionStore,
     private readonly sessions: SessionRegistry,
     private readonly dispatcher: Dispatcher,
     private readonly commands: AgentCommands,
@@ -114,27 +137,55 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         .then(async () => {
           if (closed) return;
           const m = msg.msg;
-          if (!m) return;
+          if (!m) return fail(status.INVALID_ARGUMENT, 'msg: an AgentMessage must hold one message');
           if (!session) {
             if (m.$case !== 'hello') return fail(status.FAILED_PRECONDITION, 'the first message must be Hello');
             clearTimeout(helloTimer);
+            const verdict = checkHello(m.value);
+            if (!verdict.ok) return fail(status.INVALID_ARGUMENT, describe(verdict));
             session = await this.hello(call, m.value, fail);
             return;
           }
           const s = session;
+          const now = Date.now();
+          const wasHealthy = this.sessions.healthy(s, now);
+          s.lastSeenAt = now;
+          // A frozen agent that speaks again may take work again.
+          if (!wasHealthy) this.dispatcher.kick();
+          // A malformed message is a protocol error of its sender only: its stream ends, naming the field.
+          const reject = (v: Verdict) => (v.ok ? false : (fail(status.INVALID_ARGUMENT, describe(v)), true));
           switch (m.$case) {
             case 'hello':
               return fail(status.FAILED_PRECONDITION, 'Hello sent twice');
             case 'ack':
+              if (reject(checkAck(m.value))) return;
               // Applied in the next batch; the chain moves on without waiting for the commit.
               this.commands.ack(s, m.value.attemptId).catch(() => undefined);
               return;
             case 'heartbeat':
+              if (reject(checkHeartbeat(m.value))) return;
               return this.commands.heartbeat(s, m.value.runningAttemptIds);
             case 'logChunk':
+              if (reject(checkLogChunk(m.value))) return;
               return this.commands.logChunk(s, m.value);
             case 'result': {
               const v = m.value;
+              const verdict = checkResult(v, now);
+              if (!verdict.ok) {
+                // Answered, not fatal: the agent forgets a result the server will never accept.
+                s.send({
+                  msg: {
+                    $case: 'resultAck',
+                    value: {
+                      attemptId: String(v.attemptId).slice(0, 100),
+                      accepted: false,
+                      rejection: ResultAck_Rejection.INVALID,
+                      detail: describe(verdict),
+                    },
+                  },
+                });
+                return;
+              }
               // ResultAck only after the result is committed; on failure the agent resends it later.
               this.commands
                 .result(s, {
@@ -146,12 +197,26 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
                   finishedAt: v.finishedAtMs,
                 })
                 .then(
-                  () => s.send({ msg: { $case: 'resultAck', value: { attemptId: v.attemptId } } }),
+                  (d) =>
+                    s.send({
+                      msg: {
+                        $case: 'resultAck',
+                        value: d.accepted
+                          ? { attemptId: v.attemptId, accepted: true, rejection: 0, detail: '' }
+                          : {
+                              attemptId: v.attemptId,
+                              accepted: false,
+                              rejection: REJECTIONS[d.rejection],
+                              detail: d.detail,
+                            },
+                      },
+                    }),
                   () => undefined,
                 );
               return;
             }
             case 'fileEvent':
+              if (reject(checkFileEvent(m.value, now))) return;
               return this.files.onFileEvent(s, m.value);
             default: {
               const never: never = m;
@@ -189,13 +254,9 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       fail(status.UNAUTHENTICATED, 'agent token is unknown or revoked');
       return null;
     }
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(h.name)) {
-      fail(status.INVALID_ARGUMENT, 'agent name must be 1-100 letters, digits, _ . or -');
-      return null;
-    }
     const now = Date.now();
     const sessionId = newId(now);
-    const slots = Math.max(1, Math.min(h.slots || 1, 10_000));
+    const slots = h.slots;
     const { agentId, kept, rejected } = await this.db.tx(async (m) => {
       let agent = await m.findOne(AgentEntity, { where: { tenantId: token.tenantId, name: h.name } });
       const fields = {
@@ -215,17 +276,24 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         agent = { id: newId(now), tenantId: token.tenantId, name: h.name, createdAt: now, ...fields };
         await m.insert(AgentEntity, agent);
       }
-      // Running attempts named by a reconnecting agent keep their lease if still current.
+      // Running attempts named by a reconnecting agent keep their lease if still current; one whose ACK
+      // was lost with the old stream is acknowledged now (the agent runs it, so it must not be offered again).
+      const named = [...new Set(h.runningAttemptIds)];
       const kept: string[] = [];
       const rejected: string[] = [];
-      for (const id of h.runningAttemptIds) {
-        const upd = await m
-          .createQueryBuilder()
-          .update(AttemptEntity)
-          .set({ sessionId, expiresAt: now + this.config.scheduler.leaseTtlMs })
-          .where('id = :id AND agent_id = :a AND state = :s', { id, a: agent.id, s: 'running' })
-          .execute();
-        ((upd.affected ?? 0) === 1 ? kept : rejected).push(id);
+      for (let i = 0; i < named.length; i += 500) {
+        const ids = named.slice(i, i + 500);
+        await this.commands.startAttempts(m, token.tenantId, agent.id, ids, now);
+        await this.transitions.touchAttempts(m, token, { ids, agentId: agent.id }, ['running'], {
+          sessionId,
+          expiresAt: now + this.config.scheduler.leaseTtlMs,
+        });
+        const live = await m.find(AttemptEntity, {
+          where: { tenantId: token.tenantId, agentId: agent.id, state: 'running', id: In(ids) },
+          select: { id: true },
+        });
+        const ok = new Set(live.map((a) => a.id));
+        for (const id of ids) (ok.has(id) ? kept : rejected).push(id);
       }
       await enqueueAudit(m, {
         tenantId: token.tenantId,
@@ -252,6 +320,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       usedCpu: 0,
       usedMemory: 0,
       inFlight: new Set(kept),
+      lastSeenAt: now,
       send: (msg) => {
         if (!call.writableEnded && !call.destroyed) call.write(msg);
       },
@@ -269,6 +338,8 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
           heartbeatIntervalMs: this.config.scheduler.heartbeatIntervalMs,
           leaseTtlMs: this.config.scheduler.leaseTtlMs,
           rejectedAttemptIds: rejected,
+          ackTimeoutMs: this.config.scheduler.ackTimeoutMs,
+          serverTimeMs: Date.now(),
         },
       },
     });

@@ -1,33 +1,24 @@
-import { Injectable } from '@nestjs/common';
-import type { ServerMessage } from '@baton/proto';
+import { Inject, Injectable } from '@nestjs/common';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { MISSED_HEARTBEATS_UNHEALTHY } from '@baton/domain';
+import { AgentDirectory, type AgentLink } from '../engine/agents.js';
 
 /** One connected agent stream on this replica. */
-export interface AgentSession {
-  readonly id: string;
-  readonly agentId: string;
-  readonly tenantId: string;
+export interface AgentSession extends AgentLink {
   readonly tokenId: string;
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly slots: number;
-  /** Advertised capacity; 0 means not limited. */
-  readonly cpuMillis: number;
-  readonly memoryMb: number;
-  /** Requests of the attempts in flight, for placement. */
-  usedCpu: number;
-  usedMemory: number;
-  /** Attempts assigned to or running on the agent through this session. */
-  readonly inFlight: Set<string>;
-  send(msg: ServerMessage): void;
   close(code: number, reason: string): void;
 }
 
 /** The agent sessions this replica holds; the dispatcher places work on them. */
 @Injectable()
-export class SessionRegistry {
+export class SessionRegistry extends AgentDirectory {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly byAttempt = new Map<string, AgentSession>();
   private readonly requests = new Map<string, { cpu: number; memory: number }>();
+
+  constructor(@Inject(BATON_CONFIG) private readonly config: BatonConfig) {
+    super();
+  }
 
   add(s: AgentSession): void {
     this.sessions.set(s.id, s);
@@ -46,8 +37,21 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
-  withFreeSlots(): AgentSession[] {
-    return this.all().filter((s) => s.inFlight.size < s.slots);
+  has(sessionId: string | null): boolean {
+    return sessionId !== null && this.sessions.has(sessionId);
+  }
+
+  /**
+   * A stream can stay open while its agent is frozen or the connection is
+   * half-open: an agent silent for a few heartbeat intervals is unhealthy.
+   */
+  healthy(s: AgentSession, now = Date.now()): boolean {
+    return now - s.lastSeenAt <= this.config.scheduler.heartbeatIntervalMs * MISSED_HEARTBEATS_UNHEALTHY;
+  }
+
+  /** Healthy sessions with a free slot: where new work may go. */
+  withFreeSlots(now = Date.now()): AgentSession[] {
+    return this.all().filter((s) => s.inFlight.size < s.slots && this.healthy(s, now));
   }
 
   track(s: AgentSession, attemptId: string, cpu = 0, memory = 0): void {

@@ -1,7 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Public } from '@baton/auth';
+import { TIME_TRIGGER_TYPES } from '@baton/domain';
 import { Database } from '@baton/persistence';
-import { SessionRegistry } from '../gateway/sessions.js';
+import { AgentDirectory } from '../engine/agents.js';
 import { SchedulerMetrics, labelled } from './metrics.js';
 
 const HELP: Record<string, [type: string, help: string]> = {
@@ -11,7 +12,7 @@ const HELP: Record<string, [type: string, help: string]> = {
   baton_agent_sessions: ['gauge', 'Agent streams held by this scheduler process'],
   baton_schedule_delay_seconds: [
     'gauge',
-    'Run created minus its logical date, over triggered runs of the last 5 minutes',
+    'Run created minus its slot, over runs of time triggers (cron, fixedRate, fixedDelay, once) created in the last 5 minutes',
   ],
   baton_attempts_total: ['counter', 'Attempt results applied by this process, by outcome'],
   baton_assigned_total: ['counter', 'Attempts assigned to agents by this process'],
@@ -26,7 +27,7 @@ const HELP: Record<string, [type: string, help: string]> = {
 export class MetricsController {
   constructor(
     private readonly db: Database,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: AgentDirectory,
     private readonly metrics: SchedulerMetrics,
   ) {}
 
@@ -61,11 +62,13 @@ export class MetricsController {
     )) as Array<{ n: number | string }>;
     emit('baton_agents_connected', [[{}, Number(agents[0]?.n ?? 0)]]);
     emit('baton_agent_sessions', [[{}, this.sessions.all().length]]);
+    // Only a time trigger's run has a due time (its slot, the logical date): the others carry the logical date
+    // of whatever caused them (a backfill's past slot, an upstream's date, an event's), which is no due time.
     const since = Date.now() - 300_000;
     const delays = (
       (await this.db.manager.query(
-        "SELECT created_at - logical_date AS d FROM runs WHERE created_at >= ? AND trigger_type NOT IN ('manual', 'rerun', 'backfill') ORDER BY d",
-        [since],
+        `SELECT created_at - logical_date AS d FROM runs WHERE created_at >= ? AND trigger_type IN (${TIME_TRIGGER_TYPES.map(() => '?').join(', ')}) ORDER BY d`,
+        [since, ...TIME_TRIGGER_TYPES],
       )) as Array<{ d: number | string }>
     ).map((r) => Number(r.d) / 1000);
     const q = (p: number) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(p * delays.length))]! : 0);

@@ -1,6 +1,16 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { type EntityManager, In, MoreThan } from 'typeorm';
-import { type OverlapPolicy, decideOverlap, topologicalOrder } from '@baton/domain';
+import {
+  type AgentView,
+  type JobDefinition,
+  type OverlapPolicy,
+  TIME_TRIGGER_TYPES,
+  type WaitContext,
+  decideOverlap,
+  presenceHealthy,
+  topologicalOrder,
+  waitingReason,
+} from '@baton/domain';
 import {
   AgentEntity,
   AttemptEntity,
@@ -10,8 +20,12 @@ import {
   RunEntity,
   TaskLogEntity,
   TaskRunEntity,
+  type PoolUse,
+  TenantQuotaEntity,
   type TenantScope,
   isUniqueViolation,
+  liveAttemptsByAgent,
+  poolUsage,
   newId,
 } from '@baton/persistence';
 import {
@@ -25,9 +39,10 @@ import {
   subscribeBatch,
   topic,
 } from '@baton/bus';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException, type Page, decodeNumericCursor, encodeCursor } from '@baton/http';
 import { AgentCommands } from '../engine/agent-commands.js';
-import { DROPPED_LOG_NOTICE } from '../gateway/log-sink.js';
+import { DROPPED_LOG_NOTICE } from '../logs/log-sink.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache, taskOf } from '../engine/definitions.js';
 import { traceIdOf } from '@baton/telemetry';
@@ -42,7 +57,12 @@ export interface TriggerRunCommand {
 }
 
 /** Only time triggers have slots, and so entries in the slot ledger. */
-const TIME_TRIGGERS = new Set(['cron', 'fixedRate', 'fixedDelay', 'once']);
+const TIME_TRIGGERS: ReadonlySet<string> = new Set(TIME_TRIGGER_TYPES);
+
+/** Fields of a stored task definition the views read beyond the domain's type. */
+interface TaskSpecView {
+  resources?: { cpuMillis: number; memoryMb: number };
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const parseOutput = (s: string | null): unknown => {
@@ -80,6 +100,7 @@ export class RunsService implements OnApplicationBootstrap {
     private readonly commands: AgentCommands,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(BATON_CONFIG) private readonly config: BatonConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -322,10 +343,25 @@ export class RunsService implements OnApplicationBootstrap {
     const agentName = new Map(agents.map((a) => [a.id, a.name]));
     const order = new Map(topologicalOrder(def.tasks).map((k, i) => [k, i]));
     tasks.sort((a, b) => (order.get(a.taskKey) ?? 0) - (order.get(b.taskKey) ?? 0));
+    const wait = await this.waitContext(scope, run, def, tasks);
     return {
       ...summary(run),
       tasks: tasks.map((t) => {
-        const spec = taskOf(def, t.taskKey);
+        const spec = taskOf(def, t.taskKey) as (TaskSpecView & JobDefinition['tasks'][number]) | undefined;
+        const waiting = spec
+          ? waitingReason(
+              {
+                state: t.state,
+                readyAt: t.readyAt,
+                agentSelector: spec.agentSelector,
+                cpuMillis: spec.resources?.cpuMillis ?? 0,
+                memoryMb: spec.resources?.memoryMb ?? 0,
+                pool: t.pool,
+                poolSlots: t.poolSlots,
+              },
+              wait,
+            )
+          : null;
         return {
           key: t.taskKey,
           type: spec?.type ?? null,
@@ -337,6 +373,8 @@ export class RunsService implements OnApplicationBootstrap {
           error: t.error,
           readyAt: iso(t.readyAt),
           nextAttemptAt: t.state === 'up_for_retry' ? iso(t.readyAt) : null,
+          waitingReason: waiting?.reason ?? null,
+          waitingUntil: iso(waiting?.until ?? null),
           startedAt: iso(t.startedAt),
           finishedAt: iso(t.finishedAt),
           attempts: attempts
@@ -357,6 +395,49 @@ export class RunsService implements OnApplicationBootstrap {
         };
       }),
     };
+  }
+
+  /** What decides whether the run's waiting tasks can start: limits, quota and the tenant's agents. */
+  private async waitContext(
+    scope: TenantScope,
+    run: RunEntity,
+    def: JobDefinition,
+    tasks: readonly TaskRunEntity[],
+  ): Promise<WaitContext> {
+    const live = (s: string) => s === 'assigned' || s === 'running';
+    const ctx = {
+      runState: run.state,
+      runActiveTasks: tasks.filter((t) => live(t.state)).length,
+      maxActiveTasks: def.maxActiveTasks ?? null,
+      tenantRunningTasks: 0,
+      tenantMaxRunningTasks: null as number | null,
+      agents: [] as AgentView[],
+      pools: new Map<string, PoolUse>(),
+    };
+    if (run.state !== 'running' || !tasks.some((t) => t.state === 'queued')) return ctx;
+    const m = this.db.manager;
+    const pooled = tasks.filter((t) => t.state === 'queued' && t.pool !== null).map((t) => t.pool!);
+    ctx.pools = await poolUsage(m, scope, pooled);
+    const quota = await m.findOne(TenantQuotaEntity, { where: { tenantId: scope.tenantId } });
+    if (quota?.maxRunningTasks != null) {
+      ctx.tenantMaxRunningTasks = quota.maxRunningTasks;
+      ctx.tenantRunningTasks = await m.count(TaskRunEntity, {
+        where: { tenantId: scope.tenantId, state: In(['assigned', 'running']) },
+      });
+    }
+    const agents = await m.find(AgentEntity, { where: { tenantId: scope.tenantId, status: 'connected' } });
+    if (agents.length === 0) return ctx;
+    const usedBy = await liveAttemptsByAgent(m, scope);
+    const now = Date.now();
+    ctx.agents = agents.map((a) => ({
+      labels: a.labels,
+      slots: a.slots,
+      used: usedBy.get(a.id) ?? 0,
+      healthy: presenceHealthy(a.lastSeenAt, now, this.config.scheduler.heartbeatIntervalMs),
+      cpuMillis: a.cpuMillis,
+      memoryMb: a.memoryMb,
+    }));
+    return ctx;
   }
 
   async list(

@@ -5,8 +5,10 @@ import { Database, TaskRunEntity, TenantEntity, TenantQuotaEntity, type TenantSc
 import { ApiDoc, ProblemException, parseInput } from '@baton/http';
 import { In } from 'typeorm';
 
+/** Fields left out keep their current value; null means not limited (or, for the weight, the default 1). */
 const SetQuota = z.strictObject({
-  maxRunningTasks: z.int().min(1).max(1_000_000).nullable(),
+  maxRunningTasks: z.int().min(1).max(1_000_000).nullable().optional(),
+  dispatchWeight: z.int().min(1).max(1_000).nullable().optional(),
 });
 
 /** Tenant quotas: set by platform admins, read by every tenant for itself with its current usage. */
@@ -21,6 +23,7 @@ export class QuotasController {
     });
     return {
       maxRunningTasks: q?.maxRunningTasks ?? null,
+      dispatchWeight: q?.dispatchWeight ?? 1,
       usage: { runningTasks: running },
       updatedAt: q ? new Date(q.updatedAt).toISOString() : null,
     };
@@ -34,17 +37,28 @@ export class QuotasController {
   }
 
   @Put('tenants/:id/quota')
-  @ApiDoc({ summary: "Set a tenant's quota (platform admins; null = not limited)", body: SetQuota })
+  @ApiDoc({
+    summary: "Set a tenant's quota and dispatch weight (platform admins; null = not limited; omitted = unchanged)",
+    body: SetQuota,
+  })
   @Requires('manage', 'Tenant')
   async set(@Param('id') id: string, @Body() body: unknown) {
     const cmd = parseInput(SetQuota, body);
     const tenant = await this.db.manager.findOne(TenantEntity, { where: { id } });
     if (!tenant) throw ProblemException.notFound(`tenant ${id}`);
-    await this.db.tx((m) =>
-      m.upsert(TenantQuotaEntity, { tenantId: id, maxRunningTasks: cmd.maxRunningTasks, updatedAt: Date.now() }, [
-        'tenantId',
-      ]),
-    );
+    await this.db.tx(async (m) => {
+      const current = await m.findOne(TenantQuotaEntity, { where: { tenantId: id } });
+      await m.upsert(
+        TenantQuotaEntity,
+        {
+          tenantId: id,
+          maxRunningTasks: cmd.maxRunningTasks === undefined ? (current?.maxRunningTasks ?? null) : cmd.maxRunningTasks,
+          dispatchWeight: cmd.dispatchWeight === undefined ? (current?.dispatchWeight ?? null) : cmd.dispatchWeight,
+          updatedAt: Date.now(),
+        },
+        ['tenantId'],
+      );
+    });
     return this.view({ tenantId: id });
   }
 }

@@ -72,6 +72,10 @@ export interface Ack {
 }
 
 export interface Heartbeat {
+  /**
+   * Every attempt the agent is running now. An agent that stops sending
+   * heartbeats for a few intervals is unhealthy and gets no new work.
+   */
   runningAttemptIds: string[];
   freeSlots: number;
   /** One-minute load average of the host. */
@@ -216,6 +220,16 @@ export interface Welcome {
    * the agent stops them.
    */
   rejectedAttemptIds: string[];
+  /**
+   * An Assign not acknowledged within this time is offered elsewhere; the
+   * agent must not start an Assign after its ack_deadline_ms.
+   */
+  ackTimeoutMs: number;
+  /**
+   * The server's clock (epoch ms) when it sent Welcome, so the agent can
+   * judge ack_deadline_ms by the server's clock rather than its own.
+   */
+  serverTimeMs: number;
 }
 
 export interface Assign {
@@ -232,6 +246,12 @@ export interface Assign {
   traceContext: { [key: string]: string };
   /** Stable for all attempts of this task in this run. */
   idempotencyKey: string;
+  /**
+   * Epoch ms (server clock) after which the offer is void: an agent that
+   * receives the Assign later (it was frozen, the stream stalled) does not
+   * start it and does not acknowledge it.
+   */
+  ackDeadlineMs: number;
 }
 
 export interface Assign_TraceContextEntry {
@@ -295,8 +315,76 @@ export interface Cancel {
   reason: string;
 }
 
+/**
+ * The server's answer to a Result: the agent may forget the result either
+ * way (a rejected result is never applied, resending it changes nothing).
+ */
 export interface ResultAck {
   attemptId: string;
+  /** True when the result was applied to its attempt. */
+  accepted: boolean;
+  /** Why it was not applied (REJECTION_UNSPECIFIED when accepted). */
+  rejection: ResultAck_Rejection;
+  /** Human-readable reason, naming the field for INVALID. */
+  detail: string;
+}
+
+export enum ResultAck_Rejection {
+  REJECTION_UNSPECIFIED = 0,
+  /**
+   * STALE - The attempt already ended (or was superseded); the result is recorded
+   * on the attempt as a late result and changes nothing else.
+   */
+  STALE = 1,
+  /** FOREIGN - The attempt belongs to another agent. */
+  FOREIGN = 2,
+  /** UNKNOWN_ATTEMPT - No such attempt for this agent's tenant. */
+  UNKNOWN_ATTEMPT = 3,
+  /** INVALID - The message itself is invalid (a field out of range, output not JSON). */
+  INVALID = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function resultAck_RejectionFromJSON(object: any): ResultAck_Rejection {
+  switch (object) {
+    case 0:
+    case "REJECTION_UNSPECIFIED":
+      return ResultAck_Rejection.REJECTION_UNSPECIFIED;
+    case 1:
+    case "STALE":
+      return ResultAck_Rejection.STALE;
+    case 2:
+    case "FOREIGN":
+      return ResultAck_Rejection.FOREIGN;
+    case 3:
+    case "UNKNOWN_ATTEMPT":
+      return ResultAck_Rejection.UNKNOWN_ATTEMPT;
+    case 4:
+    case "INVALID":
+      return ResultAck_Rejection.INVALID;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ResultAck_Rejection.UNRECOGNIZED;
+  }
+}
+
+export function resultAck_RejectionToJSON(object: ResultAck_Rejection): string {
+  switch (object) {
+    case ResultAck_Rejection.REJECTION_UNSPECIFIED:
+      return "REJECTION_UNSPECIFIED";
+    case ResultAck_Rejection.STALE:
+      return "STALE";
+    case ResultAck_Rejection.FOREIGN:
+      return "FOREIGN";
+    case ResultAck_Rejection.UNKNOWN_ATTEMPT:
+      return "UNKNOWN_ATTEMPT";
+    case ResultAck_Rejection.INVALID:
+      return "INVALID";
+    case ResultAck_Rejection.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 /**
@@ -1618,7 +1706,15 @@ export const ServerMessage: MessageFns<ServerMessage> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { sessionId: "", agentId: "", heartbeatIntervalMs: 0, leaseTtlMs: 0, rejectedAttemptIds: [] };
+  return {
+    sessionId: "",
+    agentId: "",
+    heartbeatIntervalMs: 0,
+    leaseTtlMs: 0,
+    rejectedAttemptIds: [],
+    ackTimeoutMs: 0,
+    serverTimeMs: 0,
+  };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -1637,6 +1733,12 @@ export const Welcome: MessageFns<Welcome> = {
     }
     for (const v of message.rejectedAttemptIds) {
       writer.uint32(42).string(v!);
+    }
+    if (message.ackTimeoutMs !== 0) {
+      writer.uint32(48).int32(message.ackTimeoutMs);
+    }
+    if (message.serverTimeMs !== 0) {
+      writer.uint32(56).int64(message.serverTimeMs);
     }
     return writer;
   },
@@ -1694,6 +1796,22 @@ export const Welcome: MessageFns<Welcome> = {
             message.rejectedAttemptIds.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ackTimeoutMs = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.serverTimeMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1733,6 +1851,16 @@ export const Welcome: MessageFns<Welcome> = {
         : globalThis.Array.isArray(object?.rejected_attempt_ids)
         ? object.rejected_attempt_ids.map((e: any) => globalThis.String(e))
         : [],
+      ackTimeoutMs: isSet(object.ackTimeoutMs)
+        ? globalThis.Number(object.ackTimeoutMs)
+        : isSet(object.ack_timeout_ms)
+        ? globalThis.Number(object.ack_timeout_ms)
+        : 0,
+      serverTimeMs: isSet(object.serverTimeMs)
+        ? globalThis.Number(object.serverTimeMs)
+        : isSet(object.server_time_ms)
+        ? globalThis.Number(object.server_time_ms)
+        : 0,
     };
   },
 
@@ -1753,6 +1881,12 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.rejectedAttemptIds?.length) {
       obj.rejectedAttemptIds = message.rejectedAttemptIds;
     }
+    if (message.ackTimeoutMs !== 0) {
+      obj.ackTimeoutMs = Math.round(message.ackTimeoutMs);
+    }
+    if (message.serverTimeMs !== 0) {
+      obj.serverTimeMs = Math.round(message.serverTimeMs);
+    }
     return obj;
   },
 
@@ -1766,6 +1900,8 @@ export const Welcome: MessageFns<Welcome> = {
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.leaseTtlMs = object.leaseTtlMs ?? 0;
     message.rejectedAttemptIds = object.rejectedAttemptIds?.map((e) => e) || [];
+    message.ackTimeoutMs = object.ackTimeoutMs ?? 0;
+    message.serverTimeMs = object.serverTimeMs ?? 0;
     return message;
   },
 };
@@ -1780,6 +1916,7 @@ function createBaseAssign(): Assign {
     deadlineMs: 0,
     traceContext: {},
     idempotencyKey: "",
+    ackDeadlineMs: 0,
   };
 }
 
@@ -1808,6 +1945,9 @@ export const Assign: MessageFns<Assign> = {
     });
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
+    }
+    if (message.ackDeadlineMs !== 0) {
+      writer.uint32(72).int64(message.ackDeadlineMs);
     }
     return writer;
   },
@@ -1892,6 +2032,14 @@ export const Assign: MessageFns<Assign> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.ackDeadlineMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1964,6 +2112,11 @@ export const Assign: MessageFns<Assign> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      ackDeadlineMs: isSet(object.ackDeadlineMs)
+        ? globalThis.Number(object.ackDeadlineMs)
+        : isSet(object.ack_deadline_ms)
+        ? globalThis.Number(object.ack_deadline_ms)
+        : 0,
     };
   },
 
@@ -1999,6 +2152,9 @@ export const Assign: MessageFns<Assign> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.ackDeadlineMs !== 0) {
+      obj.ackDeadlineMs = Math.round(message.ackDeadlineMs);
+    }
     return obj;
   },
 
@@ -2023,6 +2179,7 @@ export const Assign: MessageFns<Assign> = {
       {},
     );
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.ackDeadlineMs = object.ackDeadlineMs ?? 0;
     return message;
   },
 };
@@ -3050,13 +3207,22 @@ export const Cancel: MessageFns<Cancel> = {
 };
 
 function createBaseResultAck(): ResultAck {
-  return { attemptId: "" };
+  return { attemptId: "", accepted: false, rejection: 0, detail: "" };
 }
 
 export const ResultAck: MessageFns<ResultAck> = {
   encode(message: ResultAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.attemptId !== "") {
       writer.uint32(10).string(message.attemptId);
+    }
+    if (message.accepted !== false) {
+      writer.uint32(16).bool(message.accepted);
+    }
+    if (message.rejection !== 0) {
+      writer.uint32(24).int32(message.rejection);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
     }
     return writer;
   },
@@ -3082,6 +3248,30 @@ export const ResultAck: MessageFns<ResultAck> = {
             message.attemptId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rejection = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3101,6 +3291,9 @@ export const ResultAck: MessageFns<ResultAck> = {
         : isSet(object.attempt_id)
         ? globalThis.String(object.attempt_id)
         : "",
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      rejection: isSet(object.rejection) ? resultAck_RejectionFromJSON(object.rejection) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
     };
   },
 
@@ -3108,6 +3301,15 @@ export const ResultAck: MessageFns<ResultAck> = {
     const obj: any = {};
     if (message.attemptId !== "") {
       obj.attemptId = message.attemptId;
+    }
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.rejection !== 0) {
+      obj.rejection = resultAck_RejectionToJSON(message.rejection);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
     }
     return obj;
   },
@@ -3118,6 +3320,9 @@ export const ResultAck: MessageFns<ResultAck> = {
   fromPartial<I extends Exact<DeepPartial<ResultAck>, I>>(object: I): ResultAck {
     const message = createBaseResultAck();
     message.attemptId = object.attemptId ?? "";
+    message.accepted = object.accepted ?? false;
+    message.rejection = object.rejection ?? 0;
+    message.detail = object.detail ?? "";
     return message;
   },
 };

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { type AgentView, type WaitContext, type WaitingTask, presenceHealthy, waitingReason } from './waiting.js';
+
+const agent = (over: Partial<AgentView> = {}): AgentView => ({
+  labels: { zone: 'eu' },
+  slots: 2,
+  used: 0,
+  healthy: true,
+  cpuMillis: 0,
+  memoryMb: 0,
+  ...over,
+});
+const ctx = (over: Partial<WaitContext> = {}): WaitContext => ({
+  runState: 'running',
+  runActiveTasks: 0,
+  maxActiveTasks: null,
+  tenantRunningTasks: 0,
+  tenantMaxRunningTasks: null,
+  agents: [agent()],
+  pools: new Map([
+    ['etl', { slots: 2, used: 2 }],
+    ['big', { slots: 4, used: 1 }],
+  ]),
+  ...over,
+});
+const task = (over: Partial<WaitingTask> = {}): WaitingTask => ({
+  state: 'queued',
+  readyAt: 1_000,
+  agentSelector: {},
+  cpuMillis: 0,
+  memoryMb: 0,
+  pool: null,
+  poolSlots: 1,
+  ...over,
+});
+
+describe('waitingReason', () => {
+  it.each<[string, Partial<WaitingTask>, Partial<WaitContext>, string | null, number | null]>([
+    ['running tasks do not wait', { state: 'running' }, {}, null, null],
+    ['offered tasks do not wait', { state: 'assigned' }, {}, null, null],
+    ['finished tasks do not wait', { state: 'succeeded' }, {}, null, null],
+    ['a pending task waits for upstream', { state: 'pending' }, {}, 'upstream', null],
+    [
+      'a retry waits for its backoff, with its due time',
+      { state: 'up_for_retry', readyAt: 5_000 },
+      {},
+      'retry_backoff',
+      5_000,
+    ],
+    ['a run waiting its turn', { state: 'pending' }, { runState: 'queued' }, 'job_max_active_runs', null],
+    ['tenant quota reached', {}, { tenantRunningTasks: 3, tenantMaxRunningTasks: 3 }, 'tenant_quota', null],
+    ['run limit reached', {}, { runActiveTasks: 2, maxActiveTasks: 2 }, 'run_max_active_tasks', null],
+    ['no agent has the labels', { agentSelector: { zone: 'us' } }, {}, 'no_matching_agent', null],
+    ['the only matching agent is unhealthy', {}, { agents: [agent({ healthy: false })] }, 'no_matching_agent', null],
+    ['no agent is big enough', { memoryMb: 4096 }, { agents: [agent({ memoryMb: 1024 })] }, 'no_matching_agent', null],
+    ['its pool is full', { pool: 'etl' }, {}, 'pool_full', null],
+    ['its pool has room for one slot, not two', { pool: 'big', poolSlots: 4 }, {}, 'pool_full', null],
+    ['its pool does not exist (no slots)', { pool: 'nope' }, {}, 'pool_full', null],
+    ['its pool has room', { pool: 'big', poolSlots: 3 }, {}, 'fair_share', null],
+    ['matching agents are full', {}, { agents: [agent({ used: 2 }), agent({ used: 2 })] }, 'agents_full', null],
+    [
+      'no agent beats a limit',
+      { agentSelector: { zone: 'us' } },
+      { runActiveTasks: 2, maxActiveTasks: 2 },
+      'no_matching_agent',
+      null,
+    ],
+    ['everything allows it: the dispatcher is serving others first', {}, {}, 'fair_share', null],
+    ['a cancelled run has no waiting tasks', { state: 'pending' }, { runState: 'cancelled' }, null, null],
+  ])('%s', (_name, t, c, reason, until) => {
+    const got = waitingReason(task(t), ctx(c));
+    expect(got?.reason ?? null).toBe(reason);
+    if (got) expect(got.until).toBe(until);
+  });
+});
+
+describe('presenceHealthy', () => {
+  it.each<[string, number | null, number, boolean]>([
+    ['never seen', null, 0, false],
+    ['seen just now', 1_000, 1_000, true],
+    ['three heartbeats and the presence lag ago', 0, 3 * 200 + 5_000, true],
+    ['a moment longer', 0, 3 * 200 + 5_001, false],
+  ])('%s', (_name, lastSeenAt, now, healthy) => {
+    expect(presenceHealthy(lastSeenAt, now, 200)).toBe(healthy);
+  });
+});
