@@ -10,3 +10,4 @@ export * from './persistence.module.js';
 export * from './scope.js';
 export * from './transitions.js';
 export * from './usage.js';
+export * from './claims.js';

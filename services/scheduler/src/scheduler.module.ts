@@ -12,6 +12,11 @@ import { Alarm } from './engine/alarm.js';
 import { DefinitionCache } from './engine/definitions.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { ReadinessGate } from './engine/readiness-gate.js';
+import { Compensation } from './engine/compensation.js';
+import { Completion } from './engine/completion.js';
+import { EngineResources } from './engine/engine-resources.js';
+import { OperatorActions } from './engine/operator-actions.js';
+import { RunCreation } from './engine/run-creation.js';
 import { RunEngine } from './engine/run-engine.js';
 import { TaskRenderer } from './engine/task-renderer.js';
 import { Timers } from './engine/timers.js';
@@ -39,6 +44,11 @@ import { RunsService } from './runs/runs.service.js';
     LogSink,
     PoolsService,
     ReadinessGate,
+    EngineResources,
+    RunCreation,
+    Completion,
+    Compensation,
+    OperatorActions,
     RunEngine,
     RunsService,
     SchedulerMetrics,

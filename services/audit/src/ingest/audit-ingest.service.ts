@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AuditEventEntity, AuditHeadEntity, Database } from '@baton/persistence';
+import { AuditEventEntity, AuditHeadEntity, Database, forUpdate } from '@baton/persistence';
 import {
   type AuditRecord,
   type BusEvent,
@@ -34,8 +34,7 @@ export class AuditIngestService implements OnApplicationBootstrap {
     }
     for (const tenantId of [...byTenant.keys()].sort()) {
       const q = m.createQueryBuilder(AuditHeadEntity, 'h').where('h.tenant_id = :t', { t: tenantId });
-      if (this.db.dialect === 'mysql') q.setLock('pessimistic_write');
-      let head = await q.getOne();
+      let head = await forUpdate(this.db, q).getOne();
       if (!head) {
         head = { tenantId, seq: 0, hash: GENESIS };
         await m.insert(AuditHeadEntity, head);

@@ -11,6 +11,7 @@ import {
   TriggerEntity,
   TriggerSlotEntity,
   newId,
+  forUpdate,
 } from '@baton/persistence';
 import {
   EVENT_BUS,
@@ -215,8 +216,7 @@ export class BackfillsService implements OnApplicationBootstrap {
     const q = m
       .createQueryBuilder(BackfillEntity, 'b')
       .where('b.id = :id AND b.tenant_id = :t', { id, t: scope.tenantId });
-    if (this.db.dialect === 'mysql') q.setLock('pessimistic_write');
-    const b = await q.getOne();
+    const b = await forUpdate(this.db, q).getOne();
     if (!b || b.state !== 'running') return;
     const active = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'running' } });
     const skipped = [...(b.skippedSlots ?? [])];

@@ -9,6 +9,7 @@ import {
   TaskRunEntity,
   TenantQuotaEntity,
   TransitionStore,
+  claimQueuedTasks,
   newId,
   poolUsage,
 } from '@baton/persistence';
@@ -120,19 +121,14 @@ export class Dispatcher {
       // Each tenant's own queue, in its own priority order: one tenant's flood or priorities never hide another's work.
       const queues = new Map<string, TaskRunEntity[]>();
       for (const tenant of tenants) {
-        const q = m
-          .createQueryBuilder(TaskRunEntity, 't')
-          .where('t.tenant_id = :tenant', { tenant })
-          .andWhere('t.state IN (:...s)', { s: ['queued', 'compensating'] })
-          .andWhere('t.ready_at IS NOT NULL')
-          .andWhere("(t.state = 'queued' OR t.current_attempt_id IS NULL)")
-          .orderBy('t.priority', 'DESC')
-          .addOrderBy('t.ready_at', 'ASC')
-          // Look a little past what the tenant's agents can take (tasks no free agent matches stay queued for
-          // others), but leave the rest unlocked for the other replicas claiming beside us.
-          .limit(Math.min(capacityOf.get(tenant)!, limit) + LOOKAHEAD);
-        if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
-        const rows = await q.getMany();
+        // Look a little past what the tenant's agents can take (tasks no free agent matches stay queued for
+        // others), but leave the rest unlocked for the other replicas claiming beside us.
+        const rows = await claimQueuedTasks(
+          this.db,
+          m,
+          { tenantId: tenant },
+          Math.min(capacityOf.get(tenant)!, limit) + LOOKAHEAD,
+        );
         if (rows.length > 0) queues.set(tenant, rows);
       }
       if (queues.size === 0) return { placements, failedToRender };

@@ -1,6 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { In } from 'typeorm';
-import { AgentEntity, AttemptEntity, Database, TaskRunEntity, TransitionStore } from '@baton/persistence';
+import {
+  AgentEntity,
+  Database,
+  TransitionStore,
+  claimDueRetries,
+  findExpiredLeases,
+  findOverdueOffers,
+  findPastDeadlines,
+} from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -79,14 +87,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   private async expireAcks(): Promise<number> {
     const now = Date.now();
     const cutoff = now - ACK_GRACE_MS;
-    const rows = await this.db.manager
-      .createQueryBuilder(AttemptEntity, 'a')
-      .select(['a.id', 'a.tenantId', 'a.taskRunId', 'a.agentId', 'a.sessionId', 'a.expiresAt'])
-      .where('a.state = :s', { s: 'assigned' })
-      .andWhere('a.expires_at <= :cutoff', { cutoff })
-      .orderBy('a.expires_at', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const rows = await findOverdueOffers(this.db.manager, cutoff, BATCH);
     if (rows.length === 0) return 0;
     const elsewhere = rows.filter((a) => !this.sessions.has(a.sessionId));
     const liveSessions = new Set<string>();
@@ -116,14 +117,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   /** Attempts whose lease ran out are `lost`; the retry policy decides what follows. */
   private async expireLeases(): Promise<number> {
     const now = Date.now();
-    const rows = await this.db.manager
-      .createQueryBuilder(AttemptEntity, 'a')
-      .select(['a.id', 'a.taskKey', 'a.runId'])
-      .where('a.state = :s', { s: 'running' })
-      .andWhere('a.expires_at <= :now', { now })
-      .orderBy('a.expires_at', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const rows = await findExpiredLeases(this.db.manager, now, BATCH);
     const lost = await Promise.all(
       rows.map((a) =>
         this.commands.finish(a.id, {
@@ -149,14 +143,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
    */
   private async enforceDeadlines(): Promise<number> {
     const now = Date.now();
-    const rows = await this.db.manager
-      .createQueryBuilder(AttemptEntity, 'a')
-      .select(['a.id', 'a.taskKey'])
-      .where('a.state IN (:...s)', { s: ['assigned', 'running'] })
-      .andWhere('a.deadline_at <= :now', { now })
-      .orderBy('a.deadline_at', 'ASC')
-      .limit(BATCH)
-      .getMany();
+    const rows = await findPastDeadlines(this.db.manager, now, BATCH);
     await Promise.all(
       rows.map(async (a) => {
         const agent = this.sessions.ownerOf(a.id);
@@ -178,15 +165,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   private async promoteRetries(): Promise<number> {
     const now = Date.now();
     return this.db.tx(async (m) => {
-      const q = m
-        .createQueryBuilder(TaskRunEntity, 't')
-        .select(['t.id', 't.tenantId'])
-        .where('t.state = :s', { s: 'up_for_retry' })
-        .andWhere('t.ready_at <= :now', { now })
-        .orderBy('t.ready_at', 'ASC')
-        .limit(BATCH);
-      if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
-      const rows = await q.getMany();
+      const rows = await claimDueRetries(this.db, m, now, BATCH);
       if (rows.length === 0) return 0;
       // One move per tenant: the store writes within a tenant's scope only.
       const byTenant = new Map<string, string[]>();

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { fixedDelayNext, planDue } from '@baton/domain';
-import { Database, TriggerEntity, TriggerSlotEntity, newId } from '@baton/persistence';
+import { Database, TriggerEntity, TriggerSlotEntity, newId, skipLocked } from '@baton/persistence';
 import {
   EVENT_BUS,
   type EventBus,
@@ -145,8 +145,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           .andWhere('t.next_fire_at <= :now', { now })
           .orderBy('t.next_fire_at', 'ASC')
           .limit(CLAIM_BATCH);
-        if (this.db.dialect === 'mysql') q.setLock('pessimistic_write').setOnLocked('skip_locked');
-        const due = await q.getMany();
+        const due = await skipLocked(this.db, q).getMany();
         const misfiredRows: TriggerSlotEntity[] = [];
         const requests: OutgoingEvent[] = [];
         const moves: Array<{ id: string; next: number | null; last: number | null }> = [];

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineFixture } from '../../test/engine-fixture.js';
+
+type Fixture = Awaited<ReturnType<typeof engineFixture>>;
+
+describe('Completion: results move tasks, readiness decides what runs next, the leaf rule ends the run', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await engineFixture();
+    await f.job({
+      name: 'diamond',
+      tasks: [
+        { key: 'a', type: 'noop' },
+        { key: 'b', type: 'noop', dependsOn: ['a'] },
+        { key: 'c', type: 'noop', dependsOn: ['a'] },
+        { key: 'd', type: 'noop', dependsOn: ['b', 'c'] },
+      ],
+    });
+    await f.job({
+      name: 'flaky',
+      tasks: [{ key: 'a', type: 'noop', retry: { maxAttempts: 2, backoff: 'fixed', delay: '1h' } }],
+    });
+    await f.job({
+      name: 'fragile',
+      tasks: [
+        { key: 'a', type: 'noop' },
+        { key: 'b', type: 'noop', dependsOn: ['a'] },
+      ],
+    });
+  });
+  afterAll(() => f.close());
+
+  it('queues downstream tasks once all their upstream succeeded, in one pass per batch, and succeeds the run', async () => {
+    const run = await f.start('diamond');
+    expect(await f.tasks(run.id)).toEqual({ a: 'queued', b: 'pending', c: 'pending', d: 'pending' });
+    const { a } = await f.startTasks(run.id, ['a']);
+    const fx = await f.finish(a!, { state: 'succeeded', exitCode: 0 });
+    expect(fx.queued).toBe(true);
+    expect(fx.dispositions.get(a!)).toEqual({ accepted: true });
+    expect(await f.tasks(run.id)).toEqual({ a: 'succeeded', b: 'queued', c: 'queued', d: 'pending' });
+    const bc = await f.startTasks(run.id, ['b', 'c']);
+    // Both branches in one batch: the join is decided once.
+    await f.db.tx((m) =>
+      f.completion.finishAttempts(
+        m,
+        ['b', 'c'].map((k) => ({
+          attemptId: bc[k]!,
+          tenantId: f.scope.tenantId,
+          result: { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at: Date.now() },
+        })),
+      ),
+    );
+    expect((await f.tasks(run.id)).d).toBe('queued');
+    const { d } = await f.startTasks(run.id, ['d']);
+    const last = await f.finish(d!, { state: 'succeeded', exitCode: 0 });
+    expect(last.finishedRun).toMatchObject({ runId: run.id, state: 'succeeded' });
+    expect(await f.runState(run.id)).toBe('succeeded');
+  });
+
+  it.each<[string, 'failed' | 'timed_out' | 'lost', string, string]>([
+    ['a failure with tries left is retried after its backoff', 'failed', 'flaky', 'up_for_retry'],
+    ['a timeout with tries left is retried too', 'timed_out', 'flaky', 'up_for_retry'],
+    ['a lost attempt of a task that is not idempotent is held for an operator', 'lost', 'flaky', 'lost'],
+    ['a failure without tries left is final', 'failed', 'fragile', 'failed'],
+  ])('%s', async (_name, outcome, job, expected) => {
+    const run = await f.start(job);
+    const { a } = await f.startTasks(run.id, ['a']);
+    const before = Date.now();
+    const fx = await f.finish(a!, { state: outcome, exitCode: outcome === 'failed' ? 1 : null });
+    expect((await f.tasks(run.id)).a).toBe(expected);
+    if (expected === 'up_for_retry') expect(fx.retryAt).toBeGreaterThanOrEqual(before + 3_600_000);
+    if (job === 'fragile') {
+      expect((await f.tasks(run.id)).b).toBe('upstream_failed');
+      expect(await f.runState(run.id)).toBe('failed');
+    } else {
+      expect(await f.runState(run.id)).toBe('running');
+    }
+  });
+
+  it('records a late, foreign or unknown result with the reason and changes nothing', async () => {
+    const run = await f.start('fragile');
+    const { a } = await f.startTasks(run.id, ['a']);
+    expect((await f.finish(a!, { state: 'succeeded' }, 'agent-2')).dispositions.get(a!)).toMatchObject({
+      accepted: false,
+      rejection: 'foreign',
+    });
+    expect((await f.tasks(run.id)).a).toBe('running');
+    expect((await f.finish(a!, { state: 'succeeded' })).dispositions.get(a!)).toEqual({ accepted: true });
+    const again = await f.finish(a!, { state: 'failed', exitCode: 3 });
+    expect(again.dispositions.get(a!)).toMatchObject({ accepted: false, rejection: 'stale' });
+    expect((await f.tasks(run.id)).a).toBe('succeeded');
+    const unknown = await f.finish('01900000-0000-7000-8000-000000000000', { state: 'succeeded' });
+    expect(unknown.dispositions.get('01900000-0000-7000-8000-000000000000')).toMatchObject({ rejection: 'unknown' });
+  });
+});

@@ -1,0 +1,427 @@
+import { Injectable } from '@nestjs/common';
+import { type EntityManager, In } from 'typeorm';
+import {
+  type JobDefinition,
+  type TaskState,
+  canTransition,
+  resolveReadiness,
+  retryDelayMs,
+  runOutcome,
+  shouldRetry,
+} from '@baton/domain';
+import { AttemptEntity, RunEntity, TaskRunEntity } from '@baton/persistence';
+import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
+import { Compensation } from './compensation.js';
+import { taskOf } from './definitions.js';
+import { type Effects, type FinishInput, noEffects, stale } from './effects.js';
+import { EngineResources, LIVE, LIVE_ATTEMPT, type TaskSpec } from './engine-resources.js';
+import { outputsOf } from './task-renderer.js';
+
+/**
+ * Completion and readiness: attempts' ends (agents' results and the timers'
+ * verdicts) move their tasks, readiness decides what runs next, and a run
+ * ends by the leaf rule, starting the next run its job has waiting. Work on
+ * one run is serialised by locking its run row.
+ */
+@Injectable()
+export class Completion {
+  constructor(
+    private readonly r: EngineResources,
+    private readonly compensation: Compensation,
+  ) {}
+
+  /** Records an attempt's end and moves its task and run on. */
+  async finishAttempt(m: EntityManager, attemptId: string, r: FinishInput): Promise<Effects> {
+    return this.finishAttempts(m, [{ attemptId, result: r }]);
+  }
+
+  /**
+   * Records many attempts' ends in one transaction: each run is locked once
+   * (in id order, so concurrent batches cannot deadlock) and advanced once,
+   * however many of its tasks finished in the batch.
+   */
+  async finishAttempts(
+    m: EntityManager,
+    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string; tenantId?: string }>,
+  ): Promise<Effects> {
+    const fx = noEffects();
+    if (items.length === 0) return fx;
+    const attempts = new Map<string, AttemptEntity>();
+    const ids = [...new Set(items.map((i) => i.attemptId))];
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const a of await m.findBy(AttemptEntity, { id: In(ids.slice(i, i + 500)) })) attempts.set(a.id, a);
+    }
+    const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
+    for (const i of items) {
+      const a = attempts.get(i.attemptId);
+      // Another tenant's attempt does not exist for the sender.
+      if (!a || (i.tenantId !== undefined && a.tenantId !== i.tenantId)) {
+        fx.dispositions.set(i.attemptId, { accepted: false, rejection: 'unknown', detail: 'no such attempt' });
+        continue;
+      }
+      // An agent reports only its own attempts (the attempt id is not a credential).
+      if (i.agentId !== undefined && a.agentId !== i.agentId) {
+        fx.dispositions.set(i.attemptId, {
+          accepted: false,
+          rejection: 'foreign',
+          detail: 'the attempt was assigned to another agent',
+        });
+        continue;
+      }
+      const list = byRun.get(a.runId) ?? [];
+      list.push({ attempt: a, result: i.result });
+      byRun.set(a.runId, list);
+    }
+    for (const runId of [...byRun.keys()].sort()) {
+      const run = await this.r.lockRun(m, runId);
+      if (!run) {
+        for (const { attempt } of byRun.get(runId)!) fx.dispositions.set(attempt.id, stale('the run is gone'));
+        continue;
+      }
+      const def = await this.r.definition(m, run);
+      const list = byRun.get(runId)!;
+      let at = 0;
+      for (const { result } of list) at = Math.max(at, result.at);
+      const handled = new Set<string>();
+      let advance = await this.applySuccesses(m, run, list, handled, fx);
+      for (const { attempt, result } of list) {
+        if (handled.has(attempt.id)) continue;
+        if (await this.applyResult(m, run, def, attempt, result, fx)) advance = true;
+      }
+      if (advance) await this.advance(m, run, def, at, fx);
+    }
+    return fx;
+  }
+
+  /**
+   * The hot path, in bulk: successes of live main attempts whose task still
+   * points at them. Called under the run lock, so the states read here hold
+   * until commit (an ack may still move an attempt assigned -> running, which
+   * both updates accept). Everything else takes the per-attempt path.
+   */
+  private async applySuccesses(
+    m: EntityManager,
+    run: RunEntity,
+    list: ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>,
+    handled: Set<string>,
+    fx: Effects,
+  ): Promise<boolean> {
+    const candidates = list.filter((x) => x.result.state === 'succeeded' && x.attempt.kind !== 'compensation');
+    if (candidates.length < 2) return false;
+    const fresh = new Map<string, AttemptEntity>();
+    const tasks = new Map<string, TaskRunEntity>();
+    for (let i = 0; i < candidates.length; i += 500) {
+      const part = candidates.slice(i, i + 500);
+      const attemptRows = await m.findBy(AttemptEntity, {
+        tenantId: run.tenantId,
+        id: In(part.map((x) => x.attempt.id)),
+      });
+      for (const a of attemptRows) fresh.set(a.id, a);
+      const taskRows = await m
+        .createQueryBuilder(TaskRunEntity, 't')
+        .select(['t.id', 't.state', 't.currentAttemptId'])
+        .where('t.tenant_id = :tenant', { tenant: run.tenantId })
+        .andWhereInIds(part.map((x) => x.attempt.taskRunId))
+        .getMany();
+      for (const t of taskRows) tasks.set(t.id, t);
+    }
+    // Group by what gets written, so a batch of noop successes is two statements.
+    const groups = new Map<string, { r: FinishInput; attemptIds: string[]; taskIds: string[] }>();
+    for (const { attempt, result } of candidates) {
+      const a = fresh.get(attempt.id);
+      const t = tasks.get(attempt.taskRunId);
+      if (!a || !LIVE.includes(a.state as TaskState) || !t || t.currentAttemptId !== a.id || !LIVE.includes(t.state))
+        continue;
+      const key = JSON.stringify([result.exitCode, result.error, result.output, result.at]);
+      const g = groups.get(key) ?? { r: result, attemptIds: [], taskIds: [] };
+      g.attemptIds.push(a.id);
+      g.taskIds.push(t.id);
+      groups.set(key, g);
+      handled.add(a.id);
+      fx.dispositions.set(a.id, { accepted: true });
+    }
+    for (const { r, attemptIds, taskIds } of groups.values()) {
+      // A success whose ACK was lost still proves the agent ran it: assigned -> running -> succeeded.
+      await this.r.moves.attempts(
+        m,
+        run,
+        { ids: attemptIds },
+        LIVE_ATTEMPT,
+        'succeeded',
+        { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+        'running',
+      );
+      await this.r.moves.tasks(
+        m,
+        run,
+        { ids: taskIds, currentAttemptId: attemptIds },
+        LIVE,
+        'succeeded',
+        { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
+        'running',
+      );
+      fx.ignored = false;
+    }
+    return groups.size > 0;
+  }
+
+  /** One attempt's result; returns whether the run should be advanced. */
+  private async applyResult(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    attempt: AttemptEntity,
+    r: FinishInput,
+    fx: Effects,
+  ): Promise<boolean> {
+    const attemptId = attempt.id;
+    const moved = await this.r.moves.attempts(
+      m,
+      run,
+      { ids: [attemptId] },
+      LIVE_ATTEMPT,
+      r.state,
+      { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+      'running',
+    );
+    if (moved !== 1) {
+      // A late or duplicate result: keep what the agent said, change nothing else.
+      if (
+        attempt.state !== r.state &&
+        attempt.lateResult === null &&
+        attempt.state !== 'assigned' &&
+        attempt.state !== 'running'
+      ) {
+        await this.r.moves.touchAttempts(m, run, { ids: [attemptId] }, [attempt.state], {
+          lateResult: JSON.stringify({ state: r.state, exitCode: r.exitCode, error: r.error, at: r.at }),
+        });
+      }
+      fx.dispositions.set(attemptId, stale(`the attempt is already ${attempt.state}`));
+      return false;
+    }
+    const task = await m.findOne(TaskRunEntity, { where: { tenantId: run.tenantId, id: attempt.taskRunId } });
+    if (!task || task.currentAttemptId !== attemptId) {
+      this.r.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
+      fx.dispositions.set(attemptId, stale('the attempt was superseded by a newer one'));
+      return false;
+    }
+    const spec = taskOf(def, task.taskKey) as TaskSpec | undefined;
+    fx.ignored = false;
+    if (attempt.kind === 'compensation') {
+      if (task.state !== 'compensating') {
+        fx.dispositions.set(attemptId, stale(`the task is ${task.state}`));
+        return false;
+      }
+      fx.dispositions.set(attemptId, { accepted: true });
+      await this.r.moves.tasks(
+        m,
+        run,
+        { ids: [task.id] },
+        ['compensating'],
+        r.state === 'succeeded' ? 'compensated' : 'failed',
+        {
+          error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
+          currentAttemptId: null,
+          updatedAt: r.at,
+        },
+      );
+      if (!(await this.compensation.continue(m, run, def, r.at, fx)) && run.state === 'running') {
+        await this.finishRun(m, run, 'failed', r.at, fx);
+      }
+      return false;
+    }
+    if (task.state !== 'running' && task.state !== 'assigned') {
+      fx.dispositions.set(attemptId, stale(`the task is ${task.state}`));
+      return false;
+    }
+    let next: TaskState = r.state;
+    let readyAt: number | null = null;
+    if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec && run.state === 'running') {
+      const used = Math.max(task.attemptsUsed, 1);
+      // A lost attempt may still be running somewhere: only idempotent tasks are re-run blindly.
+      const mayRetry = r.state !== 'lost' || spec.idempotent || spec.retryOnLost === true;
+      if (
+        mayRetry &&
+        canTransition(r.state, 'up_for_retry') &&
+        shouldRetry(spec.retry, used, r.state === 'failed' ? r.exitCode : null)
+      ) {
+        next = 'up_for_retry';
+        readyAt = r.at + retryDelayMs(spec.retry, used, Math.random);
+      }
+    }
+    // A retry is the failure and up_for_retry in one write; a result whose ACK was lost went through running.
+    const taskMoved = await this.r.moves.tasks(
+      m,
+      run,
+      { ids: [task.id] },
+      [task.state],
+      next,
+      {
+        readyAt,
+        exitCode: r.exitCode,
+        error: r.error,
+        output: r.state === 'succeeded' ? r.output : task.output,
+        finishedAt: next === 'up_for_retry' ? null : r.at,
+        updatedAt: r.at,
+        currentAttemptId: next === 'up_for_retry' ? null : attemptId,
+      },
+      next === 'up_for_retry' ? r.state : 'running',
+    );
+    if (taskMoved !== 1) {
+      fx.dispositions.set(attemptId, stale('the task changed meanwhile'));
+      return false;
+    }
+    fx.dispositions.set(attemptId, { accepted: true });
+    if (next === 'up_for_retry') {
+      fx.retryAt = fx.retryAt === null ? readyAt : Math.min(fx.retryAt, readyAt!);
+      return false;
+    }
+    if (next === 'lost') {
+      this.r.log.warn('attempt lost; task held for an operator (not idempotent)', {
+        runId: run.id,
+        task: task.taskKey,
+      });
+    }
+    return true;
+  }
+
+  /**
+   * Decides pending tasks whose upstream settled, and the run's end. A task
+   * held `lost` (not idempotent) counts as still running: its downstream and
+   * the run wait for an operator to mark it.
+   */
+  async advance(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    now: number,
+    fx: Effects = noEffects(),
+  ): Promise<Effects> {
+    // Only what readiness needs: a run may hold 10,000 tasks.
+    // A plain query, not entities: this is the hot read of every result batch.
+    const rows = (await m.query('SELECT task_key, state FROM task_runs WHERE run_id = ?', [run.id])) as Array<{
+      task_key: string;
+      state: TaskState;
+    }>;
+    const states: Record<string, TaskState> = {};
+    for (const t of rows) states[t.task_key] = t.state === 'lost' ? 'running' : t.state;
+    let outputs: Promise<Record<string, unknown>> | null = null;
+    const loadOutputs = () =>
+      (outputs ??= m
+        .find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } })
+        .then((all) => outputsOf(all)));
+    if (run.state === 'running') {
+      for (;;) {
+        const decided = resolveReadiness(def.tasks, states);
+        const keys = Object.keys(decided);
+        if (keys.length === 0) break;
+        // Decide each task (conditions only for tasks that have one), then write in bulk per outcome.
+        const groups = new Map<string, { state: TaskState; error: string | null; keys: string[] }>();
+        for (const key of keys) {
+          let state: TaskState = decided[key]!;
+          let error: string | null = null;
+          if (state === 'queued' && taskOf(def, key)?.when) {
+            // Conditions (`when:`) are decided when the task becomes ready.
+            const verdict = await this.r.gate.check(run, def, key, loadOutputs);
+            state = verdict.state;
+            error = verdict.reason;
+          }
+          const g = `${state}\u0000${error ?? ''}`;
+          const group = groups.get(g) ?? { state, error, keys: [] };
+          group.keys.push(key);
+          groups.set(g, group);
+        }
+        let changed = false;
+        for (const { state, error, keys: part } of groups.values()) {
+          for (let i = 0; i < part.length; i += 500) {
+            const slice = part.slice(i, i + 500);
+            // Under the run lock nothing else moves pending tasks, so every row matches.
+            await this.r.moves.tasks(m, run, { runId: run.id, keys: slice }, ['pending'], state, {
+              readyAt: state === 'queued' ? now : null,
+              finishedAt: state === 'queued' ? null : now,
+              error,
+              updatedAt: now,
+            });
+          }
+          for (const k of part) states[k] = state;
+          changed = true;
+          if (state === 'queued') fx.queued = true;
+        }
+        // A condition turned a ready task into a skip or a failure: its downstream may now be decided too.
+        if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
+      }
+    }
+    if (fx.queued && !fx.wakeSent && this.r.config.kafka.brokers !== null) {
+      // Other replicas' agents may be the ones free to take the new work (one process needs no wake-up: it kicks itself).
+      fx.wakeSent = true;
+      await enqueueEvent(m, {
+        topic: topic('task-events'),
+        type: 'tasks.queued',
+        key: run.tenantId,
+        tenantId: run.tenantId,
+        payload: { tenantId: run.tenantId, runId: run.id },
+      });
+    }
+    const outcome = runOutcome(def.tasks, states);
+    if (outcome === 'running' || run.state !== 'running') return fx;
+    if (outcome === 'failed' && (await this.compensation.start(m, run, def, states, now, fx))) return fx;
+    await this.finishRun(m, run, outcome, now, fx);
+    return fx;
+  }
+
+  async finishRun(
+    m: EntityManager,
+    run: RunEntity,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    now: number,
+    fx: Effects,
+  ) {
+    const done = await this.r.moves.runs(
+      m,
+      run,
+      [run.id],
+      state === 'cancelled' ? ['running', 'queued'] : ['running'],
+      state,
+      {
+        finishedAt: now,
+      },
+    );
+    if (done !== 1) return;
+    run.state = state;
+    const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state };
+    await enqueueEvent(m, {
+      topic: topic('run-events'),
+      type: 'run.finished',
+      key: run.tenantId,
+      tenantId: run.tenantId,
+      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+      payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId, finishedAt: now },
+    });
+    fx.finishedRun = payload;
+    this.r.log.info('run finished', { runId: run.id, job: run.jobName, state });
+    await this.startNextQueued(m, run.tenantId, run.jobId, now, fx);
+  }
+
+  /** Overlap policy `queue`: the oldest queued run of the job starts when none is running. */
+  /**
+   * The job's queue of waiting runs (overlap policy `queue`, or `maxActiveRuns`):
+   * the oldest start while the job has room (its `maxActiveRuns`, else one at a time).
+   */
+  private async startNextQueued(m: EntityManager, tenantId: string, jobId: string, now: number, fx: Effects) {
+    for (;;) {
+      const next = await m.findOne(RunEntity, {
+        where: { tenantId, jobId, state: 'queued' },
+        order: { createdAt: 'ASC' },
+      });
+      if (!next) return;
+      const def = await this.r.definition(m, next);
+      if ((await this.r.runRoom(m, tenantId, jobId, { maxActiveRuns: def.maxActiveRuns ?? 1 })) <= 0) return;
+      if ((await this.r.moves.runs(m, next, [next.id], ['queued'], 'running', { startedAt: now })) !== 1) return;
+      next.state = 'running';
+      next.startedAt = now;
+      await this.advance(m, next, def, now, fx);
+      // A run that ended at once (every task skipped) started the next one itself.
+      if (next.state !== 'running') return;
+    }
+  }
+}

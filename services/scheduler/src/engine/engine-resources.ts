@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type EntityManager, In } from 'typeorm';
+import type { AttemptState, JobDefinition, TaskDefinition, TaskState } from '@baton/domain';
+import { Database, JobEntity, RunEntity, TransitionStore, forUpdate } from '@baton/persistence';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { LOGGER, type Logger } from '@baton/telemetry';
+import { DefinitionCache } from './definitions.js';
+import { ReadinessGate } from './readiness-gate.js';
+
+/** Task definitions may carry fields newer than the stored version knew. */
+export type TaskSpec = TaskDefinition & {
+  retryOnLost?: boolean;
+  compensate?: unknown;
+};
+
+export const LIVE: TaskState[] = ['assigned', 'running'];
+export const LIVE_ATTEMPT: AttemptState[] = ['assigned', 'running'];
+
+/**
+ * What the engine's systems share: the database, the transition store (the
+ * only writer of states), definitions, the condition gate, configuration and
+ * the log, plus the reads every system needs (the run lock, a run's
+ * definition, a job's room under maxActiveRuns).
+ */
+@Injectable()
+export class EngineResources {
+  readonly log: Logger;
+
+  constructor(
+    readonly db: Database,
+    readonly moves: TransitionStore,
+    readonly defs: DefinitionCache,
+    readonly gate: ReadinessGate,
+    @Inject(BATON_CONFIG) readonly config: BatonConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('scheduler');
+  }
+
+  async lockRun(m: EntityManager, runId: string): Promise<RunEntity | null> {
+    const q = m.createQueryBuilder(RunEntity, 'r').where('r.id = :id', { id: runId });
+    return forUpdate(this.db, q).getOne();
+  }
+
+  definition(m: EntityManager, run: RunEntity): Promise<JobDefinition> {
+    return this.defs.get(m, run.tenantId, run.jobVersionId);
+  }
+
+  /**
+   * How many more runs of the job may start now under its `maxActiveRuns`
+   * (Infinity when not limited). The job row is locked so that concurrent
+   * creators count one after another.
+   */
+  async runRoom(
+    m: EntityManager,
+    tenantId: string,
+    jobId: string,
+    def: Pick<JobDefinition, 'maxActiveRuns'>,
+  ): Promise<number> {
+    if (def.maxActiveRuns === null || def.maxActiveRuns === undefined) return Infinity;
+    const job = m
+      .createQueryBuilder(JobEntity, 'j')
+      .select('j.id')
+      .where('j.tenant_id = :t AND j.id = :id', { t: tenantId, id: jobId });
+    await forUpdate(this.db, job).getOne();
+    const running = await m.count(RunEntity, { where: { tenantId, jobId, state: 'running' } });
+    return def.maxActiveRuns - running;
+  }
+
+  /** Runs of a job that are active (running or waiting in the overlap queue). */
+  activeRuns(m: EntityManager, tenantId: string, jobId: string): Promise<RunEntity[]> {
+    return m.find(RunEntity, { where: { tenantId, jobId, state: In(['running', 'queued']) } });
+  }
+}

@@ -1,0 +1,284 @@
+import { Injectable } from '@nestjs/common';
+import { type EntityManager, In } from 'typeorm';
+import { type JobDefinition, type TaskState, downstreamOf, resolveReadiness } from '@baton/domain';
+import { JobEntity, JobVersionEntity, RunEntity, TaskRunEntity, type TenantScope, newId } from '@baton/persistence';
+import { enqueueEvent, enqueueEvents, topic } from '@baton/bus';
+import { ProblemException } from '@baton/http';
+import { childTraceparent } from '@baton/telemetry';
+import { Completion } from './completion.js';
+import type { CreateRunInput } from './effects.js';
+import { EngineResources } from './engine-resources.js';
+
+/**
+ * Creation: a run of a job's current version (one, or a second's worth of
+ * trigger requests in bulk) and reruns of a finished run; each pins its
+ * version, honours the job's maxActiveRuns and queues its roots.
+ */
+@Injectable()
+export class RunCreation {
+  constructor(
+    private readonly r: EngineResources,
+    private readonly completion: Completion,
+  ) {}
+
+  async createRun(
+    m: EntityManager,
+    scope: TenantScope,
+    input: CreateRunInput,
+  ): Promise<{ run: RunEntity; created: boolean }> {
+    const existing = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, dedupeKey: input.dedupeKey } });
+    if (existing) return { run: existing, created: false };
+    const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: input.jobName } });
+    if (!job) throw ProblemException.notFound(`job ${input.jobName}`);
+    const version = await m.findOneOrFail(JobVersionEntity, {
+      where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
+    });
+    const def = version.definition;
+    const now = Date.now();
+    let state = input.initialState ?? 'running';
+    // A job's maxActiveRuns: the run waits in the job's queue until one of its running runs ends.
+    if (state === 'running' && (await this.r.runRoom(m, scope.tenantId, job.id, def)) <= 0) state = 'queued';
+    const run: RunEntity = {
+      id: newId(now),
+      tenantId: scope.tenantId,
+      jobId: job.id,
+      jobName: job.name,
+      jobVersion: version.version,
+      jobVersionId: version.id,
+      state,
+      logicalDate: input.logicalDate,
+      params: { ...def.params, ...input.params },
+      dedupeKey: input.dedupeKey,
+      triggerType: input.triggerType,
+      triggerId: input.triggerId,
+      createdAt: now,
+      startedAt: state === 'queued' ? null : now,
+      finishedAt: null,
+      backfillId: input.backfillId ?? null,
+      parentRunId: null,
+      traceparent: childTraceparent(input.traceparent),
+    };
+    await m.insert(RunEntity, run as never);
+    await this.insertTasks(m, run, def, new Map(), now);
+    if (run.state === 'running') await this.completion.advance(m, run, def, now);
+    await enqueueEvent(m, {
+      topic: topic('run-events'),
+      type: 'run.created',
+      key: scope.tenantId,
+      tenantId: scope.tenantId,
+      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+      payload: { tenantId: scope.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
+    });
+    return { run, created: true };
+  }
+
+  /**
+   * Many runs in one go (a second's worth of cron slots): one read of the
+   * existing dedupe keys, jobs and versions, multi-row inserts of runs, tasks
+   * and events. Returns each request's run, new or existing, by
+   * `tenant|dedupeKey`; requests whose job is gone are left out.
+   */
+  async createRuns(
+    m: EntityManager,
+    requests: ReadonlyArray<{ tenantId: string; jobId: string; input: CreateRunInput }>,
+  ): Promise<Map<string, RunEntity>> {
+    const out = new Map<string, RunEntity>();
+    const k = (tenantId: string, dedupeKey: string) => `${tenantId}|${dedupeKey}`;
+    const keys = [...new Set(requests.map((r) => r.input.dedupeKey))];
+    for (let i = 0; i < keys.length; i += 500) {
+      for (const r of await m.findBy(RunEntity, { dedupeKey: In(keys.slice(i, i + 500)) }))
+        out.set(k(r.tenantId, r.dedupeKey), r);
+    }
+    const jobIds = [...new Set(requests.map((r) => r.jobId))];
+    const jobs = new Map<string, JobEntity>();
+    for (let i = 0; i < jobIds.length; i += 500) {
+      for (const j of await m.findBy(JobEntity, { id: In(jobIds.slice(i, i + 500)) })) jobs.set(j.id, j);
+    }
+    const versions = new Map<string, JobVersionEntity>();
+    const wanted = [...jobs.values()];
+    for (let i = 0; i < wanted.length; i += 200) {
+      const part = wanted.slice(i, i + 200);
+      const q = m.createQueryBuilder(JobVersionEntity, 'v');
+      part.forEach((j, n) =>
+        q.orWhere(`(v.job_id = :j${n} AND v.version = :v${n})`, { [`j${n}`]: j.id, [`v${n}`]: j.currentVersion }),
+      );
+      for (const v of await q.getMany()) versions.set(v.jobId, v);
+    }
+    const now = Date.now();
+    const runs: RunEntity[] = [];
+    const tasks: TaskRunEntity[] = [];
+    const needAdvance: Array<{ run: RunEntity; def: JobDefinition }> = [];
+    const room = new Map<string, number>();
+    for (const jobId of [...jobs.keys()].sort()) {
+      const job = jobs.get(jobId)!;
+      const version = versions.get(jobId);
+      if (version) room.set(jobId, await this.r.runRoom(m, job.tenantId, jobId, version.definition));
+    }
+    for (const { tenantId, jobId, input } of requests) {
+      if (out.has(k(tenantId, input.dedupeKey))) continue;
+      const job = jobs.get(jobId);
+      const version = versions.get(jobId);
+      if (!job || !version || job.tenantId !== tenantId) continue;
+      const def = this.r.defs.prime(version.id, version.definition);
+      const left = room.get(jobId) ?? Infinity;
+      const waits = left <= 0;
+      if (!waits) room.set(jobId, left - 1);
+      const run: RunEntity = {
+        id: newId(now),
+        tenantId,
+        jobId,
+        jobName: job.name,
+        jobVersion: version.version,
+        jobVersionId: version.id,
+        state: waits ? 'queued' : 'running',
+        logicalDate: input.logicalDate,
+        params: { ...def.params, ...input.params },
+        dedupeKey: input.dedupeKey,
+        triggerType: input.triggerType,
+        triggerId: input.triggerId,
+        createdAt: now,
+        startedAt: waits ? null : now,
+        finishedAt: null,
+        backfillId: input.backfillId ?? null,
+        parentRunId: null,
+        traceparent: childTraceparent(input.traceparent),
+      };
+      out.set(k(tenantId, input.dedupeKey), run);
+      runs.push(run);
+      // Roots are queued right away unless a condition has to be evaluated first (or the run waits its turn).
+      const conditional = def.tasks.some((t) => t.when && t.dependsOn.length === 0);
+      const decided =
+        conditional || waits
+          ? {}
+          : resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
+      if (conditional && !waits) needAdvance.push({ run, def });
+      for (const t of def.tasks) {
+        const state: TaskState = decided[t.key] ?? 'pending';
+        tasks.push({
+          id: newId(now),
+          tenantId,
+          runId: run.id,
+          taskKey: t.key,
+          state,
+          priority: t.priority,
+          readyAt: state === 'queued' ? now : null,
+          attemptsUsed: 0,
+          currentAttemptId: null,
+          exitCode: null,
+          output: null,
+          error: null,
+          startedAt: null,
+          finishedAt: state === 'queued' || !(t.key in decided) ? null : now,
+          updatedAt: now,
+          pool: t.pool ?? null,
+          poolSlots: t.poolSlots ?? 1,
+        });
+      }
+    }
+    for (let i = 0; i < runs.length; i += 200) await m.insert(RunEntity, runs.slice(i, i + 200) as never);
+    for (let i = 0; i < tasks.length; i += 500) await m.insert(TaskRunEntity, tasks.slice(i, i + 500));
+    await enqueueEvents(
+      m,
+      runs.map((run) => ({
+        topic: topic('run-events'),
+        type: 'run.created',
+        key: run.tenantId,
+        tenantId: run.tenantId,
+        headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+        payload: { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
+      })),
+    );
+    for (const { run, def } of needAdvance) await this.completion.advance(m, run, def, now);
+    return out;
+  }
+
+  /**
+   * A rerun is a new run of the same pinned version and logical date. `failed`
+   * re-executes the tasks that did not succeed and everything downstream of
+   * them, carrying the others' results over; `all` re-executes every task.
+   */
+  async rerun(m: EntityManager, run: RunEntity, mode: 'failed' | 'all', now: number): Promise<RunEntity> {
+    if (run.state === 'running' || run.state === 'queued') {
+      throw ProblemException.conflict(`run ${run.id} is still ${run.state}; cancel it first or wait for it to finish`);
+    }
+    const def = await this.r.definition(m, run);
+    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const carried = new Map<string, TaskRunEntity>();
+    if (mode === 'failed') {
+      const redo = new Set<string>();
+      for (const t of rows) {
+        if (t.state !== 'succeeded' && t.state !== 'skipped') {
+          redo.add(t.taskKey);
+          for (const d of downstreamOf(def.tasks, t.taskKey)) redo.add(d);
+        }
+      }
+      if (redo.size === 0) throw ProblemException.conflict(`run ${run.id} has no failed tasks to rerun`);
+      for (const t of rows) if (!redo.has(t.taskKey)) carried.set(t.taskKey, t);
+    }
+    const n = await m.count(RunEntity, { where: { tenantId: run.tenantId, parentRunId: run.id } });
+    const waits = (await this.r.runRoom(m, run.tenantId, run.jobId, def)) <= 0;
+    const next: RunEntity = {
+      ...run,
+      id: newId(now),
+      state: waits ? 'queued' : 'running',
+      dedupeKey: `rerun:${run.id}:${n + 1}`,
+      triggerType: 'rerun',
+      createdAt: now,
+      startedAt: waits ? null : now,
+      finishedAt: null,
+      parentRunId: run.id,
+      traceparent: childTraceparent(run.traceparent),
+    };
+    await m.insert(RunEntity, next as never);
+    await this.insertTasks(m, next, def, carried, now);
+    await this.completion.advance(m, next, def, now);
+    await enqueueEvent(m, {
+      topic: topic('run-events'),
+      type: 'run.created',
+      key: run.tenantId,
+      tenantId: run.tenantId,
+      headers: next.traceparent ? { traceparent: next.traceparent } : undefined,
+      payload: {
+        tenantId: run.tenantId,
+        runId: next.id,
+        jobName: run.jobName,
+        dedupeKey: next.dedupeKey,
+        parentRunId: run.id,
+      },
+    });
+    return next;
+  }
+
+  /** Task rows of a new run: pending, or copied from a previous run (reruns keep what succeeded). */
+  private async insertTasks(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+    carried: Map<string, TaskRunEntity>,
+    now: number,
+  ): Promise<void> {
+    const rows: TaskRunEntity[] = def.tasks.map((t) => {
+      const prev = carried.get(t.key);
+      return {
+        id: newId(now),
+        tenantId: run.tenantId,
+        runId: run.id,
+        taskKey: t.key,
+        state: prev ? prev.state : 'pending',
+        priority: t.priority,
+        readyAt: null,
+        attemptsUsed: 0,
+        currentAttemptId: null,
+        exitCode: prev?.exitCode ?? null,
+        output: prev?.output ?? null,
+        error: prev ? `carried over from run ${prev.runId}` : null,
+        startedAt: prev?.startedAt ?? null,
+        finishedAt: prev?.finishedAt ?? null,
+        updatedAt: now,
+        pool: t.pool ?? null,
+        poolSlots: t.poolSlots ?? 1,
+      };
+    });
+    for (let i = 0; i < rows.length; i += 500) await m.insert(TaskRunEntity, rows.slice(i, i + 500));
+  }
+}
