@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import eslint from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import nextPlugin from '@next/eslint-plugin-next';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -79,6 +81,21 @@ const boundaries = [
           )),
     ]),
   })),
+  {
+    // The engine sees agents through engine/agents.ts (AgentDirectory), which the gateway implements.
+    files: ['services/scheduler/src/engine/**/*.ts'],
+    rules: restrict([
+      ...deepImports,
+      ...banServices(
+        services.filter((s) => s !== 'scheduler'),
+        'A service imports libraries, never another service; share code through libs/*.',
+      ),
+      {
+        regex: '(^|/)gateway/',
+        message: 'The engine imports nothing from gateway/; use AgentDirectory (engine/agents.ts).',
+      },
+    ]),
+  },
 ];
 
 export default defineConfig(
@@ -87,7 +104,10 @@ export default defineConfig(
       '**/dist/**',
       '**/node_modules/**',
       'libs/proto/src/gen/**',
-      'web/**',
+      'web/.next/**',
+      'web/out/**',
+      'web/next-env.d.ts',
+      'web/src/api/openapi.gen.ts',
       'data/**',
       '.nx/**',
       'coverage/**',
@@ -104,6 +124,8 @@ export default defineConfig(
       'services/*/src/**/*.ts',
       'services/*/test/**/*.ts',
       'tools/**/*.ts',
+      'web/**/*.ts',
+      'web/**/*.tsx',
     ],
     extends: [eslint.configs.recommended, tseslint.configs.recommendedTypeChecked],
     plugins: { 'import-x': importX },
@@ -189,6 +211,38 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // The portal (web/): React and Next.js rules; its own tsconfigs (web/, web/test/) type the files.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    plugins: { 'react-hooks': reactHooks, '@next/next': nextPlugin },
+    settings: {
+      next: { rootDir: 'web/' },
+      'import-x/resolver-next': [
+        createNodeResolver({
+          alias: { '@': [join(root, 'web/src')], ...alias },
+          extensions: ['.ts', '.tsx', '.d.ts', '.js', '.json'],
+          conditionNames: ['types', 'import', 'require', 'browser', 'default'],
+        }),
+      ],
+    },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      ...nextPlugin.configs.recommended.rules,
+      ...nextPlugin.configs['core-web-vitals'].rules,
+    },
+  },
+  {
+    // The portal talks to the platform over HTTP only (DESIGN.md section 3).
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: restrict([
+      {
+        regex: '^(@nestjs/[^/]+|typeorm|mysql2|better-sqlite3|kafkajs|@grpc/[^/]+|@bufbuild/protobuf)(/|$)',
+        message: 'web/ talks to the platform over its REST API only: no Nest, TypeORM, database, Kafka or gRPC.',
+      },
+      { regex: '^@baton/', message: 'web/ imports no platform code; use the generated REST client (src/api).' },
+      { regex: '^node:', message: 'web/src runs in the browser.' },
+    ]),
   },
   ...boundaries,
 );

@@ -32,6 +32,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The web portal: unit checks, the generated client's drift test and the browser tests (web/README.md).
+        extends: true,
+        test: {
+          name: 'web',
+          include: ['web/test/**/*.spec.ts', 'web/test/**/*.int-spec.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

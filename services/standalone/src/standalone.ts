@@ -13,6 +13,7 @@ import { CatalogModule } from '@baton/catalog';
 import { TriggerModule } from '@baton/trigger';
 import { AgentGateway, SchedulerModule } from '@baton/scheduler';
 import { type AgentHandle, startAgent } from '@baton/agent';
+import { PortalModule } from './portal.module.js';
 
 export interface StandaloneOptions {
   /** Start the bundled local agent (default: config.localAgent.enabled). */
@@ -54,6 +55,7 @@ export async function startStandalone(
     TriggerModule,
     SchedulerModule,
     AuditModule,
+    PortalModule.serve(),
   ]);
   const { app, db } = baton;
   // Bootstrap before listening, so the first request already finds the admin key.

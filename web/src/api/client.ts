@@ -1,0 +1,37 @@
+import createFetchClient from 'openapi-fetch';
+import createQueryHooks from 'openapi-react-query';
+import type { components, paths } from './openapi.gen';
+
+export type Schemas = components['schemas'];
+export type Run = Schemas['Run'];
+export type RunDetail = Schemas['RunDetail'];
+export type RunState = Schemas['RunState'];
+export type TaskRun = Schemas['TaskRun'];
+export type TaskState = Schemas['TaskState'];
+export type Attempt = Schemas['Attempt'];
+export type AttemptState = Schemas['AttemptState'];
+export type Job = Schemas['Job'];
+export type JobSummary = Schemas['JobSummary'];
+export type Agent = Schemas['Agent'];
+export type Role = Schemas['Role'];
+export type WhoAmI = Schemas['WhoAmI'];
+
+/** The platform's problem+json error body. */
+export interface Problem {
+  title?: string;
+  status?: number;
+  code?: string;
+  detail?: string;
+  errors?: Array<{ path?: string; message?: string }>;
+}
+
+/**
+ * The typed REST client: paths, parameters and bodies come from the generated
+ * OpenAPI types, so a route or field the API does not have does not compile.
+ * The portal is served from the API's origin, so requests are relative.
+ * Credentials are added by the sign-in layer (auth/session.tsx) as middleware.
+ */
+export const client = createFetchClient<paths>({ baseUrl: '' });
+
+/** React Query hooks over the same client: `api.useQuery('get', '/api/v1/runs/{id}', {...})`. */
+export const api = createQueryHooks(client);

@@ -1,0 +1,50 @@
+import { routePermissions } from '../api/openapi.gen';
+import type { Role } from '../api/client';
+
+/** A route as `METHOD /path`, exactly as the OpenAPI document names it. */
+export type Route = keyof typeof routePermissions;
+type Permission = (typeof routePermissions)[Route];
+type Subject = Permission extends `${string} ${infer S}` ? S : never;
+type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'run' | 'cancel';
+
+/**
+ * What each role may do, as libs/auth/src/abilities.ts grants it (a test keeps
+ * the two equal). The portal only uses this to hide controls a role cannot use;
+ * the API decides every call. `all` stands for every action.
+ */
+const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly Action[] | 'all'>> }> = {
+  platform_admin: { subjects: 'all' },
+  tenant_admin: {
+    subjects: {
+      Job: 'all',
+      Run: 'all',
+      Agent: 'all',
+      AgentToken: 'all',
+      ApiKey: 'all',
+      Audit: 'all',
+      Pool: 'all',
+      Tenant: ['read'],
+    },
+  },
+  developer: { subjects: { Job: 'all', Run: ['read', 'run', 'cancel'], Agent: ['read'], Pool: ['read'] } },
+  operator: {
+    subjects: { Job: ['read'], Run: ['read', 'run', 'cancel'], Agent: ['read'], AgentToken: 'all', Pool: 'all' },
+  },
+  viewer: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Pool: ['read'] } },
+  auditor: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Audit: ['read'], Pool: ['read'] } },
+};
+
+export function roleCan(role: Role, permission: string): boolean {
+  const [action, subject] = permission.split(' ') as [Action, Subject];
+  const { subjects } = GRANTS[role];
+  if (subjects === 'all') return true;
+  const granted = subjects[subject];
+  if (!granted) return false;
+  if (granted === 'all') return true;
+  return action !== 'manage' && granted.includes(action);
+}
+
+/** Whether the signed-in role may call a route (from the route's `x-baton-permission`). */
+export function roleMayCall(role: Role | null, route: Route): boolean {
+  return role !== null && roleCan(role, routePermissions[route]);
+}

@@ -1,0 +1,68 @@
+'use client';
+
+import { BarChart, CustomChart, PieChart } from 'echarts/charts';
+import {
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  type DataZoomComponentOption,
+  type GridComponentOption,
+  type LegendComponentOption,
+  type TooltipComponentOption,
+} from 'echarts/components';
+import type { BarSeriesOption, CustomSeriesOption, PieSeriesOption } from 'echarts/charts';
+import * as echarts from 'echarts/core';
+import type { ComposeOption } from 'echarts/core';
+import { CanvasRenderer } from 'echarts/renderers';
+import ReactEChartsCore from 'echarts-for-react/lib/core';
+
+// Only the parts of ECharts the portal draws, so the bundle stays small.
+echarts.use([
+  BarChart,
+  CustomChart,
+  PieChart,
+  GridComponent,
+  TooltipComponent,
+  LegendComponent,
+  DataZoomComponent,
+  CanvasRenderer,
+]);
+
+export type ChartOption = ComposeOption<
+  | BarSeriesOption
+  | CustomSeriesOption
+  | PieSeriesOption
+  | GridComponentOption
+  | TooltipComponentOption
+  | LegendComponentOption
+  | DataZoomComponentOption
+>;
+
+export { echarts };
+
+/** An ECharts chart; `label` names it for screen readers (the data is also shown as text nearby). */
+export function Chart({
+  option,
+  height,
+  label,
+  onClick,
+}: {
+  option: ChartOption;
+  height: number;
+  label: string;
+  onClick?: (params: { dataIndex: number; data: unknown }) => void;
+}) {
+  return (
+    <div role="img" aria-label={label} className="chart">
+      <ReactEChartsCore
+        echarts={echarts}
+        option={option}
+        notMerge
+        style={{ height, width: '100%' }}
+        opts={{ renderer: 'canvas' }}
+        onEvents={onClick ? { click: onClick } : undefined}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+'use client';
+
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useCallback } from 'react';
+
+/**
+ * Filters and selections live in the query string, so every view is
+ * addressable: a reload, a shared link or the back button shows the same thing.
+ */
+export function useQueryState(): [URLSearchParams, (changes: Record<string, string | null>) => void] {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const update = useCallback(
+    (changes: Record<string, string | null>) => {
+      const next = new URLSearchParams(params.toString());
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null || v === '') next.delete(k);
+        else next.set(k, v);
+      }
+      const qs = next.toString();
+      router.replace(qs ? `${pathname}?${qs}` : pathname, { scroll: false });
+    },
+    [params, router, pathname],
+  );
+  return [params, update];
+}
+
+export const href = {
+  home: () => '/',
+  jobs: () => '/jobs/',
+  job: (name: string, tab?: string) => `/job/?name=${encodeURIComponent(name)}${tab ? `&tab=${tab}` : ''}`,
+  run: (id: string, task?: string) =>
+    `/run/?id=${encodeURIComponent(id)}${task ? `&task=${encodeURIComponent(task)}` : ''}`,
+  agents: () => '/agents/',
+  signIn: (next?: string) => (next && next !== '/' ? `/sign-in/?next=${encodeURIComponent(next)}` : '/sign-in/'),
+};

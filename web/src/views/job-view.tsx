@@ -1,0 +1,387 @@
+'use client';
+
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { type Job, type RunState, api } from '@/api/client';
+import { useCan } from '@/auth/permissions';
+import { ConfirmDialog } from '@/components/confirm';
+import { DagGraph } from '@/components/dag-graph';
+import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
+import { StateBadge } from '@/components/state-badge';
+import { TabPanel, Tabs } from '@/components/tabs';
+import { elapsed, useFormatters } from '@/lib/prefs';
+import { RUN_STATES, isFinished } from '@/lib/states';
+import { href, useQueryState } from '@/lib/url';
+
+const TABS = ['graph', 'runs', 'triggers', 'definition'] as const;
+type Tab = (typeof TABS)[number];
+
+export function JobView() {
+  const { t } = useTranslation();
+  const [params, setParams] = useQueryState();
+  const name = params.get('name') ?? '';
+  const tabParam = params.get('tab') as Tab | null;
+  const tab: Tab = tabParam && TABS.includes(tabParam) ? tabParam : 'graph';
+  useTitle(name);
+  const job = api.useQuery('get', '/api/v1/jobs/{name}', { params: { path: { name } } }, { enabled: !!name });
+  const canRun = useCan('POST /api/v1/jobs/{name}/runs');
+
+  if (!name) return <Empty title={t('job.noName')} />;
+  return (
+    <div className="page">
+      <nav aria-label={t('nav.breadcrumb')} className="crumbs">
+        <Link href={href.jobs()}>{t('nav.jobs')}</Link> / <span aria-current="page">{name}</span>
+      </nav>
+      {job.isPending ? (
+        <Loading />
+      ) : job.isError ? (
+        <ErrorState error={job.error} onRetry={() => void job.refetch()} />
+      ) : (
+        <>
+          <div className="page-head">
+            <div>
+              <h1>{job.data.name}</h1>
+              <p className="muted">
+                {t('job.versionLine', { version: job.data.version })}
+                {job.data.definition.description ? ` · ${job.data.definition.description}` : ''}
+              </p>
+            </div>
+            {canRun && <RunNow job={job.data} />}
+          </div>
+          <Tabs
+            idPrefix="job"
+            label={t('job.sections')}
+            value={tab}
+            onChange={(id) => setParams({ tab: id === 'graph' ? null : id, state: null, cursor: null })}
+            tabs={TABS.map((id) => ({ id, label: t(`job.tabs.${id}`) }))}
+          />
+          <TabPanel idPrefix="job" value={tab}>
+            {tab === 'graph' && <JobGraph job={job.data} />}
+            {tab === 'runs' && <JobRuns name={name} />}
+            {tab === 'triggers' && <JobTriggers name={name} />}
+            {tab === 'definition' && <JobDefinition job={job.data} />}
+          </TabPanel>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The DAG with the latest run's state on each node. */
+function JobGraph({ job }: { job: Job }) {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const latest = api.useQuery(
+    'get',
+    '/api/v1/runs',
+    { params: { query: { job: job.name, limit: 1 } } },
+    { refetchInterval: 5_000 },
+  );
+  const runId = latest.data?.items[0]?.id;
+  const run = api.useQuery(
+    'get',
+    '/api/v1/runs/{id}',
+    { params: { path: { id: runId ?? '' } } },
+    { enabled: !!runId, refetchInterval: (q) => (q.state.data && isFinished(q.state.data.state) ? 10_000 : 1_500) },
+  );
+  const tasks = useMemo(() => {
+    const states = new Map(run.data?.tasks.map((x) => [x.key, x.state]));
+    return job.definition.tasks.map((x) => ({
+      key: x.key,
+      dependsOn: x.dependsOn,
+      type: x.type,
+      state: states.get(x.key) ?? null,
+    }));
+  }, [job, run.data]);
+  return (
+    <section aria-labelledby="graph-title">
+      <div className="section-head">
+        <h2 id="graph-title">{t('job.graphTitle')}</h2>
+        {run.data ? (
+          <span className="cell-stack">
+            {t('job.latestRun')}
+            <Link href={href.run(run.data.id)}>{run.data.id.slice(-12)}</Link>
+            <StateBadge state={run.data.state} />
+            <span className="muted">{f.instant(run.data.createdAt)}</span>
+          </span>
+        ) : latest.isSuccess ? (
+          <span className="muted">{t('jobs.noRuns')}</span>
+        ) : null}
+      </div>
+      <DagGraph tasks={tasks} />
+    </section>
+  );
+}
+
+function JobRuns({ name }: { name: string }) {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const [params, setParams] = useQueryState();
+  const stateParam = params.get('state') as RunState | null;
+  const state = stateParam && RUN_STATES.includes(stateParam) ? stateParam : null;
+  const cursor = params.get('cursor');
+  const runs = api.useQuery(
+    'get',
+    '/api/v1/runs',
+    { params: { query: { job: name, limit: 25, ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) } } },
+    { refetchInterval: 5_000 },
+  );
+  return (
+    <section aria-labelledby="runs-title">
+      <div className="section-head">
+        <h2 id="runs-title">{t('job.runsTitle')}</h2>
+        <label className="inline-field">
+          <span>{t('runs.stateFilter')}</span>
+          <select value={state ?? ''} onChange={(e) => setParams({ state: e.target.value || null, cursor: null })}>
+            <option value="">{t('runs.anyState')}</option>
+            {RUN_STATES.map((s) => (
+              <option key={s} value={s}>
+                {t(`states.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {runs.isPending ? (
+        <Loading />
+      ) : runs.isError ? (
+        <ErrorState error={runs.error} onRetry={() => void runs.refetch()} />
+      ) : runs.data.items.length === 0 ? (
+        <Empty title={state ? t('runs.noneInState', { state: t(`states.${state}`) }) : t('jobs.noRuns')} />
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">{t('runs.run')}</th>
+                  <th scope="col">{t('runs.state')}</th>
+                  <th scope="col">{t('runs.logicalDate')}</th>
+                  <th scope="col">{t('runs.trigger')}</th>
+                  <th scope="col">{t('run.started')}</th>
+                  <th scope="col" className="num">
+                    {t('run.duration')}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.data.items.map((r) => (
+                  <tr key={r.id}>
+                    <th scope="row">
+                      <Link href={href.run(r.id)} className="mono">
+                        {r.id.slice(-12)}
+                      </Link>
+                    </th>
+                    <td>
+                      <StateBadge state={r.state} />
+                    </td>
+                    <td>{f.instant(r.logicalDate)}</td>
+                    <td>{r.trigger?.type ?? t('runs.manual')}</td>
+                    <td>{f.instant(r.startedAt, { ms: true })}</td>
+                    <td className="num">{f.duration(elapsed(r.startedAt, r.finishedAt))}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="pager">
+            {cursor && (
+              <button type="button" className="btn" onClick={() => setParams({ cursor: null })}>
+                {t('common.firstPage')}
+              </button>
+            )}
+            {runs.data.nextCursor && (
+              <button type="button" className="btn" onClick={() => setParams({ cursor: runs.data.nextCursor })}>
+                {t('common.nextPage')}
+              </button>
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function triggerSummary(spec: Record<string, unknown> | undefined): string {
+  if (!spec) return '';
+  const parts = ['cron', 'timezone', 'every', 'startAt', 'at', 'topic', 'filter', 'path', 'jobs', 'within']
+    .filter((k) => spec[k] !== undefined && spec[k] !== null)
+    .map((k) => (k === 'cron' ? String(spec[k] as string) : `${k}=${JSON.stringify(spec[k])}`));
+  return parts.join(' · ');
+}
+
+function JobTriggers({ name }: { name: string }) {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const job = api.useQuery('get', '/api/v1/jobs/{name}', { params: { path: { name } } });
+  const triggers = api.useQuery(
+    'get',
+    '/api/v1/jobs/{name}/triggers',
+    { params: { path: { name } } },
+    { refetchInterval: 5_000 },
+  );
+  const specs = new Map(job.data?.triggers.map((x) => [x.id, x.spec]));
+  return (
+    <section aria-labelledby="triggers-title">
+      <div className="section-head">
+        <h2 id="triggers-title">{t('job.triggersTitle')}</h2>
+        <span className="muted">{t('common.timesIn', { zone: f.zone })}</span>
+      </div>
+      {triggers.isPending ? (
+        <Loading />
+      ) : triggers.isError ? (
+        <ErrorState error={triggers.error} onRetry={() => void triggers.refetch()} />
+      ) : triggers.data.items.length === 0 ? (
+        <Empty title={t('job.noTriggers')}>{t('job.noTriggersHint')}</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" data-testid="triggers-table">
+            <thead>
+              <tr>
+                <th scope="col">{t('triggers.type')}</th>
+                <th scope="col">{t('triggers.spec')}</th>
+                <th scope="col">{t('triggers.status')}</th>
+                <th scope="col">{t('triggers.nextFire')}</th>
+                <th scope="col">{t('triggers.lastFire')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {triggers.data.items.map((tr) => (
+                <tr key={tr.id}>
+                  <th scope="row">{tr.type}</th>
+                  <td className="mono">{triggerSummary(specs.get(tr.id))}</td>
+                  <td>
+                    {!tr.enabled ? (
+                      <span className="badge tone-muted">{t('triggers.disabled')}</span>
+                    ) : tr.active ? (
+                      <span className="badge tone-ok">{t('triggers.active')}</span>
+                    ) : (
+                      <span className="badge tone-warn" title={tr.reason ?? undefined}>
+                        {t('triggers.inactive')}
+                      </span>
+                    )}
+                    {tr.reason && <div className="muted small">{tr.reason}</div>}
+                  </td>
+                  <td>
+                    {tr.nextFireAt ? (
+                      <span className="cell-stack">
+                        {f.instant(tr.nextFireAt, { ms: true })}
+                        <span className="muted">{f.relative(tr.nextFireAt)}</span>
+                      </span>
+                    ) : (
+                      <span className="muted">{t('triggers.onEvent')}</span>
+                    )}
+                  </td>
+                  <td>{f.instant(tr.lastFireAt, { ms: true })}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function JobDefinition({ job }: { job: Job }) {
+  const { t } = useTranslation();
+  return (
+    <section aria-labelledby="def-title">
+      <div className="section-head">
+        <h2 id="def-title">{t('job.definitionTitle', { version: job.version })}</h2>
+      </div>
+      <pre className="code" tabIndex={0} aria-labelledby="def-title">
+        {JSON.stringify(job.definition, null, 2)}
+      </pre>
+    </section>
+  );
+}
+
+/** "Run now" with parameters (JSON, prefilled with the job's defaults) and an optional logical date, confirmed. */
+function RunNow({ job }: { job: Job }) {
+  const { t } = useTranslation();
+  const router = useRouter();
+  const [open, setOpen] = useState(false);
+  const [paramsText, setParamsText] = useState('');
+  const [logicalDate, setLogicalDate] = useState('');
+  const [formError, setFormError] = useState<string | null>(null);
+  const trigger = api.useMutation('post', '/api/v1/jobs/{name}/runs');
+  const start = () => {
+    let params: Record<string, unknown>;
+    try {
+      const parsed: unknown = paramsText.trim() ? JSON.parse(paramsText) : {};
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+      params = parsed as Record<string, unknown>;
+    } catch {
+      setFormError(t('job.run.badParams'));
+      return;
+    }
+    let date: string | undefined;
+    if (logicalDate.trim()) {
+      const ms = Date.parse(logicalDate.trim());
+      if (Number.isNaN(ms)) {
+        setFormError(t('job.run.badDate'));
+        return;
+      }
+      date = new Date(ms).toISOString();
+    }
+    setFormError(null);
+    trigger.mutate(
+      { params: { path: { name: job.name } }, body: { params, ...(date ? { logicalDate: date } : {}) } },
+      {
+        onSuccess: (run) => router.push(href.run(run.id)),
+        onError: (err) => setFormError(problemText(err)),
+      },
+    );
+  };
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-primary"
+        onClick={() => {
+          setParamsText(JSON.stringify(job.definition.params ?? {}, null, 2));
+          setLogicalDate('');
+          setFormError(null);
+          setOpen(true);
+        }}
+      >
+        {t('job.run.button')}
+      </button>
+      <ConfirmDialog
+        open={open}
+        title={t('job.run.title', { name: job.name })}
+        confirmLabel={t('job.run.confirm')}
+        busy={trigger.isPending}
+        error={formError}
+        onConfirm={start}
+        onClose={() => setOpen(false)}
+      >
+        <label className="field">
+          <span>{t('job.run.params')}</span>
+          <textarea
+            value={paramsText}
+            onChange={(e) => setParamsText(e.target.value)}
+            rows={6}
+            spellCheck={false}
+            className="mono"
+          />
+          <span className="muted small">{t('job.run.paramsHint')}</span>
+        </label>
+        <label className="field">
+          <span>{t('job.run.logicalDate')}</span>
+          <input
+            type="text"
+            value={logicalDate}
+            onChange={(e) => setLogicalDate(e.target.value)}
+            placeholder="2026-12-01T00:00:00Z"
+            className="mono"
+          />
+          <span className="muted small">{t('job.run.logicalDateHint')}</span>
+        </label>
+      </ConfirmDialog>
+    </>
+  );
+}

@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+
+const ROOT = resolve(__dirname, '../..');
+export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+
+/** Debian's chromium (`apt-get install -y chromium`); BATON_TEST_CHROMIUM points elsewhere (a local Chrome). */
+const CHROMIUM = process.env.BATON_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `the portal's browser tests need Chromium at ${CHROMIUM}: apt-get update && apt-get install -y chromium (or set BATON_TEST_CHROMIUM)`,
+    );
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export const VIEWPORT = { width: 1280, height: 800 };
+
+/** A 1280×800 PNG of what the user sees now, for docs/screenshots/ (and for a person to look at). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Let charts finish drawing and the spinners settle before the picture.
+  await page.waitForLoadState('networkidle').catch(() => undefined);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Collects uncaught page errors, so a test can show them when it fails. */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return errors;
+}
