@@ -297,12 +297,7 @@ export interface BackfillOptions {
   pollMs?: number;
 }
 
-export async function backfill(
-  api: ApiClient,
-  job: string,
-  opts: BackfillOptions,
-  out: Out,
-): Promise<number> {
+export async function backfill(api: ApiClient, job: string, opts: BackfillOptions, out: Out): Promise<number> {
   const body = {
     from: opts.from,
     to: opts.to,

@@ -216,15 +216,9 @@ program
   .option('--dry-run', 'list the slots, the runs they already have and what would happen; start nothing')
   .option('--rerun-existing', 'also run slots whose logical date already has a run (by default they are skipped)')
   .option('-w, --wait', 'wait until every slot has run')
-  .action(
-    async (
-      job: string,
-      o: BackfillOptions,
-      cmd: Command,
-    ) => {
-      process.exitCode = await backfill(api(cmd), job, o, out);
-    },
-  );
+  .action(async (job: string, o: BackfillOptions, cmd: Command) => {
+    process.exitCode = await backfill(api(cmd), job, o, out);
+  });
 
 program
   .command('slots <job>')
