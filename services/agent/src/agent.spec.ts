@@ -569,12 +569,19 @@ describe('agent', () => {
   it('bounds the offline log buffer by dropping the oldest output', async () => {
     agent();
     const s1 = await welcomed(0);
-    s1.assign('att-flood', { command: 'sleep 0.2; seq 1 300000; echo last-line' });
+    // The flood starts only once the agent is disconnected and ends before it is welcomed again.
+    const go = join(workDir, 'flood.go');
+    const done = join(workDir, 'flood.done');
+    s1.assign('att-flood', {
+      command: `while [ ! -f '${go}' ]; do sleep 0.02; done; seq 1 300000; echo last-line; touch '${done}'`,
+    });
     await s1.next('ack');
     s1.end();
     const s2 = await gw.session(1);
     await s2.next('hello');
-    await sleep(800);
+    writeFileSync(go, '');
+    await until(() => existsSync(done), 10_000, 'the flood to end');
+    await sleep(200);
     s2.welcome();
     await s2.next('result', (x) => x.attemptId === 'att-flood');
     const text = s2.logText('att-flood');
