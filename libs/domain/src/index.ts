@@ -13,3 +13,4 @@ export * from './trigger-rules.js';
 export * from './matching.js';
 export * from './fair-share.js';
 export * from './waiting.js';
+export * from './text.js';

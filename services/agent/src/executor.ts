@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { truncateUtf8 } from '@baton/domain';
 import { LogChunk_Stream, Result_Status, type Assign, type TaskSpec } from '@baton/proto';
 import { safeName } from './safe-name.js';
 import {
@@ -497,14 +498,6 @@ function httpOutput(status: number, text: string, truncated: boolean): string {
   }
   const body = Buffer.byteLength(text) > HTTP_BODY_LIMIT ? truncateUtf8(text, HTTP_BODY_LIMIT) : text;
   return JSON.stringify({ status, body });
-}
-
-function truncateUtf8(text: string, maxBytes: number): string {
-  // toString drops a split multi-byte sequence as U+FFFD; strip it so the body stays clean.
-  return Buffer.from(text)
-    .subarray(0, maxBytes)
-    .toString('utf8')
-    .replace(/\uFFFD$/, '');
 }
 
 export const DEFAULT_SQL_MAX_ROWS = 100;

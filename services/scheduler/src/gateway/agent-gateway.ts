@@ -3,6 +3,7 @@ import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grp
 import { In, IsNull } from 'typeorm';
 import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, TransitionStore, newId } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
+import { truncateUtf8 } from '@baton/domain';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -25,6 +26,7 @@ import {
   checkLogChunk,
   checkResult,
   describe,
+  LIMITS,
 } from './messages.js';
 import { type AgentSession, SessionRegistry } from './sessions.js';
 
@@ -193,7 +195,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
                   status: v.status,
                   exitCode: v.exitCode,
                   output: v.outputJson,
-                  error: v.error,
+                  error: truncateUtf8(v.error, LIMITS.maxErrorBytes),
                   finishedAt: v.finishedAtMs,
                 })
                 .then(
