@@ -1,6 +1,6 @@
 import type { Platform } from '@baton/testing';
 import { startInProcess } from './agents.js';
-import { CpuMeter } from './machine.js';
+import { CpuMeter, readPeakRss } from './machine.js';
 import { type DbKind, TERMINAL, freshTarget, getRun, launch, putJob, runState, startRun, tail } from './platform.js';
 import { type Summary, median, ms, sleep, summarize } from './stats.js';
 
@@ -15,6 +15,8 @@ export interface ChainResult {
   medianTotalMs: number;
   transitions: Summary;
   cpu: Record<string, number>;
+  /** Peak RSS of the platform process (VmHWM), MiB; absent in results saved before it was measured. */
+  rssMb?: Record<string, number>;
 }
 
 export function chainDefinition(n = CHAIN_TASKS) {
@@ -49,6 +51,7 @@ export async function runChain(kind: DbKind, log: (s: string) => void): Promise<
   const totals: number[] = [];
   const trans: number[] = [];
   let cpu: Record<string, number> = {};
+  const peak = () => (p?.proc.pid !== undefined ? readPeakRss({ platform: () => [p!.proc.pid!] }) : {});
   try {
     p = await launch(t);
     const platform = p;
@@ -74,6 +77,7 @@ export async function runChain(kind: DbKind, log: (s: string) => void): Promise<
       log(`  chain ${kind} run ${i}: ${totals[totals.length - 1]} ms`);
     }
     cpu = meter.end();
+    const rssMb = peak();
     return {
       db: kind,
       ok: true,
@@ -81,6 +85,7 @@ export async function runChain(kind: DbKind, log: (s: string) => void): Promise<
       medianTotalMs: median(totals),
       transitions: summarize(trans),
       cpu,
+      rssMb,
     };
   } catch (err) {
     const msg = `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${tail(p)}` : ''}`;
@@ -92,6 +97,7 @@ export async function runChain(kind: DbKind, log: (s: string) => void): Promise<
       medianTotalMs: median(totals),
       transitions: summarize(trans),
       cpu,
+      rssMb: peak(),
     };
   } finally {
     await agents?.stop().catch(() => undefined);

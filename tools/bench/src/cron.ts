@@ -1,7 +1,7 @@
 import { nextFireTime, parseJobDefinition } from '@baton/domain';
 import { Database, JobEntity, JobVersionEntity, TenantEntity, TriggerEntity, newId } from '@baton/persistence';
 import type { Platform } from '@baton/testing';
-import { CpuMeter, pidsByName } from './machine.js';
+import { CpuMeter, pidsByName, readPeakRss } from './machine.js';
 import { type BenchTarget, type DbKind, freshTarget, launch, tail } from './platform.js';
 import { type Summary, sleep, summarize } from './stats.js';
 
@@ -45,6 +45,8 @@ export interface CronResult {
   /** Per second of the window, slots due (expected) and the largest fire delay (ms). */
   worstSecond: { second: number; due: number; maxDelayMs: number } | null;
   cpu: Record<string, number>;
+  /** Peak RSS of the platform process (VmHWM), MiB; absent in results saved before it was measured. */
+  rssMb?: Record<string, number>;
 }
 
 function checkSpread(): void {
@@ -222,6 +224,8 @@ export async function runCron(kind: DbKind, n: number, windowS: number, log: (s:
       `SELECT COUNT(*) AS n FROM (SELECT tenant_id, dedupe_key FROM runs GROUP BY tenant_id, dedupe_key HAVING COUNT(*) > 1) d`,
     )) as Array<{ n: number | string }>;
     base.dedupeDuplicates = Number(dups[0]!.n);
+    // The run creation has settled: the platform's peak so far is the scenario's.
+    base.rssMb = readPeakRss({ platform: () => [platform.proc.pid!] });
     // Expected: every trigger's slots in [w0, w1).
     const offsetOf = new Map<string, number>();
     for (const [off, list] of ids.entries()) for (const id of list) offsetOf.set(id, off);
@@ -279,8 +283,10 @@ export async function runCron(kind: DbKind, n: number, windowS: number, log: (s:
       worstSecond: worst,
     };
   } catch (err) {
+    const pid = p?.proc.pid;
     return {
       ...base,
+      ...(pid !== undefined && !base.rssMb ? { rssMb: readPeakRss({ platform: () => [pid] }) } : {}),
       ok: false,
       error: `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${tail(p)}` : ''}`,
     };

@@ -1,6 +1,6 @@
 import { MAX_TASKS } from '@baton/domain';
 import { startChildProcess } from './agents.js';
-import { CpuMeter, pidsByName } from './machine.js';
+import { CpuMeter, pidsByName, readPeakRss } from './machine.js';
 import { collectProfile, profileEnv, topSelf } from './profile.js';
 import {
   type ApiTarget,
@@ -41,6 +41,8 @@ export interface FanoutResult {
   /** Middle tasks whose first attempt ran on agent process g (its connections are fan-g-*). */
   byAgentProcess?: number[];
   cpu: Record<string, number>;
+  /** Peak RSS (VmHWM) of the platform's processes, MiB; absent in results saved before it was measured. */
+  rssMb?: Record<string, number>;
 }
 
 export function fanoutDefinition(n: number) {
@@ -62,6 +64,8 @@ export interface FanoutPlatform extends ApiTarget {
   agentServer(g: number): string;
   /** CPU meter groups of the platform's own processes (agents and the bench are added). */
   cpu: Record<string, () => number[]>;
+  /** The platform's own processes, for their peak RSS (agents, brokers and database servers are not the platform). */
+  memory: Record<string, () => number[]>;
   /** The last lines of the platform's output, for error reports. */
   tail(): string;
   /** Called once the run's rows are read, before stop (e.g. to collect a CPU profile). */
@@ -84,6 +88,7 @@ export async function runFanout(
       agentToken: () => p.agentToken(),
       agentServer: () => p.grpc,
       cpu: { platform: () => [p.proc.pid!] },
+      memory: { platform: () => [p.proc.pid!] },
       tail: () => tail(p),
       // Last: the platform shuts down on SIGUSR2 (Nest's shutdown hooks) once the profile is written.
       afterRun: profileDir
@@ -114,6 +119,7 @@ export async function runFanoutOn(
   let p: FanoutPlatform | null = null;
   const groups: Array<{ pid: number; stop(): Promise<void> }> = [];
   let cpu: Record<string, number> = {};
+  let rssMb: Record<string, number> = {};
   let error: string | undefined;
   const result = (partial: Partial<FanoutResult>): FanoutResult => ({
     db: kind,
@@ -128,6 +134,7 @@ export async function runFanoutOn(
     dispatch: summarize([]),
     turnaround: summarize([]),
     cpu,
+    rssMb,
     ...partial,
   });
   try {
@@ -171,6 +178,7 @@ export async function runFanoutOn(
     cpu = meter.end();
     if (state && state !== 'succeeded' && TERMINAL.has(state)) error = `run ended ${state}`;
     const run = await getRun(p, id);
+    rssMb = readPeakRss(p.memory);
     await p.afterRun?.();
 
     const middle = run.tasks.filter((x) => x.key.startsWith('m'));
@@ -214,6 +222,7 @@ export async function runFanoutOn(
     });
   } catch (err) {
     error = `${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${p.tail()}` : ''}`;
+    if (p && Object.keys(rssMb).length === 0) rssMb = readPeakRss(p.memory);
     return result({});
   } finally {
     for (const g of groups) await g.stop().catch(() => undefined);

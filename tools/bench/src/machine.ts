@@ -160,3 +160,72 @@ export function formatCpu(cpu: Record<string, number>): string {
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
 }
+
+/** Busy and total jiffies of the whole machine, from the first line of /proc/stat; null when not Linux. */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = f[3]! + f[4]!;
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How busy the whole machine was over an interval, in cores (all processes,
+ * the database servers and anything else running), from /proc/stat.
+ */
+export class MachineCpuMeter {
+  private t0: { busy: number; total: number } | null = null;
+  private w0 = 0;
+
+  begin(): void {
+    this.t0 = machineTicks();
+    this.w0 = performance.now();
+  }
+
+  /** Average cores busy since begin(); NaN when /proc/stat is unreadable. */
+  end(): number {
+    const t1 = machineTicks();
+    const secs = (performance.now() - this.w0) / 1000;
+    if (!this.t0 || !t1 || secs <= 0) return NaN;
+    return (t1.busy - this.t0.busy) / TICK / secs;
+  }
+}
+
+/** A process's peak resident set size so far (VmHWM), in MiB; null when it is gone or not Linux. */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Peak RSS per process group, in MiB (read before the processes stop: the
+ * kernel keeps VmHWM, the high-water mark, for each process's lifetime). A
+ * group of several processes reports the sum of their peaks.
+ */
+export function readPeakRss(groups: Record<string, () => number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) {
+    const peaks = pids()
+      .map(peakRssMb)
+      .filter((v): v is number => v !== null);
+    if (peaks.length > 0) out[name] = peaks.reduce((a, b) => a + b, 0);
+  }
+  return out;
+}
+
+export function formatRss(rss: Record<string, number> | undefined): string {
+  if (!rss || Object.keys(rss).length === 0) return 'n/a';
+  return Object.entries(rss)
+    .map(([k, v]) => `${k} ${Math.round(v).toLocaleString('en-US')}`)
+    .join(', ');
+}

@@ -4,15 +4,89 @@ import { readTestEnv } from '@baton/config';
 import { testDatabaseKinds, testKafkaBrokers } from '@baton/testing';
 import { type ChainResult, runChain } from './chain.js';
 import { type CronResult, runCron } from './cron.js';
+import {
+  FAIRNESS_AGENTS,
+  FAIRNESS_ALONE_S,
+  FAIRNESS_B_RATE,
+  FAIRNESS_FLOOD,
+  FAIRNESS_SLOTS,
+  FAIRNESS_WINDOW_MS,
+  type FairnessResult,
+  runFairness,
+} from './fairness.js';
 import { type FanoutResult, MAX_FANOUT, runFanout } from './fanout.js';
+import { FLEET_AGENTS, FLEET_RUNS, FLEET_SLOTS, type FleetResult, runFleet } from './fleet.js';
 import { describeMachine } from './machine.js';
 import type { DbKind } from './platform.js';
 import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.js';
 import { type Results, goals, markdown, summaryTable } from './report.js';
+import { SMALL_JOBS, SMALL_SECONDS, type SmallRunsResult, runSmallRuns } from './small-runs.js';
 import { runFanoutKafka } from './topology.js';
 
-const SCENARIOS = ['chain', 'fanout', 'fanout-kafka', 'cron', 'peers'] as const;
+const SCENARIOS = ['chain', 'fanout', 'fanout-kafka', 'cron', 'peers', 'fleet', 'fairness', 'small-runs'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+
+/** Sizes of the fleet, fairness and small-runs scenarios; the defaults are the issue's. */
+export interface Sizes {
+  fleetRuns: number;
+  fleetAgents: number;
+  fleetSlots: number;
+  fleetTimeoutS: number;
+  fairnessFlood: number;
+  fairnessRate: number;
+  fairnessAloneS: number;
+  fairnessAgents: number;
+  fairnessSlots: number;
+  fairnessWindowMs: number;
+  fairnessTimeoutS: number;
+  smallJobs: number;
+  smallSeconds: number;
+}
+
+export const DEFAULT_SIZES: Sizes = {
+  fleetRuns: FLEET_RUNS,
+  fleetAgents: FLEET_AGENTS,
+  fleetSlots: FLEET_SLOTS,
+  fleetTimeoutS: 600,
+  fairnessFlood: FAIRNESS_FLOOD,
+  fairnessRate: FAIRNESS_B_RATE,
+  fairnessAloneS: FAIRNESS_ALONE_S,
+  fairnessAgents: FAIRNESS_AGENTS,
+  fairnessSlots: FAIRNESS_SLOTS,
+  fairnessWindowMs: FAIRNESS_WINDOW_MS,
+  fairnessTimeoutS: 600,
+  smallJobs: SMALL_JOBS,
+  smallSeconds: SMALL_SECONDS,
+};
+
+/** --quick: seconds, not minutes, for checking that the new scenarios work (flags given explicitly win). */
+export const QUICK_SIZES: Partial<Sizes> = {
+  fleetRuns: 50,
+  fleetAgents: 2,
+  fairnessFlood: 2_000,
+  fairnessAloneS: 5,
+  fairnessAgents: 1,
+  fairnessSlots: 500,
+  fairnessWindowMs: 250,
+  smallJobs: 10,
+  smallSeconds: 10,
+};
+
+const SIZE_FLAGS: Record<string, { key: keyof Sizes; min: number }> = {
+  '--fleet-runs': { key: 'fleetRuns', min: 1 },
+  '--fleet-agents': { key: 'fleetAgents', min: 1 },
+  '--fleet-slots': { key: 'fleetSlots', min: 1 },
+  '--fleet-timeout': { key: 'fleetTimeoutS', min: 1 },
+  '--fairness-flood': { key: 'fairnessFlood', min: 1 },
+  '--fairness-rate': { key: 'fairnessRate', min: 1 },
+  '--fairness-alone': { key: 'fairnessAloneS', min: 1 },
+  '--fairness-agents': { key: 'fairnessAgents', min: 1 },
+  '--fairness-slots': { key: 'fairnessSlots', min: 1 },
+  '--fairness-window': { key: 'fairnessWindowMs', min: 10 },
+  '--fairness-timeout': { key: 'fairnessTimeoutS', min: 1 },
+  '--small-jobs': { key: 'smallJobs', min: 1 },
+  '--small-seconds': { key: 'smallSeconds', min: 2 },
+};
 
 export interface Args {
   only: Scenario[];
@@ -21,16 +95,33 @@ export interface Args {
   fanoutTimeoutS: number;
   cronTriggers: number;
   cronSeconds: number;
+  sizes: Sizes;
   write: boolean;
   cpuProf: string | null;
   /** Re-render the report from a saved results file instead of running. */
   fromJson: string | null;
+  /** Where this run's results are saved. */
+  results: string;
 }
 
-const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers] [--db sqlite,mariadb]
-  [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S] [--cpu-prof DIR] [--write]
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs]
+  [--db sqlite,mariadb] [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S]
+  [--fleet-runs N] [--fleet-agents N] [--fleet-slots N] [--fleet-timeout S]
+                       fleet: N runs of a 10-task DAG at once over N agent connections (default 1000 runs, 10 x 100 slots)
+  [--fairness-flood N] [--fairness-rate N] [--fairness-alone S] [--fairness-agents N] [--fairness-slots N]
+  [--fairness-window MS] [--fairness-timeout S]
+                       fairness: A floods N tasks while B starts N small runs/s (default 10000, 10/s, 20 s alone,
+                       2 x 500 slots per flooding tenant, 1000 ms windows for Jain's index)
+  [--small-jobs N] [--small-seconds S]
+                       small-runs: N cron jobs every 2 s, 3 noop tasks each, measured over S s (default 100, 30 s)
+  [--quick]            small sizes for the new scenarios (fleet 50 runs / 2 agents; fairness 2,000-task floods, 5 s alone,
+                       1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s); explicit flags win
+  [--cpu-prof DIR] [--write]
   [--from-json FILE]   re-render the report (and with --write, docs/benchmarks.md) from a saved results file
-Every run saves its results to tools/bench/results/last.json.`;
+  [--results FILE]     save this run's results there instead (e.g. for a quick check that must not replace last.json)
+Every run saves its results to tools/bench/results/last.json unless --results says otherwise.`;
+
+const RESULTS = resolve(__dirname, '../results/last.json');
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -40,18 +131,29 @@ export function parseArgs(argv: string[]): Args {
     fanoutTimeoutS: 600,
     cronTriggers: 100_000,
     cronSeconds: 30,
+    sizes: { ...DEFAULT_SIZES },
     write: false,
     cpuProf: null,
     fromJson: null,
+    results: RESULTS,
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer ≥ ${min}, got ${v}\n${USAGE}`);
     return n;
   };
+  const explicit = new Set<keyof Sizes>();
+  let quick = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const v = argv[i + 1];
+    const size = SIZE_FLAGS[flag];
+    if (size) {
+      a.sizes[size.key] = int(flag, v, size.min);
+      explicit.add(size.key);
+      i++;
+      continue;
+    }
     switch (flag) {
       case '--only':
         a.only = (v ?? '').split(',').map((s) => {
@@ -92,8 +194,15 @@ export function parseArgs(argv: string[]): Args {
         a.fromJson = resolve(v ?? '');
         i++;
         break;
+      case '--results':
+        a.results = resolve(v ?? '');
+        i++;
+        break;
       case '--write':
         a.write = true;
+        break;
+      case '--quick':
+        quick = true;
         break;
       case '--help':
       case '-h':
@@ -104,12 +213,15 @@ export function parseArgs(argv: string[]): Args {
         throw new Error(`unknown argument ${flag}\n${USAGE}`);
     }
   }
+  if (quick) {
+    for (const [k, v] of Object.entries(QUICK_SIZES) as Array<[keyof Sizes, number]>) {
+      if (!explicit.has(k)) a.sizes[k] = v;
+    }
+  }
   return a;
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-const RESULTS = resolve(__dirname, '../results/last.json');
 
 /** The report as the repository's Prettier configuration formats it (docs are format-checked). */
 async function formatted(path: string, md: string): Promise<string> {
@@ -152,6 +264,9 @@ async function main(): Promise<void> {
     fanout: [],
     fanoutKafka: null,
     cron: [],
+    fleet: [],
+    fairness: [],
+    smallRuns: [],
     grpc: null,
     peers: [],
     skipped: [],
@@ -233,10 +348,69 @@ async function main(): Promise<void> {
       results.cron.push(r);
     }
   }
+  const z = args.sizes;
+  const d = DEFAULT_SIZES;
+  const changed = (keys: Array<keyof Sizes>) => keys.filter((k) => z[k] !== d[k]).map((k) => `${k} ${z[k]}`);
+  const sizeNote = (scenario: Scenario, keys: Array<keyof Sizes>) => {
+    const c = changed(keys);
+    if (c.length && args.only.includes(scenario)) {
+      results.notes.push(`${scenario} run at a smaller or other size than the default: ${c.join(', ')}.`);
+    }
+  };
+  sizeNote('fleet', ['fleetRuns', 'fleetAgents', 'fleetSlots']);
+  sizeNote('fairness', [
+    'fairnessFlood',
+    'fairnessRate',
+    'fairnessAloneS',
+    'fairnessAgents',
+    'fairnessSlots',
+    'fairnessWindowMs',
+  ]);
+  sizeNote('small-runs', ['smallJobs', 'smallSeconds']);
+  for (const db of dbs) {
+    if (args.only.includes('fleet')) {
+      log(`fleet: ${z.fleetRuns} runs of a 10-task DAG over ${z.fleetAgents} agents on ${db}`);
+      const r: FleetResult = await runFleet(
+        db,
+        { runs: z.fleetRuns, agents: z.fleetAgents, slots: z.fleetSlots, timeoutMs: z.fleetTimeoutS * 1000 },
+        log,
+      );
+      log(`  ${JSON.stringify(r)}`);
+      results.fleet!.push(r);
+    }
+  }
+  for (const db of dbs) {
+    if (args.only.includes('fairness')) {
+      log(`fairness: A floods ${z.fairnessFlood} tasks, B ${z.fairnessRate} small runs/s, on ${db}`);
+      const r: FairnessResult = await runFairness(
+        db,
+        {
+          flood: z.fairnessFlood,
+          bRate: z.fairnessRate,
+          aloneSeconds: z.fairnessAloneS,
+          agents: z.fairnessAgents,
+          slots: z.fairnessSlots,
+          windowMs: z.fairnessWindowMs,
+          timeoutMs: z.fairnessTimeoutS * 1000,
+        },
+        log,
+      );
+      log(`  ${JSON.stringify(r)}`);
+      results.fairness!.push(r);
+    }
+  }
+  for (const db of dbs) {
+    if (args.only.includes('small-runs')) {
+      log(`small-runs: ${z.smallJobs} cron jobs every 2 s for ${z.smallSeconds} s on ${db}`);
+      const r: SmallRunsResult = await runSmallRuns(db, { jobs: z.smallJobs, seconds: z.smallSeconds }, log);
+      log(`  ${JSON.stringify(r)}`);
+      results.smallRuns!.push(r);
+    }
+  }
   results.durationS = (Date.now() - t0) / 1000;
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, await formatted(RESULTS, JSON.stringify(results, null, 2)));
-  log(`saved ${RESULTS}`);
+  mkdirSync(dirname(args.results), { recursive: true });
+  writeFileSync(args.results, await formatted(args.results, JSON.stringify(results, null, 2)));
+  log(`saved ${args.results}`);
   await output(results, args.write);
 }
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Platform, type TestDatabase, createTestDatabase, startPlatform } from '@baton/testing';
+import { type Platform, type TestDatabase, callApi, createTestDatabase, startPlatform } from '@baton/testing';
+import type { QueryCounter } from './queries.js';
 
 export type DbKind = 'sqlite' | 'mariadb';
 
@@ -49,14 +50,18 @@ export async function freshTarget(kind: DbKind): Promise<BenchTarget> {
 export interface Options {
   /** Extra platform environment (e.g. NODE_OPTIONS for a CPU profile). */
   env?: Record<string, string>;
+  /** Count the platform's database statements (loads dist/query-count-preload.js). */
+  queries?: QueryCounter;
 }
 
 export async function launch(t: BenchTarget, opts: Options = {}): Promise<Platform> {
-  return startPlatform({
-    databaseUrl: t.db.url,
-    localAgent: false,
-    env: { ...BENCH_ENV, BATON_DATA_DIR: t.dataDir, ...opts.env },
-  });
+  const env: Record<string, string> = { ...BENCH_ENV, BATON_DATA_DIR: t.dataDir, ...opts.env };
+  if (opts.queries) {
+    Object.assign(env, opts.queries.env());
+    const preload = `--require ${join(__dirname, 'query-count-preload.js')}`;
+    env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${preload}` : preload;
+  }
+  return startPlatform({ databaseUrl: t.db.url, localAgent: false, env });
 }
 
 /**
@@ -89,6 +94,8 @@ export interface RunView {
     key: string;
     state: string;
     readyAt: string | null;
+    /** Why a task that is not running waits (null when it does not). */
+    waitingReason?: string | null;
     startedAt: string | null;
     finishedAt: string | null;
     attempts: Array<{
@@ -114,6 +121,57 @@ export async function runState(p: ApiTarget, job: string, id: string): Promise<s
   const r = await p.api<{ items: Array<{ id: string; state: string }> }>('GET', `/api/v1/runs?job=${job}&limit=5`);
   if (r.status !== 200) throw new Error(`GET runs: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.items.find((x) => x.id === id)?.state ?? null;
+}
+
+/** REST calls as another tenant (its own API key) on the standalone platform. */
+export function asTenant(p: Platform, token: string): ApiTarget {
+  return { api: <T>(method: string, path: string, body?: unknown) => callApi<T>(p.url, token, method, path, body) };
+}
+
+/** A new tenant (as the bootstrap admin) and its first admin key. */
+export async function createTenant(p: Platform, name: string): Promise<{ id: string; api: ApiTarget }> {
+  const r = await p.api<{ id: string; adminToken: string }>('POST', '/api/v1/tenants', { name });
+  if (r.status !== 201) throw new Error(`create tenant ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return { id: r.body.id, api: asTenant(p, r.body.adminToken) };
+}
+
+/** Sets a tenant's dispatch weight (as the bootstrap admin). */
+export async function setDispatchWeight(p: Platform, tenantId: string, weight: number): Promise<void> {
+  const r = await p.api('PUT', `/api/v1/tenants/${tenantId}/quota`, { dispatchWeight: weight });
+  if (r.status !== 200) throw new Error(`quota of ${tenantId}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** An agent token of the caller's tenant. */
+export async function agentTokenOf(p: ApiTarget, name = 'bench'): Promise<string> {
+  const r = await p.api<{ token: string }>('POST', '/api/v1/agent-tokens', { name });
+  if (r.status !== 201) throw new Error(`agent token: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token;
+}
+
+/** Starts `n` runs of a job, `concurrency` requests at a time; returns their ids in start order. */
+export async function startRuns(
+  p: ApiTarget,
+  name: string,
+  n: number,
+  concurrency = 16,
+  onStarted?: (id: string) => void,
+): Promise<string[]> {
+  const ids: string[] = new Array<string>(n);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < n; i = next++) {
+      ids[i] = await startRun(p, name);
+      onStarted?.(ids[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return ids;
+}
+
+/** Adds the waiting reasons of a run's tasks (those that have one) to `into`. */
+export async function tallyWaiting(p: ApiTarget, id: string, into: Record<string, number>): Promise<void> {
+  const run = await getRun(p, id);
+  for (const t of run.tasks) if (t.waitingReason) into[t.waitingReason] = (into[t.waitingReason] ?? 0) + 1;
 }
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);

@@ -1,7 +1,19 @@
 import { CHAIN_RUNS, CHAIN_TASKS, type ChainResult } from './chain.js';
 import { CRON_TENANTS, type CronResult } from './cron.js';
 import { AGENT_PROCESSES, CONNECTIONS_PER_PROCESS, type FanoutResult, SLOTS } from './fanout.js';
-import { type Machine, formatCpu } from './machine.js';
+import { FAIRNESS_B_SLOTS, FAIRNESS_WEIGHT, FLOOD_WIDTH, type FairnessResult } from './fairness.js';
+import { FLEET_PER_PROCESS, FLEET_SUBMITTERS, FLEET_WIDTH, type FleetResult } from './fleet.js';
+import { type Machine, formatCpu, formatRss } from './machine.js';
+import { perUnit } from './queries.js';
+import {
+  SMALL_AGENTS,
+  SMALL_IDLE_S,
+  SMALL_PERIOD_S,
+  SMALL_SLOTS,
+  SMALL_TASKS,
+  SMALL_WARMUP_S,
+  type SmallRunsResult,
+} from './small-runs.js';
 import { NOTES } from './notes.js';
 import { SCHEDULER_REPLICAS } from './topology.js';
 import { type GrpcResult, LATENCY_SAMPLES, PEER_CONCURRENCY, type PeerResult } from './peers.js';
@@ -17,6 +29,10 @@ export interface Results {
   /** Fan-out on MariaDB + Kafka with scheduler replicas (absent in results saved before it existed). */
   fanoutKafka?: FanoutResult | null;
   cron: CronResult[];
+  /** The fleet, fairness and small-runs scenarios (absent in results saved before they existed). */
+  fleet?: FleetResult[];
+  fairness?: FairnessResult[];
+  smallRuns?: SmallRunsResult[];
   grpc: GrpcResult | null;
   peers: PeerResult[];
   /** Problems that are not a scenario's own (e.g. MariaDB unreachable). */
@@ -30,6 +46,19 @@ const lat = (s: { p50: number; p99: number }) => `${fmt(s.p50)} / ${fmt(s.p99)}`
 const fail = (r: { ok: boolean; error?: string }) => (r.ok ? '' : ' (FAILED)');
 const KAFKA_TOPOLOGY = `MariaDB + Kafka, ${SCHEDULER_REPLICAS} scheduler replicas`;
 const where = (f: FanoutResult) => (f.topology === 'kafka' ? KAFKA_TOPOLOGY : f.db);
+/** The standalone platform's peak RSS, MiB. */
+const rss = (r: { rssMb?: Record<string, number> }) => fmt(r.rssMb?.platform, 0);
+const lat3 = (s: { p50: number; p99: number; max: number }) => `${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}`;
+const tally = (t: Record<string, number>) =>
+  Object.keys(t).length
+    ? Object.entries(t)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : 'none';
+/** Statements per task of the small-runs window (the platform's statements over it / tasks finished in it). */
+const smallPerTask = (m: SmallRunsResult) =>
+  m.queries?.total && m.tasksFinishedInWindow ? fmt(m.queries.total / m.tasksFinishedInWindow, 1) : 'n/a';
 
 function table(head: string[], rows: string[][]): string {
   const out = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
@@ -92,13 +121,52 @@ export function goals(r: Results): Goal[] {
       met: c.ok && c.delay.p99 < 50,
     });
   }
+  const fleetM = r.fleet?.find((f) => f.db === 'mariadb');
+  if (r.fleet?.length) {
+    out.push({
+      name: `fleet (${fleetM ? fleetM.runs.toLocaleString('en-US') : 'n'} runs × ${FLEET_WIDTH + 2} tasks) on MariaDB`,
+      target: '≥ 5,000 tasks/s; ready → Assign p99 reported',
+      measured: fleetM
+        ? `${fmt(fleetM.tasksPerSec)} tasks/s, ready → Assign p99 ${fmt(fleetM.readyAssign.p99)} ms${fail(fleetM)}`
+        : 'not run',
+      met: fleetM ? fleetM.ok && fleetM.tasksPerSec >= 5_000 : null,
+    });
+  }
+  for (const f of r.fairness ?? []) {
+    out.push({
+      name: `fairness on ${f.db}: B's ready → Assign p99 under A's flood`,
+      target: `≤ 2× B alone (${fmt(f.bAlone.p99)} ms)`,
+      measured: `${fmt(f.bFlooded.p99)} ms = ${fmt(f.p99Ratio, 2)}×${fail(f)}`,
+      met: f.ok && f.p99Ratio <= 2,
+    });
+    out.push({
+      name: `fairness on ${f.db}: Jain's index, equal weights, saturated`,
+      target: '≥ 0.95',
+      measured: `${fmt(f.jain.mean, 3)} (mean of ${f.jain.windows} windows of ${f.jain.windowMs} ms; min ${fmt(f.jain.min, 3)})${fail(f)}`,
+      met: f.ok && f.jain.windows > 0 && f.jain.mean >= 0.95,
+    });
+  }
+  for (const m of r.smallRuns ?? []) {
+    out.push({
+      name: `small runs on ${m.db}: ${fmt(m.jobs / SMALL_PERIOD_S)} runs/s of ${SMALL_TASKS} tasks`,
+      target: 'every slot fired once and finished; CPU, run p50, statements per task reported',
+      measured: `${m.fired.toLocaleString('en-US')} / ${m.expected.toLocaleString('en-US')} fired, ${m.missed} missed, run p50 ${fmt(m.runDuration.p50)} ms, machine CPU ${fmt(m.machineCpu, 2)}, ${smallPerTask(m)} statements/task${fail(m)}`,
+      met: m.ok,
+    });
+  }
   return out;
 }
 
 export function summaryTable(r: Results): string {
-  const by = <T extends { db: string }>(list: T[], db: string) => list.find((x) => x.db === db);
-  const rows: string[][] = [];
   const dbs = ['sqlite', 'mariadb'];
+  const by = <T extends { db: string }>(list: T[], db: string) => list.find((x) => x.db === db);
+  /** One cell per database: `v` of that database's result, or a dash. */
+  const cells = <T extends { db: string }>(list: T[], v: (x: T) => string) =>
+    dbs.map((d) => {
+      const x = by(list, d);
+      return x ? v(x) : '–';
+    });
+  const rows: string[][] = [];
   if (r.chain.length) {
     rows.push([
       `chain ${CHAIN_TASKS} noop: median run time (s)`,
@@ -114,6 +182,7 @@ export function summaryTable(r: Results): string {
         return c ? lat(c.transitions) : '–';
       }),
     ]);
+    rows.push(['chain: platform peak RSS (MiB)', ...cells(r.chain, rss)]);
   }
   if (r.fanout.length) {
     const n = r.fanout[0]!.n;
@@ -131,6 +200,7 @@ export function summaryTable(r: Results): string {
         return c ? lat(c.dispatch) : '–';
       }),
     ]);
+    rows.push(['fan-out: platform peak RSS (MiB)', ...cells(r.fanout, rss)]);
   }
   if (r.fanoutKafka) {
     const k = r.fanoutKafka;
@@ -140,6 +210,7 @@ export function summaryTable(r: Results): string {
       `${fmt(k.tasksPerSec)}${fail(k)}`,
     ]);
     rows.push(['fan-out on Kafka: dispatch latency p50 / p99 (ms)', '–', lat(k.dispatch)]);
+    rows.push(['fan-out on Kafka: peak RSS per service (MiB)', '–', formatRss(k.rssMb)]);
   }
   if (r.cron.length) {
     const n = r.cron[0]!.triggers;
@@ -157,6 +228,42 @@ export function summaryTable(r: Results): string {
         return c ? `${c.fired.toLocaleString('en-US')} / ${c.missed} / ${c.doubled}` : '–';
       }),
     ]);
+    rows.push(['cron: platform peak RSS (MiB)', ...cells(r.cron, rss)]);
+  }
+  const fleet = r.fleet ?? [];
+  if (fleet.length) {
+    const f0 = fleet[0]!;
+    rows.push([
+      `fleet ${f0.runs.toLocaleString('en-US')} runs × ${FLEET_WIDTH + 2} tasks, ${f0.agents} agents: tasks/s (target ≥ 5,000 on MariaDB)`,
+      ...cells(fleet, (f) => `${fmt(f.tasksPerSec)}${fail(f)}`),
+    ]);
+    rows.push(['fleet: ready → Assign p50 / p99 (ms)', ...cells(fleet, (f) => lat(f.readyAssign))]);
+    rows.push(['fleet: platform peak RSS (MiB)', ...cells(fleet, rss)]);
+  }
+  const fair = r.fairness ?? [];
+  if (fair.length) {
+    rows.push([
+      `fairness: B's ready → Assign p99 alone / under A's ${fair[0]!.flood.toLocaleString('en-US')}-task flood (ms) (target ≤ 2×)`,
+      ...cells(fair, (f) => `${fmt(f.bAlone.p99)} / ${fmt(f.bFlooded.p99)} (${fmt(f.p99Ratio, 2)}×)${fail(f)}`),
+    ]);
+    rows.push([
+      "fairness: Jain's index, equal weights, saturated: mean / min (target ≥ 0.95)",
+      ...cells(fair, (f) => `${fmt(f.jain.mean, 3)} / ${fmt(f.jain.min, 3)}`),
+    ]);
+    rows.push(['fairness: platform peak RSS (MiB)', ...cells(fair, rss)]);
+  }
+  const small = r.smallRuns ?? [];
+  if (small.length) {
+    const m0 = small[0]!;
+    rows.push([
+      `small runs ${m0.jobs} cron jobs / ${SMALL_PERIOD_S} s × ${SMALL_TASKS} tasks: runs/s, run p50 (ms)`,
+      ...cells(small, (m) => `${fmt(m.runsPerSec)}, ${fmt(m.runDuration.p50)}${fail(m)}`),
+    ]);
+    rows.push([
+      'small runs: machine CPU (cores), DB statements per task',
+      ...cells(small, (m) => `${fmt(m.machineCpu, 2)}, ${smallPerTask(m)}`),
+    ]);
+    rows.push(['small runs: platform peak RSS (MiB)', ...cells(small, rss)]);
   }
   let out = table(['Baton', 'SQLite', 'MariaDB'], rows);
   const peerRows: string[][] = [];
@@ -188,6 +295,20 @@ function ratios(r: Results): string {
       );
     }
   }
+  for (const f of r.fleet ?? []) {
+    for (const p of peers) {
+      lines.push(
+        `- fleet on ${f.db} (${fmt(f.tasksPerSec)} tasks/s) / ${p.name} (${fmt(p.jobsPerSec)} jobs/s) = **${fmt(f.tasksPerSec / p.jobsPerSec, 2)}×**`,
+      );
+    }
+  }
+  for (const f of r.fairness ?? []) {
+    for (const p of peers) {
+      lines.push(
+        `- fairness: B's ready → Assign p99 under flood on ${f.db} (${fmt(f.bFlooded.p99)} ms) / ${p.name} enqueue-to-start p99 (${fmt(p.latency.p99, 2)} ms) = **${fmt(f.bFlooded.p99 / p.latency.p99, 1)}×**`,
+      );
+    }
+  }
   for (const c of r.chain) {
     for (const p of peers) {
       lines.push(
@@ -215,6 +336,7 @@ function fanoutTable(list: FanoutResult[]): string {
       'turnaround p50 / p99 (ms)',
       'tasks per agent process',
       'CPU',
+      'peak RSS (MiB)',
     ],
     list.map((f) => [
       where(f) + fail(f),
@@ -226,6 +348,7 @@ function fanoutTable(list: FanoutResult[]): string {
       lat(f.turnaround),
       f.byAgentProcess?.map((x) => x.toLocaleString('en-US')).join(' / ') ?? '–',
       formatCpu(f.cpu),
+      formatRss(f.rssMb),
     ]),
   );
 }
@@ -239,8 +362,9 @@ Generated by \`npm run bench -- ${r.args}\` (tools/bench) on ${r.startedAt}; the
 Every scenario runs the real platform (\`node services/cli/dist/main.js standalone\`, no bundled agent; section 2b
 runs the services as separate processes on Kafka instead) on a fresh database, with production timings (heartbeat 5 s, lease 30 s, sweep 1 s, trigger poll 5 s), \`BATON_DISPATCH_BATCH=500\`
 and info logs. Times come from the server's own timestamps (\`GET /api/v1/runs/{id}\`, the \`runs\` table), so the
-bench's polling does not add to them. Re-run with \`npm run bench\` (\`--only\` chain, fanout, fanout-kafka, cron, peers; \`--db\`, \`--fanout\`,
-\`--cron-triggers\`, \`--cron-seconds\`, \`--write\`).
+bench's polling does not add to them. Re-run with \`npm run bench\` (\`--only\` chain, fanout, fanout-kafka, cron, peers, fleet, fairness, small-runs; \`--db\`, \`--fanout\`,
+\`--cron-triggers\`, \`--cron-seconds\`, the \`--fleet-*\`, \`--fairness-*\` and \`--small-*\` sizes, \`--quick\`, \`--write\`; \`--help\` lists them).
+"Peak RSS" is the platform process's resident-set high-water mark (\`VmHWM\` in \`/proc/<pid>/status\`, read before it stops).
 
 ## Machine
 
@@ -281,13 +405,14 @@ One agent (4 slots, in the bench process). ${CHAIN_RUNS} runs after 1 warm-up; r
 pooled). Server timestamps have a 1 ms resolution.
 
 ${table(
-  ['db', 'run times (ms)', 'median (s)', 'transition p50 / p99 / max (ms)', 'CPU'],
+  ['db', 'run times (ms)', 'median (s)', 'transition p50 / p99 / max (ms)', 'CPU', 'peak RSS (MiB)'],
   r.chain.map((c) => [
     c.db + fail(c),
     c.totalsMs.join(', '),
     sec(c.medianTotalMs),
     `${fmt(c.transitions.p50)} / ${fmt(c.transitions.p99)} / ${fmt(c.transitions.max)}`,
     formatCpu(c.cpu),
+    formatRss(c.rssMb),
   ]),
 )}${errors(r.chain)}
 
@@ -358,6 +483,7 @@ ${table(
     'delay p50 / p99 / max (ms)',
     'worst second (due, max delay)',
     'CPU',
+    'peak RSS (MiB)',
   ],
   r.cron.map((c) => [
     c.db + fail(c),
@@ -370,6 +496,7 @@ ${table(
     `${fmt(c.delay.p50)} / ${fmt(c.delay.p99)} / ${fmt(c.delay.max)}`,
     c.worstSecond ? `+${c.worstSecond.second} s (${c.worstSecond.due}, ${fmt(c.worstSecond.maxDelayMs)} ms)` : 'n/a',
     formatCpu(c.cpu),
+    formatRss(c.rssMb),
   ]),
 )}${errors(r.cron)}
 
@@ -415,6 +542,209 @@ Baton against them:
 ${ratios(r)}
 
 **What limits it.** ${NOTES.peers}
+`);
+  }
+  const fleet = r.fleet ?? [];
+  if (fleet.length) {
+    const f0 = fleet[0]!;
+    parts.push(`## 5. Fleet: ${f0.runs.toLocaleString('en-US')} concurrent runs of a ${FLEET_WIDTH + 2}-task DAG over ${f0.agents} agents
+
+Each run is a root, ${FLEET_WIDTH} noop tasks in parallel after it and a join after those. ${f0.agents} agent connections of
+${f0.slots} slots each live in child processes of ${FLEET_PER_PROCESS} connections, started before the run but not connected. All runs are
+started first (\`POST /api/v1/jobs/fleet/runs\`, ${FLEET_SUBMITTERS} requests in flight: "start all" below), so they are all in flight
+at once; then the agents connect and the measurement starts (CPU, statements). The bench polls only the database (run
+states, every 250 ms) apart from six \`GET /api/v1/runs/{id}\` looks at the waiting reasons. tasks/s = tasks succeeded /
+(first attempt \`assigned_at\` → last attempt \`finished_at\`); run duration = the later of run \`created_at\` and the agents'
+connect → \`finished_at\`; ready → Assign = first attempt \`assigned_at\` − the task's ready time (for a root, the later of its
+run's creation and the agents' connect), read from the database after the run. The engine clears \`task_runs.ready_at\`
+when a task succeeds, so the ready time is rebuilt from rows that stay: a root's is its run's \`created_at\`, any other
+task's the latest \`finished_at\` of its upstream tasks (the engine stamps both with the same clock reading); "ready check"
+compares that with the \`ready_at\` values sampled from \`task_runs\` while the tasks waited or ran. Statements per task =
+statements the platform process sent to its database driver while the runs executed (counted inside the platform by a
+preload, BEGIN and COMMIT included; run creation is before that) / tasks.
+
+${table(
+  [
+    'db',
+    'runs succeeded',
+    'start all (s)',
+    'busy (s)',
+    'tasks/s',
+    'runs/s',
+    'run duration p50 / p99 (ms)',
+    'ready → Assign p50 / p99 / max (ms)',
+    'p99 root / middle / join (ms)',
+    'turnaround p50 / p99 (ms)',
+    'statements per task',
+    'CPU',
+    'machine CPU',
+    'peak RSS (MiB)',
+  ],
+  fleet.map((f) => [
+    f.db + fail(f),
+    `${f.succeededRuns.toLocaleString('en-US')} / ${f.runs.toLocaleString('en-US')}`,
+    fmt(f.submitSeconds, 2),
+    fmt(f.busySeconds, 2),
+    fmt(f.tasksPerSec),
+    fmt(f.runsPerSec),
+    lat(f.runDuration),
+    lat3(f.readyAssign),
+    `${fmt(f.byLayer.root.p99)} / ${fmt(f.byLayer.middle.p99)} / ${fmt(f.byLayer.join.p99)}`,
+    lat(f.turnaround),
+    perUnit(f.queries, f.tasks),
+    formatCpu(f.cpu),
+    fmt(f.machineCpu, 2),
+    formatRss(f.rssMb),
+  ]),
+)}
+
+${fleet
+  .map(
+    (f) =>
+      `- ${f.db}: ready check ${f.readyCheck.equal.toLocaleString('en-US')} of ${f.readyCheck.compared.toLocaleString('en-US')} sampled tasks equal (max difference ${fmt(f.readyCheck.maxDiffMs, 0)} ms); waiting reasons seen: before the agents connected ${tally(f.waitingBeforeAgents ?? {})}, while running ${tally(f.waiting)}`,
+  )
+  .join('\n')}${errors(fleet)}
+`);
+  }
+  const fair = r.fairness ?? [];
+  if (fair.length) {
+    const f0 = fair[0]!;
+    parts.push(`## 6. Fairness: tenant A floods ${f0.flood.toLocaleString('en-US')} tasks while tenant B starts ${f0.bRate} small runs a second
+
+Four tenants (\`POST /api/v1/tenants\`), each with dispatch weight ${FAIRNESS_WEIGHT} (\`PUT /api/v1/tenants/{id}/quota\`) and agents of its own:
+A, C and D ${f0.agents} connection(s) of ${f0.slots} slots each, B one of ${FAIRNESS_B_SLOTS}. A flood is ${FLOOD_WIDTH}-task runs of independent noop
+tasks; B's small run is one noop task and two after it. One platform, three phases:
+
+1. B alone: ${f0.bRate} runs a second for ${f0.aloneSeconds} s.
+2. A floods ${f0.flood.toLocaleString('en-US')} tasks (its runs started over the API, 8 requests in flight, as fast as the platform
+   answers) while B keeps going, until the flood has finished. "Under flood" = B's tasks that became ready between A's
+   first flood task becoming ready and A's last flood task being assigned. The target: B's p99 under flood ≤ 2× alone.
+3. B idle; C and D queue ${f0.flood.toLocaleString('en-US')} tasks each while their agents are not connected, then the agents of both
+   connect at once: **Jain's index**. A tenant is saturated at instant t when it has tasks ready but not yet assigned
+   (tasks ready at or before t minus tasks first assigned at or before t > 0). Both have the same agents, so equal
+   service is the fair outcome whatever limits it (dispatch, result handling or the agents' slots). Time from just after the later of the two tenants'
+   first assignment batches (each tenant's first batch fills its agents as they connect; the first to connect takes
+   whole batches while the other has nowhere to run) is cut into windows of ${f0.jain.windowMs} ms; a window counts when C and D are both saturated at every
+   instant of it. For each such window x = (tasks of C, tasks of D) whose first attempt was assigned in it, and
+   J = (x_C + x_D)² / (2 (x_C² + x_D²)): 1 is an equal split, 0.5 all to one tenant. Reported: the mean of J over the
+   counted windows (the target's figure, ≥ 0.95), its minimum and 5th percentile, and J of the two tenants' totals over
+   those windows. A saturated window in which neither tenant got a task (a stall) is left out of J and counted beside
+   it. "peak in flight" = most attempts of a tenant assigned and not finished at once: at its slots, that tenant's
+   agents were full at times (for noop tasks, mostly results waiting to be applied), so slots freed by applied results
+   decided its share then.
+
+Ready times and statements as in section 5.
+
+${table(
+  [
+    'db',
+    'B alone: tasks, ready → Assign p50 / p99 / max (ms)',
+    "B under A's flood: tasks, p50 / p99 / max (ms)",
+    'of which first task / the two after it: p50 / p99 (ms)',
+    'p99 ratio',
+    "A's flood: dispatch (s), tasks/s",
+    'CPU',
+    'machine CPU',
+    'peak RSS (MiB)',
+  ],
+  fair.map((f) => [
+    f.db + fail(f),
+    `${f.bAlone.n}: ${lat3(f.bAlone)}`,
+    `${f.bFlooded.n}: ${lat3(f.bFlooded)}`,
+    f.bFloodedRoot && f.bFloodedDownstream ? `${lat(f.bFloodedRoot)} / ${lat(f.bFloodedDownstream)}` : 'n/a',
+    `${fmt(f.p99Ratio, 2)}×`,
+    `${fmt(f.floodSeconds, 2)}, ${fmt(f.floodTasksPerSec)}`,
+    formatCpu(f.cpu),
+    fmt(f.machineCpu, 2),
+    formatRss(f.rssMb),
+  ]),
+)}
+
+${table(
+  [
+    'db',
+    'saturated windows / windows',
+    'Jain mean / min / p5',
+    'Jain of totals',
+    'tasks C / D in them',
+    'peak in flight C / D (slots each)',
+    'C + D tasks/s',
+    'statements per task',
+  ],
+  fair.map((f) => [
+    f.db + fail(f),
+    `${f.jain.windows} / ${f.jain.considered}${f.jain.empty ? ` (+${f.jain.empty} with nothing assigned)` : ''}`,
+    `${fmt(f.jain.mean, 3)} / ${fmt(f.jain.min, 3)} / ${fmt(f.jain.p5, 3)}`,
+    fmt(f.jain.overall, 3),
+    `${(f.jain.perTenant.C ?? 0).toLocaleString('en-US')} / ${(f.jain.perTenant.D ?? 0).toLocaleString('en-US')}`,
+    `${f.peakInFlight.c} / ${f.peakInFlight.d} (${f.peakInFlight.slotsEach})`,
+    fmt(f.saturatedTasksPerSec),
+    perUnit(f.queries, f.tasks),
+  ]),
+)}
+
+${fair
+  .map(
+    (f) =>
+      `- ${f.db}: ready check ${f.readyCheck.equal.toLocaleString('en-US')} of ${f.readyCheck.compared.toLocaleString('en-US')} sampled tasks equal (max difference ${fmt(f.readyCheck.maxDiffMs, 0)} ms); waiting reasons seen: A ${tally(f.waiting.a)}; B ${tally(f.waiting.b)}; C ${tally(f.waiting.c)}; D ${tally(f.waiting.d)}`,
+  )
+  .join('\n')}${errors(fair)}
+`);
+  }
+  const small = r.smallRuns ?? [];
+  if (small.length) {
+    const m0 = small[0]!;
+    parts.push(`## 7. Many small runs: ${m0.jobs} cron jobs every ${SMALL_PERIOD_S} s, each a chain of ${SMALL_TASKS} noop tasks
+
+Job i (\`PUT /api/v1/jobs/{name}\` with a cron trigger) fires at \`\${i % 2}/2 * * * * *\`: every ${SMALL_PERIOD_S} s, half of the jobs at the
+even seconds and half at the odd ones, so ${fmt(m0.jobs / SMALL_PERIOD_S)} runs (${fmt((m0.jobs / SMALL_PERIOD_S) * SMALL_TASKS)} tasks) start every second.
+${SMALL_AGENTS} agent connections of ${SMALL_SLOTS} slots in a child process. Measured over a ${m0.windowSeconds} s window starting ${SMALL_WARMUP_S} s after
+the last job was put; the bench does nothing in the window but read \`/proc\` and the statement counter at its ends.
+Runs of the window = runs whose logical date is in it (a slot with no run within 30 s after the window is missed);
+run duration = \`created_at\` → \`finished_at\`; slot → done = logical date → \`finished_at\`; fire delay = \`created_at\` −
+logical date; ready → Assign as in section 5. "machine CPU" is the whole machine (\`/proc/stat\`, everything on it, in
+cores busy); statements per task = the platform's statements over the window / attempts finished in it. "idle" = the
+same platform with its agents connected before any job existed, over ${SMALL_IDLE_S} s: its background statements (sweeps,
+presence, relays) and the machine's CPU without the workload (other services on the machine included).
+
+${table(
+  [
+    'db',
+    'window start',
+    'slots due / runs',
+    'missed',
+    'doubled',
+    'runs/s',
+    'tasks/s',
+    'run duration p50 / p99 (ms)',
+    'slot → done p50 / p99 (ms)',
+    'fire delay p50 / p99 (ms)',
+    'ready → Assign p50 / p99 (ms)',
+    'statements per task',
+    'idle: statements/s, machine CPU',
+    'machine CPU',
+    'CPU',
+    'peak RSS (MiB)',
+  ],
+  small.map((m) => [
+    m.db + fail(m),
+    m.windowStart,
+    `${m.expected.toLocaleString('en-US')} / ${m.fired.toLocaleString('en-US')}`,
+    String(m.missed),
+    String(m.doubled),
+    fmt(m.runsPerSec),
+    fmt(m.tasksPerSec),
+    lat(m.runDuration),
+    lat(m.slotToDone),
+    lat(m.fireDelay),
+    lat(m.readyAssign),
+    perUnit(m.queries, m.tasksFinishedInWindow),
+    `${fmt(m.idleStatementsPerSec)}, ${fmt(m.idleMachineCpu, 2)}`,
+    fmt(m.machineCpu, 2),
+    formatCpu(m.cpu),
+    formatRss(m.rssMb),
+  ]),
+)}${errors(small)}
 `);
   }
   return parts.join('\n');

@@ -87,6 +87,11 @@ export async function startKafkaTopology(t: BenchTarget, brokers: string[]): Pro
         'catalog+tenancy': () => [catalog.proc.pid!, tenancy.proc.pid!],
         kafka: () => pidsByCommandLine('java', 'kafka.Kafka'),
       },
+      memory: {
+        ...Object.fromEntries(schedulers.map((s) => [s.name, () => [s.proc.pid!]])),
+        catalog: () => [catalog.proc.pid!],
+        tenancy: () => [tenancy.proc.pid!],
+      },
       tail: () =>
         services.map((s) => `[${s.name}]\n${s.output().trimEnd().split('\n').slice(-8).join('\n')}`).join('\n'),
       stop,

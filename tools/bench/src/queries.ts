@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from './stats.js';
+
+/** Statements the platform sent to its database driver, by first keyword (SELECT, INSERT, COMMIT, ...). */
+export type StatementCounts = Record<string, number>;
+
+interface Snapshot {
+  at: number;
+  counts: StatementCounts;
+}
+
+/**
+ * Reads what dist/query-count-preload.js writes from inside the platform
+ * process: its running statement totals, refreshed every 100 ms.
+ */
+export class QueryCounter {
+  readonly dir = mkdtempSync(join(tmpdir(), 'baton-bench-queries-'));
+  readonly file = join(this.dir, 'counts.json');
+  private start: Snapshot | null = null;
+
+  /** The platform environment that loads the preload. */
+  env(): Record<string, string> {
+    return { BENCH_QUERY_COUNT_FILE: this.file };
+  }
+
+  private read(): Snapshot | null {
+    try {
+      return JSON.parse(readFileSync(this.file, 'utf8')) as Snapshot;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The first totals written at or after now (waits up to 1 s for the next write). */
+  async snapshot(): Promise<Snapshot | null> {
+    const want = Date.now();
+    for (let i = 0; i < 50; i++) {
+      const s = this.read();
+      if (s && s.at >= want) return s;
+      await sleep(20);
+    }
+    return null;
+  }
+
+  async begin(): Promise<void> {
+    this.start = await this.snapshot();
+  }
+
+  /** Statements since begin(), by keyword, with `total`; null when the preload did not report. */
+  async end(): Promise<StatementCounts | null> {
+    const s = await this.snapshot();
+    if (!s || !this.start) return null;
+    const out: StatementCounts = {};
+    let total = 0;
+    for (const [k, v] of Object.entries(s.counts)) {
+      const d = v - (this.start.counts[k] ?? 0);
+      if (d > 0) {
+        out[k] = d;
+        total += d;
+      }
+    }
+    out.total = total;
+    return out;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** "12.3 (SELECT 5.1, UPDATE 3.0, ...)": statements per unit, the largest kinds first. */
+export function perUnit(counts: StatementCounts | null | undefined, units: number, top = 5): string {
+  if (!counts || !counts.total || units <= 0) return 'n/a';
+  const kinds = Object.entries(counts)
+    .filter(([k]) => k !== 'total')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `${k} ${(v / units).toFixed(1)}`);
+  return `${(counts.total / units).toFixed(1)} (${kinds.join(', ')})`;
+}
