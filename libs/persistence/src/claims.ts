@@ -67,7 +67,7 @@ export function findOverdueOffers(m: EntityManager, cutoff: number, limit: numbe
 export function findExpiredLeases(m: EntityManager, now: number, limit: number) {
   return m
     .createQueryBuilder(AttemptEntity, 'a')
-    .select(['a.id', 'a.taskKey', 'a.runId'])
+    .select(['a.id', 'a.tenantId', 'a.taskKey', 'a.runId'])
     .where('a.state = :s', { s: 'running' })
     .andWhere('a.expires_at <= :now', { now })
     .orderBy('a.expires_at', 'ASC')
@@ -79,7 +79,7 @@ export function findExpiredLeases(m: EntityManager, now: number, limit: number) 
 export function findPastDeadlines(m: EntityManager, now: number, limit: number) {
   return m
     .createQueryBuilder(AttemptEntity, 'a')
-    .select(['a.id', 'a.taskKey'])
+    .select(['a.id', 'a.tenantId', 'a.taskKey'])
     .where('a.state IN (:...s)', { s: ['assigned', 'running'] })
     .andWhere('a.deadline_at <= :now', { now })
     .orderBy('a.deadline_at', 'ASC')

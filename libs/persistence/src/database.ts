@@ -93,11 +93,6 @@ export class Database {
     return this.dataSource.manager;
   }
 
-  /** `FOR UPDATE SKIP LOCKED` where the dialect has it (one SQLite process needs no row locks). */
-  get skipLocked(): string {
-    return this.dialect === 'mysql' ? ' FOR UPDATE SKIP LOCKED' : '';
-  }
-
   /** Runs `fn` after the transaction of `m` commits (at once when `m` is not in one); each `fn` once. */
   afterCommit(m: EntityManager, fn: () => void): void {
     const hooks = this.commitHooks.get(m);

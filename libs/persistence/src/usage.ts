@@ -18,7 +18,18 @@ export async function poolUsage(
   const wanted = [...new Set(names)];
   if (wanted.length === 0) return out;
   const pools = await m.find(PoolEntity, { where: { tenantId: scope.tenantId, name: In(wanted) } });
-  if (pools.length === 0) return out;
+  const used = await poolSlotsInUse(m, scope, pools);
+  for (const p of pools) out.set(p.name, { slots: p.slots, used: used.get(p.name) ?? 0 });
+  return out;
+}
+
+/** Slots held in each of the given pools by the tenant's tasks assigned or running. */
+export async function poolSlotsInUse(
+  m: EntityManager,
+  scope: TenantScope,
+  pools: ReadonlyArray<Pick<PoolEntity, 'name'>>,
+): Promise<Map<string, number>> {
+  if (pools.length === 0) return new Map();
   const rows = await m
     .createQueryBuilder(TaskRunEntity, 't')
     .select('t.pool', 'pool')
@@ -28,9 +39,7 @@ export async function poolUsage(
     .andWhere('t.state IN (:...live)', { live: ['assigned', 'running'] })
     .groupBy('t.pool')
     .getRawMany<{ pool: string; used: string | number | null }>();
-  const used = new Map(rows.map((r) => [r.pool, Number(r.used ?? 0)]));
-  for (const p of pools) out.set(p.name, { slots: p.slots, used: used.get(p.name) ?? 0 });
-  return out;
+  return new Map(rows.map((r) => [r.pool, Number(r.used ?? 0)]));
 }
 
 /** Attempts assigned to or running on each agent of a tenant, by agent id. */

@@ -168,7 +168,7 @@ export async function engineFixture() {
       ]),
     );
 
-  const locked = (runId: string) => db.tx(async (m) => (await r.lockRun(m, runId))!);
+  const locked = (runId: string) => db.tx(async (m) => (await r.lockRun(m, scope, runId))!);
 
   return {
     db,

@@ -14,6 +14,7 @@ import { TabPanel, Tabs } from '@/components/tabs';
 import { elapsed, useFormatters } from '@/lib/prefs';
 import { RUN_STATES, isFinished } from '@/lib/states';
 import { href, useQueryState } from '@/lib/url';
+import { Pager } from '@/components/pager';
 
 const TABS = ['graph', 'runs', 'triggers', 'definition'] as const;
 type Tab = (typeof TABS)[number];
@@ -186,18 +187,7 @@ function JobRuns({ name }: { name: string }) {
               </tbody>
             </table>
           </div>
-          <div className="pager">
-            {cursor && (
-              <button type="button" className="btn" onClick={() => setParams({ cursor: null })}>
-                {t('common.firstPage')}
-              </button>
-            )}
-            {runs.data.nextCursor && (
-              <button type="button" className="btn" onClick={() => setParams({ cursor: runs.data.nextCursor })}>
-                {t('common.nextPage')}
-              </button>
-            )}
-          </div>
+          <Pager cursor={cursor} nextCursor={runs.data.nextCursor} onPage={(c) => setParams({ cursor: c })} />
         </>
       )}
     </section>

@@ -8,6 +8,7 @@ import { Empty, ErrorState, Loading, useTitle } from '@/components/feedback';
 import { StateBadge, StateBars } from '@/components/state-badge';
 import { useFormatters } from '@/lib/prefs';
 import { href, useQueryState } from '@/lib/url';
+import { Pager } from '@/components/pager';
 
 const PAGE = 50;
 const RECENT = 12;
@@ -94,18 +95,7 @@ export function JobsView() {
               </tbody>
             </table>
           </div>
-          <div className="pager">
-            {cursor && (
-              <button type="button" className="btn" onClick={() => setParams({ cursor: null })}>
-                {t('common.firstPage')}
-              </button>
-            )}
-            {jobs.data.nextCursor && (
-              <button type="button" className="btn" onClick={() => setParams({ cursor: jobs.data.nextCursor })}>
-                {t('common.nextPage')}
-              </button>
-            )}
-          </div>
+          <Pager cursor={cursor} nextCursor={jobs.data.nextCursor} onPage={(c) => setParams({ cursor: c })} />
         </>
       )}
     </div>

@@ -41,7 +41,7 @@ interface Settle<T> {
 type Command =
   | ({ kind: 'ack'; session: AgentLink; attemptId: string } & Settle<void>)
   | ({ kind: 'result'; session: AgentLink; result: ResultInput } & Settle<ResultDisposition>)
-  | ({ kind: 'finish'; attemptId: string; result: FinishInput } & Settle<boolean>)
+  | ({ kind: 'finish'; attemptId: string; tenantId: string; result: FinishInput } & Settle<boolean>)
   | ({ kind: 'expire'; offer: Offer } & Settle<boolean>);
 
 /** An assignment waiting for its ACK. */
@@ -61,7 +61,7 @@ interface BatchOutcome {
 /** Commands applied in one transaction; more wait for the next one. */
 const MAX_BATCH = 500;
 
-export function outcomeOf(s: Result_Status): AttemptOutcome {
+function outcomeOf(s: Result_Status): AttemptOutcome {
   switch (s) {
     case Result_Status.SUCCEEDED:
       return 'succeeded';
@@ -144,8 +144,10 @@ export class AgentCommands {
   }
 
   /** The server ends an attempt itself (lost lease, deadline); resolves whether it was still live. */
-  finish(attemptId: string, result: FinishInput): Promise<boolean> {
-    return new Promise((done, fail) => this.enqueue({ kind: 'finish', attemptId, result, done, fail }));
+  finish(attempt: { id: string; tenantId: string }, result: FinishInput): Promise<boolean> {
+    return new Promise((done, fail) =>
+      this.enqueue({ kind: 'finish', attemptId: attempt.id, tenantId: attempt.tenantId, result, done, fail }),
+    );
   }
 
   /** An offer nobody acknowledged in time goes back to the queue (no try used); resolves whether it expired. */
@@ -215,7 +217,7 @@ export class AgentCommands {
       if (c.kind === 'expire' && (await this.applyExpiry(m, c.offer, now))) expired.add(c.offer.attemptId);
     }
     const items = batch.flatMap((c) => {
-      if (c.kind === 'finish') return [{ attemptId: c.attemptId, result: c.result }];
+      if (c.kind === 'finish') return [{ attemptId: c.attemptId, tenantId: c.tenantId, result: c.result }];
       if (c.kind !== 'result') return [];
       const state = outcomeOf(c.result.status);
       return [

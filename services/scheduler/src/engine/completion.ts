@@ -30,11 +30,6 @@ export class Completion {
     private readonly compensation: Compensation,
   ) {}
 
-  /** Records an attempt's end and moves its task and run on. */
-  async finishAttempt(m: EntityManager, attemptId: string, r: FinishInput): Promise<Effects> {
-    return this.finishAttempts(m, [{ attemptId, result: r }]);
-  }
-
   /**
    * Records many attempts' ends in one transaction: each run is locked once
    * (in id order, so concurrent batches cannot deadlock) and advanced once,
@@ -42,20 +37,22 @@ export class Completion {
    */
   async finishAttempts(
     m: EntityManager,
-    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string; tenantId?: string }>,
+    items: ReadonlyArray<{ attemptId: string; tenantId: string; result: FinishInput; agentId?: string }>,
   ): Promise<Effects> {
     const fx = noEffects();
     if (items.length === 0) return fx;
     const attempts = new Map<string, AttemptEntity>();
     const ids = [...new Set(items.map((i) => i.attemptId))];
+    const tenants = [...new Set(items.map((i) => i.tenantId))];
     for (let i = 0; i < ids.length; i += 500) {
-      for (const a of await m.findBy(AttemptEntity, { id: In(ids.slice(i, i + 500)) })) attempts.set(a.id, a);
+      const rows = await m.findBy(AttemptEntity, { tenantId: In(tenants), id: In(ids.slice(i, i + 500)) });
+      for (const a of rows) attempts.set(a.id, a);
     }
     const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
     for (const i of items) {
       const a = attempts.get(i.attemptId);
       // Another tenant's attempt does not exist for the sender.
-      if (!a || (i.tenantId !== undefined && a.tenantId !== i.tenantId)) {
+      if (!a || a.tenantId !== i.tenantId) {
         fx.dispositions.set(i.attemptId, { accepted: false, rejection: 'unknown', detail: 'no such attempt' });
         continue;
       }
@@ -73,7 +70,7 @@ export class Completion {
       byRun.set(a.runId, list);
     }
     for (const runId of [...byRun.keys()].sort()) {
-      const run = await this.r.lockRun(m, runId);
+      const run = await this.r.lockRun(m, byRun.get(runId)![0]!.attempt, runId);
       if (!run) {
         for (const { attempt } of byRun.get(runId)!) fx.dispositions.set(attempt.id, stale('the run is gone'));
         continue;
@@ -160,7 +157,6 @@ export class Completion {
         { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
         'running',
       );
-      fx.ignored = false;
     }
     return groups.size > 0;
   }
@@ -206,7 +202,6 @@ export class Completion {
       return false;
     }
     const spec = taskOf(def, task.taskKey) as TaskSpec | undefined;
-    fx.ignored = false;
     if (attempt.kind === 'compensation') {
       if (task.state !== 'compensating') {
         fx.dispositions.set(attemptId, stale(`the task is ${task.state}`));

@@ -355,7 +355,7 @@ export class Dispatcher {
       updatedAt: now,
     });
     if (moved !== 1) return 0;
-    const locked = await this.engine.lockRun(m, run.id);
+    const locked = await this.engine.lockRun(m, run, run.id);
     if (locked) await this.engine.advance(m, locked, await this.engine.definition(m, locked), now);
     return 1;
   }

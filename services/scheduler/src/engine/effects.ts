@@ -32,7 +32,6 @@ export type ResultDisposition =
 export interface Effects {
   queued: boolean;
   retryAt: number | null;
-  ignored: boolean;
   /** Attempts to stop on their agents (cancelled runs). */
   cancel: string[];
   finishedRun: RunFinished | null;
@@ -45,7 +44,6 @@ export interface Effects {
 export const noEffects = (): Effects => ({
   queued: false,
   retryAt: null,
-  ignored: true,
   cancel: [],
   finishedRun: null,
   dispositions: new Map(),

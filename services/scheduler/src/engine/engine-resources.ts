@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import type { AttemptState, JobDefinition, TaskDefinition, TaskState } from '@baton/domain';
-import { Database, JobEntity, RunEntity, TransitionStore, forUpdate } from '@baton/persistence';
+import { Database, JobEntity, RunEntity, type TenantScope, TransitionStore, forUpdate } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { DefinitionCache } from './definitions.js';
@@ -37,8 +37,10 @@ export class EngineResources {
     this.log = logger.child('scheduler');
   }
 
-  async lockRun(m: EntityManager, runId: string): Promise<RunEntity | null> {
-    const q = m.createQueryBuilder(RunEntity, 'r').where('r.id = :id', { id: runId });
+  async lockRun(m: EntityManager, scope: TenantScope, runId: string): Promise<RunEntity | null> {
+    const q = m
+      .createQueryBuilder(RunEntity, 'r')
+      .where('r.tenant_id = :tenant AND r.id = :id', { tenant: scope.tenantId, id: runId });
     return forUpdate(this.db, q).getOne();
   }
 

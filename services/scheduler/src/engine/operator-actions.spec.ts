@@ -19,7 +19,9 @@ describe('OperatorActions: cancel a run, mark a task', () => {
   it('cancels unstarted tasks at once and asks agents to stop running attempts', async () => {
     const run = await f.start('ops');
     const { a } = await f.startTasks(run.id, ['a']);
-    const fx = await f.db.tx(async (m) => f.operator.cancelRun(m, (await f.r.lockRun(m, run.id))!, 'stop', Date.now()));
+    const fx = await f.db.tx(async (m) =>
+      f.operator.cancelRun(m, (await f.r.lockRun(m, f.scope, run.id))!, 'stop', Date.now()),
+    );
     expect(fx.cancel).toEqual([a]);
     expect(await f.tasks(run.id)).toEqual({ a: 'cancelled', b: 'cancelled', c: 'cancelled' });
     expect(await f.runState(run.id)).toBe('cancelled');
@@ -31,13 +33,17 @@ describe('OperatorActions: cancel a run, mark a task', () => {
     await f.finish(a!, { state: 'failed', exitCode: 1 });
     expect((await f.tasks(run.id)).c).toBe('upstream_failed');
     await expect(
-      f.db.tx(async (m) => f.operator.markTask(m, (await f.r.lockRun(m, run.id))!, 'b', 'succeeded', Date.now())),
+      f.db.tx(async (m) =>
+        f.operator.markTask(m, (await f.r.lockRun(m, f.scope, run.id))!, 'b', 'succeeded', Date.now()),
+      ),
     ).rejects.toThrow('task b is queued and cannot be marked succeeded');
     const other = await f.start('ops');
     const ids = await f.startTasks(other.id, ['a']);
     await f.finish(ids.a!, { state: 'failed', exitCode: 1 });
     // upstream_failed may be overridden too: the operator declares the missing work done.
-    await f.db.tx(async (m) => f.operator.markTask(m, (await f.r.lockRun(m, other.id))!, 'c', 'skipped', Date.now()));
+    await f.db.tx(async (m) =>
+      f.operator.markTask(m, (await f.r.lockRun(m, f.scope, other.id))!, 'c', 'skipped', Date.now()),
+    );
     expect((await f.tasks(other.id)).c).toBe('skipped');
   });
 });

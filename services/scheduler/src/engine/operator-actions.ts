@@ -18,7 +18,6 @@ export class OperatorActions {
   /** Cancels a run: unstarted tasks at once, running attempts get Cancel on their agents. */
   async cancelRun(m: EntityManager, run: RunEntity, reason: string, now: number): Promise<Effects> {
     const fx = noEffects();
-    fx.ignored = false;
     if (run.state !== 'running' && run.state !== 'queued') return fx;
     const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
     for (const t of rows) {

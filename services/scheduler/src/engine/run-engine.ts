@@ -40,13 +40,9 @@ export class RunEngine {
     return this.creation.rerun(m, run, mode, now);
   }
 
-  finishAttempt(m: EntityManager, attemptId: string, r: FinishInput): Promise<Effects> {
-    return this.completion.finishAttempt(m, attemptId, r);
-  }
-
   finishAttempts(
     m: EntityManager,
-    items: ReadonlyArray<{ attemptId: string; result: FinishInput; agentId?: string; tenantId?: string }>,
+    items: ReadonlyArray<{ attemptId: string; tenantId: string; result: FinishInput; agentId?: string }>,
   ): Promise<Effects> {
     return this.completion.finishAttempts(m, items);
   }
@@ -63,8 +59,8 @@ export class RunEngine {
     return this.operator.markTask(m, run, key, state, now);
   }
 
-  lockRun(m: EntityManager, runId: string): Promise<RunEntity | null> {
-    return this.r.lockRun(m, runId);
+  lockRun(m: EntityManager, scope: TenantScope, runId: string): Promise<RunEntity | null> {
+    return this.r.lockRun(m, scope, runId);
   }
 
   definition(m: EntityManager, run: RunEntity): Promise<JobDefinition> {

@@ -120,7 +120,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const rows = await findExpiredLeases(this.db.manager, now, BATCH);
     const lost = await Promise.all(
       rows.map((a) =>
-        this.commands.finish(a.id, {
+        this.commands.finish(a, {
           state: 'lost',
           exitCode: null,
           error: 'lease expired: agent stopped reporting',
@@ -147,7 +147,7 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     await Promise.all(
       rows.map(async (a) => {
         const agent = this.sessions.ownerOf(a.id);
-        const ok = await this.commands.finish(a.id, {
+        const ok = await this.commands.finish(a, {
           state: 'timed_out',
           exitCode: null,
           error: 'deadline exceeded: the agent did not report the timeout in time',

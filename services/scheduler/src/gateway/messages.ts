@@ -42,7 +42,7 @@ const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const AGENT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const LABEL_KEY = /^[A-Za-z0-9_./-]{1,63}$/;
 
-export function isId(v: unknown): v is string {
+function isId(v: unknown): v is string {
   return typeof v === 'string' && ID.test(v);
 }
 

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
-import { Database, PoolEntity, TaskRunEntity, type TenantScope, newId, poolUsage } from '@baton/persistence';
+import { Database, PoolEntity, TaskRunEntity, type TenantScope, newId, poolSlotsInUse } from '@baton/persistence';
 import { ProblemException } from '@baton/http';
 import { Dispatcher } from '../engine/dispatcher.js';
 
@@ -47,17 +46,13 @@ export class PoolsService {
       where: { tenantId: scope.tenantId },
       order: { name: 'ASC' },
     });
-    const views = await this.views(
-      scope,
-      pools.map((p) => p.name),
-    );
-    return { items: pools.map((p) => views.get(p.name)!) };
+    return { items: await this.views(scope, pools) };
   }
 
   async get(scope: TenantScope, name: string) {
-    const view = (await this.views(scope, [name])).get(name);
-    if (!view) throw ProblemException.notFound(`pool ${name}`);
-    return view;
+    const pool = await this.db.manager.findOne(PoolEntity, { where: { tenantId: scope.tenantId, name } });
+    if (!pool) throw ProblemException.notFound(`pool ${name}`);
+    return (await this.views(scope, [pool]))[0]!;
   }
 
   async delete(scope: TenantScope, name: string) {
@@ -66,35 +61,29 @@ export class PoolsService {
     return view;
   }
 
-  private async views(scope: TenantScope, names: readonly string[]) {
+  /** Pools with the slots their tasks hold and the tasks queued for them (two grouped queries for all of them). */
+  private async views(scope: TenantScope, pools: readonly PoolEntity[]) {
+    if (pools.length === 0) return [];
     const m = this.db.manager;
-    const pools = await m.find(PoolEntity, { where: { tenantId: scope.tenantId, name: In([...names]) } });
-    const use = await poolUsage(m, scope, names);
-    const queued = names.length
-      ? await m
-          .createQueryBuilder(TaskRunEntity, 't')
-          .select('t.pool', 'pool')
-          .addSelect('COUNT(*)', 'n')
-          .where('t.tenant_id = :tenant', { tenant: scope.tenantId })
-          .andWhere('t.pool IN (:...names)', { names })
-          .andWhere('t.state = :s', { s: 'queued' })
-          .groupBy('t.pool')
-          .getRawMany<{ pool: string; n: string | number }>()
-      : [];
+    const used = await poolSlotsInUse(m, scope, pools);
+    const queued = await m
+      .createQueryBuilder(TaskRunEntity, 't')
+      .select('t.pool', 'pool')
+      .addSelect('COUNT(*)', 'n')
+      .where('t.tenant_id = :tenant', { tenant: scope.tenantId })
+      .andWhere('t.pool IN (:...names)', { names: pools.map((p) => p.name) })
+      .andWhere('t.state = :s', { s: 'queued' })
+      .groupBy('t.pool')
+      .getRawMany<{ pool: string; n: string | number }>();
     const waiting = new Map(queued.map((q) => [q.pool, Number(q.n)]));
-    return new Map(
-      pools.map((p) => [
-        p.name,
-        {
-          name: p.name,
-          slots: p.slots,
-          usedSlots: use.get(p.name)?.used ?? 0,
-          queuedTasks: waiting.get(p.name) ?? 0,
-          description: p.description,
-          createdAt: iso(p.createdAt),
-          updatedAt: iso(p.updatedAt),
-        },
-      ]),
-    );
+    return pools.map((p) => ({
+      name: p.name,
+      slots: p.slots,
+      usedSlots: used.get(p.name) ?? 0,
+      queuedTasks: waiting.get(p.name) ?? 0,
+      description: p.description,
+      createdAt: iso(p.createdAt),
+      updatedAt: iso(p.updatedAt),
+    }));
   }
 }

@@ -224,7 +224,7 @@ export class RunsService implements OnApplicationBootstrap {
         break;
       case 'cancel_previous': {
         for (const prev of active) {
-          const locked = await this.engine.lockRun(m, prev.id);
+          const locked = await this.engine.lockRun(m, scope, prev.id);
           if (!locked) continue;
           const c = await this.engine.cancelRun(m, locked, `cancelled by a newer slot (overlap policy)`, Date.now());
           fx.cancel.push(...c.cancel);
@@ -294,7 +294,7 @@ export class RunsService implements OnApplicationBootstrap {
   private async locked(m: EntityManager, scope: TenantScope, id: string): Promise<RunEntity> {
     const found = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
     if (!found) throw ProblemException.notFound(`run ${id}`);
-    return (await this.engine.lockRun(m, id))!;
+    return (await this.engine.lockRun(m, scope, id))!;
   }
 
   /** Cancels a run; its running attempts get Cancel on their agents. */
