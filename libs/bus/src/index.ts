@@ -3,3 +3,4 @@ export * from './events.js';
 export * from './in-process-bus.js';
 export * from './outbox.js';
 export * from './kafka-bus.js';
+export * from './drainer.js';

@@ -148,8 +148,10 @@ const consoleLogger: BusLogger = {
  *   `sendBatch` per call, keyed by `event.key`; it resolves once the broker
  *   has the events, so the outbox relay marks them published only then.
  * - `subscribe` starts one consumer in `group`; a new group starts at the
- *   beginning of the topic. A record's offset is committed only after the
- *   handler resolved; a failing handler is retried with backoff, in place, so
+ *   beginning of the topic. It resolves once a wake-up group (`latest`) has
+ *   joined; a shared group joins in the background, so a restarted replica
+ *   is not held up by a dead member's session. A record's offset is
+ *   committed only after the handler resolved; a failing handler is retried with backoff, in place, so
  *   the partition waits and nothing is skipped (at-least-once: consumers are
  *   idempotent, see `consumeOnce`). Records without a BusEvent are logged and
  *   skipped. Partitions are handled concurrently, each one in order.
@@ -227,12 +229,20 @@ export class KafkaBus implements EventBus {
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [topicName], fromBeginning: !opts.latest });
-    await consumer.run({
+    const running = consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.partitions,
       eachBatch: (payload) => this.consumeBatch(group, handler, payload),
     });
+    // A wake-up group (one member, starting at the end) joins at once; wait, so what follows is seen.
+    if (opts.latest) return running;
+    // A shared group joins in the background: a member killed a moment ago stays in the group until its
+    // session times out, and a restarted replica must not wait for that to become ready. Nothing is lost:
+    // the group resumes from its committed offsets once it has joined.
+    void running.catch((err: unknown) =>
+      this.logger.error('kafka bus: a consumer failed to start', { group, topic: topicName, error: String(err) }),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { type EntityManager, In } from 'typeorm';
 import { type Database, OutboxEntity, ProcessedEventEntity, isUniqueViolation, newId } from '@baton/persistence';
+import { Drainer } from './drainer.js';
 import { type BusEvent, type EventBus, topic } from './events.js';
 
 export interface OutgoingEvent<T = unknown> {
@@ -68,53 +69,30 @@ export interface RelayLogger {
  * commit and publish).
  */
 export class OutboxRelay {
-  private running = false;
-  private again = false;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private failures = 0;
+  private readonly drainer: Drainer;
 
   constructor(
     private readonly db: Database,
     private readonly bus: EventBus,
-    private readonly logger: RelayLogger,
+    logger: RelayLogger,
     private readonly opts: { batch?: number; safetyIntervalMs?: number } = {},
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.kick(), this.opts.safetyIntervalMs ?? 2_000);
-    this.timer.unref();
-    this.kick();
+  ) {
+    this.drainer = new Drainer(() => this.drain(), {
+      intervalMs: opts.safetyIntervalMs ?? 2_000,
+      onError: (err, failures) => logger.warn('outbox relay failed; will retry', { error: String(err), failures }),
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setTimeout(r, 10));
+  start(): void {
+    this.drainer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.drainer.stop();
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.drain()
-      .catch((err: unknown) => {
-        this.failures++;
-        this.logger.warn('outbox relay failed; will retry', { error: String(err), failures: this.failures });
-        const t = setTimeout(() => this.kick(), Math.min(5_000, 50 * 2 ** this.failures));
-        t.unref();
-      })
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.drainer.kick();
   }
 
   /**
@@ -144,7 +122,6 @@ export class OutboxRelay {
           .execute();
         return rows.length;
       });
-      this.failures = 0;
       if (n < batch) return;
     }
   }
@@ -161,7 +138,6 @@ export class OutboxRelay {
         .getMany();
       if (rows.length === 0) return;
       await this.bus.publish(rows.map(toEvent));
-      this.failures = 0;
       await this.db.tx((m) =>
         m
           .createQueryBuilder()

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -208,4 +209,41 @@ describe.skipIf(!available)('KafkaBus against a Kafka broker', () => {
     await sleep(1_000);
     expect([...after].sort()).toEqual(fresh.map((e) => e.id).sort());
   });
+
+  it("starts a shared group's consumer at once while a killed member still holds the group, and loses nothing", async () => {
+    const t = topic('run-events', prefix);
+    const g = group('killed-member');
+    // A member in another process, killed with SIGKILL once it has joined: the broker keeps it in the group
+    // until its session (10 s) times out.
+    const script = `
+      const { Kafka, logLevel } = require('kafkajs');
+      const c = new Kafka({ clientId: 'doomed', brokers: ${JSON.stringify(brokers)}, logLevel: logLevel.NOTHING })
+        .consumer({ groupId: ${JSON.stringify(g)}, sessionTimeout: 10000 });
+      c.on(c.events.GROUP_JOIN, () => process.stdout.write('joined\\n'));
+      (async () => { await c.connect(); await c.subscribe({ topics: [${JSON.stringify(t)}] }); await c.run({ eachMessage: async () => {} }); })();
+    `;
+    const doomed = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      doomed.stdout.on('data', (d: Buffer) => d.toString().includes('joined') && resolve());
+      doomed.once('exit', (code) => reject(new Error(`the member exited with ${code}`)));
+    });
+    doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+
+    const bus = newBus();
+    const got: string[] = [];
+    await bus.subscribe(t, g, async (e) => void got.push(e.id));
+    // Joining would wait for the dead member's session; subscribe does not.
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    const events = makeEvents(t, 5, ['tenant-a', 'tenant-b']);
+    await bus.publish(events);
+    // The new group reads the topic from its beginning (other tests' events too): these five must be among them.
+    const ids = new Set(events.map((e) => e.id));
+    await waitFor(
+      'the events, once the group has rebalanced',
+      () => got.filter((id) => ids.has(id)).length >= 5,
+      40_000,
+    );
+    expect(got.filter((id) => ids.has(id)).sort()).toEqual([...ids].sort());
+  }, 60_000);
 });
