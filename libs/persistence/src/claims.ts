@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Database } from './database.js';
-import { AttemptEntity, TaskRunEntity } from './entities/index.js';
+import { AttemptEntity, RunRequestEntity, TaskRunEntity } from './entities/index.js';
 import type { TenantScope } from './scope.js';
 
 /*
@@ -85,4 +85,21 @@ export function findPastDeadlines(m: EntityManager, now: number, limit: number) 
     .orderBy('a.deadline_at', 'ASC')
     .limit(limit)
     .getMany();
+}
+
+/** A run request that failed this often is set aside (kept, with its last error) instead of blocking the queue. */
+export const RUN_REQUEST_MAX_FAILURES = 5;
+
+/**
+ * Run requests for this replica to turn into runs, oldest first (or the one
+ * numbered `seq`); those another replica holds are passed over.
+ */
+export function claimRunRequests(db: Database, m: EntityManager, limit: number, seq?: string) {
+  const q = m
+    .createQueryBuilder(RunRequestEntity, 'r')
+    .where('r.failures < :max', { max: RUN_REQUEST_MAX_FAILURES })
+    .orderBy('r.seq', 'ASC')
+    .limit(limit);
+  if (seq !== undefined) q.andWhere('r.seq = :seq', { seq });
+  return skipLocked(db, q).getMany();
 }

@@ -28,6 +28,7 @@ import { SessionRegistry } from './gateway/sessions.js';
 import { PoolsController } from './pools/pools.controller.js';
 import { PoolsService } from './pools/pools.service.js';
 import { RunsController } from './runs/runs.controller.js';
+import { RunRequestIntake } from './runs/run-requests.js';
 import { RunsService } from './runs/runs.service.js';
 
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
@@ -50,6 +51,7 @@ import { RunsService } from './runs/runs.service.js';
     Compensation,
     OperatorActions,
     RunEngine,
+    RunRequestIntake,
     RunsService,
     SchedulerMetrics,
     SessionRegistry,

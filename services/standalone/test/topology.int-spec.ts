@@ -174,6 +174,16 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     expect(run.code, run.stderr).toBe(0);
     const id = /^run (\S+)/.exec(run.stdout)![1]!;
     expect((await cli('logs', id, 'hi')).stdout).toContain('hello through the edge');
+    // The portal's job views through the edge: the definition schema (catalog) and the grid (scheduler).
+    const schema = await callApi<{ $id: string }>(edge.url, token, 'GET', '/api/v1/schemas/job.json');
+    expect(schema.body.$id).toBe('/api/v1/schemas/job.json');
+    const grid = await callApi<{ tasks: string[]; runs: Array<{ id: string }> }>(
+      edge.url,
+      token,
+      'GET',
+      '/api/v1/jobs/greet/grid',
+    );
+    expect([grid.body.tasks, grid.body.runs.map((r) => r.id)]).toEqual([['hi'], [id]]);
     expect((await cli('agents')).stdout).toMatch(/agent-a\s+connected/);
     // Every mutating call went to the audit log, across services.
     await waitFor('the audit records', async () => {
@@ -273,8 +283,8 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     }
   });
 
-  it('delivers an event committed to the outbox but never published, once a relay runs', async () => {
-    // The state a crash between commit and publish leaves behind: an unpublished outbox row.
+  it('takes a run request whose event was never published, and publishes the event once a relay runs', async () => {
+    // The state a crash between commit and publish leaves behind: the request's row and an unpublished outbox row.
     const me = await api<{ tenant: { id: string } }>(tenancy, 'GET', '/api/v1/whoami');
     const job = await api<{ name: string }>(catalog, 'GET', '/api/v1/jobs/tick');
     expect(job.status).toBe(200);
@@ -306,9 +316,25 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
         Date.now(),
       ],
     );
+    await c.query('INSERT INTO run_requests (tenant_id, payload, created_at, failures) VALUES (?, ?, ?, 0)', [
+      payload.tenantId,
+      JSON.stringify(payload),
+      Date.now(),
+    ]);
+    const published = await waitFor(
+      'the outbox row published',
+      async () => {
+        const [o] = (await c.query('SELECT published_at FROM outbox WHERE id = ?', [
+          '01a20000-0000-7000-8000-00000000c4a5',
+        ])) as unknown as [Array<{ published_at: number | null }>];
+        return o[0]?.published_at ?? null;
+      },
+      20_000,
+    );
+    expect(Number(published)).toBeGreaterThan(0);
     await c.end();
     const r = await waitFor(
-      'the run of the recovered event',
+      'the run of the recovered request',
       async () => {
         const l = await api<{ items: RunView[] }>(s2, 'GET', '/api/v1/runs?job=tick&limit=500');
         return l.body.items.find((x) => x.logicalDate === '2030-01-01T00:00:00.000Z') ?? null;

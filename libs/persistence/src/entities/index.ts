@@ -196,6 +196,17 @@ export class OutboxEntity {
   @Column(ms(true)) publishedAt!: number | null;
 }
 
+/** A run asked for by a trigger, waiting for a scheduler replica to claim it (see the run-requests migration). */
+@Entity('run_requests')
+export class RunRequestEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) seq!: string;
+  @Column('varchar', { length: 36 }) tenantId!: string;
+  @Column('text') payload!: string;
+  @Column(ms()) createdAt!: number;
+  @Column('int') failures!: number;
+  @Column('varchar', { length: 1000, nullable: true }) lastError!: string | null;
+}
+
 @Entity('processed_events')
 @Index(['consumer', 'eventId'], { unique: true })
 export class ProcessedEventEntity {
@@ -273,6 +284,7 @@ export const ENTITIES = [
   AttemptEntity,
   TaskLogEntity,
   OutboxEntity,
+  RunRequestEntity,
   ProcessedEventEntity,
   TriggerSecretEntity,
   TriggerDeliveryEntity,

@@ -7,6 +7,7 @@ import { Quotas1732900000000 } from './1732900000000-quotas.js';
 import { BackfillReruns1733000000000 } from './1733000000000-backfill-reruns.js';
 import { FairDispatch1733100000000 } from './1733100000000-fair-dispatch.js';
 import { Pools1733200000000 } from './1733200000000-pools.js';
+import { RunRequests1733300000000 } from './1733300000000-run-requests.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   BackfillReruns1733000000000,
   FairDispatch1733100000000,
   Pools1733200000000,
+  RunRequests1733300000000,
 ];

@@ -9,7 +9,7 @@ import {
   OUTBOX_RELAY,
   type OutboxRelay,
   type RunRequested,
-  enqueueEvent,
+  requestRuns,
   topic,
 } from '@baton/bus';
 import { newId } from '@baton/persistence';
@@ -87,15 +87,7 @@ export class FileTriggers implements OnApplicationBootstrap {
       },
       overlap: t.spec.overlap,
     };
-    await this.db.tx((m) =>
-      enqueueEvent(m, {
-        topic: topic('run-requests'),
-        type: 'run.requested',
-        key: s.tenantId,
-        tenantId: s.tenantId,
-        payload,
-      }),
-    );
+    await this.db.tx((m) => requestRuns(m, [payload]));
     this.relay.kick();
   }
 }

@@ -1,12 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In, MoreThan } from 'typeorm';
 import {
   type AgentView,
   type JobDefinition,
-  type OverlapPolicy,
-  TIME_TRIGGER_TYPES,
   type WaitContext,
-  decideOverlap,
   presenceHealthy,
   topologicalOrder,
   waitingReason,
@@ -15,8 +12,6 @@ import {
   AgentEntity,
   AttemptEntity,
   Database,
-  JobEntity,
-  TriggerSlotEntity,
   RunEntity,
   TaskLogEntity,
   TaskRunEntity,
@@ -28,17 +23,7 @@ import {
   poolUsage,
   newId,
 } from '@baton/persistence';
-import {
-  EVENT_BUS,
-  type EventBus,
-  OUTBOX_RELAY,
-  type OutboxRelay,
-  type RunRequested,
-  consumeOnceBatch,
-  enqueueEvent,
-  subscribeBatch,
-  topic,
-} from '@baton/bus';
+import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException, type Page, decodeNumericCursor, encodeCursor } from '@baton/http';
 import { AgentCommands } from '../engine/agent-commands.js';
@@ -46,7 +31,7 @@ import { DROPPED_LOG_NOTICE } from '../logs/log-sink.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { DefinitionCache, taskOf } from '../engine/definitions.js';
 import { traceIdOf } from '@baton/telemetry';
-import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
+import { RunEngine } from '../engine/run-engine.js';
 
 export interface TriggerRunCommand {
   params: Record<string, unknown>;
@@ -55,9 +40,6 @@ export interface TriggerRunCommand {
   /** W3C traceparent of the caller, if it sent one. */
   traceparent?: string | null;
 }
-
-/** Only time triggers have slots, and so entries in the slot ledger. */
-const TIME_TRIGGERS: ReadonlySet<string> = new Set(TIME_TRIGGER_TYPES);
 
 /** Fields of a stored task definition the views read beyond the domain's type. */
 interface TaskSpecView {
@@ -91,7 +73,7 @@ const summary = (r: RunEntity) => ({
 });
 
 @Injectable()
-export class RunsService implements OnApplicationBootstrap {
+export class RunsService {
   constructor(
     private readonly db: Database,
     private readonly engine: RunEngine,
@@ -102,163 +84,6 @@ export class RunsService implements OnApplicationBootstrap {
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
   ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    // Run requests from triggers; the dedupe key makes a redelivered request one run.
-    await subscribeBatch(this.bus, topic('run-requests'), 'scheduler', async (events) => {
-      let fx: Effects = noEffects();
-      await consumeOnceBatch(this.db, 'scheduler.run-requests', events, async (m, fresh) => {
-        fx = await this.fromRequests(
-          m,
-          fresh.map((e) => e.payload as RunRequested),
-        );
-      });
-      this.commands.apply(fx, false);
-      this.dispatcher.kick();
-    });
-  }
-
-  /**
-   * A batch of trigger requests in one transaction. Requests without an
-   * overlap policy to apply are created in bulk; the others one by one.
-   */
-  private async fromRequests(m: EntityManager, reqs: readonly RunRequested[]): Promise<Effects> {
-    const fx = noEffects();
-    const simple = reqs.filter((r) => !r.overlap || r.overlap === 'allow');
-    for (const r of reqs) {
-      if (r.overlap && r.overlap !== 'allow') {
-        const one = await this.fromRequest(m, r);
-        fx.cancel.push(...one.cancel);
-      }
-    }
-    if (simple.length === 0) return { ...fx, queued: true };
-    const runs = await this.engine.createRuns(
-      m,
-      simple.map((r) => ({
-        tenantId: r.tenantId,
-        jobId: r.jobId,
-        input: {
-          jobName: r.jobName,
-          params: r.params,
-          logicalDate: r.logicalDate,
-          dedupeKey: r.dedupeKey,
-          triggerType: r.triggerType,
-          triggerId: r.triggerId,
-        },
-      })),
-    );
-    // The slot ledger: what became of each slot.
-    const slotted = simple.filter(
-      (r) => r.triggerId && TIME_TRIGGERS.has(r.triggerType) && runs.has(`${r.tenantId}|${r.dedupeKey}`),
-    );
-    const recorded = new Set<string>();
-    const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
-    for (let i = 0; i < triggerIds.length; i += 500) {
-      const rows = await m.find(TriggerSlotEntity, {
-        where: {
-          triggerId: In(triggerIds.slice(i, i + 500)),
-          slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]),
-        },
-        select: { triggerId: true, slotAt: true },
-      });
-      for (const r of rows) recorded.add(`${r.triggerId}|${r.slotAt}`);
-    }
-    const now = Date.now();
-    const ledger = slotted
-      .filter((r) => !recorded.has(`${r.triggerId}|${r.logicalDate}`))
-      .map((r) => ({
-        id: newId(now),
-        tenantId: r.tenantId,
-        triggerId: r.triggerId!,
-        jobName: r.jobName,
-        slotAt: r.logicalDate,
-        outcome: r.slotOutcome ?? 'fired',
-        runId: runs.get(`${r.tenantId}|${r.dedupeKey}`)!.id,
-        recordedAt: now,
-      }));
-    for (let i = 0; i < ledger.length; i += 500) await m.insert(TriggerSlotEntity, ledger.slice(i, i + 500));
-    return { ...fx, queued: true };
-  }
-
-  /**
-   * A trigger's run request, under the trigger's overlap policy, recorded in
-   * the slot ledger with what became of it.
-   */
-  private async fromRequest(m: EntityManager, req: RunRequested): Promise<Effects> {
-    const scope = { tenantId: req.tenantId };
-    const fx = noEffects();
-    const job = await m.findOne(JobEntity, { where: { tenantId: req.tenantId, id: req.jobId } });
-    if (!job) return fx; // deleted after the trigger fired: nothing to run
-    const active = req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
-    const decision = decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
-    let outcome = req.slotOutcome ?? 'fired';
-    let runId: string | null = null;
-    const input = {
-      jobName: job.name,
-      params: req.params,
-      logicalDate: req.logicalDate,
-      dedupeKey: req.dedupeKey,
-      triggerType: req.triggerType,
-      triggerId: req.triggerId,
-    };
-    switch (decision) {
-      case 'start':
-        runId = (await this.engine.createRun(m, scope, input)).run.id;
-        break;
-      case 'skip':
-        outcome = 'skipped_overlap';
-        // A fixed-delay trigger waits for a run's end to schedule its next slot: tell it this slot ended here.
-        if (req.triggerType === 'fixedDelay') {
-          await enqueueEvent(m, {
-            topic: topic('run-events'),
-            type: 'run.skipped',
-            key: req.tenantId,
-            tenantId: req.tenantId,
-            payload: { tenantId: req.tenantId, jobName: job.name, triggerId: req.triggerId, finishedAt: Date.now() },
-          });
-        }
-        break;
-      case 'queue':
-        runId = (await this.engine.createRun(m, scope, { ...input, initialState: 'queued' })).run.id;
-        outcome = 'queued_overlap';
-        break;
-      case 'cancel_previous': {
-        for (const prev of active) {
-          const locked = await this.engine.lockRun(m, scope, prev.id);
-          if (!locked) continue;
-          const c = await this.engine.cancelRun(m, locked, `cancelled by a newer slot (overlap policy)`, Date.now());
-          fx.cancel.push(...c.cancel);
-        }
-        runId = (await this.engine.createRun(m, scope, input)).run.id;
-        outcome = 'cancelled_previous';
-        break;
-      }
-      default: {
-        const never: never = decision;
-        throw new Error(`unknown overlap decision ${String(never)}`);
-      }
-    }
-    const ledgered = TIME_TRIGGERS.has(req.triggerType) ? req.triggerId : null;
-    const recorded = ledgered
-      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: ledgered, slotAt: req.logicalDate } })
-      : null;
-    if (recorded) {
-      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
-    } else if (ledgered) {
-      await m.insert(TriggerSlotEntity, {
-        id: newId(),
-        tenantId: req.tenantId,
-        triggerId: ledgered,
-        jobName: job.name,
-        slotAt: req.logicalDate,
-        outcome,
-        runId,
-        recordedAt: Date.now(),
-      });
-    }
-    fx.queued = true;
-    return fx;
-  }
 
   async trigger(scope: TenantScope, jobName: string, cmd: TriggerRunCommand) {
     const dedupeKey = cmd.idempotencyKey ? `manual:${cmd.idempotencyKey}` : `manual:${newId()}`;

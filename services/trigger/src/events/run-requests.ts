@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { MAX_PLAIN_DEDUPE_KEY, type TriggerDefinition } from '@baton/domain';
 import { TriggerDeliveryEntity, type TriggerEntity, newId } from '@baton/persistence';
-import { type RunRequested, enqueueEvent, topic } from '@baton/bus';
+import { type RunRequested, requestRuns } from '@baton/bus';
 
 /** Keeps a dedupe key within the runs' column: long keys keep their prefix and end in a hash of the whole. */
 export function boundedDedupeKey(key: string): string {
@@ -19,8 +19,8 @@ export interface EventRunRequest {
 
 /**
  * Asks for a run of the trigger's job in the caller's transaction, once per
- * (tenant, dedupe key): the delivery row and the `run.requested` event
- * commit together. Returns false when the key was delivered before.
+ * (tenant, dedupe key): the delivery row and the run request commit
+ * together. Returns false when the key was delivered before.
  */
 export async function requestEventRun(
   m: EntityManager,
@@ -63,12 +63,6 @@ export async function requestEventRun(
     params: req.params,
     overlap: spec.overlap,
   };
-  await enqueueEvent(m, {
-    topic: topic('run-requests'),
-    type: 'run.requested',
-    key: t.tenantId,
-    tenantId: t.tenantId,
-    payload,
-  });
+  await requestRuns(m, [payload]);
   return { requested: true, dedupeKey, logicalDate };
 }

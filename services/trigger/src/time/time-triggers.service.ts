@@ -8,9 +8,8 @@ import {
   OUTBOX_RELAY,
   type OutboxRelay,
   type RunRequested,
-  type OutgoingEvent,
   consumeOnce,
-  enqueueEvents,
+  requestRuns,
   slotDedupeKey,
   topic,
 } from '@baton/bus';
@@ -147,7 +146,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           .limit(CLAIM_BATCH);
         const due = await skipLocked(this.db, q).getMany();
         const misfiredRows: TriggerSlotEntity[] = [];
-        const requests: OutgoingEvent[] = [];
+        const requests: RunRequested[] = [];
         const moves: Array<{ id: string; next: number | null; last: number | null }> = [];
         for (const t of due) {
           const slot = t.nextFireAt!;
@@ -159,7 +158,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
               : planDue(spec, slot, now, anchor, { toleranceMs: this.config.trigger.misfireToleranceMs });
           moves.push({ id: t.id, next: plan.next, last: plan.fire.length > 0 ? Math.max(...plan.fire) : t.lastFireAt });
           for (const s of plan.fire) {
-            const payload: RunRequested = {
+            requests.push({
               tenantId: t.tenantId,
               jobId: t.jobId,
               jobName: t.jobName,
@@ -170,13 +169,6 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
               params: {},
               overlap: spec.overlap,
               slotOutcome: s < now - this.config.trigger.misfireToleranceMs ? 'caught_up' : 'fired',
-            };
-            requests.push({
-              topic: topic('run-requests'),
-              type: 'run.requested',
-              key: t.tenantId,
-              tenantId: t.tenantId,
-              payload,
             });
           }
           for (const s of plan.misfired) {
@@ -202,7 +194,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
         }
         // The claim locked these rows (SKIP LOCKED on MySQL; one writer on SQLite): move them all in one statement.
         for (let i = 0; i < moves.length; i += 200) await this.moveInBulk(m, moves.slice(i, i + 200));
-        await enqueueEvents(m, requests);
+        await requestRuns(m, requests);
         for (let i = 0; i < misfiredRows.length; i += 500) {
           await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
         }

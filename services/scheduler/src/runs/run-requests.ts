@@ -1,0 +1,304 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type EntityManager, In } from 'typeorm';
+import { type OverlapPolicy, TIME_TRIGGER_TYPES, decideOverlap, truncateUtf8 } from '@baton/domain';
+import {
+  Database,
+  JobEntity,
+  RUN_REQUEST_MAX_FAILURES,
+  RunRequestEntity,
+  TriggerSlotEntity,
+  claimRunRequests,
+  isUniqueViolation,
+  newId,
+} from '@baton/persistence';
+import {
+  EVENT_BUS,
+  type EventBus,
+  OUTBOX_RELAY,
+  type OutboxRelay,
+  Drainer,
+  type RunRequested,
+  enqueueEvent,
+  topic,
+} from '@baton/bus';
+import { BATON_CONFIG, type BatonConfig } from '@baton/config';
+import { LOGGER, type Logger } from '@baton/telemetry';
+import { AgentCommands } from '../engine/agent-commands.js';
+import { Dispatcher } from '../engine/dispatcher.js';
+import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
+
+/** Only time triggers have slots, and so entries in the slot ledger. */
+const TIME_TRIGGERS: ReadonlySet<string> = new Set(TIME_TRIGGER_TYPES);
+
+/** Requests claimed per transaction. */
+export const INTAKE_BATCH = 500;
+
+/**
+ * Turns run requests (rows of `run_requests`, written by triggers beside
+ * their `run.requested` events) into runs. Every scheduler replica claims
+ * them with SKIP LOCKED, so no request waits on one replica: one that dies
+ * mid-batch releases its rows with its connection and the next wake-up or
+ * sweep of another replica takes them. Woken by the run-requests topic (each
+ * replica in a group of its own) and after its own commits; the sweep
+ * interval is only the safety net. The dedupe key makes a request that is
+ * taken twice one run. A request that fails on its own is retried with a
+ * count and set aside after RUN_REQUEST_MAX_FAILURES, so it never blocks
+ * the ones behind it.
+ */
+@Injectable()
+export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationShutdown {
+  private stopped = false;
+  private readonly drainer: Drainer;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly db: Database,
+    private readonly engine: RunEngine,
+    private readonly commands: AgentCommands,
+    private readonly dispatcher: Dispatcher,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(BATON_CONFIG) config: BatonConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('intake');
+    this.drainer = new Drainer(() => this.drain(), {
+      intervalMs: config.scheduler.sweepIntervalMs,
+      onError: (err, failures) =>
+        this.log.warn('taking run requests failed; will retry', { error: String(err), failures }),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.subscribe(topic('run-requests'), `scheduler.intake.${newId()}`, async () => this.kick(), {
+      latest: true,
+    });
+    this.drainer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.drainer.stop();
+  }
+
+  /** Takes the waiting requests now (one drain at a time; one more if kicked meanwhile). */
+  kick(): void {
+    this.drainer.kick();
+  }
+
+  /**
+   * Drains the queue a batch at a time, until a batch comes back short.
+   * False when a request failed (it is counted; the queue is tried again
+   * after a pause).
+   */
+  async drain(): Promise<boolean> {
+    while (!this.stopped) {
+      let seqs: string[] = [];
+      let taken: number;
+      try {
+        taken = await this.take(INTAKE_BATCH, (s) => (seqs = s));
+      } catch (err) {
+        if (seqs.length === 0) throw err;
+        // Something in the batch fails: take its requests one at a time, so only the bad one waits.
+        let failed = 0;
+        for (const seq of seqs) if (!(await this.takeOne(seq))) failed++;
+        if (failed > 0) return false;
+        continue;
+      }
+      if (taken < INTAKE_BATCH) return true;
+    }
+    return true;
+  }
+
+  /** One transaction: claim up to `limit` requests, create their runs, delete them. */
+  private async take(limit: number, claimed: (seqs: string[]) => void, seq?: string): Promise<number> {
+    let fx: Effects = noEffects();
+    const n = await this.db.tx(async (m) => {
+      const rows = await claimRunRequests(this.db, m, limit, seq);
+      claimed(rows.map((r) => r.seq));
+      if (rows.length === 0) return 0;
+      fx = await this.fromRequests(
+        m,
+        rows.map((r) => JSON.parse(r.payload) as RunRequested),
+      );
+      await m.delete(RunRequestEntity, { seq: In(rows.map((r) => r.seq)) });
+      return rows.length;
+    });
+    if (n > 0) {
+      this.commands.apply(fx, false);
+      this.relay.kick();
+      this.dispatcher.kick();
+    }
+    return n;
+  }
+
+  /** One request in a transaction of its own; false when it failed (its failure is counted). */
+  private async takeOne(seq: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.take(1, () => undefined, seq);
+        return true;
+      } catch (err) {
+        // The same dedupe key taken by two replicas at once: the second try finds the first one's run.
+        if (attempt === 1 && isUniqueViolation(err)) continue;
+        const error = truncateUtf8(err instanceof Error ? err.message : String(err), 1000);
+        await this.db.manager
+          .createQueryBuilder()
+          .update(RunRequestEntity)
+          .set({ failures: () => 'failures + 1', lastError: error })
+          .where('seq = :seq', { seq })
+          .execute();
+        const row = await this.db.manager.findOne(RunRequestEntity, { where: { seq } });
+        const fields = { seq, tenant: row?.tenantId, failures: row?.failures, error };
+        if (row && row.failures >= RUN_REQUEST_MAX_FAILURES) {
+          this.log.error('run request set aside after repeated failures; it stays in run_requests', fields);
+        } else {
+          this.log.warn('run request failed; it will be retried', fields);
+        }
+        return false;
+      }
+    }
+  }
+
+  /**
+   * A batch of trigger requests in one transaction. Requests without an
+   * overlap policy to apply are created in bulk; the others one by one.
+   */
+  async fromRequests(m: EntityManager, reqs: readonly RunRequested[]): Promise<Effects> {
+    const fx = noEffects();
+    const simple = reqs.filter((r) => !r.overlap || r.overlap === 'allow');
+    for (const r of reqs) {
+      if (r.overlap && r.overlap !== 'allow') {
+        const one = await this.fromRequest(m, r);
+        fx.cancel.push(...one.cancel);
+      }
+    }
+    if (simple.length === 0) return { ...fx, queued: true };
+    const runs = await this.engine.createRuns(
+      m,
+      simple.map((r) => ({
+        tenantId: r.tenantId,
+        jobId: r.jobId,
+        input: {
+          jobName: r.jobName,
+          params: r.params,
+          logicalDate: r.logicalDate,
+          dedupeKey: r.dedupeKey,
+          triggerType: r.triggerType,
+          triggerId: r.triggerId,
+        },
+      })),
+    );
+    // The slot ledger: what became of each slot.
+    const slotted = simple.filter(
+      (r) => r.triggerId && TIME_TRIGGERS.has(r.triggerType) && runs.has(`${r.tenantId}|${r.dedupeKey}`),
+    );
+    const recorded = new Set<string>();
+    const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
+    for (let i = 0; i < triggerIds.length; i += 500) {
+      const rows = await m.find(TriggerSlotEntity, {
+        where: {
+          triggerId: In(triggerIds.slice(i, i + 500)),
+          slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]),
+        },
+        select: { triggerId: true, slotAt: true },
+      });
+      for (const r of rows) recorded.add(`${r.triggerId}|${r.slotAt}`);
+    }
+    const now = Date.now();
+    const ledger = slotted
+      .filter((r) => !recorded.has(`${r.triggerId}|${r.logicalDate}`))
+      .map((r) => ({
+        id: newId(now),
+        tenantId: r.tenantId,
+        triggerId: r.triggerId!,
+        jobName: r.jobName,
+        slotAt: r.logicalDate,
+        outcome: r.slotOutcome ?? 'fired',
+        runId: runs.get(`${r.tenantId}|${r.dedupeKey}`)!.id,
+        recordedAt: now,
+      }));
+    for (let i = 0; i < ledger.length; i += 500) await m.insert(TriggerSlotEntity, ledger.slice(i, i + 500));
+    return { ...fx, queued: true };
+  }
+
+  /**
+   * A trigger's run request, under the trigger's overlap policy, recorded in
+   * the slot ledger with what became of it.
+   */
+  private async fromRequest(m: EntityManager, req: RunRequested): Promise<Effects> {
+    const scope = { tenantId: req.tenantId };
+    const fx = noEffects();
+    const job = await m.findOne(JobEntity, { where: { tenantId: req.tenantId, id: req.jobId } });
+    if (!job) return fx; // deleted after the trigger fired: nothing to run
+    const active = req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
+    const decision = decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
+    let outcome = req.slotOutcome ?? 'fired';
+    let runId: string | null = null;
+    const input = {
+      jobName: job.name,
+      params: req.params,
+      logicalDate: req.logicalDate,
+      dedupeKey: req.dedupeKey,
+      triggerType: req.triggerType,
+      triggerId: req.triggerId,
+    };
+    switch (decision) {
+      case 'start':
+        runId = (await this.engine.createRun(m, scope, input)).run.id;
+        break;
+      case 'skip':
+        outcome = 'skipped_overlap';
+        // A fixed-delay trigger waits for a run's end to schedule its next slot: tell it this slot ended here.
+        if (req.triggerType === 'fixedDelay') {
+          await enqueueEvent(m, {
+            topic: topic('run-events'),
+            type: 'run.skipped',
+            key: req.tenantId,
+            tenantId: req.tenantId,
+            payload: { tenantId: req.tenantId, jobName: job.name, triggerId: req.triggerId, finishedAt: Date.now() },
+          });
+        }
+        break;
+      case 'queue':
+        runId = (await this.engine.createRun(m, scope, { ...input, initialState: 'queued' })).run.id;
+        outcome = 'queued_overlap';
+        break;
+      case 'cancel_previous': {
+        for (const prev of active) {
+          const locked = await this.engine.lockRun(m, scope, prev.id);
+          if (!locked) continue;
+          const c = await this.engine.cancelRun(m, locked, `cancelled by a newer slot (overlap policy)`, Date.now());
+          fx.cancel.push(...c.cancel);
+        }
+        runId = (await this.engine.createRun(m, scope, input)).run.id;
+        outcome = 'cancelled_previous';
+        break;
+      }
+      default: {
+        const never: never = decision;
+        throw new Error(`unknown overlap decision ${String(never)}`);
+      }
+    }
+    const ledgered = TIME_TRIGGERS.has(req.triggerType) ? req.triggerId : null;
+    const recorded = ledgered
+      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: ledgered, slotAt: req.logicalDate } })
+      : null;
+    if (recorded) {
+      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
+    } else if (ledgered) {
+      await m.insert(TriggerSlotEntity, {
+        id: newId(),
+        tenantId: req.tenantId,
+        triggerId: ledgered,
+        jobName: job.name,
+        slotAt: req.logicalDate,
+        outcome,
+        runId,
+        recordedAt: Date.now(),
+      });
+    }
+    fx.queued = true;
+    return fx;
+  }
+}
