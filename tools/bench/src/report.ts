@@ -365,6 +365,8 @@ and info logs. Times come from the server's own timestamps (\`GET /api/v1/runs/{
 bench's polling does not add to them. Re-run with \`npm run bench\` (\`--only\` chain, fanout, fanout-kafka, cron, peers, fleet, fairness, small-runs; \`--db\`, \`--fanout\`,
 \`--cron-triggers\`, \`--cron-seconds\`, the \`--fleet-*\`, \`--fairness-*\` and \`--small-*\` sizes, \`--quick\`, \`--write\`; \`--help\` lists them).
 "Peak RSS" is the platform process's resident-set high-water mark (\`VmHWM\` in \`/proc/<pid>/status\`, read before it stops).
+The fault run (a scheduler replica killed every 20 s under cron load) is recorded beside this file, in
+[faults.md](faults.md) (\`npm run bench:faults -- --write\`).
 
 ## Machine
 

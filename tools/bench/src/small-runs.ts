@@ -87,6 +87,36 @@ export function smallSlots(i: number, w0: number, w1: number): number[] {
 }
 
 /**
+ * Slots of jobs `names` (job i fires as `smallCron(i)`) due in [w0, w1),
+ * against the runs found for them: slots with no run, and runs beyond one
+ * per slot or off the slots.
+ */
+export function tallySlots(
+  names: readonly string[],
+  runs: ReadonlyArray<{ jobName: string; logicalDate: number }>,
+  w0: number,
+  w1: number,
+): { expected: number; missed: number; doubled: number } {
+  const byJob = new Map<string, Map<number, number>>();
+  for (const r of runs) {
+    const m = byJob.get(r.jobName) ?? new Map<number, number>();
+    m.set(r.logicalDate, (m.get(r.logicalDate) ?? 0) + 1);
+    byJob.set(r.jobName, m);
+  }
+  let expected = 0;
+  let missed = 0;
+  let doubled = 0;
+  for (const [i, name] of names.entries()) {
+    const want = smallSlots(i, w0, w1);
+    const got = byJob.get(name) ?? new Map<number, number>();
+    expected += want.length;
+    for (const at of want) if (!got.has(at)) missed++;
+    for (const [at, n] of got) doubled += want.includes(at) ? n - 1 : n;
+  }
+  return { expected, missed, doubled };
+}
+
+/**
  * `jobs` cron jobs (PUT through the API), each a chain of 3 noop tasks firing
  * every 2 s; measured over a `seconds` window after a warm-up.
  */
@@ -186,22 +216,7 @@ export async function runSmallRuns(
     }
     base.rssMb = readPeakRss({ platform: () => [platform.proc.pid!] });
 
-    const byJob = new Map<string, Map<number, number>>();
-    for (const r of rows.runs) {
-      const m = byJob.get(r.jobName) ?? new Map<number, number>();
-      m.set(r.logicalDate, (m.get(r.logicalDate) ?? 0) + 1);
-      byJob.set(r.jobName, m);
-    }
-    let expected = 0;
-    let missed = 0;
-    let doubled = 0;
-    for (const [i, name] of names.entries()) {
-      const want = smallSlots(i, w0, w1);
-      const got = byJob.get(name) ?? new Map<number, number>();
-      expected += want.length;
-      for (const at of want) if (!got.has(at)) missed++;
-      for (const [at, n] of got) doubled += want.includes(at) ? n - 1 : n;
-    }
+    const { expected, missed, doubled } = tallySlots(names, rows.runs, w0, w1);
     const notDone = rows.runs.filter((r) => !TERMINAL.has(r.state)).length;
     const succeeded = rows.runs.filter((r) => r.state === 'succeeded').length;
     if (missed) errors.push(`${missed} slots missed`);

@@ -16,15 +16,37 @@ export function owner(path: string): 'scheduler' | 'catalog' | 'tenancy' {
   return 'tenancy';
 }
 
+export interface TopologyOptions {
+  schedulers?: number;
+  /** Trigger replicas (none by default: fan-out starts its runs through the API). */
+  triggers?: number;
+}
+
+/** The topology, with what a fault run needs: its scheduler replicas, killed and started again on their ports. */
+export interface KafkaTopology extends FanoutPlatform {
+  schedulerCount: number;
+  /** `kill -9` scheduler replica i (0-based). */
+  killScheduler(i: number): Promise<void>;
+  /** Starts replica i again on its HTTP and gRPC ports (resolves once it is ready). */
+  restartScheduler(i: number): Promise<void>;
+  /** Replica i's output, also of its earlier lives. */
+  schedulerOutput(i: number): string;
+}
+
 /**
  * The production topology on a fresh MariaDB database and a Kafka broker:
- * tenancy, catalog and SCHEDULER_REPLICAS scheduler replicas, each its own
- * process, with a topic prefix of their own. Agent process g is sent to
- * scheduler replica g (the other replicas follow as its failover list); REST
- * calls go to the owning service, run and agent calls to the scheduler
- * replicas in turn.
+ * tenancy, catalog, `triggers` trigger replicas and `schedulers` scheduler
+ * replicas (SCHEDULER_REPLICAS by default), each its own process, with a
+ * topic prefix of their own. Agent process g is sent to scheduler replica g
+ * (the other replicas follow as its failover list); REST calls go to the
+ * owning service, run and agent calls to the scheduler replicas in turn.
  */
-export async function startKafkaTopology(t: BenchTarget, brokers: string[]): Promise<FanoutPlatform> {
+export async function startKafkaTopology(
+  t: BenchTarget,
+  brokers: string[],
+  o: TopologyOptions = {},
+): Promise<KafkaTopology> {
+  const schedulerCount = o.schedulers ?? SCHEDULER_REPLICAS;
   if (!t.db.url) throw new Error('the Kafka topology needs a MySQL/MariaDB database');
   const token = `bat_key_${randomBytes(24).toString('hex')}`;
   const env: Record<string, string> = {
@@ -34,6 +56,8 @@ export async function startKafkaTopology(t: BenchTarget, brokers: string[]): Pro
     BATON_KAFKA_BROKERS: brokers.join(','),
     BATON_KAFKA_TOPIC_PREFIX: `bench${randomBytes(4).toString('hex')}.`,
     BATON_BOOTSTRAP_TOKEN: token,
+    // Production mode has no default secrets: the trigger service seals webhook secrets with this key.
+    BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
   };
   const services: ServiceProcess[] = [];
   const stop = async () => {
@@ -44,24 +68,33 @@ export async function startKafkaTopology(t: BenchTarget, brokers: string[]): Pro
     const tenancy = await startServiceProcess({ service: 'tenancy', env });
     services.push(tenancy);
     const grpc: string[] = [];
-    for (let i = 0; i < SCHEDULER_REPLICAS; i++) grpc.push(`127.0.0.1:${await freePort()}`);
+    const httpPorts: number[] = [];
+    for (let i = 0; i < schedulerCount; i++) {
+      grpc.push(`127.0.0.1:${await freePort()}`);
+      httpPorts.push(await freePort());
+    }
+    const startScheduler = (i: number) =>
+      startServiceProcess({
+        service: 'scheduler',
+        name: `scheduler-${i + 1}`,
+        httpPort: httpPorts[i],
+        env: { ...env, BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: grpc[i]!.split(':')[1]! },
+      });
     const started = await Promise.allSettled([
       startServiceProcess({ service: 'catalog', env }),
-      ...grpc.map((addr, i) =>
-        startServiceProcess({
-          service: 'scheduler',
-          name: `scheduler-${i + 1}`,
-          env: { ...env, BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: addr.split(':')[1]! },
-        }),
+      ...Array.from({ length: o.triggers ?? 0 }, (_, i) =>
+        startServiceProcess({ service: 'trigger', name: `trigger-${i + 1}`, env }),
       ),
+      ...grpc.map((_, i) => startScheduler(i)),
     ]);
     for (const s of started) if (s.status === 'fulfilled') services.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const [catalog, ...schedulers] = started.map((s) => (s as PromiseFulfilledResult<ServiceProcess>).value) as [
-      ServiceProcess,
-      ...ServiceProcess[],
-    ];
+    const all = started.map((s) => (s as PromiseFulfilledResult<ServiceProcess>).value);
+    const catalog = all[0]!;
+    const triggers = all.slice(1, 1 + (o.triggers ?? 0));
+    const schedulers = all.slice(1 + (o.triggers ?? 0));
+    const earlierOutput: string[] = schedulers.map(() => '');
     let next = 0;
     const base = (path: string) => {
       const o = owner(path);
@@ -82,16 +115,29 @@ export async function startKafkaTopology(t: BenchTarget, brokers: string[]): Pro
         return [...grpc.slice(first), ...grpc.slice(0, first)].join(',');
       },
       cpu: {
-        // Per replica: how evenly the two share the run shows in the report.
-        ...Object.fromEntries(schedulers.map((s) => [s.name, () => [s.proc.pid!]])),
+        // Per replica: how evenly they share the run shows in the report.
+        ...Object.fromEntries(schedulers.map((s, i) => [s.name, () => [schedulers[i]!.proc.pid!]])),
+        ...(triggers.length > 0 ? { triggers: () => triggers.map((x) => x.proc.pid!) } : {}),
         'catalog+tenancy': () => [catalog.proc.pid!, tenancy.proc.pid!],
         kafka: () => pidsByCommandLine('java', 'kafka.Kafka'),
       },
       memory: {
-        ...Object.fromEntries(schedulers.map((s) => [s.name, () => [s.proc.pid!]])),
+        ...Object.fromEntries(schedulers.map((s, i) => [s.name, () => [schedulers[i]!.proc.pid!]])),
+        ...Object.fromEntries(triggers.map((x) => [x.name, () => [x.proc.pid!]])),
         catalog: () => [catalog.proc.pid!],
         tenancy: () => [tenancy.proc.pid!],
       },
+      schedulerCount,
+      killScheduler: async (i) => {
+        earlierOutput[i] += schedulers[i]!.output();
+        await schedulers[i]!.kill('SIGKILL');
+      },
+      restartScheduler: async (i) => {
+        const next = await startScheduler(i);
+        services[services.indexOf(schedulers[i]!)] = next;
+        schedulers[i] = next;
+      },
+      schedulerOutput: (i) => earlierOutput[i]! + schedulers[i]!.output(),
       tail: () =>
         services.map((s) => `[${s.name}]\n${s.output().trimEnd().split('\n').slice(-8).join('\n')}`).join('\n'),
       stop,
