@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { readTestEnv } from '@baton/config';
 import { testKafkaBrokers } from '@baton/testing';
 import { type ChildAgents, startChildProcess } from './agents.js';
+import { formatted } from './format.js';
 import { describeMachine } from './machine.js';
 import { TERMINAL, freshTarget, putJob } from './platform.js';
 import { openReader, readRows } from './rows.js';
@@ -262,8 +263,10 @@ async function main(): Promise<void> {
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, Node.js ${m.node}, ${m.mariadb}; everything shares these cores.`,
   );
   process.stdout.write(md);
-  writeFileSync(resolve(__dirname, '../results/kill-loop.json'), `${JSON.stringify(r, null, 2)}\n`);
-  if (write) writeFileSync(resolve(__dirname, '../../../docs/faults.md'), md);
+  const results = resolve(__dirname, '../results/kill-loop.json');
+  writeFileSync(results, await formatted(results, JSON.stringify(r, null, 2)));
+  const doc = resolve(__dirname, '../../../docs/faults.md');
+  if (write) writeFileSync(doc, await formatted(doc, md));
   if (!r.ok) process.exitCode = 1;
 }
 

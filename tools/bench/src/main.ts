@@ -16,6 +16,7 @@ import {
 } from './fairness.js';
 import { type FanoutResult, MAX_FANOUT, runFanout } from './fanout.js';
 import { FLEET_AGENTS, FLEET_RUNS, FLEET_SLOTS, type FleetResult, runFleet } from './fleet.js';
+import { formatted } from './format.js';
 import { describeMachine } from './machine.js';
 import type { DbKind } from './platform.js';
 import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.js';
@@ -224,16 +225,6 @@ export function parseArgs(argv: string[]): Args {
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** The report as the repository's Prettier configuration formats it (docs are format-checked). */
-async function formatted(path: string, md: string): Promise<string> {
-  try {
-    const prettier = await import('prettier');
-    const config = (await prettier.resolveConfig(path)) ?? {};
-    return await prettier.format(md, { ...config, filepath: path });
-  } catch {
-    return md;
-  }
-}
-
 async function output(results: Results, write: boolean): Promise<void> {
   process.stdout.write(`\n${summaryTable(results)}\n\n`);
   for (const s of results.skipped) process.stdout.write(`skipped  ${s}\n`);
