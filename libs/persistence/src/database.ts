@@ -26,6 +26,8 @@ export class Database {
   private sqliteChain: Promise<unknown> = Promise.resolve();
   /** Work to do once a transaction commits, by its manager; dropped when it rolls back. */
   private readonly commitHooks = new WeakMap<EntityManager, Array<() => void>>();
+  /** Pooled MySQL connections whose session is at READ COMMITTED already. */
+  private readonly readCommitted = new WeakSet<object>();
 
   private constructor(
     readonly dataSource: DataSource,
@@ -124,7 +126,7 @@ export class Database {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        return committed(await this.dataSource.transaction('READ COMMITTED', body));
+        return committed(await this.mysqlTransaction(body));
       } catch (err) {
         const errno =
           (err as { errno?: number; driverError?: { errno?: number } }).driverError?.errno ??
@@ -135,6 +137,33 @@ export class Database {
         }
         throw err;
       }
+    }
+  }
+
+  /**
+   * A transaction at READ COMMITTED. The level is set once per pooled
+   * connection (`SET SESSION`), not before every transaction: one round trip
+   * less on every transaction of the hot paths.
+   */
+  private async mysqlTransaction<T>(body: (m: EntityManager) => Promise<T>): Promise<T> {
+    const qr = this.dataSource.createQueryRunner();
+    try {
+      const conn = (await qr.connect()) as object;
+      if (!this.readCommitted.has(conn)) {
+        await qr.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        this.readCommitted.add(conn);
+      }
+      await qr.startTransaction();
+      try {
+        const value = await body(qr.manager);
+        await qr.commitTransaction();
+        return value;
+      } catch (err) {
+        await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
     }
   }
 

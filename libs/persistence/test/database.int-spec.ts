@@ -1,0 +1,64 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database, TenantEntity, newId } from '@baton/persistence';
+import { type TestDatabase, createTestDatabase, testDatabaseKinds } from '@baton/testing';
+
+const kinds = await testDatabaseKinds();
+
+describe.each(kinds)('database transactions (%s)', (kind) => {
+  let target: TestDatabase;
+  let db: Database;
+
+  beforeAll(async () => {
+    target = await createTestDatabase(kind);
+    db = await Database.open(
+      target.url
+        ? { kind: 'mysql', url: target.url }
+        : { kind: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'baton-db-')), 'baton.db') },
+      { poolSize: 3 },
+    );
+  });
+  afterAll(async () => {
+    await db?.close();
+    await target?.drop();
+  });
+
+  it('commits, runs after-commit hooks once, and drops them with a rollback', async () => {
+    const kept = newId();
+    const dropped = newId();
+    const hooks: string[] = [];
+    await db.tx(async (m) => {
+      await m.insert(TenantEntity, { id: kept, name: `t-${kept}`, createdAt: Date.now() });
+      db.afterCommit(m, () => hooks.push('kept'));
+    });
+    await expect(
+      db.tx(async (m) => {
+        await m.insert(TenantEntity, { id: dropped, name: `t-${dropped}`, createdAt: Date.now() });
+        db.afterCommit(m, () => hooks.push('dropped'));
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(hooks).toEqual(['kept']);
+    expect(await db.manager.findOneBy(TenantEntity, { id: kept })).not.toBeNull();
+    expect(await db.manager.findOneBy(TenantEntity, { id: dropped })).toBeNull();
+  });
+
+  it.runIf(kind === 'mariadb')('runs every transaction at READ COMMITTED, on every pooled connection', async () => {
+    const levels = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        db.tx(async (m) => {
+          const rows = (await m.query('SELECT @@SESSION.tx_isolation AS level, CONNECTION_ID() AS id')) as Array<{
+            level: string;
+            id: number;
+          }>;
+          await new Promise((r) => setTimeout(r, 10)); // hold the connection so the pool hands out the others
+          return rows[0]!;
+        }),
+      ),
+    );
+    expect(new Set(levels.map((l) => l.level))).toEqual(new Set(['READ-COMMITTED']));
+    expect(new Set(levels.map((l) => l.id)).size).toBe(3);
+  });
+});
