@@ -28,6 +28,7 @@ import { NO_EXIT_CODE, startTask, type RunningTask, type TaskOutcome } from './e
 import { ResultJournal } from './journal.js';
 import { LogBatcher } from './log-batcher.js';
 import { createConsoleLogger } from './logger.js';
+import { firstServerIndex } from './servers.js';
 import type { AgentHandle, AgentLogger, AgentOptions } from './types.js';
 
 /** Log bytes kept per attempt while disconnected; the oldest chunks go first past this. */
@@ -100,7 +101,10 @@ class Agent implements AgentHandle {
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** File triggers' folders, as the server lists them after each Welcome. */
   private readonly files: FileWatcher;
-  /** `server` may list several scheduler replicas (`a:7070,b:7070`): a broken stream moves to the next. */
+  /**
+   * `server` may list several scheduler replicas (`a:7070,b:7070`): the agent starts at the one its
+   * name hashes to (`firstServerIndex`) and a broken stream moves to the next.
+   */
   private readonly servers: string[];
   private serverIndex = 0;
   private welcomeTimer: NodeJS.Timeout | null = null;
@@ -124,6 +128,7 @@ class Agent implements AgentHandle {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    this.serverIndex = firstServerIndex(opts.name, this.servers.length);
     this.baseEnv = opts.baseEnv ?? process.env;
     const tls = opts.tls;
     this.creds = tls
