@@ -21,6 +21,7 @@ const ctx = (over: Partial<WaitContext> = {}): WaitContext => ({
     ['etl', { slots: 2, used: 2 }],
     ['big', { slots: 4, used: 1 }],
   ]),
+  heldAtShare: false,
   ...over,
 });
 const task = (over: Partial<WaitingTask> = {}): WaitingTask => ({
@@ -56,7 +57,7 @@ describe('waitingReason', () => {
     ['its pool is full', { pool: 'etl' }, {}, 'pool_full', null],
     ['its pool has room for one slot, not two', { pool: 'big', poolSlots: 4 }, {}, 'pool_full', null],
     ['its pool does not exist (no slots)', { pool: 'nope' }, {}, 'pool_full', null],
-    ['its pool has room', { pool: 'big', poolSlots: 3 }, {}, 'fair_share', null],
+    ['its pool has room', { pool: 'big', poolSlots: 3 }, {}, 'dispatching', null],
     ['matching agents are full', {}, { agents: [agent({ used: 2 }), agent({ used: 2 })] }, 'agents_full', null],
     [
       'no agent beats a limit',
@@ -65,7 +66,21 @@ describe('waitingReason', () => {
       'no_matching_agent',
       null,
     ],
-    ['everything allows it: the dispatcher is serving others first', {}, {}, 'fair_share', null],
+    ['everything allows it: on its way to an agent', {}, {}, 'dispatching', null],
+    [
+      'everything allows it, but the last batch went to other tenants first',
+      {},
+      { heldAtShare: true },
+      'fair_share',
+      null,
+    ],
+    [
+      'held at its share, but its agents are full: agents_full',
+      {},
+      { heldAtShare: true, agents: [agent({ used: 2 })] },
+      'agents_full',
+      null,
+    ],
     ['a cancelled run has no waiting tasks', { state: 'pending' }, { runState: 'cancelled' }, null, null],
   ])('%s', (_name, t, c, reason, until) => {
     const got = waitingReason(task(t), ctx(c));

@@ -16,7 +16,8 @@ export type WaitingReason =
   | 'pool_full'
   | 'no_matching_agent'
   | 'agents_full'
-  | 'fair_share';
+  | 'fair_share'
+  | 'dispatching';
 
 /** Heartbeat intervals an agent may miss before it is unhealthy and gets no new work. */
 export const MISSED_HEARTBEATS_UNHEALTHY = 3;
@@ -44,7 +45,11 @@ export const WAITING_REASONS: readonly WaitingReason[] = [
   'no_matching_agent',
   'agents_full',
   'fair_share',
+  'dispatching',
 ];
+
+/** How long a batch that held a tenant back at its fair share explains its queued tasks (`fair_share`). */
+export const FAIR_SHARE_MEMORY_MS = 5_000;
 
 export interface AgentView {
   readonly labels: Readonly<Record<string, string>>;
@@ -69,6 +74,12 @@ export interface WaitContext {
   readonly agents: readonly AgentView[];
   /** The tenant's pools: their slots and the slots taken by tasks assigned or running. */
   readonly pools: ReadonlyMap<string, { readonly slots: number; readonly used: number }>;
+  /**
+   * The dispatcher left this tenant's claimable tasks for a later batch,
+   * because the batch went to other tenants' shares, within the last
+   * FAIR_SHARE_MEMORY_MS (as the replica answering knows it).
+   */
+  readonly heldAtShare: boolean;
 }
 
 export interface WaitingTask {
@@ -127,5 +138,6 @@ export function waitingReason(task: WaitingTask, ctx: WaitContext): Waiting | nu
     return { reason: 'pool_full', until: null };
   }
   if (matching.every((a) => a.used >= a.slots)) return { reason: 'agents_full', until: null };
-  return { reason: 'fair_share', until: null };
+  // Nothing holds it: either the last batch went to other tenants' shares first, or it is being dispatched now.
+  return { reason: ctx.heldAtShare ? 'fair_share' : 'dispatching', until: null };
 }

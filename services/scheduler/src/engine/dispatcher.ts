@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import { type JobDefinition, type TaskDefinition, fairShares, labelsMatch, poolHasRoom } from '@baton/domain';
+import {
+  FAIR_SHARE_MEMORY_MS,
+  type JobDefinition,
+  type TaskDefinition,
+  fairShares,
+  labelsMatch,
+  poolHasRoom,
+} from '@baton/domain';
 import {
   type Assignment,
   AttemptEntity,
@@ -56,6 +63,8 @@ export class Dispatcher {
   /** Fractions of fair shares owed to each tenant, carried from batch to batch. */
   private readonly credit = new Map<string, number>();
   private rotor = 0;
+  /** When a batch last left claimable work of a tenant for later because the batch went to other shares. */
+  private readonly heldBack = new Map<string, number>();
   private readonly log: Logger;
 
   constructor(
@@ -281,6 +290,11 @@ export class Dispatcher {
           cursor.set(tenant, i);
         }
       }
+      // A tenant with claimed tasks not even tried when the batch filled up was held at its share (waitingReason).
+      for (const [tenant, rows] of queues) {
+        if (placements.length >= limit && cursor.get(tenant)! < rows.length) this.heldBack.set(tenant, now);
+        else this.heldBack.delete(tenant);
+      }
       await this.transitions.assign(m, moves, now);
       // One multi-row insert for the batch's attempts.
       for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
@@ -300,6 +314,12 @@ export class Dispatcher {
   }
 
   /** Tenants to claim for now: all of them, or a rotating window when there are many. */
+  /** Whether a batch of this replica held the tenant at its fair share lately (FAIR_SHARE_MEMORY_MS). */
+  heldAtShare(tenantId: string, now = Date.now()): boolean {
+    const at = this.heldBack.get(tenantId);
+    return at !== undefined && now - at <= FAIR_SHARE_MEMORY_MS;
+  }
+
   private rotation(tenants: string[]): string[] {
     if (tenants.length <= MAX_TENANTS_PER_BATCH) return tenants;
     const start = this.rotor % tenants.length;

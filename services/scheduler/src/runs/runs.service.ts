@@ -238,6 +238,7 @@ export class RunsService {
       tenantMaxRunningTasks: null as number | null,
       agents: [] as AgentView[],
       pools: new Map<string, PoolUse>(),
+      heldAtShare: this.dispatcher.heldAtShare(scope.tenantId),
     };
     if (run.state !== 'running' || !tasks.some((t) => t.state === 'queued')) return ctx;
     const m = this.db.manager;
