@@ -553,8 +553,12 @@ describe('agent', () => {
   it('delivers large output completely and in order, honouring backpressure', async () => {
     agent();
     const s = await welcomed();
-    // 3 MB of numbered lines: far more than the stream buffers, so write() must push back.
+    // 3 MB of numbered lines: far more than the stream buffers. The server stops reading until the agent's
+    // write() pushes back, so the agent must queue (however fast this machine drains the stream otherwise).
+    s.call.pause();
     s.assign('att-big', { command: 'seq 1 400000' });
+    await until(() => logs.some((l) => l.msg.includes('queueing until drain')), 10000, 'backpressure');
+    s.call.resume();
     const r = await s.next('result', (x) => x.attemptId === 'att-big', 15000);
     expect(r.status).toBe(Result_Status.SUCCEEDED);
     const chunks = s.all('logChunk').filter((c) => c.attemptId === 'att-big');
@@ -563,7 +567,6 @@ describe('agent', () => {
     const lines = s.logText('att-big').trimEnd().split('\n');
     expect(lines).toHaveLength(400000);
     expect(lines[399999]).toBe('400000');
-    expect(logs.some((l) => l.msg.includes('queueing until drain'))).toBe(true);
   });
 
   it('bounds the offline log buffer by dropping the oldest output', async () => {
