@@ -86,6 +86,8 @@ export interface RunFinished {
   runId: string;
   jobName: string;
   state: string;
+  /** How the run was started (`cron`, `manual`, `dependency`, ...), so consumers skip what is not theirs. */
+  triggerType?: string;
 }
 
 /**

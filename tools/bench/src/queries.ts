@@ -9,6 +9,8 @@ export type StatementCounts = Record<string, number>;
 interface Snapshot {
   at: number;
   counts: StatementCounts;
+  /** With BENCH_QUERY_SHAPES=1 in the platform's environment: counts by statement shape. */
+  shapes?: Record<string, number>;
 }
 
 /**
@@ -22,7 +24,11 @@ export class QueryCounter {
 
   /** The platform environment that loads the preload. */
   env(): Record<string, string> {
-    return { BENCH_QUERY_COUNT_FILE: this.file };
+    // BENCH_QUERY_SHAPES=1 in the bench's environment passes on: the platform then counts statement shapes too.
+    return {
+      BENCH_QUERY_COUNT_FILE: this.file,
+      ...(process.env.BENCH_QUERY_SHAPES ? { BENCH_QUERY_SHAPES: '1' } : {}),
+    };
   }
 
   private read(): Snapshot | null {
@@ -62,8 +68,17 @@ export class QueryCounter {
       }
     }
     out.total = total;
+    this.lastShapes = s.shapes
+      ? Object.entries(s.shapes)
+          .map(([shape, n]) => [shape, n - (this.start!.shapes?.[shape] ?? 0)] as [string, number])
+          .filter(([, n]) => n > 0)
+          .sort((a, b) => b[1] - a[1])
+      : null;
     return out;
   }
+
+  /** The statement shapes counted between begin() and end(), most frequent first (BENCH_QUERY_SHAPES=1). */
+  lastShapes: Array<[string, number]> | null = null;
 
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });

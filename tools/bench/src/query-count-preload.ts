@@ -3,7 +3,9 @@
 // to its database driver — better-sqlite3 statement executions (run, get, all,
 // iterate, exec) and mysql2 `query`/`execute` calls, BEGIN/COMMIT included — by
 // their first keyword, and writes the running totals to BENCH_QUERY_COUNT_FILE
-// every 100 ms. Nothing in the platform changes.
+// every 100 ms. With BENCH_QUERY_SHAPES=1 it also counts each statement's shape
+// (literals and placeholder lists folded), for a statement profile of a path.
+// Nothing in the platform changes.
 import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -13,10 +15,22 @@ type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
 if (file) {
   const counts: Record<string, number> = {};
+  const shapes: Record<string, number> | null = process.env.BENCH_QUERY_SHAPES ? {} : null;
   const count = (sql: unknown) => {
-    const text = typeof sql === 'string' ? sql : ((sql as { sql?: unknown } | null)?.sql ?? '');
-    const word = /^\s*([A-Za-z]+)/.exec(typeof text === 'string' ? text : '')?.[1]?.toUpperCase() ?? 'OTHER';
+    const raw = typeof sql === 'string' ? sql : ((sql as { sql?: unknown } | null)?.sql ?? '');
+    const text = typeof raw === 'string' ? raw : '';
+    const word = /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'OTHER';
     counts[word] = (counts[word] ?? 0) + 1;
+    if (shapes) {
+      const shape = text
+        .replace(/'(?:[^']|'')*'/g, '?')
+        .replace(/\b\d+\b/g, '?')
+        .replace(/\s+/g, ' ')
+        .replace(/\?(?:\s*,\s*\?)+/g, '?…')
+        .replace(/\((?:\?…?\s*,?\s*)+\)(?:\s*,\s*\((?:\?…?\s*,?\s*)+\))+/g, '(…)…')
+        .slice(0, 200);
+      shapes[shape] = (shapes[shape] ?? 0) + 1;
+    }
   };
   const load = createRequire(__filename);
   try {
@@ -66,7 +80,7 @@ if (file) {
   const tmp = `${file}.tmp`;
   const flush = () => {
     try {
-      writeFileSync(tmp, JSON.stringify({ at: Date.now(), counts }));
+      writeFileSync(tmp, JSON.stringify({ at: Date.now(), counts, ...(shapes ? { shapes } : {}) }));
       renameSync(tmp, file);
     } catch {
       // the bench removed the directory: it is done with us

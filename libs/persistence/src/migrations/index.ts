@@ -8,6 +8,7 @@ import { BackfillReruns1733000000000 } from './1733000000000-backfill-reruns.js'
 import { FairDispatch1733100000000 } from './1733100000000-fair-dispatch.js';
 import { Pools1733200000000 } from './1733200000000-pools.js';
 import { RunRequests1733300000000 } from './1733300000000-run-requests.js';
+import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   FairDispatch1733100000000,
   Pools1733200000000,
   RunRequests1733300000000,
+  TriggerLookups1733400000000,
 ];

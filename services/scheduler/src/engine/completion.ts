@@ -383,7 +383,13 @@ export class Completion {
     );
     if (done !== 1) return;
     run.state = state;
-    const payload: RunFinished = { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, state };
+    const payload: RunFinished = {
+      tenantId: run.tenantId,
+      runId: run.id,
+      jobName: run.jobName,
+      state,
+      triggerType: run.triggerType,
+    };
     await enqueueEvent(m, {
       topic: topic('run-events'),
       type: 'run.finished',

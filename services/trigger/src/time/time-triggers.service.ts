@@ -55,8 +55,9 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     await this.bus.subscribe(topic('run-events'), 'trigger.fixed-delay', async (e) => {
       // A fixed-delay trigger counts its delay from the end of its run, or from a slot skipped for overlap.
       if (e.type !== 'run.finished' && e.type !== 'run.skipped') return;
-      const p = e.payload as { triggerId?: string | null; finishedAt?: number };
-      if (!p.triggerId) return;
+      const p = e.payload as { triggerId?: string | null; triggerType?: string; finishedAt?: number };
+      // Only runs of fixed-delay triggers matter (events written before triggerType was added are checked below).
+      if (!p.triggerId || (p.triggerType !== undefined && p.triggerType !== 'fixedDelay')) return;
       await consumeOnce(this.db, 'trigger.fixed-delay', e, async (m) => {
         const t = await m.findOne(TriggerEntity, { where: { id: p.triggerId! } });
         if (!t || !t.enabled || t.type !== 'fixedDelay' || t.nextFireAt !== null) return;
