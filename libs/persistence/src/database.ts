@@ -26,6 +26,8 @@ export class Database {
   private sqliteChain: Promise<unknown> = Promise.resolve();
   /** Work to do once a transaction commits, by its manager; dropped when it rolls back. */
   private readonly commitHooks = new WeakMap<EntityManager, Array<() => void>>();
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly notifiers = new Map<string, () => void>();
   /** Pooled MySQL connections whose session is at READ COMMITTED already. */
   private readonly readCommitted = new WeakSet<object>();
 
@@ -100,6 +102,31 @@ export class Database {
     const hooks = this.commitHooks.get(m);
     if (!hooks) queueMicrotask(fn);
     else if (!hooks.includes(fn)) hooks.push(fn);
+  }
+
+  /**
+   * In-process wake-ups: once the transaction of `m` commits, every listener
+   * of `topic` in this process is called (once per transaction). Listeners in
+   * other processes learn of the change through the bus; this only saves the
+   * hop through the outbox relay when writer and reader share a process.
+   */
+  notifyAfterCommit(m: EntityManager, topic: string): void {
+    let notify = this.notifiers.get(topic);
+    if (!notify) {
+      notify = () => {
+        for (const fn of this.listeners.get(topic) ?? []) fn();
+      };
+      this.notifiers.set(topic, notify);
+    }
+    this.afterCommit(m, notify);
+  }
+
+  /** Listens to `notifyAfterCommit(…, topic)` in this process; returns the way to stop. */
+  listen(topic: string, fn: () => void): () => void {
+    const set = this.listeners.get(topic) ?? new Set<() => void>();
+    set.add(fn);
+    this.listeners.set(topic, set);
+    return () => set.delete(fn);
   }
 
   async tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {

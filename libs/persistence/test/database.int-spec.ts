@@ -45,6 +45,27 @@ describe.each(kinds)('database transactions (%s)', (kind) => {
     expect(await db.manager.findOneBy(TenantEntity, { id: dropped })).toBeNull();
   });
 
+  it('wakes in-process listeners once per committed transaction, never for a rolled-back one', async () => {
+    let woken = 0;
+    const stop = db.listen('things', () => woken++);
+    await db.tx(async (m) => {
+      db.notifyAfterCommit(m, 'things');
+      db.notifyAfterCommit(m, 'things');
+      expect(woken).toBe(0); // not before the commit
+    });
+    expect(woken).toBe(1);
+    await expect(
+      db.tx(async (m) => {
+        db.notifyAfterCommit(m, 'things');
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(woken).toBe(1);
+    stop();
+    await db.tx(async (m) => db.notifyAfterCommit(m, 'things'));
+    expect(woken).toBe(1);
+  });
+
   it.runIf(kind === 'mariadb')('runs every transaction at READ COMMITTED, on every pooled connection', async () => {
     const levels = await Promise.all(
       Array.from({ length: 12 }, () =>

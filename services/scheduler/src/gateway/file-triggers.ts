@@ -87,7 +87,7 @@ export class FileTriggers implements OnApplicationBootstrap {
       },
       overlap: t.spec.overlap,
     };
-    await this.db.tx((m) => requestRuns(m, [payload]));
+    await this.db.tx((m) => requestRuns(this.db, m, [payload]));
     this.relay.kick();
   }
 }

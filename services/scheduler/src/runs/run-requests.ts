@@ -17,6 +17,7 @@ import {
   OUTBOX_RELAY,
   type OutboxRelay,
   Drainer,
+  RUN_REQUESTS_SIGNAL,
   type RunRequested,
   enqueueEvent,
   topic,
@@ -38,16 +39,18 @@ export const INTAKE_BATCH = 500;
  * their `run.requested` events) into runs. Every scheduler replica claims
  * them with SKIP LOCKED, so no request waits on one replica: one that dies
  * mid-batch releases its rows with its connection and the next wake-up or
- * sweep of another replica takes them. Woken by the run-requests topic (each
- * replica in a group of its own) and after its own commits; the sweep
- * interval is only the safety net. The dedupe key makes a request that is
- * taken twice one run. A request that fails on its own is retried with a
+ * sweep of another replica takes them. Woken right after the commit of a
+ * trigger in the same process (RUN_REQUESTS_SIGNAL), by the run-requests
+ * topic (each replica in a group of its own) and after its own commits;
+ * the sweep interval is only the safety net. The dedupe key makes a request
+ * that is taken twice one run. A request that fails on its own is retried with a
  * count and set aside after RUN_REQUEST_MAX_FAILURES, so it never blocks
  * the ones behind it.
  */
 @Injectable()
 export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationShutdown {
   private stopped = false;
+  private unlisten: () => void = () => undefined;
   private readonly drainer: Drainer;
   private readonly log: Logger;
 
@@ -70,6 +73,8 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // A trigger in this process wakes us right after its commit; replicas elsewhere through the topic.
+    this.unlisten = this.db.listen(RUN_REQUESTS_SIGNAL, () => this.kick());
     await this.bus.subscribe(topic('run-requests'), `scheduler.intake.${newId()}`, async () => this.kick(), {
       latest: true,
     });
@@ -78,6 +83,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.unlisten();
     await this.drainer.stop();
   }
 

@@ -51,7 +51,7 @@ export class DependencyTriggersService implements OnApplicationBootstrap {
             if ((finished.get(r.jobName) ?? -Infinity) < at) finished.set(r.jobName, at);
           }
           if (!dependencySatisfied(spec.jobs, finished, spec.withinMs)) continue;
-          const r = await requestEventRun(m, t, spec, {
+          const r = await requestEventRun(this.db, m, t, spec, {
             dedupeKey: dependencyDedupeKey(t.id, run.logicalDate),
             logicalDate: run.logicalDate,
             params: {},

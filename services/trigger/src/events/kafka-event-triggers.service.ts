@@ -249,7 +249,7 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
         const requested = await this.db.tx(async (m) => {
           let n = 0;
           for (const r of requests) {
-            const res = await requestEventRun(m, r.b.row, r.b.spec, {
+            const res = await requestEventRun(this.db, m, r.b.row, r.b.spec, {
               dedupeKey: r.dedupeKey,
               logicalDate: null,
               params: r.params,

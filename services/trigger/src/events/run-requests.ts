@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { MAX_PLAIN_DEDUPE_KEY, type TriggerDefinition } from '@baton/domain';
-import { TriggerDeliveryEntity, type TriggerEntity, newId } from '@baton/persistence';
+import { type Database, TriggerDeliveryEntity, type TriggerEntity, newId } from '@baton/persistence';
 import { type RunRequested, requestRuns } from '@baton/bus';
 
 /** Keeps a dedupe key within the runs' column: long keys keep their prefix and end in a hash of the whole. */
@@ -23,6 +23,7 @@ export interface EventRunRequest {
  * together. Returns false when the key was delivered before.
  */
 export async function requestEventRun(
+  db: Database,
   m: EntityManager,
   t: TriggerEntity,
   spec: TriggerDefinition,
@@ -63,6 +64,6 @@ export async function requestEventRun(
     params: req.params,
     overlap: spec.overlap,
   };
-  await requestRuns(m, [payload]);
+  await requestRuns(db, m, [payload]);
   return { requested: true, dedupeKey, logicalDate };
 }

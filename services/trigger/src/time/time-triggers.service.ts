@@ -195,7 +195,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
         }
         // The claim locked these rows (SKIP LOCKED on MySQL; one writer on SQLite): move them all in one statement.
         for (let i = 0; i < moves.length; i += 200) await this.moveInBulk(m, moves.slice(i, i + 200));
-        await requestRuns(m, requests);
+        await requestRuns(this.db, m, requests);
         for (let i = 0; i < misfiredRows.length; i += 500) {
           await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
         }
