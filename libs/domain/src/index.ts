@@ -5,6 +5,7 @@ export * from './duration.js';
 export * from './errors.js';
 export * from './event-triggers.js';
 export * from './job-definition.js';
+export * from './job-source.js';
 export * from './retry.js';
 export * from './schedule.js';
 export * from './task-state.js';

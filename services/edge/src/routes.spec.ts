@@ -14,6 +14,7 @@ describe('routeFor', () => {
     ['/api/v1/backfills/0190a1b2', 'scheduler'],
     ['/api/v1/jobs/hello/runs', 'scheduler'],
     ['/api/v1/jobs/hello/backfills', 'scheduler'],
+    ['/api/v1/jobs/hello/grid', 'scheduler'],
     // trigger
     ['/api/v1/schedule/preview', 'trigger'],
     ['/api/v1/jobs/hello/slots', 'trigger'],
@@ -36,6 +37,8 @@ describe('routeFor', () => {
     ['/api/v1/jobs', 'catalog'],
     ['/api/v1/jobs/hello', 'catalog'],
     ['/api/v1/jobs/hello/versions', 'catalog'],
+    ['/api/v1/schemas/job.json', 'catalog'],
+    ['/api/v1/jobs/hello/grid/extra', 'catalog'],
     ['/api/v1/jobs/runs', 'catalog'], // a job named "runs"
     ['/api/v1/jobs/slots/versions', 'catalog'],
     ['/api/v1/jobs/hello/runs/extra', 'catalog'],
@@ -48,6 +51,7 @@ describe('routeFor', () => {
     ['/api/v1/auditor', null],
     ['/api/v1/backfills', null],
     ['/api/v1/schedule', null],
+    ['/api/v1/schemas', null],
     ['/hooks', null],
     ['/api/v1/jobs/hello/triggers', 'catalog'],
     ['/api/v2/jobs', null],

@@ -25,6 +25,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/backfills/*', service: 'scheduler' },
   { pattern: '/api/v1/jobs/{name}/runs', service: 'scheduler' },
   { pattern: '/api/v1/jobs/{name}/backfills', service: 'scheduler' },
+  { pattern: '/api/v1/jobs/{name}/grid', service: 'scheduler' },
   { pattern: '/api/v1/schedule/*', service: 'trigger' },
   { pattern: '/api/v1/jobs/{name}/slots', service: 'trigger' },
   { pattern: '/api/v1/jobs/{name}/triggers/*', service: 'trigger' },
@@ -35,6 +36,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/api-keys*', service: 'tenancy' },
   { pattern: '/api/v1/agent-tokens*', service: 'tenancy' },
   { pattern: '/api/v1/audit*', service: 'audit' },
+  { pattern: '/api/v1/schemas/*', service: 'catalog' },
   { pattern: '/api/v1/jobs', service: 'catalog' },
   { pattern: '/api/v1/jobs/*', service: 'catalog' },
 ];

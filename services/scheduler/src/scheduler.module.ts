@@ -23,6 +23,7 @@ import { Timers } from './engine/timers.js';
 import { Wakeups } from './engine/wakeups.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
 import { FileTriggers } from './gateway/file-triggers.js';
+import { GridModule } from './grid/grid.module.js';
 import { LogSink } from './logs/log-sink.js';
 import { SessionRegistry } from './gateway/sessions.js';
 import { PoolsController } from './pools/pools.controller.js';
@@ -33,6 +34,7 @@ import { RunsService } from './runs/runs.service.js';
 
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
 @Module({
+  imports: [GridModule],
   controllers: [RunsController, AgentsController, BackfillsController, MetricsController, PoolsController],
   providers: [
     AgentCommands,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type JobDefinition, nextSlot, parseJobDefinition } from '@baton/domain';
+import { type JobDefinition, jobDefinitionSource, nextSlot, parseJobDefinition } from '@baton/domain';
 import {
   Database,
   JobEntity,
@@ -19,6 +19,8 @@ export interface JobView {
   createdAt: string;
   updatedAt: string;
   definition: JobDefinition;
+  /** The definition as a person writes it (defaults left out, durations as `30s`): what the portal edits. */
+  source: Record<string, unknown>;
   triggers: TriggerView[];
 }
 
@@ -51,6 +53,33 @@ export function maskDefinition(def: JobDefinition): JobDefinition {
     tasks: def.tasks.map((t) => {
       const masked = maskSql(t);
       return masked.compensate ? { ...masked, compensate: maskSql(masked.compensate) } : masked;
+    }),
+  };
+}
+
+const MASKED_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:\*\*\*@/i;
+
+/**
+ * A definition sent back as the API showed it carries `***` for SQL passwords;
+ * where the URL is otherwise the one of the same task in the current version,
+ * the stored password is kept instead of being replaced by the mask.
+ */
+export function keepMaskedPasswords(def: JobDefinition, current: JobDefinition | null): JobDefinition {
+  if (!current) return def;
+  const old = new Map(current.tasks.map((t) => [t.key, t]));
+  const keep = <T extends { sql: { url: string } | null }>(
+    t: T,
+    was: { sql: { url: string } | null } | null | undefined,
+  ): T =>
+    t.sql && was?.sql && MASKED_PASSWORD.test(t.sql.url) && maskUrlPassword(was.sql.url) === t.sql.url
+      ? { ...t, sql: { ...t.sql, url: was.sql.url } }
+      : t;
+  return {
+    ...def,
+    tasks: def.tasks.map((t) => {
+      const was = old.get(t.key);
+      const task = keep(t, was);
+      return task.compensate ? { ...task, compensate: keep(task.compensate, was?.compensate) } : task;
     }),
   };
 }
@@ -97,14 +126,16 @@ export class JobsService {
     }
   }
 
-  private async applyIn(m: EntityManager, scope: TenantScope, def: JobDefinition): Promise<ApplyResult> {
+  private async applyIn(m: EntityManager, scope: TenantScope, sent: JobDefinition): Promise<ApplyResult> {
     const now = Date.now();
-    let job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: def.name } });
+    let job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: sent.name } });
     const created = !job;
+    let def = sent;
     if (job) {
       const current = await m.findOne(JobVersionEntity, {
         where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
       });
+      def = keepMaskedPasswords(sent, current?.definition ?? null);
       if (current && JSON.stringify(current.definition) === JSON.stringify(def)) {
         return { job: await this.viewIn(m, scope, job, current), created: false, changed: false };
       }
@@ -220,11 +251,10 @@ export class JobsService {
       order: { version: 'DESC' },
     });
     return {
-      items: rows.map((r) => ({
-        version: r.version,
-        createdAt: iso(r.createdAt),
-        definition: maskDefinition(r.definition),
-      })),
+      items: rows.map((r) => {
+        const definition = maskDefinition(r.definition);
+        return { version: r.version, createdAt: iso(r.createdAt), definition, source: jobDefinitionSource(definition) };
+      }),
     };
   }
 
@@ -293,12 +323,14 @@ export class JobsService {
       where: { tenantId: scope.tenantId, jobId: job.id },
       order: { position: 'ASC' },
     });
+    const definition = maskDefinition(v.definition);
     return {
       name: job.name,
       version: v.version,
       createdAt: new Date(job.createdAt).toISOString(),
       updatedAt: new Date(job.updatedAt).toISOString(),
-      definition: maskDefinition(v.definition),
+      definition,
+      source: jobDefinitionSource(definition),
       triggers: triggers.map((t) => ({
         id: t.id,
         type: t.type,
