@@ -186,6 +186,148 @@ describe('the web portal', () => {
     expect(rerun.body.tasks.map((t: { state: string }) => t.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
+  it("writes a job in the YAML editor: marks the problems as you type and the API's on save, then saves", async () => {
+    await nav('Jobs').click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    await page.waitForURL(/\/jobs\/new\/$/);
+    const editor = page.getByRole('textbox', { name: 'Job definition (YAML)' });
+    const problems = page.getByTestId('yaml-problems');
+    const save = page.getByRole('button', { name: 'Save' });
+    const write = async (text: string) => {
+      await editor.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.insertText(text);
+    };
+    // A task type the schema does not know and a field it does not have, marked at their lines.
+    await write('name: e2e-yaml\ntasks:\n  - key: first\n    type: shel\n    command: echo one\n    colour: red\n');
+    await expect.poll(() => problems.textContent()).toContain('must be one of: shell, noop, http, script, sql');
+    expect(await problems.locator('li[data-line="4"]').textContent()).toContain('tasks[0].type');
+    expect(await problems.locator('li[data-line="6"]').textContent()).toContain('unknown field “colour”');
+    await page.locator('.cm-gutter-lint .cm-lint-marker-error').first().waitFor();
+    expect(await save.isDisabled()).toBe(true);
+    await screenshot(page, 'job-new-invalid');
+
+    // Well-shaped, but the DAG names a task that does not exist: only the API knows; its field error is marked too.
+    const good = 'name: e2e-yaml\ntasks:\n  - key: first\n    type: shell\n    command: echo one\n';
+    await write(`${good}  - key: second\n    type: shell\n    dependsOn: [nope]\n    command: echo two\n`);
+    await page.getByTestId('editor-status').getByText('No problems').waitFor();
+    await save.click();
+    await expect.poll(() => problems.textContent()).toContain('unknown task "nope"');
+    expect(await problems.locator('li[data-line="8"]').textContent()).toContain('tasks[1].dependsOn[0]');
+    expect((await platform.api('GET', '/api/v1/jobs/e2e-yaml')).status).toBe(404);
+
+    await write(`${good}  - key: second\n    type: shell\n    dependsOn: [first]\n    command: echo two\n`);
+    await page.getByTestId('editor-status').getByText('No problems').waitFor();
+    await save.click();
+    await page.waitForURL(/\/job\/\?name=e2e-yaml&tab=definition/);
+    const job = await platform.api('GET', '/api/v1/jobs/e2e-yaml');
+    expect(job.body.version).toBe(1);
+    expect(job.body.definition.tasks[1].dependsOn).toEqual(['first']);
+
+    // Edit it where it lives: a new version.
+    const current = page.getByRole('textbox', { name: 'Job definition (YAML)' });
+    await current.getByText('echo two').waitFor();
+    await write(
+      `${good}  - key: second\n    type: shell\n    dependsOn: [first]\n    command: echo two, edited\n    timeout: 30s\n`,
+    );
+    await page.getByTestId('editor-status').getByText('No problems').waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved as version 2.').waitFor();
+    expect((await platform.api('GET', '/api/v1/jobs/e2e-yaml')).body.definition.tasks[1].timeoutMs).toBe(30_000);
+    await screenshot(page, 'job-definition');
+  });
+
+  it("shows a job's versions and the diff between two of them", async () => {
+    await page.getByRole('tab', { name: 'Versions' }).click();
+    await page.waitForURL(/tab=versions/);
+    const diff = page.getByTestId('version-diff');
+    await diff.waitFor();
+    expect(await diff.locator('tr.del').allTextContents()).toEqual(['9−    command: echo two']);
+    expect(await diff.locator('tr.add').allTextContents()).toEqual([
+      '9+    command: echo two, edited',
+      '10+    timeout: 30s',
+    ]);
+    // Comparing a version with itself: nothing to show; the choice is in the address.
+    await page.getByLabel('Compare to version 1').click(); // the address holds the choice, so it shows once the URL changes
+    await page.waitForURL(/from=1&to=1/);
+    await page.getByText('The two versions are the same.').waitFor();
+    await page.getByLabel('Compare to version 2').click();
+    await diff.waitFor();
+    await screenshot(page, 'job-versions');
+  });
+
+  it('shows the runs × tasks grid, virtualised, and opens a run at a task from a cell', async () => {
+    await page.goto(`${platform.url}/job/?name=e2e-flaky&tab=grid`);
+    const grid = page.getByTestId('state-grid');
+    await grid.waitFor();
+    // Newest run first: the rerun that succeeded, then the run that failed at "publish".
+    const failed = (await platform.api('GET', '/api/v1/runs?job=e2e-flaky&state=failed')).body.items[0].id as string;
+    await grid.locator(`.grid-cell[data-run="${failed}"][data-task="publish"][data-state="failed"]`).waitFor();
+    await grid.locator(`.grid-cell[data-run="${failed}"][data-task="notify"][data-state="upstream_failed"]`).waitFor();
+    await grid.locator(`.grid-cell[data-run="${failed}"][data-task="publish"]`).click();
+    await page.waitForURL((u) => u.searchParams.get('id') === failed && u.searchParams.get('task') === 'publish');
+    expect(new URL(page.url()).searchParams.get('attempt')).toBe('1');
+    await expect.poll(() => page.getByTestId('log-text').textContent()).toContain('target not reachable');
+
+    // 500 tasks: only the rows in view are in the page, and scrolling brings the last one.
+    const tasks = Array.from({ length: 500 }, (_, i) => ({
+      key: `t${String(i).padStart(3, '0')}`,
+      type: 'noop',
+      agentSelector: { zone: 'nowhere' }, // never placed: each run keeps its first task queued, the rest pending
+      ...(i > 0 ? { dependsOn: [`t${String(i - 1).padStart(3, '0')}`] } : {}),
+    }));
+    expect((await platform.api('PUT', '/api/v1/jobs/e2e-wide', { name: 'e2e-wide', tasks })).status).toBe(201);
+    for (let i = 0; i < 12; i++)
+      expect((await platform.api('POST', '/api/v1/jobs/e2e-wide/runs', {})).status).toBe(201);
+    await page.goto(`${platform.url}/job/?name=e2e-wide&tab=grid`);
+    await page.getByText('500 tasks × 12 runs').waitFor();
+    await grid.locator('.grid-cell[data-task="t000"][data-state="queued"]').first().waitFor();
+    await grid.locator('.grid-cell[data-task="t001"][data-state="pending"]').first().waitFor();
+    expect(await grid.locator('.grid-row').count()).toBeLessThan(100);
+    expect(await grid.locator('.grid-row .grid-task', { hasText: 't499' }).count()).toBe(0);
+    await grid.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await grid.locator('.grid-task', { hasText: 't499' }).waitFor();
+    await grid.evaluate((el) => el.scrollTo({ top: 0 }));
+    await screenshot(page, 'job-grid');
+    const wide = (await platform.api('GET', '/api/v1/runs?job=e2e-wide&limit=50')).body.items as Array<{ id: string }>;
+    for (const r of wide) expect((await platform.api('POST', `/api/v1/runs/${r.id}/cancel`, {})).status).toBe(200);
+  });
+
+  it('previews a backfill with a dry run, starts it and follows its progress', async () => {
+    const job = {
+      name: 'e2e-backfill',
+      triggers: [{ type: 'cron', cron: '0 0 * * * *' }],
+      tasks: [{ key: 'hour', type: 'shell', command: 'echo "backfilling $BATON_LOGICAL_DATE"' }],
+    };
+    expect((await platform.api('PUT', `/api/v1/jobs/${job.name}`, job)).status).toBe(201);
+    // One of the hours already ran: the backfill skips it.
+    const ran = await platform.api('POST', `/api/v1/jobs/${job.name}/runs`, { logicalDate: '2026-11-01T01:00:00Z' });
+    expect(ran.status).toBe(201);
+
+    await page.goto(`${platform.url}/job/?name=e2e-backfill&tab=backfill`);
+    await page.getByLabel('From (ISO 8601)').fill('2026-11-01T00:00:00Z');
+    await page.getByLabel('To (ISO 8601)').fill('2026-11-01T03:00:00Z');
+    await page.getByRole('button', { name: 'Preview slots' }).click();
+    const preview = page.getByTestId('backfill-preview');
+    await preview.getByText('Dry run: 3 to run, 1 skipped').waitFor();
+    expect(await preview.locator('tr[data-action="run"]').count()).toBe(3);
+    expect(await preview.locator('tr[data-action="skip"]').textContent()).toContain(ran.body.id.slice(-12));
+    expect((await platform.api('GET', `/api/v1/runs?job=${job.name}`)).body.items).toHaveLength(1); // a dry run
+
+    await page.getByRole('button', { name: 'Start backfill' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Start a backfill of 3 runs?').waitFor();
+    await dialog.getByRole('button', { name: 'Start backfill' }).click();
+    await page.waitForURL(/backfill=/);
+    const progress = page.getByTestId('backfill-progress');
+    await progress.getByText(/^Finished /).waitFor({ timeout: 30_000 });
+    const id = new URL(page.url()).searchParams.get('backfill')!;
+    const b = await platform.api('GET', `/api/v1/backfills/${id}`);
+    expect([b.body.started, b.body.skipped, b.body.runs]).toEqual([3, 1, { succeeded: 3 }]);
+    expect(await progress.textContent()).toContain('3 of 3 started runs finished, 1 skipped');
+    await screenshot(page, 'job-backfill');
+  });
+
   it('shows the agents with status, slots, labels and last heartbeat', async () => {
     await nav('Agents').click();
     await page.waitForURL(/\/agents\/$/);
@@ -238,6 +380,19 @@ describe('the web portal', () => {
       await viewer.goto(`${platform.url}/job/?name=e2e-chain`);
       await viewer.locator('.dag-node[data-task="load"]').waitFor();
       expect(await viewer.getByRole('button', { name: 'Run now' }).count()).toBe(0);
+      await viewer.getByRole('tab', { name: 'Definition' }).click();
+      await viewer.getByRole('textbox', { name: 'Job definition (YAML)' }).getByText('extracting').waitFor();
+      expect(await viewer.getByRole('textbox', { name: 'Job definition (YAML)' }).getAttribute('contenteditable')).toBe(
+        'false',
+      );
+      for (const name of ['Save', 'Discard changes'])
+        expect(await viewer.getByRole('button', { name }).count(), name).toBe(0);
+      await viewer.goto(`${platform.url}/jobs/`);
+      await viewer.locator('tr[data-job="e2e-chain"]').waitFor();
+      expect(await viewer.getByRole('link', { name: 'New job' }).count()).toBe(0);
+      await viewer.goto(`${platform.url}/job/?name=e2e-backfill&tab=backfill`);
+      await viewer.getByText('Your role may not start backfills.').waitFor();
+      expect(await viewer.getByRole('button', { name: 'Preview slots' }).count()).toBe(0);
 
       const runs = await platform.api('GET', '/api/v1/runs?job=e2e-flaky&state=failed');
       await viewer.goto(`${platform.url}/run/?id=${runs.body.items[0].id}&task=publish`);

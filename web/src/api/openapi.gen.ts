@@ -193,6 +193,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/jobs/{name}/grid': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A job's runs × tasks state matrix, newest runs first (limit, cursor for older runs) */
+    get: operations['Grid.get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/jobs/{name}/runs': {
     parameters: {
       query?: never;
@@ -467,6 +484,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/schemas/job.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The JSON Schema of a job definition (draft 2020-12), for editors and linters */
+    get: operations['Schemas.job'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/tenants': {
     parameters: {
       query?: never;
@@ -575,6 +609,41 @@ export interface components {
     };
     /** @enum {string} */
     AttemptState: 'assigned' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'cancelled' | 'expired';
+    Backfill: {
+      createdAt: components['schemas']['Instant'];
+      finishedAt: components['schemas']['Instant'] | null;
+      from: components['schemas']['Instant'] | null;
+      id: string;
+      job: string;
+      maxActiveRuns?: number;
+      rerunExisting?: boolean;
+      /** @description runs by state */
+      runs: {
+        [key: string]: number;
+      };
+      skipped: number;
+      skippedSlots?: components['schemas']['Instant'][];
+      slots: number;
+      started: number;
+      state: string;
+      to: components['schemas']['Instant'] | null;
+    };
+    BackfillPlan: {
+      dryRun: boolean;
+      job: string;
+      rerunExisting: boolean;
+      skipped: number;
+      slots: {
+        /** @enum {string} */
+        action: 'run' | 'rerun' | 'skip';
+        existingRun: {
+          id: string;
+          state: components['schemas']['RunState'];
+        } | null;
+        logicalDate: components['schemas']['Instant'];
+      }[];
+      toRun: number;
+    };
     /**
      * Format: date-time
      * @description UTC, millisecond precision
@@ -584,6 +653,7 @@ export interface components {
       createdAt: components['schemas']['Instant'];
       definition: components['schemas']['JobDefinition'];
       name: string;
+      source: components['schemas']['JobSource'];
       triggers: {
         enabled: boolean;
         id: string;
@@ -596,6 +666,11 @@ export interface components {
       }[];
       updatedAt: components['schemas']['Instant'];
       version: number;
+    };
+    JobApplied: components['schemas']['Job'] & {
+      /** @description false when the definition equals the current version */
+      changed: boolean;
+      created: boolean;
     };
     JobDefinition: {
       description?: string | null;
@@ -610,9 +685,35 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    JobGrid: {
+      job: string;
+      nextCursor: string | null;
+      /** @description newest first */
+      runs: {
+        /** @description latest attempt number per task; 0 = none */
+        attempts: number[];
+        /** @description index into states per task; -1 = no such task */
+        cells: number[];
+        createdAt: components['schemas']['Instant'];
+        finishedAt: components['schemas']['Instant'] | null;
+        id: string;
+        jobVersion: number;
+        logicalDate: components['schemas']['Instant'];
+        startedAt: components['schemas']['Instant'] | null;
+        state: components['schemas']['RunState'];
+      }[];
+      /** @description legend of cells */
+      states: components['schemas']['TaskState'][];
+      /** @description task keys in column order */
+      tasks: string[];
+    };
     JobList: {
       items: components['schemas']['JobSummary'][];
       nextCursor: string | null;
+    };
+    /** @description the definition as a person writes it (defaults left out, durations as 30s); PUT takes it back */
+    JobSource: {
+      [key: string]: unknown;
     };
     JobSummary: {
       name: string;
@@ -632,6 +733,15 @@ export interface components {
         nextFireAt: components['schemas']['Instant'] | null;
         reason: string | null;
         type: string;
+      }[];
+    };
+    JobVersions: {
+      /** @description newest first */
+      items: {
+        createdAt: components['schemas']['Instant'];
+        definition: components['schemas']['JobDefinition'];
+        source: components['schemas']['JobSource'];
+        version: number;
       }[];
     };
     /** @enum {string} */
@@ -1108,7 +1218,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Backfill'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1439,12 +1551,23 @@ export interface operations {
       };
     };
     responses: {
-      /** @description success */
+      /** @description the job, unchanged or a new version */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobApplied'];
+        };
+      };
+      /** @description a new job */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobApplied'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1534,12 +1657,67 @@ export interface operations {
       };
     };
     responses: {
-      /** @description success */
+      /** @description the dry run's plan */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BackfillPlan'];
+        };
+      };
+      /** @description the backfill, started */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Backfill'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Grid.get': {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobGrid'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1751,7 +1929,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['JobVersions'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2341,6 +2521,47 @@ export interface operations {
       };
     };
   };
+  'Schemas.job': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description a JSON Schema (draft 2020-12) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Tenants.list': {
     parameters: {
       query?: never;
@@ -2561,6 +2782,7 @@ export const routePermissions = {
   'GET /api/v1/backfills/{id}': 'read Run',
   'GET /api/v1/jobs': 'read Job',
   'GET /api/v1/jobs/{name}': 'read Job',
+  'GET /api/v1/jobs/{name}/grid': 'read Run',
   'GET /api/v1/jobs/{name}/slots': 'read Job',
   'GET /api/v1/jobs/{name}/triggers': 'read Job',
   'GET /api/v1/jobs/{name}/versions': 'read Job',
@@ -2570,6 +2792,7 @@ export const routePermissions = {
   'GET /api/v1/runs': 'read Run',
   'GET /api/v1/runs/{id}': 'read Run',
   'GET /api/v1/runs/{id}/tasks/{key}/logs': 'read Run',
+  'GET /api/v1/schemas/job.json': 'read Job',
   'GET /api/v1/tenants': 'manage Tenant',
   'POST /api/v1/agent-tokens': 'create AgentToken',
   'POST /api/v1/api-keys': 'create ApiKey',

@@ -29,9 +29,12 @@ export function useQueryState(): [URLSearchParams, (changes: Record<string, stri
 export const href = {
   home: () => '/',
   jobs: () => '/jobs/',
+  newJob: () => '/jobs/new/',
   job: (name: string, tab?: string) => `/job/?name=${encodeURIComponent(name)}${tab ? `&tab=${tab}` : ''}`,
-  run: (id: string, task?: string) =>
-    `/run/?id=${encodeURIComponent(id)}${task ? `&task=${encodeURIComponent(task)}` : ''}`,
+  run: (id: string, task?: string, attempt?: number) =>
+    `/run/?id=${encodeURIComponent(id)}${task ? `&task=${encodeURIComponent(task)}` : ''}${
+      task && attempt ? `&attempt=${attempt}` : ''
+    }`,
   agents: () => '/agents/',
   signIn: (next?: string) => (next && next !== '/' ? `/sign-in/?next=${encodeURIComponent(next)}` : '/sign-in/'),
 };

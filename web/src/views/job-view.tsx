@@ -2,21 +2,25 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
+import { diffLines } from 'diff';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type Job, type RunState, api } from '@/api/client';
+import { type Job, type JobVersions as Versions, type RunState, api } from '@/api/client';
 import { useCan } from '@/auth/permissions';
+import { BackfillPanel } from '@/components/backfill-panel';
 import { ConfirmDialog } from '@/components/confirm';
 import { DagGraph } from '@/components/dag-graph';
+import { JobEditor, toYaml } from '@/components/job-editor';
+import { StateGrid } from '@/components/state-grid';
 import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
 import { StateBadge } from '@/components/state-badge';
 import { TabPanel, Tabs } from '@/components/tabs';
 import { elapsed, useFormatters } from '@/lib/prefs';
-import { RUN_STATES, isFinished } from '@/lib/states';
+import { RUN_STATES, isFinished, toneOf } from '@/lib/states';
 import { href, useQueryState } from '@/lib/url';
 import { Pager } from '@/components/pager';
 
-const TABS = ['graph', 'runs', 'triggers', 'definition'] as const;
+const TABS = ['graph', 'runs', 'grid', 'triggers', 'definition', 'versions', 'backfill'] as const;
 type Tab = (typeof TABS)[number];
 
 export function JobView() {
@@ -55,14 +59,26 @@ export function JobView() {
             idPrefix="job"
             label={t('job.sections')}
             value={tab}
-            onChange={(id) => setParams({ tab: id === 'graph' ? null : id, state: null, cursor: null })}
+            onChange={(id) =>
+              setParams({
+                tab: id === 'graph' ? null : id,
+                state: null,
+                cursor: null,
+                from: null,
+                to: null,
+                backfill: null,
+              })
+            }
             tabs={TABS.map((id) => ({ id, label: t(`job.tabs.${id}`) }))}
           />
           <TabPanel idPrefix="job" value={tab}>
             {tab === 'graph' && <JobGraph job={job.data} />}
             {tab === 'runs' && <JobRuns name={name} />}
+            {tab === 'grid' && <JobGrid name={name} />}
             {tab === 'triggers' && <JobTriggers name={name} />}
             {tab === 'definition' && <JobDefinition job={job.data} />}
+            {tab === 'versions' && <JobVersions name={name} />}
+            {tab === 'backfill' && <BackfillPanel job={job.data} />}
           </TabPanel>
         </>
       )}
@@ -275,16 +291,220 @@ function JobTriggers({ name }: { name: string }) {
   );
 }
 
+/** The definition as YAML: an editor for roles that may change jobs, read-only for the others. */
 function JobDefinition({ job }: { job: Job }) {
   const { t } = useTranslation();
+  const canEdit = useCan('PUT /api/v1/jobs/{name}');
+  const initial = useMemo(() => toYaml(job.source), [job.source]);
   return (
     <section aria-labelledby="def-title">
       <div className="section-head">
         <h2 id="def-title">{t('job.definitionTitle', { version: job.version })}</h2>
+        {canEdit && <span className="muted">{t('editor.hint')}</span>}
       </div>
-      <pre className="code" tabIndex={0} aria-labelledby="def-title">
-        {JSON.stringify(job.definition, null, 2)}
-      </pre>
+      <JobEditor initial={initial} jobName={job.name} canEdit={canEdit} />
+    </section>
+  );
+}
+
+/** Every version of the job, and what changed between two of them (`?from=&to=`, default the last change). */
+function JobVersions({ name }: { name: string }) {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const [params, setParams] = useQueryState();
+  const versions = api.useQuery('get', '/api/v1/jobs/{name}/versions', { params: { path: { name } } });
+  return (
+    <section aria-labelledby="versions-title">
+      <div className="section-head">
+        <h2 id="versions-title">{t('versions.title')}</h2>
+      </div>
+      {versions.isPending ? (
+        <Loading />
+      ) : versions.isError ? (
+        <ErrorState error={versions.error} onRetry={() => void versions.refetch()} />
+      ) : versions.data.items.length === 0 ? (
+        <Empty title={t('versions.none')} />
+      ) : (
+        <VersionsDiff
+          items={versions.data.items}
+          from={Number(params.get('from')) || null}
+          to={Number(params.get('to')) || null}
+          onPick={(from, to) => setParams({ from: String(from), to: String(to) })}
+          instant={f.instant}
+        />
+      )}
+    </section>
+  );
+}
+
+function VersionsDiff({
+  items,
+  from,
+  to,
+  onPick,
+  instant,
+}: {
+  items: Versions['items'];
+  from: number | null;
+  to: number | null;
+  onPick: (from: number, to: number) => void;
+  instant: (v: string | null | undefined) => string;
+}) {
+  const { t } = useTranslation();
+  const latest = items[0]!.version;
+  const toV = items.some((v) => v.version === to) ? to! : latest;
+  const fromV = items.some((v) => v.version === from) ? from! : Math.max(1, toV - 1);
+  const a = items.find((v) => v.version === fromV);
+  const b = items.find((v) => v.version === toV);
+  const lines = useMemo(() => {
+    if (!a || !b) return [];
+    let oldNo = 0;
+    let newNo = 0;
+    return diffLines(toYaml(a.source), toYaml(b.source)).flatMap((part) =>
+      part.value
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((text) => {
+          const kind = part.added ? 'add' : part.removed ? 'del' : 'same';
+          if (kind !== 'add') oldNo += 1;
+          if (kind !== 'del') newNo += 1;
+          return { kind, text, oldNo: kind === 'add' ? null : oldNo, newNo: kind === 'del' ? null : newNo };
+        }),
+    );
+  }, [a, b]);
+  const added = lines.filter((l) => l.kind === 'add').length;
+  const removed = lines.filter((l) => l.kind === 'del').length;
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table table-compact" data-testid="versions-table">
+          <thead>
+            <tr>
+              <th scope="col">{t('versions.version')}</th>
+              <th scope="col">{t('versions.created')}</th>
+              <th scope="col" className="num">
+                {t('versions.tasks')}
+              </th>
+              <th scope="col">{t('versions.from')}</th>
+              <th scope="col">{t('versions.to')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((v) => (
+              <tr key={v.version} data-version={v.version}>
+                <th scope="row">
+                  v{v.version}
+                  {v.version === latest && <span className="muted"> · {t('versions.current')}</span>}
+                </th>
+                <td>{instant(v.createdAt)}</td>
+                <td className="num">{v.definition.tasks.length}</td>
+                <td>
+                  <input
+                    type="radio"
+                    name="diff-from"
+                    aria-label={t('versions.compareFrom', { version: v.version })}
+                    checked={v.version === fromV}
+                    onChange={() => onPick(v.version, toV)}
+                  />
+                </td>
+                <td>
+                  <input
+                    type="radio"
+                    name="diff-to"
+                    aria-label={t('versions.compareTo', { version: v.version })}
+                    checked={v.version === toV}
+                    onChange={() => onPick(fromV, v.version)}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="section-head">
+        <h3 id="diff-title">{t('versions.diffTitle', { from: fromV, to: toV })}</h3>
+        <span className="diff-stats">
+          <span className="diff-add">+{added}</span>
+          <span className="diff-del">−{removed}</span>
+        </span>
+      </div>
+      {items.length === 1 ? (
+        <Empty title={t('versions.onlyOne')} />
+      ) : fromV === toV || (added === 0 && removed === 0) ? (
+        <Empty title={t('versions.same')} />
+      ) : (
+        <div className="table-wrap">
+          <table className="diff" aria-labelledby="diff-title" data-testid="version-diff">
+            <tbody>
+              {lines.map((l, i) => (
+                <tr key={i} className={l.kind}>
+                  <td className="ln">{l.oldNo ?? ''}</td>
+                  <td className="ln">{l.newNo ?? ''}</td>
+                  <td
+                    className="sign"
+                    aria-label={
+                      l.kind === 'add' ? t('versions.added') : l.kind === 'del' ? t('versions.removed') : undefined
+                    }
+                  >
+                    {l.kind === 'add' ? '+' : l.kind === 'del' ? '−' : ' '}
+                  </td>
+                  <td>{l.text}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+/** Runs × tasks: each run's task states in one matrix, older runs by the pager (`?cursor=`). */
+function JobGrid({ name }: { name: string }) {
+  const { t } = useTranslation();
+  const [params, setParams] = useQueryState();
+  const cursor = params.get('cursor');
+  const grid = api.useQuery(
+    'get',
+    '/api/v1/jobs/{name}/grid',
+    { params: { path: { name }, query: { limit: 100, ...(cursor ? { cursor } : {}) } } },
+    { refetchInterval: 10_000 },
+  );
+  const shown = useMemo(() => {
+    if (!grid.data) return [];
+    const used = new Set(grid.data.runs.flatMap((r) => r.cells).filter((c) => c >= 0));
+    return grid.data.states.filter((_, i) => used.has(i));
+  }, [grid.data]);
+  return (
+    <section aria-labelledby="grid-title">
+      <div className="section-head">
+        <h2 id="grid-title">{t('grid.title')}</h2>
+        {grid.data && (
+          <span className="muted">
+            {t('grid.size', { tasks: grid.data.tasks.length, runs: grid.data.runs.length })}
+          </span>
+        )}
+      </div>
+      {grid.isPending ? (
+        <Loading />
+      ) : grid.isError ? (
+        <ErrorState error={grid.error} onRetry={() => void grid.refetch()} />
+      ) : grid.data.runs.length === 0 ? (
+        <Empty title={t('jobs.noRuns')} />
+      ) : (
+        <>
+          <StateGrid grid={grid.data} />
+          <ul className="grid-legend" aria-label={t('grid.legend')}>
+            {shown.map((s) => (
+              <li key={s}>
+                <span className={`grid-cell tone-${toneOf(s)}`} data-state={s} aria-hidden="true" />
+                {t(`states.${s}`)}
+              </li>
+            ))}
+          </ul>
+          <Pager cursor={cursor} nextCursor={grid.data.nextCursor} onPage={(c) => setParams({ cursor: c })} />
+        </>
+      )}
     </section>
   );
 }

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type JobSummary, api } from '@/api/client';
+import { useCan } from '@/auth/permissions';
 import { Empty, ErrorState, Loading, useTitle } from '@/components/feedback';
 import { StateBadge, StateBars } from '@/components/state-badge';
 import { useFormatters } from '@/lib/prefs';
@@ -19,6 +20,7 @@ export function JobsView() {
   const [params, setParams] = useQueryState();
   const q = params.get('q') ?? '';
   const cursor = params.get('cursor');
+  const canCreate = useCan('PUT /api/v1/jobs/{name}');
   const [draft, setDraft] = useState(q);
   // Back/forward or a link changes q: the box follows (React's "adjust state on prop change" pattern).
   const [shownQ, setShownQ] = useState(q);
@@ -44,18 +46,25 @@ export function JobsView() {
     <div className="page">
       <div className="page-head">
         <h1>{t('jobs.title')}</h1>
-        <form className="search" role="search" onSubmit={(e) => e.preventDefault()}>
-          <label htmlFor="job-search">{t('jobs.search')}</label>
-          <input
-            id="job-search"
-            type="search"
-            value={draft}
-            placeholder={t('jobs.searchPlaceholder')}
-            onChange={(e) => setDraft(e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-          />
-        </form>
+        <div className="page-tools">
+          {canCreate && (
+            <Link href={href.newJob()} className="btn btn-primary">
+              {t('jobs.newJob')}
+            </Link>
+          )}
+          <form className="search" role="search" onSubmit={(e) => e.preventDefault()}>
+            <label htmlFor="job-search">{t('jobs.search')}</label>
+            <input
+              id="job-search"
+              type="search"
+              value={draft}
+              placeholder={t('jobs.searchPlaceholder')}
+              onChange={(e) => setDraft(e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </form>
+        </div>
       </div>
       {jobs.isPending ? (
         <Loading />
