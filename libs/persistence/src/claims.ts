@@ -25,8 +25,18 @@ export function skipLocked<T extends Lockable<T>>(db: Database, q: T): T {
   return db.dialect === 'mysql' ? q.setLock('pessimistic_write').setOnLocked('skip_locked') : q;
 }
 
-/** A tenant's tasks ready for an agent (queued, or a compensation without an attempt), in its priority order. */
-export function claimQueuedTasks(db: Database, m: EntityManager, scope: TenantScope, limit: number) {
+/**
+ * A tenant's tasks ready for an agent (queued, or a compensation without an
+ * attempt), in its priority order, passing over `exclude` (tasks the caller
+ * knows it cannot place, so they do not hide the ones behind them).
+ */
+export function claimQueuedTasks(
+  db: Database,
+  m: EntityManager,
+  scope: TenantScope,
+  limit: number,
+  exclude: readonly string[] = [],
+) {
   const q = m
     .createQueryBuilder(TaskRunEntity, 't')
     .where('t.tenant_id = :tenant', { tenant: scope.tenantId })
@@ -36,6 +46,7 @@ export function claimQueuedTasks(db: Database, m: EntityManager, scope: TenantSc
     .orderBy('t.priority', 'DESC')
     .addOrderBy('t.ready_at', 'ASC')
     .limit(limit);
+  if (exclude.length > 0) q.andWhere('t.id NOT IN (:...exclude)', { exclude });
   return skipLocked(db, q).getMany();
 }
 

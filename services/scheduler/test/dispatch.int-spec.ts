@@ -139,6 +139,36 @@ describe.each(kinds)('dispatch: fairness, limits and why a task waits (%s)', (ki
     await waitFor('the last run', async () => (await run(ids[2]!)).state === 'succeeded');
   });
 
+  it('runs a task behind hundreds of queued tasks that no agent can take', async () => {
+    const head = (await platform.api('POST', '/api/v1/tenants', { name: 'blocked-head' })).body.adminToken as string;
+    const as = { authorization: `Bearer ${head}` };
+    const token = (await platform.api('POST', '/api/v1/agent-tokens', { name: 'h' }, as)).body.token as string;
+    await agent('head-agent', 'zone=here', token);
+    // 300 tasks first in the queue (higher priority) that only an agent in zone=there could run: there is none.
+    await put(
+      {
+        name: 'elsewhere',
+        tasks: Array.from({ length: 300 }, (_, i) => ({
+          key: `t${i}`,
+          type: 'noop',
+          priority: 9,
+          agentSelector: { zone: 'there' },
+        })),
+      },
+      as,
+    );
+    await put({ name: 'here', tasks: [{ key: 'go', type: 'noop' }] }, as);
+    const stuck = await start('elsewhere', as);
+    await waitFor('the unplaceable tasks queued', async () =>
+      (await run(stuck, as)).tasks.every((t) => t.state === 'queued'),
+    );
+    const id = await start('here', as);
+    await waitFor('the task behind them to succeed', async () => (await run(id, as)).state === 'succeeded', 30_000);
+    const blocked = (await run(stuck, as)).tasks;
+    expect(new Set(blocked.map((t) => t.waitingReason))).toEqual(new Set(['no_matching_agent']));
+    await platform.api('POST', `/api/v1/runs/${stuck}/cancel`, {}, as);
+  });
+
   it('says why each task waits, in the API and in `baton status`', async () => {
     await agent('narrow', 'pool=narrow');
     await put({

@@ -41,6 +41,16 @@ type JobDef = JobDefinition & { maxActiveTasks?: number | null };
 const LOOKAHEAD = 20;
 /** Tenants claimed for in one batch; more take turns across batches. */
 const MAX_TENANTS_PER_BATCH = 64;
+/** Tasks per tenant remembered as unplaceable on this replica (past it the memory starts over). */
+const MAX_UNPLACEABLE = 2_000;
+
+/** What a tenant's connections on this replica offer: when it changes, tasks that did not fit may fit now. */
+function connectionsKey(links: readonly AgentLink[]): string {
+  return links
+    .map((l) => `${l.id}|${JSON.stringify(l.labels)}|${l.cpuMillis}|${l.memoryMb}`)
+    .sort()
+    .join('\n');
+}
 
 interface Placement {
   session: AgentLink;
@@ -63,6 +73,14 @@ export class Dispatcher {
   /** Fractions of fair shares owed to each tenant, carried from batch to batch. */
   private readonly credit = new Map<string, number>();
   private rotor = 0;
+  /**
+   * Per tenant: queued tasks that no connection of the tenant on this replica
+   * could take (labels, capacity), whatever its load, as of the connections
+   * in `key`. They are passed over by the claim, so a head of the queue that
+   * only another replica's agents (or none yet) can run does not hold back
+   * the tasks behind it. Forgotten when the tenant's connections change.
+   */
+  private readonly unplaceable = new Map<string, { key: string; ids: Set<string> }>();
   /** When a batch last left claimable work of a tenant for later because the batch went to other shares. */
   private readonly heldBack = new Map<string, number>();
   private readonly log: Logger;
@@ -113,7 +131,11 @@ export class Dispatcher {
     }
   }
 
-  /** One claim-and-assign transaction; returns how many attempts were assigned (or failed to render). */
+  /**
+   * One claim-and-assign transaction; returns how many attempts were assigned
+   * (or failed to render), plus one when it learned of tasks it cannot place
+   * (the next batch then looks past them).
+   */
   async dispatchOnce(): Promise<number> {
     const free = this.sessions.withFreeSlots();
     if (free.length === 0) return 0;
@@ -123,13 +145,21 @@ export class Dispatcher {
     const capacity = tenants.reduce((n, t) => n + capacityOf.get(t)!, 0);
     const limit = Math.min(capacity, this.config.scheduler.dispatchBatch);
     // Built inside the transaction callback and returned: a deadlock retry starts them over.
+    let learned = 0;
     const { placements, failedToRender } = await this.db.tx(async (m) => {
       const placements: Placement[] = [];
       let failedToRender = 0;
+      learned = 0;
       const quota = await this.tenantQuotas(m, tenants);
       // Each tenant's own queue, in its own priority order: one tenant's flood or priorities never hide another's work.
       const queues = new Map<string, TaskRunEntity[]>();
+      const links = this.sessions.all();
       for (const tenant of tenants) {
+        const key = connectionsKey(links.filter((l) => l.tenantId === tenant));
+        const known = this.unplaceable.get(tenant);
+        if (!known || known.key !== key || known.ids.size > MAX_UNPLACEABLE) {
+          this.unplaceable.set(tenant, { key, ids: new Set() });
+        }
         // Look a little past what the tenant's agents can take (tasks no free agent matches stay queued for
         // others), but leave the rest unlocked for the other replicas claiming beside us.
         const rows = await claimQueuedTasks(
@@ -137,6 +167,7 @@ export class Dispatcher {
           m,
           { tenantId: tenant },
           Math.min(capacityOf.get(tenant)!, limit) + LOOKAHEAD,
+          [...this.unplaceable.get(tenant)!.ids],
         );
         if (rows.length > 0) queues.set(tenant, rows);
       }
@@ -190,7 +221,21 @@ export class Dispatcher {
           if (s.memoryMb > 0 && needMem > 0 && mem.get(s.id)! + needMem > s.memoryMb) continue;
           if (!best || used / s.slots < load.get(best.id)! / best.slots) best = s;
         }
-        if (!best) return 'left';
+        if (!best) {
+          // No connection of the tenant here could ever take it (not merely a full one): pass it over from now on.
+          const fitsSomewhere = links.some(
+            (s) =>
+              s.tenantId === t.tenantId &&
+              labelsMatch(spec.agentSelector, s.labels) &&
+              !(s.cpuMillis > 0 && needCpu > s.cpuMillis) &&
+              !(s.memoryMb > 0 && needMem > s.memoryMb),
+          );
+          if (!fitsSomewhere) {
+            this.unplaceable.get(t.tenantId)?.ids.add(t.id);
+            learned++;
+          }
+          return 'left';
+        }
         if (!outputs.has(run.id) && this.renderer.needsOutputs(exec)) {
           outputs.set(run.id, await this.outputsOf(m, run));
         }
@@ -310,7 +355,7 @@ export class Dispatcher {
       p.session.send({ msg: { $case: 'assign', value: p.msg } });
     }
     if (failedToRender > 0) this.relay.kick();
-    return placements.length + failedToRender;
+    return placements.length + failedToRender + (learned > 0 ? 1 : 0);
   }
 
   /** Tenants to claim for now: all of them, or a rotating window when there are many. */
