@@ -5,6 +5,17 @@
  * readiness and run creation were batched; re-check them when the numbers move.
  */
 export const NOTES = {
+  status:
+    'Written by hand on 2026-12-01 for the run of that day. Most speed targets are not met yet. The machine ran ' +
+    'slower that day than on 2026-11-24: the peers of the run lost about 40 % (grpc-js 48,600 against 78,400 ' +
+    'round trips/s, Graphile Worker 2,607 against 4,316 jobs/s, BullMQ 13,733 against 22,314 jobs/s), and Baton ' +
+    'lost about as much, so compare Baton with the peers of the same run. The “what limits it” paragraphs ' +
+    'below come from the 2026-11-24 CPU profile and have not been re-checked for this run. The fleet, fairness and ' +
+    'small-runs scenarios are new and have no profile yet. Since then, statements per task on small runs fell from ' +
+    '23–28 (issue 7) to 8.5–8.9: READ COMMITTED is set once per connection, and finished runs cost no transaction in ' +
+    'consumers they do not concern. Still open, next to profile: fairness on MariaDB (B shares A’s 500-task ' +
+    'dispatch and result transactions) and the cron p99 (one second’s 833 slots go through the trigger, then the ' +
+    'run-request intake, in batches).',
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
