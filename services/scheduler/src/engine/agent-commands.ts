@@ -35,8 +35,8 @@ interface Settle<T> {
 /**
  * Everything that ends or starts an attempt goes through one queue: agents'
  * ACKs and results, and the timers' verdicts (ACK timeout, lost lease, server
- * deadline). A batch is applied in one transaction with ACKs first, so an ACK
- * that arrived before an expiry is committed wins over it.
+ * deadline). A tenant's batch is applied in one transaction with ACKs first,
+ * so an ACK that arrived before an expiry is committed wins over it.
  */
 type Command =
   | ({ kind: 'ack'; session: AgentLink; attemptId: string } & Settle<void>)
@@ -58,8 +58,20 @@ interface BatchOutcome {
   expired: Set<string>;
 }
 
-/** Commands applied in one transaction; more wait for the next one. */
+/** Commands of one tenant applied in one transaction; more wait for the next one. */
 const MAX_BATCH = 500;
+
+function tenantOf(c: Command): string {
+  switch (c.kind) {
+    case 'ack':
+    case 'result':
+      return c.session.tenantId;
+    case 'finish':
+      return c.tenantId;
+    case 'expire':
+      return c.offer.tenantId;
+  }
+}
 
 function outcomeOf(s: Result_Status): AttemptOutcome {
   switch (s) {
@@ -102,9 +114,11 @@ function lateAckReason(state: string | undefined): string {
 
 /**
  * What the gateway and the timers do to attempts. Commands from every stream
- * and timer are queued and applied in batches, one transaction per batch: the
- * cost of a commit is shared by everything that arrived meanwhile, and a run
- * whose tasks finish together is advanced once. Each caller's promise
+ * and timer are queued and applied in batches, one transaction per tenant's
+ * batch (the smallest first): the cost of a
+ * commit is shared by everything that arrived meanwhile, a run whose tasks
+ * finish together is advanced once, and one tenant's flood of results does
+ * not hold back another tenant's few. Each caller's promise
  * resolves after the commit (a ResultAck is only sent for a stored result).
  * A batch that fails is retried one command at a time, so one bad message
  * never takes others' ACKs and results down with it.
@@ -169,31 +183,57 @@ export class AgentCommands {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
+        const batches = this.takeBatches();
         // Log chunks that arrived before a result are stored before it.
         await this.logs.flush();
-        try {
-          this.settle(batch, await this.db.tx((m) => this.applyBatch(m, batch)));
-        } catch (err) {
-          if (batch.length === 1) {
-            this.failed(batch[0]!, err);
-            continue;
-          }
-          this.log.warn('a batch of agent messages failed; applying them one by one', {
-            error: err instanceof Error ? err.message : String(err),
-            messages: batch.length,
-          });
-          for (const c of batch) {
-            try {
-              this.settle([c], await this.db.tx((m) => this.applyBatch(m, [c])));
-            } catch (one) {
-              this.failed(c, one);
-            }
-          }
-        }
+        // One transaction per tenant, the smallest first: a tenant's few results are not applied inside, or
+        // after, another tenant's flood of them. (Side by side on MySQL measured worse on 2 cores: fairness
+        // bench, B's p99 1.9 s against 1.1 s one after another.)
+        batches.sort((a, b) => a.length - b.length);
+        for (const b of batches) await this.applyTenantBatch(b);
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** The queue's commands by tenant, up to MAX_BATCH each (in arrival order within a tenant); the rest stay queued. */
+  private takeBatches(): Command[][] {
+    const byTenant = new Map<string, Command[]>();
+    const rest: Command[] = [];
+    for (const c of this.queue) {
+      const tenant = tenantOf(c);
+      const list = byTenant.get(tenant) ?? [];
+      if (list.length < MAX_BATCH) {
+        list.push(c);
+        byTenant.set(tenant, list);
+      } else rest.push(c);
+    }
+    this.queue = rest;
+    return [...byTenant.values()];
+  }
+
+  /** One tenant's commands in one transaction; if that fails, one at a time, so one bad message stays alone. */
+  private async applyTenantBatch(batch: Command[]): Promise<void> {
+    try {
+      this.settle(batch, await this.db.tx((m) => this.applyBatch(m, batch)));
+      return;
+    } catch (err) {
+      if (batch.length === 1) {
+        this.failed(batch[0]!, err);
+        return;
+      }
+      this.log.warn('a batch of agent messages failed; applying them one by one', {
+        error: err instanceof Error ? err.message : String(err),
+        messages: batch.length,
+      });
+    }
+    for (const c of batch) {
+      try {
+        this.settle([c], await this.db.tx((m) => this.applyBatch(m, [c])));
+      } catch (one) {
+        this.failed(c, one);
+      }
     }
   }
 
