@@ -29,8 +29,6 @@ export interface KafkaTopology extends FanoutPlatform {
   killScheduler(i: number): Promise<void>;
   /** Starts replica i again on its HTTP and gRPC ports (resolves once it is ready). */
   restartScheduler(i: number): Promise<void>;
-  /** Replica i's output, also of its earlier lives. */
-  schedulerOutput(i: number): string;
 }
 
 /**
@@ -94,7 +92,6 @@ export async function startKafkaTopology(
     const catalog = all[0]!;
     const triggers = all.slice(1, 1 + (o.triggers ?? 0));
     const schedulers = all.slice(1 + (o.triggers ?? 0));
-    const earlierOutput: string[] = schedulers.map(() => '');
     let next = 0;
     const base = (path: string) => {
       const o = owner(path);
@@ -129,7 +126,6 @@ export async function startKafkaTopology(
       },
       schedulerCount,
       killScheduler: async (i) => {
-        earlierOutput[i] += schedulers[i]!.output();
         await schedulers[i]!.kill('SIGKILL');
       },
       restartScheduler: async (i) => {
@@ -137,7 +133,6 @@ export async function startKafkaTopology(
         services[services.indexOf(schedulers[i]!)] = next;
         schedulers[i] = next;
       },
-      schedulerOutput: (i) => earlierOutput[i]! + schedulers[i]!.output(),
       tail: () =>
         services.map((s) => `[${s.name}]\n${s.output().trimEnd().split('\n').slice(-8).join('\n')}`).join('\n'),
       stop,

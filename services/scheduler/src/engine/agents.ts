@@ -28,6 +28,8 @@ export interface AgentLink {
 /** The agent connections of this replica, and which attempts each holds. */
 export abstract class AgentDirectory {
   abstract all(): AgentLink[];
+  /** Changes whenever a connection is added or removed (what the connections offer may have changed). */
+  abstract generation(): number;
   abstract has(connectionId: string | null): boolean;
   /** Heard from within a few heartbeat intervals: a frozen agent or a half-open connection is not. */
   abstract healthy(link: AgentLink, now?: number): boolean;

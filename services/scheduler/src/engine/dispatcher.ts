@@ -44,12 +44,23 @@ const MAX_TENANTS_PER_BATCH = 64;
 /** Tasks per tenant remembered as unplaceable on this replica (past it the memory starts over). */
 const MAX_UNPLACEABLE = 2_000;
 
-/** What a tenant's connections on this replica offer: when it changes, tasks that did not fit may fit now. */
-function connectionsKey(links: readonly AgentLink[]): string {
-  return links
-    .map((l) => `${l.id}|${JSON.stringify(l.labels)}|${l.cpuMillis}|${l.memoryMb}`)
-    .sort()
-    .join('\n');
+/**
+ * Whether connection `s` takes a task with these labels and requests, with
+ * `usedCpu`/`usedMemory` already placed on it (0 and 0: whether it ever could).
+ */
+function fits(
+  s: AgentLink,
+  selector: Readonly<Record<string, string>>,
+  needCpu: number,
+  needMem: number,
+  usedCpu: number,
+  usedMemory: number,
+): boolean {
+  return (
+    labelsMatch(selector, s.labels) &&
+    !(s.cpuMillis > 0 && needCpu > 0 && usedCpu + needCpu > s.cpuMillis) &&
+    !(s.memoryMb > 0 && needMem > 0 && usedMemory + needMem > s.memoryMb)
+  );
 }
 
 interface Placement {
@@ -75,12 +86,13 @@ export class Dispatcher {
   private rotor = 0;
   /**
    * Per tenant: queued tasks that no connection of the tenant on this replica
-   * could take (labels, capacity), whatever its load, as of the connections
-   * in `key`. They are passed over by the claim, so a head of the queue that
-   * only another replica's agents (or none yet) can run does not hold back
-   * the tasks behind it. Forgotten when the tenant's connections change.
+   * could take (labels, capacity), whatever its load. They are passed over by
+   * the claim, so a head of the queue that only another replica's agents (or
+   * none yet) can run does not hold back the tasks behind it. Forgotten when
+   * this replica's connections change (`AgentDirectory.generation`).
    */
-  private readonly unplaceable = new Map<string, { key: string; ids: Set<string> }>();
+  private readonly unplaceable = new Map<string, Set<string>>();
+  private unplaceableGeneration = -1;
   /** When a batch last left claimable work of a tenant for later because the batch went to other shares. */
   private readonly heldBack = new Map<string, number>();
   private readonly log: Logger;
@@ -150,16 +162,18 @@ export class Dispatcher {
       const placements: Placement[] = [];
       let failedToRender = 0;
       learned = 0;
+      /** Every connection of this replica, read once a batch when a task finds no free one. */
+      let links: AgentLink[] | null = null;
       const quota = await this.tenantQuotas(m, tenants);
       // Each tenant's own queue, in its own priority order: one tenant's flood or priorities never hide another's work.
       const queues = new Map<string, TaskRunEntity[]>();
-      const links = this.sessions.all();
+      if (this.sessions.generation() !== this.unplaceableGeneration) {
+        this.unplaceable.clear();
+        this.unplaceableGeneration = this.sessions.generation();
+      }
       for (const tenant of tenants) {
-        const key = connectionsKey(links.filter((l) => l.tenantId === tenant));
         const known = this.unplaceable.get(tenant);
-        if (!known || known.key !== key || known.ids.size > MAX_UNPLACEABLE) {
-          this.unplaceable.set(tenant, { key, ids: new Set() });
-        }
+        if (!known || known.size > MAX_UNPLACEABLE) this.unplaceable.set(tenant, new Set());
         // Look a little past what the tenant's agents can take (tasks no free agent matches stay queued for
         // others), but leave the rest unlocked for the other replicas claiming beside us.
         const rows = await claimQueuedTasks(
@@ -167,7 +181,7 @@ export class Dispatcher {
           m,
           { tenantId: tenant },
           Math.min(capacityOf.get(tenant)!, limit) + LOOKAHEAD,
-          [...this.unplaceable.get(tenant)!.ids],
+          [...this.unplaceable.get(tenant)!],
         );
         if (rows.length > 0) queues.set(tenant, rows);
       }
@@ -216,22 +230,15 @@ export class Dispatcher {
         let best: AgentLink | null = null;
         for (const s of free) {
           const used = load.get(s.id)!;
-          if (s.tenantId !== t.tenantId || used >= s.slots || !labelsMatch(spec.agentSelector, s.labels)) continue;
-          if (s.cpuMillis > 0 && needCpu > 0 && cpu.get(s.id)! + needCpu > s.cpuMillis) continue;
-          if (s.memoryMb > 0 && needMem > 0 && mem.get(s.id)! + needMem > s.memoryMb) continue;
+          if (s.tenantId !== t.tenantId || used >= s.slots) continue;
+          if (!fits(s, spec.agentSelector, needCpu, needMem, cpu.get(s.id)!, mem.get(s.id)!)) continue;
           if (!best || used / s.slots < load.get(best.id)! / best.slots) best = s;
         }
         if (!best) {
           // No connection of the tenant here could ever take it (not merely a full one): pass it over from now on.
-          const fitsSomewhere = links.some(
-            (s) =>
-              s.tenantId === t.tenantId &&
-              labelsMatch(spec.agentSelector, s.labels) &&
-              !(s.cpuMillis > 0 && needCpu > s.cpuMillis) &&
-              !(s.memoryMb > 0 && needMem > s.memoryMb),
-          );
-          if (!fitsSomewhere) {
-            this.unplaceable.get(t.tenantId)?.ids.add(t.id);
+          links ??= this.sessions.all();
+          if (!links.some((s) => s.tenantId === t.tenantId && fits(s, spec.agentSelector, needCpu, needMem, 0, 0))) {
+            this.unplaceable.get(t.tenantId)?.add(t.id);
             learned++;
           }
           return 'left';

@@ -93,7 +93,10 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const liveSessions = new Set<string>();
     if (elsewhere.length > 0) {
       const agents = await this.db.manager.find(AgentEntity, {
-        where: { id: In([...new Set(elsewhere.map((a) => a.agentId))]) },
+        where: {
+          tenantId: In([...new Set(elsewhere.map((a) => a.tenantId))]),
+          id: In([...new Set(elsewhere.map((a) => a.agentId))]),
+        },
         select: { id: true, sessionId: true, status: true },
       });
       for (const a of agents) if (a.status === 'connected' && a.sessionId) liveSessions.add(a.sessionId);

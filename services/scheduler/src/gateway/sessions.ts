@@ -13,6 +13,7 @@ export interface AgentSession extends AgentLink {
 @Injectable()
 export class SessionRegistry extends AgentDirectory {
   private readonly sessions = new Map<string, AgentSession>();
+  private generationCount = 0;
   private readonly byAttempt = new Map<string, AgentSession>();
   private readonly requests = new Map<string, { cpu: number; memory: number }>();
 
@@ -21,16 +22,22 @@ export class SessionRegistry extends AgentDirectory {
   }
 
   add(s: AgentSession): void {
+    this.generationCount++;
     this.sessions.set(s.id, s);
     for (const a of s.inFlight) this.byAttempt.set(a, s);
   }
 
   remove(s: AgentSession): void {
+    this.generationCount++;
     this.sessions.delete(s.id);
     for (const a of s.inFlight) {
       if (this.byAttempt.get(a) === s) this.byAttempt.delete(a);
       this.requests.delete(a);
     }
+  }
+
+  generation(): number {
+    return this.generationCount;
   }
 
   all(): AgentSession[] {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import { In } from 'typeorm';
 import { dependencyDedupeKey, dependencySatisfied } from '@baton/domain';
 import { Database, RunEntity, TriggerEntity } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, consumeOnce, topic } from '@baton/bus';
@@ -34,12 +34,13 @@ export class DependencyTriggersService implements OnApplicationBootstrap {
       const p = e.payload as { tenantId: string; runId: string; jobName: string; state: string };
       if (p.state !== 'succeeded') return;
       // Most successes start nothing: look for a trigger that names the job before paying for a transaction.
-      if (!(await this.watched(p.tenantId, p.jobName))) return;
+      const candidates = await this.candidates(p.tenantId, p.jobName);
+      if (candidates.length === 0) return;
       let requested = 0;
       await consumeOnce(this.db, CONSUMER, e, async (m) => {
         const run = await m.findOne(RunEntity, { where: { tenantId: p.tenantId, id: p.runId } });
         if (!run) return;
-        for (const { t, spec } of await this.candidates(m, p.tenantId, p.jobName)) {
+        for (const { t, spec } of candidates) {
           const done = await m.find(RunEntity, {
             where: { tenantId: p.tenantId, jobName: In(spec.jobs), logicalDate: run.logicalDate, state: 'succeeded' },
             select: { jobName: true, finishedAt: true },
@@ -70,14 +71,9 @@ export class DependencyTriggersService implements OnApplicationBootstrap {
     });
   }
 
-  /** Whether an enabled dependency trigger of the tenant waits on `jobName`. */
-  private async watched(tenantId: string, jobName: string): Promise<boolean> {
-    return (await this.candidates(this.db.manager, tenantId, jobName)).length > 0;
-  }
-
   /** The tenant's enabled dependency triggers that name `jobName` among their upstream jobs. */
-  private async candidates(m: EntityManager, tenantId: string, jobName: string) {
-    const rows = await m.find(TriggerEntity, { where: { tenantId, type: 'dependency', enabled: true } });
+  private async candidates(tenantId: string, jobName: string) {
+    const rows = await this.db.manager.find(TriggerEntity, { where: { tenantId, type: 'dependency', enabled: true } });
     return rows.flatMap((t) => {
       const spec = triggerSpec(t.type, t.spec, t.enabled);
       return spec.type === 'dependency' && spec.jobs.includes(jobName) ? [{ t, spec }] : [];
