@@ -18,6 +18,8 @@ import { ACK_GRACE_MS, Alarm } from './alarm.js';
 import { Dispatcher } from './dispatcher.js';
 
 const BATCH = 200;
+/** The pulse of the process, to notice that it stood still (see `stalled`). */
+const PULSE_MS = 250;
 
 /**
  * Time-driven transitions: ACK timeouts (back to the queue, no try used),
@@ -30,6 +32,11 @@ const BATCH = 200;
 @Injectable()
 export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   private interval: NodeJS.Timeout | null = null;
+  /** The process's own pulse: a gap in it means this process was stalled (frozen host, SIGSTOP, a long GC). */
+  private pulse: NodeJS.Timeout | null = null;
+  private lastPulse = Date.now();
+  /** Until then no offer expires: ACKs that arrived during a stall of this process are read first. */
+  private stalledUntil = 0;
   private running = false;
   private stopped = false;
   private readonly log: Logger;
@@ -51,11 +58,30 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
   onApplicationBootstrap(): void {
     this.alarm.onFire(() => void this.sweep());
     this.interval = setInterval(() => void this.sweep(), this.config.scheduler.sweepIntervalMs);
+    this.pulse = setInterval(() => {
+      this.stalled();
+      this.lastPulse = Date.now();
+    }, PULSE_MS);
+    this.pulse.unref();
+  }
+
+  /**
+   * Whether this process stood still lately: its pulse missed more than
+   * ACK_GRACE_MS. Offers then wait ACK_GRACE_MS more (an alarm brings the
+   * sweep back), so ACKs that arrived meanwhile are read before any expires.
+   */
+  private stalled(now = Date.now()): boolean {
+    if (now - this.lastPulse > PULSE_MS + ACK_GRACE_MS && now >= this.stalledUntil) {
+      this.stalledUntil = now + ACK_GRACE_MS;
+      this.alarm.at(this.stalledUntil);
+    }
+    return now < this.stalledUntil;
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
+    if (this.pulse) clearInterval(this.pulse);
   }
 
   async sweep(): Promise<void> {
@@ -88,7 +114,9 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const now = Date.now();
     const cutoff = now - ACK_GRACE_MS;
     const rows = await findOverdueOffers(this.db.manager, cutoff, BATCH);
-    if (rows.length === 0) return 0;
+    // Deadlines that passed while this process stood still are not the agents' fault: their ACKs may be
+    // waiting unread in the sockets.
+    if (rows.length === 0 || this.stalled()) return 0;
     const elsewhere = rows.filter((a) => !this.sessions.has(a.sessionId));
     const liveSessions = new Set<string>();
     if (elsewhere.length > 0) {
