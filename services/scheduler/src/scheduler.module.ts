@@ -14,6 +14,7 @@ import { Dispatcher } from './engine/dispatcher.js';
 import { ReadinessGate } from './engine/readiness-gate.js';
 import { Compensation } from './engine/compensation.js';
 import { Completion } from './engine/completion.js';
+import { RunFinishHooks } from './engine/run-finish-hooks.js';
 import { EngineResources } from './engine/engine-resources.js';
 import { OperatorActions } from './engine/operator-actions.js';
 import { RunCreation } from './engine/run-creation.js';
@@ -50,6 +51,7 @@ import { RunsService } from './runs/runs.service.js';
     EngineResources,
     RunCreation,
     Completion,
+    RunFinishHooks,
     Compensation,
     OperatorActions,
     RunEngine,

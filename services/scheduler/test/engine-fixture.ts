@@ -23,6 +23,7 @@ import { EngineResources } from '../src/engine/engine-resources.js';
 import { OperatorActions } from '../src/engine/operator-actions.js';
 import { ReadinessGate } from '../src/engine/readiness-gate.js';
 import { RunCreation } from '../src/engine/run-creation.js';
+import { RunFinishHooks } from '../src/engine/run-finish-hooks.js';
 import { TaskRenderer } from '../src/engine/task-renderer.js';
 
 /**
@@ -44,7 +45,8 @@ export async function engineFixture() {
     logger,
   );
   const compensation = new Compensation(r);
-  const completion = new Completion(r, compensation);
+  const hooks = new RunFinishHooks();
+  const completion = new Completion(r, compensation, hooks);
   const creation = new RunCreation(r, completion);
   const operator = new OperatorActions(r, completion);
   const scope = { tenantId: newId() };
@@ -177,6 +179,7 @@ export async function engineFixture() {
     creation,
     completion,
     compensation,
+    hooks,
     operator,
     job,
     start,

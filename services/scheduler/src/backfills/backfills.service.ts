@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import { type TriggerDefinition, nextSlot } from '@baton/domain';
@@ -13,18 +13,11 @@ import {
   newId,
   forUpdate,
 } from '@baton/persistence';
-import {
-  EVENT_BUS,
-  type EventBus,
-  OUTBOX_RELAY,
-  type OutboxRelay,
-  consumeOnce,
-  slotDedupeKey,
-  topic,
-} from '@baton/bus';
+import { OUTBOX_RELAY, type OutboxRelay, slotDedupeKey } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { RunEngine } from '../engine/run-engine.js';
+import { RunFinishHooks } from '../engine/run-finish-hooks.js';
 
 export const MAX_BACKFILL_SLOTS = 10_000;
 
@@ -51,28 +44,22 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * new run. A slot's run has the trigger's own dedupe key when it is the
  * slot's first, so the trigger does not run it again; a rerun gets a key of
  * the backfill's. Each run is recorded in the slot ledger as `backfilled`.
- * Progress is pushed by `run.finished` events.
+ * A backfill moves on in the transaction that ends one of its runs (a run-finish
+ * hook), on whichever replica ends it: no event has to reach a consumer first.
  */
 @Injectable()
-export class BackfillsService implements OnApplicationBootstrap {
+export class BackfillsService implements OnModuleInit {
   constructor(
     private readonly db: Database,
     private readonly engine: RunEngine,
     private readonly dispatcher: Dispatcher,
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    private readonly hooks: RunFinishHooks,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.bus.subscribe(topic('run-events'), 'scheduler.backfills', async (e) => {
-      if (e.type !== 'run.finished') return;
-      const p = e.payload as { tenantId: string; backfillId?: string | null };
-      if (!p.backfillId) return;
-      await consumeOnce(this.db, 'scheduler.backfills', e, (m) =>
-        this.advance(m, { tenantId: p.tenantId }, p.backfillId!),
-      );
-      this.relay.kick();
-      this.dispatcher.kick();
+  onModuleInit(): void {
+    this.hooks.register(async (m, run) => {
+      if (run.backfillId) await this.advance(m, { tenantId: run.tenantId }, run.backfillId);
     });
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunEntity } from '@baton/persistence';
 import { engineFixture } from '../../test/engine-fixture.js';
 
 type Fixture = Awaited<ReturnType<typeof engineFixture>>;
@@ -91,5 +92,20 @@ describe('Completion: results move tasks, readiness decides what runs next, the 
     expect((await f.tasks(run.id)).a).toBe('succeeded');
     const unknown = await f.finish('01900000-0000-7000-8000-000000000000', { state: 'succeeded' });
     expect(unknown.dispositions.get('01900000-0000-7000-8000-000000000000')).toMatchObject({ rejection: 'unknown' });
+  });
+
+  it('runs the registered run-finish hooks in the transaction that ends the run, once, after its state moved', async () => {
+    const seen: Array<{ runId: string; state: string; stored: string }> = [];
+    f.hooks.register(async (m, run) => {
+      const stored = await m.findOneByOrFail(RunEntity, { tenantId: run.tenantId, id: run.id });
+      seen.push({ runId: run.id, state: run.state, stored: stored.state });
+    });
+    const run = await f.start('fragile');
+    const { a } = await f.startTasks(run.id, ['a']);
+    await f.finish(a!, { state: 'succeeded' });
+    expect(seen).toEqual([]);
+    const { b } = await f.startTasks(run.id, ['b']);
+    await f.finish(b!, { state: 'failed', exitCode: 1 });
+    expect(seen).toEqual([{ runId: run.id, state: 'failed', stored: 'failed' }]);
   });
 });

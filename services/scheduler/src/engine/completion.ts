@@ -15,6 +15,7 @@ import { Compensation } from './compensation.js';
 import { taskOf } from './definitions.js';
 import { type Effects, type FinishInput, noEffects, stale } from './effects.js';
 import { EngineResources, LIVE, LIVE_ATTEMPT, type TaskSpec } from './engine-resources.js';
+import { RunFinishHooks } from './run-finish-hooks.js';
 import { outputsOf } from './task-renderer.js';
 
 /**
@@ -28,6 +29,7 @@ export class Completion {
   constructor(
     private readonly r: EngineResources,
     private readonly compensation: Compensation,
+    private readonly hooks: RunFinishHooks,
   ) {}
 
   /**
@@ -400,6 +402,7 @@ export class Completion {
     });
     fx.finishedRun = payload;
     this.r.log.info('run finished', { runId: run.id, job: run.jobName, state });
+    await this.hooks.run(m, run);
     await this.startNextQueued(m, run.tenantId, run.jobId, now, fx);
   }
 
