@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sources } from './sources.js';
 
 /*
  * One state machine: the states of runs, task runs and attempts are written
@@ -17,16 +18,6 @@ const WRITES: RegExp[] = [
   /\bUPDATE\s+`?(?:runs|task_runs|attempts)`?\s/i,
   /\bREPLACE\s+INTO\s+`?(?:runs|task_runs|attempts)`?\s/i,
 ];
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist' || name === 'migrations') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) sources(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.spec.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
 
 export function stateWrites(text: string): string[] {
   return text.split('\n').filter((line) => WRITES.some((re) => re.test(line)));

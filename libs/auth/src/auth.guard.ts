@@ -25,6 +25,7 @@ export class AuthGuard implements CanActivate {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw ProblemException.unauthorized('Authorization: Bearer <api key> is required');
+    // across tenants: the key says which tenant the caller is of
     const key = await this.db.manager.findOne(ApiKeyEntity, {
       where: { hash: hashToken(match[1]!), revokedAt: IsNull() },
     });

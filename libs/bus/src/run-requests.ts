@@ -24,6 +24,7 @@ export async function requestRuns(db: Database, m: EntityManager, reqs: readonly
     failures: 0,
     lastError: null,
   }));
+  // across tenants: the queue of run requests is one for every tenant (claimed by seq, SKIP LOCKED)
   for (let i = 0; i < rows.length; i += 500) await m.insert(RunRequestEntity, rows.slice(i, i + 500));
   db.notifyAfterCommit(m, RUN_REQUESTS_SIGNAL);
   await enqueueEvents(

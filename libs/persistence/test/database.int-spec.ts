@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database, TenantEntity, newId } from '@baton/persistence';
 import { type TestDatabase, createTestDatabase, testDatabaseKinds } from '@baton/testing';
@@ -13,12 +10,7 @@ describe.each(kinds)('database transactions (%s)', (kind) => {
 
   beforeAll(async () => {
     target = await createTestDatabase(kind);
-    db = await Database.open(
-      target.url
-        ? { kind: 'mysql', url: target.url }
-        : { kind: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'baton-db-')), 'baton.db') },
-      { poolSize: 3 },
-    );
+    db = await Database.open(target.connection(), { poolSize: 3 });
   });
   afterAll(async () => {
     await db?.close();

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IllegalTransitionError, type TaskState } from '@baton/domain';
 import { AttemptEntity, Database, RunEntity, TaskRunEntity, TransitionStore, newId } from '@baton/persistence';
@@ -18,11 +15,7 @@ describe.each(kinds)('the transition store (%s)', (kind) => {
 
   beforeAll(async () => {
     target = await createTestDatabase(kind);
-    db = await Database.open(
-      target.url
-        ? { kind: 'mysql', url: target.url }
-        : { kind: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'baton-tx-')), 'baton.db') },
-    );
+    db = await Database.open(target.connection());
     store = new TransitionStore(db, () => wakes++);
   });
   afterAll(async () => {

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createConnection } from 'mysql2/promise';
 import { readTestEnv } from '@baton/config';
@@ -7,6 +10,8 @@ export interface TestDatabase {
   name: 'sqlite' | 'mariadb';
   /** BATON_DATABASE_URL for the platform under test; null means SQLite in its data dir. */
   url: string | null;
+  /** Where `Database.open` finds it: the server's URL, or a new SQLite file in a temporary directory. */
+  connection(): { kind: 'mysql'; url: string } | { kind: 'sqlite'; path: string };
   drop(): Promise<void>;
 }
 
@@ -40,15 +45,24 @@ export async function testDatabaseKinds(): Promise<Array<'sqlite' | 'mariadb'>> 
 
 /** A fresh, empty database of the given kind. */
 export async function createTestDatabase(kind: 'sqlite' | 'mariadb'): Promise<TestDatabase> {
-  if (kind === 'sqlite') return { name: 'sqlite', url: null, drop: async () => undefined };
+  if (kind === 'sqlite') {
+    return {
+      name: 'sqlite',
+      url: null,
+      connection: () => ({ kind: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'baton-test-')), 'baton.db') }),
+      drop: async () => undefined,
+    };
+  }
   const env = readTestEnv();
   const db = `baton_test_${randomBytes(4).toString('hex')}`;
   const c = await createConnection({ uri: env.mysqlUrl });
   await c.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await c.end();
+  const url = `${env.mysqlUrl.replace(/\/+$/, '')}/${db}`;
   return {
     name: 'mariadb',
-    url: `${env.mysqlUrl.replace(/\/+$/, '')}/${db}`,
+    url,
+    connection: () => ({ kind: 'mysql', url }),
     drop: async () => {
       if (env.keepData) return;
       const d = await createConnection({ uri: env.mysqlUrl });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IsNull } from 'typeorm';
-import { AgentTokenEntity, type Database } from '@baton/persistence';
+import { AgentTokenEntity, type Database, scoped } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
 import type { BatonConfig } from '@baton/config';
 import type { Logger } from '@baton/telemetry';
@@ -113,7 +113,7 @@ async function localAgentToken(
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { token?: string };
     if (saved.token) {
-      const live = await db.manager.findOne(AgentTokenEntity, {
+      const live = await scoped(db.manager, { tenantId }).findOne(AgentTokenEntity, {
         where: { hash: hashToken(saved.token), revokedAt: IsNull() },
       });
       if (live) return saved.token;

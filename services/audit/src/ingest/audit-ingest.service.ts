@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { AuditEventEntity, AuditHeadEntity, Database, forUpdate } from '@baton/persistence';
+import { AuditEventEntity, AuditHeadEntity, Database, forUpdate, scoped } from '@baton/persistence';
 import {
   type AuditRecord,
   type BusEvent,
@@ -33,11 +33,11 @@ export class AuditIngestService implements OnApplicationBootstrap {
       byTenant.set(rec.tenantId, [...(byTenant.get(rec.tenantId) ?? []), e]);
     }
     for (const tenantId of [...byTenant.keys()].sort()) {
-      const q = m.createQueryBuilder(AuditHeadEntity, 'h').where('h.tenant_id = :t', { t: tenantId });
-      let head = await forUpdate(this.db, q).getOne();
+      const tenant = scoped(m, { tenantId });
+      let head = await forUpdate(this.db, tenant.query(AuditHeadEntity, 'h')).getOne();
       if (!head) {
         head = { tenantId, seq: 0, hash: GENESIS };
-        await m.insert(AuditHeadEntity, head);
+        await tenant.insert(AuditHeadEntity, head);
       }
       const rows: Array<Omit<AuditEventEntity, 'id'>> = [];
       for (const e of byTenant.get(tenantId)!) {
@@ -56,8 +56,8 @@ export class AuditIngestService implements OnApplicationBootstrap {
         rows.push({ tenantId, ...fields, prevHash: head.hash, hash });
         head = { tenantId, seq: fields.seq, hash };
       }
-      for (let i = 0; i < rows.length; i += 500) await m.insert(AuditEventEntity, rows.slice(i, i + 500));
-      await m.update(AuditHeadEntity, { tenantId }, { seq: head.seq, hash: head.hash });
+      await tenant.insert(AuditEventEntity, rows);
+      await tenant.update(AuditHeadEntity, {}, { seq: head.seq, hash: head.hash });
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { AuditEventEntity, AuditHeadEntity, Database } from '@baton/persistence';
+import { AuditEventEntity, AuditHeadEntity, Database, scoped } from '@baton/persistence';
 import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
 import { verifyChain } from '../chain.js';
 
@@ -14,9 +14,8 @@ export class AuditController {
   async list(@CurrentPrincipal() p: Principal, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     const n = parseLimit(limit, 100, 1000);
     const after = decodeNumericCursor(cursor);
-    const q = this.db.manager
-      .createQueryBuilder(AuditEventEntity, 'a')
-      .where('a.tenant_id = :t', { t: p.tenantId })
+    const q = scoped(this.db.manager, p)
+      .query(AuditEventEntity, 'a')
       .orderBy('a.seq', 'DESC')
       .limit(n + 1);
     if (after) q.andWhere('a.seq < :s', { s: Number(after.k) });
@@ -41,14 +40,11 @@ export class AuditController {
   @Get('verify')
   @Requires('read', 'Audit')
   async verify(@CurrentPrincipal() p: Principal) {
-    const rows = await this.db.manager.find(AuditEventEntity, {
-      where: { tenantId: p.tenantId },
-      order: { seq: 'ASC' },
-    });
+    const rows = await scoped(this.db.manager, p).find(AuditEventEntity, { where: {}, order: { seq: 'ASC' } });
     const r = verifyChain(rows);
     if (!r.ok) return r;
     // The chain head remembers the last record, so deleting the newest records is detected too.
-    const head = await this.db.manager.findOne(AuditHeadEntity, { where: { tenantId: p.tenantId } });
+    const head = await scoped(this.db.manager, p).findOne(AuditHeadEntity, { where: {} });
     const last = rows[rows.length - 1];
     if (head && (head.seq !== (last?.seq ?? 0) || (last !== undefined && head.hash !== last.hash))) {
       const after = last?.seq ?? 0;

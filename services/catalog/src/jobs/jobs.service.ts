@@ -9,6 +9,7 @@ import {
   TriggerEntity,
   isUniqueViolation,
   newId,
+  scoped,
 } from '@baton/persistence';
 import { OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic, type JobChanged } from '@baton/bus';
 import { ProblemException, type Page, decodeCursor, encodeCursor } from '@baton/http';
@@ -128,12 +129,12 @@ export class JobsService {
 
   private async applyIn(m: EntityManager, scope: TenantScope, sent: JobDefinition): Promise<ApplyResult> {
     const now = Date.now();
-    let job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: sent.name } });
+    let job = await scoped(m, scope).findOne(JobEntity, { where: { name: sent.name } });
     const created = !job;
     let def = sent;
     if (job) {
-      const current = await m.findOne(JobVersionEntity, {
-        where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
+      const current = await scoped(m, scope).findOne(JobVersionEntity, {
+        where: { jobId: job.id, version: job.currentVersion },
       });
       def = keepMaskedPasswords(sent, current?.definition ?? null);
       if (current && JSON.stringify(current.definition) === JSON.stringify(def)) {
@@ -141,11 +142,7 @@ export class JobsService {
       }
       job.currentVersion += 1;
       job.updatedAt = now;
-      await m.update(
-        JobEntity,
-        { id: job.id, tenantId: scope.tenantId },
-        { currentVersion: job.currentVersion, updatedAt: now },
-      );
+      await scoped(m, scope).update(JobEntity, { id: job.id }, { currentVersion: job.currentVersion, updatedAt: now });
     } else {
       job = {
         id: newId(),
@@ -155,7 +152,7 @@ export class JobsService {
         createdAt: now,
         updatedAt: now,
       };
-      await m.insert(JobEntity, job);
+      await scoped(m, scope).insert(JobEntity, job);
     }
     const version: JobVersionEntity = {
       id: newId(),
@@ -166,7 +163,7 @@ export class JobsService {
       createdAt: now,
     };
     // JSON columns are typed loosely by TypeORM's partial types.
-    await m.insert(JobVersionEntity, version as never);
+    await scoped(m, scope).insert(JobVersionEntity, version as never);
     await this.syncTriggers(m, scope, job, def, now);
     const payload: JobChanged = {
       tenantId: scope.tenantId,
@@ -189,7 +186,7 @@ export class JobsService {
    * them unchanged, so a slot keeps its dedupe key across versions.
    */
   private async syncTriggers(m: EntityManager, scope: TenantScope, job: JobEntity, def: JobDefinition, now: number) {
-    const existing = await m.find(TriggerEntity, { where: { tenantId: scope.tenantId, jobId: job.id } });
+    const existing = await scoped(m, scope).find(TriggerEntity, { where: { jobId: job.id } });
     const byPos = new Map(existing.map((t) => [t.position, t]));
     for (const [position, t] of def.triggers.entries()) {
       const spec = t as unknown as Record<string, unknown>;
@@ -205,7 +202,7 @@ export class JobsService {
         else next = nextSlot(t, now, anchor);
       }
       if (old) {
-        await m.update(TriggerEntity, { id: old.id, tenantId: scope.tenantId }, {
+        await scoped(m, scope).update(TriggerEntity, { id: old.id }, {
           type: t.type,
           spec,
           enabled: t.enabled,
@@ -214,7 +211,7 @@ export class JobsService {
           anchorAt: anchor,
         } as never);
       } else {
-        await m.insert(TriggerEntity, {
+        await scoped(m, scope).insert(TriggerEntity, {
           id: newId(),
           tenantId: scope.tenantId,
           jobId: job.id,
@@ -230,24 +227,24 @@ export class JobsService {
         } as never);
       }
     }
-    for (const gone of byPos.values()) await m.delete(TriggerEntity, { id: gone.id, tenantId: scope.tenantId });
+    for (const gone of byPos.values()) await scoped(m, scope).delete(TriggerEntity, { id: gone.id });
   }
 
   async get(scope: TenantScope, name: string, version?: number): Promise<JobView> {
-    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+    const job = await scoped(this.db.manager, scope).findOne(JobEntity, { where: { name } });
     if (!job) throw ProblemException.notFound(`job ${name}`);
-    const v = await this.db.manager.findOne(JobVersionEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id, version: version ?? job.currentVersion },
+    const v = await scoped(this.db.manager, scope).findOne(JobVersionEntity, {
+      where: { jobId: job.id, version: version ?? job.currentVersion },
     });
     if (!v) throw ProblemException.notFound(`job ${name} version ${version}`);
     return this.viewIn(this.db.manager, scope, job, v);
   }
 
   async versions(scope: TenantScope, name: string) {
-    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+    const job = await scoped(this.db.manager, scope).findOne(JobEntity, { where: { name } });
     if (!job) throw ProblemException.notFound(`job ${name}`);
-    const rows = await this.db.manager.find(JobVersionEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id },
+    const rows = await scoped(this.db.manager, scope).find(JobVersionEntity, {
+      where: { jobId: job.id },
       order: { version: 'DESC' },
     });
     return {
@@ -265,9 +262,8 @@ export class JobsService {
     prefix?: string,
   ): Promise<Page<{ name: string; version: number; updatedAt: string | null; triggers: number }>> {
     const after = decodeCursor(cursor);
-    const q = this.db.manager
-      .createQueryBuilder(JobEntity, 'j')
-      .where('j.tenant_id = :t', { t: scope.tenantId })
+    const q = scoped(this.db.manager, scope)
+      .query(JobEntity, 'j')
       .orderBy('j.name', 'ASC')
       .limit(limit + 1);
     if (after) q.andWhere('j.name > :n', { n: String(after.k) });
@@ -276,12 +272,10 @@ export class JobsService {
     const page = rows.slice(0, limit);
     const counts = new Map<string, number>();
     if (page.length > 0) {
-      const trig = await this.db.manager
-        .createQueryBuilder(TriggerEntity, 't')
+      const trig = await scoped(this.db.manager, scope)
+        .query(TriggerEntity, 't', 't.job_id IN (:...ids)', { ids: page.map((j) => j.id) })
         .select('t.job_id', 'jobId')
         .addSelect('COUNT(*)', 'n')
-        .where('t.tenant_id = :t', { t: scope.tenantId })
-        .andWhere('t.job_id IN (:...ids)', { ids: page.map((j) => j.id) })
         .groupBy('t.job_id')
         .getRawMany<{ jobId: string; n: string | number }>();
       for (const r of trig) counts.set(r.jobId, Number(r.n));
@@ -301,10 +295,10 @@ export class JobsService {
   /** Deletes the job and its triggers; versions stay, since runs pin them. */
   async remove(scope: TenantScope, name: string): Promise<{ name: string; deleted: true }> {
     await this.db.tx(async (m) => {
-      const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name } });
+      const job = await scoped(m, scope).findOne(JobEntity, { where: { name } });
       if (!job) throw ProblemException.notFound(`job ${name}`);
-      await m.delete(TriggerEntity, { tenantId: scope.tenantId, jobId: job.id });
-      await m.delete(JobEntity, { tenantId: scope.tenantId, id: job.id });
+      await scoped(m, scope).delete(TriggerEntity, { jobId: job.id });
+      await scoped(m, scope).delete(JobEntity, { id: job.id });
       const payload: JobChanged = { tenantId: scope.tenantId, jobId: job.id, jobName: job.name, version: null };
       await enqueueEvent(m, {
         topic: topic('catalog-events'),
@@ -319,8 +313,8 @@ export class JobsService {
   }
 
   private async viewIn(m: EntityManager, scope: TenantScope, job: JobEntity, v: JobVersionEntity): Promise<JobView> {
-    const triggers = await m.find(TriggerEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id },
+    const triggers = await scoped(m, scope).find(TriggerEntity, {
+      where: { jobId: job.id },
       order: { position: 'ASC' },
     });
     const definition = maskDefinition(v.definition);

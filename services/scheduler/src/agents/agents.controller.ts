@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { presenceHealthy } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { AgentEntity, Database, liveAttemptsByAgent } from '@baton/persistence';
+import { AgentEntity, Database, liveAttemptsByAgent, scoped } from '@baton/persistence';
 
 @Controller('api/v1/agents')
 export class AgentsController {
@@ -14,7 +14,7 @@ export class AgentsController {
   @Get()
   @Requires('read', 'Agent')
   async list(@CurrentPrincipal() p: Principal) {
-    const agents = await this.db.manager.find(AgentEntity, { where: { tenantId: p.tenantId }, order: { name: 'ASC' } });
+    const agents = await scoped(this.db.manager, p).find(AgentEntity, { where: {}, order: { name: 'ASC' } });
     const running = await liveAttemptsByAgent(this.db.manager, p);
     const now = Date.now();
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -12,6 +12,7 @@ import {
   TriggerSlotEntity,
   newId,
   forUpdate,
+  scoped,
 } from '@baton/persistence';
 import { OUTBOX_RELAY, type OutboxRelay, slotDedupeKey } from '@baton/bus';
 import { ProblemException } from '@baton/http';
@@ -65,10 +66,10 @@ export class BackfillsService implements OnModuleInit {
 
   /** The slots of the trigger in [from, to]; a time trigger without slots there is a 400. */
   private async slots(m: EntityManager, scope: TenantScope, jobName: string, cmd: BackfillCommand) {
-    const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: jobName } });
+    const job = await scoped(m, scope).findOne(JobEntity, { where: { name: jobName } });
     if (!job) throw ProblemException.notFound(`job ${jobName}`);
-    const triggers = await m.find(TriggerEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id },
+    const triggers = await scoped(m, scope).find(TriggerEntity, {
+      where: { jobId: job.id },
       order: { position: 'ASC' },
     });
     const trigger = triggers[cmd.trigger];
@@ -130,7 +131,7 @@ export class BackfillsService implements OnModuleInit {
         rerunExisting: cmd.rerunExisting,
         skippedSlots: [],
       };
-      await m.insert(BackfillEntity, row as never);
+      await scoped(m, scope).insert(BackfillEntity, row as never);
       await this.advance(m, scope, row.id);
       return row.id;
     });
@@ -148,8 +149,8 @@ export class BackfillsService implements OnModuleInit {
   ): Promise<Map<number, RunEntity>> {
     const out = new Map<number, RunEntity>();
     for (let i = 0; i < slots.length; i += 500) {
-      const rows = await m.find(RunEntity, {
-        where: { tenantId: scope.tenantId, jobId, logicalDate: In(slots.slice(i, i + 500)) },
+      const rows = await scoped(m, scope).find(RunEntity, {
+        where: { jobId, logicalDate: In(slots.slice(i, i + 500)) },
         order: { createdAt: 'ASC' },
       });
       for (const r of rows) out.set(r.logicalDate, r);
@@ -160,12 +161,13 @@ export class BackfillsService implements OnModuleInit {
   /** The slot ledger says the slot was run by a backfill, and which run. */
   private async recordSlot(m: EntityManager, b: BackfillEntity, slot: number, runId: string): Promise<void> {
     const now = Date.now();
-    const recorded = await m.findOne(TriggerSlotEntity, { where: { triggerId: b.triggerId, slotAt: slot } });
+    const ledger = scoped(m, b);
+    const recorded = await ledger.findOne(TriggerSlotEntity, { where: { triggerId: b.triggerId, slotAt: slot } });
     if (recorded) {
-      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome: BACKFILLED, runId, recordedAt: now });
+      await ledger.update(TriggerSlotEntity, { id: recorded.id }, { outcome: BACKFILLED, runId, recordedAt: now });
       return;
     }
-    await m.insert(TriggerSlotEntity, {
+    await ledger.insert(TriggerSlotEntity, {
       id: newId(now),
       tenantId: b.tenantId,
       triggerId: b.triggerId,
@@ -200,12 +202,10 @@ export class BackfillsService implements OnModuleInit {
 
   /** Starts runs for the next slots while fewer than maxActiveRuns are running; skips dates that have runs. */
   private async advance(m: EntityManager, scope: TenantScope, id: string): Promise<void> {
-    const q = m
-      .createQueryBuilder(BackfillEntity, 'b')
-      .where('b.id = :id AND b.tenant_id = :t', { id, t: scope.tenantId });
+    const q = scoped(m, scope).query(BackfillEntity, 'b', 'b.id = :id', { id });
     const b = await forUpdate(this.db, q).getOne();
     if (!b || b.state !== 'running') return;
-    const active = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'running' } });
+    const active = await scoped(m, scope).count(RunEntity, { where: { backfillId: id, state: 'running' } });
     const skipped = [...(b.skippedSlots ?? [])];
     let next = b.nextIndex;
     let started = 0;
@@ -232,10 +232,10 @@ export class BackfillsService implements OnModuleInit {
     const done = next >= b.slots.length && active === 0 && started === 0;
     let state: BackfillEntity['state'] = 'succeeded';
     if (done) {
-      const failed = await m.count(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id, state: 'failed' } });
+      const failed = await scoped(m, scope).count(RunEntity, { where: { backfillId: id, state: 'failed' } });
       if (failed > 0) state = 'failed';
     }
-    await m.update(
+    await scoped(m, scope).update(
       BackfillEntity,
       { id },
       { nextIndex: next, skippedSlots: skipped, ...(done ? { state, finishedAt: Date.now() } : {}) },
@@ -243,9 +243,9 @@ export class BackfillsService implements OnModuleInit {
   }
 
   async get(scope: TenantScope, id: string) {
-    const b = await this.db.manager.findOne(BackfillEntity, { where: { tenantId: scope.tenantId, id } });
+    const b = await scoped(this.db.manager, scope).findOne(BackfillEntity, { where: { id } });
     if (!b) throw ProblemException.notFound(`backfill ${id}`);
-    const runs = await this.db.manager.find(RunEntity, { where: { tenantId: scope.tenantId, backfillId: id } });
+    const runs = await scoped(this.db.manager, scope).find(RunEntity, { where: { backfillId: id } });
     const byState: Record<string, number> = {};
     for (const r of runs) byState[r.state] = (byState[r.state] ?? 0) + 1;
     const skipped = b.skippedSlots ?? [];

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import { AgentEntity, AttemptEntity, Database, TransitionStore } from '@baton/persistence';
+import { AgentEntity, AttemptEntity, Database, TransitionStore, scoped } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -294,8 +294,8 @@ export class AgentCommands {
         const started = await this.startAttempts(m, session.tenantId, session.agentId, ids, now);
         if (started === ids.length) continue;
         // Some did not start: a repeated ACK of a running attempt is fine; anything else is told to stop.
-        const rows = await m.find(AttemptEntity, {
-          where: { tenantId: session.tenantId, id: In(ids) },
+        const rows = await scoped(m, session).find(AttemptEntity, {
+          where: { id: In(ids) },
           select: { id: true, state: true, agentId: true },
         });
         const byId = new Map(rows.map((r) => [r.id, r]));
@@ -327,8 +327,8 @@ export class AgentCommands {
     if (ids.length === 0) return 0;
     const scope = { tenantId };
     // Only the agent's own offers start, and only tasks whose current attempt is one of them.
-    const offers = await m.find(AttemptEntity, {
-      where: { tenantId, agentId, state: 'assigned', id: In(ids) },
+    const offers = await scoped(m, { tenantId }).find(AttemptEntity, {
+      where: { agentId, state: 'assigned', id: In(ids) },
       select: { id: true, taskRunId: true },
     });
     if (offers.length === 0) return 0;
@@ -437,7 +437,7 @@ export class AgentCommands {
       // Presence is informational; write it at most every few seconds.
       if (touch) {
         this.lastSeenWrite.set(s, now);
-        await m.update(AgentEntity, { id: s.agentId }, { lastSeenAt: now });
+        await scoped(m, s).update(AgentEntity, { id: s.agentId }, { lastSeenAt: now });
       }
     });
   }
@@ -448,11 +448,8 @@ export class AgentCommands {
   logChunk(s: AgentLink, c: LogChunk): void {
     if (s.inFlight.has(c.attemptId) || this.owners.get(c.attemptId) === s.agentId) return this.storeChunk(s, c);
     // Not assigned through this session: accept it only for the agent's own attempt.
-    void this.db.manager
-      .findOne(AttemptEntity, {
-        where: { tenantId: s.tenantId, id: c.attemptId, agentId: s.agentId },
-        select: { id: true },
-      })
+    void scoped(this.db.manager, s)
+      .findOne(AttemptEntity, { where: { id: c.attemptId, agentId: s.agentId }, select: { id: true } })
       .then((a) => {
         if (!a) return this.log.warn('log chunk for an attempt of another agent ignored', { agent: s.name });
         if (this.owners.size > 10_000) this.owners.clear();

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { type JobDefinition, type TaskState, topologicalOrder } from '@baton/domain';
-import { type RunEntity, TaskRunEntity } from '@baton/persistence';
+import { type RunEntity, TaskRunEntity, scoped } from '@baton/persistence';
 import { taskOf } from './definitions.js';
 import type { Effects } from './effects.js';
 import { EngineResources, type TaskSpec } from './engine-resources.js';
@@ -36,7 +36,7 @@ export class Compensation {
    * the run failed.
    */
   async continue(m: EntityManager, run: RunEntity, def: JobDefinition, now: number, fx: Effects): Promise<boolean> {
-    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const rows = await scoped(m, run).find(TaskRunEntity, { where: { runId: run.id } });
     if (rows.some((t) => t.state === 'compensating')) return true;
     const order = topologicalOrder(def.tasks).reverse();
     const byKey = new Map(rows.map((t) => [t.taskKey, t]));

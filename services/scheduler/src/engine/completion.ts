@@ -9,7 +9,7 @@ import {
   runOutcome,
   shouldRetry,
 } from '@baton/domain';
-import { AttemptEntity, RunEntity, TaskRunEntity } from '@baton/persistence';
+import { AttemptEntity, RunEntity, TaskRunEntity, scoped, scopedTo } from '@baton/persistence';
 import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
 import { Compensation } from './compensation.js';
 import { taskOf } from './definitions.js';
@@ -47,7 +47,7 @@ export class Completion {
     const ids = [...new Set(items.map((i) => i.attemptId))];
     const tenants = [...new Set(items.map((i) => i.tenantId))];
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await m.findBy(AttemptEntity, { tenantId: In(tenants), id: In(ids.slice(i, i + 500)) });
+      const rows = await scopedTo(m, tenants).find(AttemptEntity, { where: { id: In(ids.slice(i, i + 500)) } });
       for (const a of rows) attempts.set(a.id, a);
     }
     const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
@@ -111,15 +111,13 @@ export class Completion {
     const tasks = new Map<string, TaskRunEntity>();
     for (let i = 0; i < candidates.length; i += 500) {
       const part = candidates.slice(i, i + 500);
-      const attemptRows = await m.findBy(AttemptEntity, {
-        tenantId: run.tenantId,
-        id: In(part.map((x) => x.attempt.id)),
+      const attemptRows = await scoped(m, run).find(AttemptEntity, {
+        where: { id: In(part.map((x) => x.attempt.id)) },
       });
       for (const a of attemptRows) fresh.set(a.id, a);
-      const taskRows = await m
-        .createQueryBuilder(TaskRunEntity, 't')
+      const taskRows = await scoped(m, run)
+        .query(TaskRunEntity, 't')
         .select(['t.id', 't.state', 't.currentAttemptId'])
-        .where('t.tenant_id = :tenant', { tenant: run.tenantId })
         .andWhereInIds(part.map((x) => x.attempt.taskRunId))
         .getMany();
       for (const t of taskRows) tasks.set(t.id, t);
@@ -197,7 +195,7 @@ export class Completion {
       fx.dispositions.set(attemptId, stale(`the attempt is already ${attempt.state}`));
       return false;
     }
-    const task = await m.findOne(TaskRunEntity, { where: { tenantId: run.tenantId, id: attempt.taskRunId } });
+    const task = await scoped(m, run).findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
     if (!task || task.currentAttemptId !== attemptId) {
       this.r.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
       fx.dispositions.set(attemptId, stale('the attempt was superseded by a newer one'));
@@ -304,8 +302,8 @@ export class Completion {
     for (const t of rows) states[t.task_key] = t.state === 'lost' ? 'running' : t.state;
     let outputs: Promise<Record<string, unknown>> | null = null;
     const loadOutputs = () =>
-      (outputs ??= m
-        .find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } })
+      (outputs ??= scoped(m, run)
+        .find(TaskRunEntity, { where: { runId: run.id } })
         .then((all) => outputsOf(all)));
     if (run.state === 'running') {
       for (;;) {
@@ -413,8 +411,8 @@ export class Completion {
    */
   private async startNextQueued(m: EntityManager, tenantId: string, jobId: string, now: number, fx: Effects) {
     for (;;) {
-      const next = await m.findOne(RunEntity, {
-        where: { tenantId, jobId, state: 'queued' },
+      const next = await scoped(m, { tenantId }).findOne(RunEntity, {
+        where: { jobId, state: 'queued' },
         order: { createdAt: 'ASC' },
       });
       if (!next) return;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { JobDefinition, TaskDefinition } from '@baton/domain';
-import { JobVersionEntity } from '@baton/persistence';
+import { JobVersionEntity, scoped } from '@baton/persistence';
 
 const indexes = new WeakMap<JobDefinition, Map<string, TaskDefinition>>();
 
@@ -32,7 +32,7 @@ export class DefinitionCache {
   async get(m: EntityManager, tenantId: string, versionId: string): Promise<JobDefinition> {
     const hit = this.byVersion.get(versionId);
     if (hit) return hit;
-    const v = await m.findOneOrFail(JobVersionEntity, { where: { tenantId, id: versionId } });
+    const v = await scoped(m, { tenantId }).findOneOrFail(JobVersionEntity, { where: { id: versionId } });
     if (this.byVersion.size > 10_000) this.byVersion.clear();
     this.byVersion.set(versionId, v.definition);
     return v.definition;

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import {
   FAIR_SHARE_MEMORY_MS,
   type JobDefinition,
@@ -19,6 +19,9 @@ import {
   claimQueuedTasks,
   newId,
   poolUsage,
+  scoped,
+  scopedTo,
+  type TenantData,
 } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -188,9 +191,10 @@ export class Dispatcher {
       if (queues.size === 0) return { placements, failedToRender };
       const claimed = [...queues.values()].flat();
       const runIds = [...new Set(claimed.map((t) => t.runId))];
-      const runs = await m.createQueryBuilder(RunEntity, 'r').whereInIds(runIds).getMany();
+      const batch = scopedTo(m, [...queues.keys()]);
+      const runs = await batch.query(RunEntity, 'r').andWhereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
-      const active = await this.activeTasks(m, runIds);
+      const active = await this.activeTasks(batch, runIds);
       // Pools the claimed tasks draw on, per tenant, with the slots in use (placements below add to them).
       const pools = new Map<string, { slots: number; used: number }>();
       for (const [tenant, rows] of queues) {
@@ -349,7 +353,7 @@ export class Dispatcher {
       }
       await this.transitions.assign(m, moves, now);
       // One multi-row insert for the batch's attempts.
-      for (let i = 0; i < attemptRows.length; i += 500) await m.insert(AttemptEntity, attemptRows.slice(i, i + 500));
+      await batch.insert(AttemptEntity, attemptRows);
       return { placements, failedToRender };
     });
     if (placements.length > 0) {
@@ -385,16 +389,17 @@ export class Dispatcher {
     tenantIds: string[],
   ): Promise<Map<string, { max: number | null; running: number; weight: number }>> {
     const out = new Map<string, { max: number | null; running: number; weight: number }>();
-    const quotas = await m.find(TenantQuotaEntity, { where: { tenantId: In(tenantIds) } });
+    const quotas = await scopedTo(m, tenantIds).find(TenantQuotaEntity);
     for (const q of quotas) out.set(q.tenantId, { max: q.maxRunningTasks, running: 0, weight: q.dispatchWeight ?? 1 });
     const limited = quotas.filter((q) => q.maxRunningTasks !== null);
     if (limited.length === 0) return out;
-    const rows = await m
-      .createQueryBuilder(TaskRunEntity, 't')
+    const rows = await scopedTo(
+      m,
+      limited.map((q) => q.tenantId),
+    )
+      .query(TaskRunEntity, 't', 't.state IN (:...s)', { s: ['assigned', 'running'] })
       .select('t.tenant_id', 'tenantId')
       .addSelect('COUNT(*)', 'n')
-      .where('t.tenant_id IN (:...ids)', { ids: limited.map((q) => q.tenantId) })
-      .andWhere('t.state IN (:...s)', { s: ['assigned', 'running'] })
       .groupBy('t.tenant_id')
       .getRawMany<{ tenantId: string; n: string | number }>();
     const running = new Map(rows.map((r) => [r.tenantId, Number(r.n)]));
@@ -402,20 +407,21 @@ export class Dispatcher {
     return out;
   }
 
-  private async activeTasks(m: EntityManager, runIds: string[]): Promise<Map<string, number>> {
-    const rows = await m
-      .createQueryBuilder(TaskRunEntity, 't')
+  private async activeTasks(batch: TenantData, runIds: string[]): Promise<Map<string, number>> {
+    const rows = await batch
+      .query(TaskRunEntity, 't', 't.run_id IN (:...ids) AND t.state IN (:...s)', {
+        ids: runIds,
+        s: ['assigned', 'running'],
+      })
       .select('t.run_id', 'runId')
       .addSelect('COUNT(*)', 'n')
-      .where('t.run_id IN (:...ids)', { ids: runIds })
-      .andWhere('t.state IN (:...s)', { s: ['assigned', 'running'] })
       .groupBy('t.run_id')
       .getRawMany<{ runId: string; n: string | number }>();
     return new Map(rows.map((r) => [r.runId, Number(r.n)]));
   }
 
   private async outputsOf(m: EntityManager, run: RunEntity): Promise<Record<string, unknown>> {
-    return outputsOf(await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } }));
+    return outputsOf(await scoped(m, run).find(TaskRunEntity, { where: { runId: run.id } }));
   }
 
   /** A task whose templates do not render fails before it is sent, with the reason; the run moves on. */

@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import type { AttemptState, JobDefinition, TaskDefinition, TaskState } from '@baton/domain';
-import { Database, JobEntity, RunEntity, type TenantScope, TransitionStore, forUpdate } from '@baton/persistence';
+import {
+  Database,
+  JobEntity,
+  RunEntity,
+  type TenantScope,
+  TransitionStore,
+  forUpdate,
+  scoped,
+} from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { DefinitionCache } from './definitions.js';
@@ -38,9 +46,7 @@ export class EngineResources {
   }
 
   async lockRun(m: EntityManager, scope: TenantScope, runId: string): Promise<RunEntity | null> {
-    const q = m
-      .createQueryBuilder(RunEntity, 'r')
-      .where('r.tenant_id = :tenant AND r.id = :id', { tenant: scope.tenantId, id: runId });
+    const q = scoped(m, scope).query(RunEntity, 'r', 'r.id = :id', { id: runId });
     return forUpdate(this.db, q).getOne();
   }
 
@@ -60,17 +66,14 @@ export class EngineResources {
     def: Pick<JobDefinition, 'maxActiveRuns'>,
   ): Promise<number> {
     if (def.maxActiveRuns === null || def.maxActiveRuns === undefined) return Infinity;
-    const job = m
-      .createQueryBuilder(JobEntity, 'j')
-      .select('j.id')
-      .where('j.tenant_id = :t AND j.id = :id', { t: tenantId, id: jobId });
+    const job = scoped(m, { tenantId }).query(JobEntity, 'j', 'j.id = :id', { id: jobId }).select('j.id');
     await forUpdate(this.db, job).getOne();
-    const running = await m.count(RunEntity, { where: { tenantId, jobId, state: 'running' } });
+    const running = await scoped(m, { tenantId }).count(RunEntity, { where: { jobId, state: 'running' } });
     return def.maxActiveRuns - running;
   }
 
   /** Runs of a job that are active (running or waiting in the overlap queue). */
   activeRuns(m: EntityManager, tenantId: string, jobId: string): Promise<RunEntity[]> {
-    return m.find(RunEntity, { where: { tenantId, jobId, state: In(['running', 'queued']) } });
+    return scoped(m, { tenantId }).find(RunEntity, { where: { jobId, state: In(['running', 'queued']) } });
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { canTransition, isTerminalTaskState } from '@baton/domain';
-import { type RunEntity, TaskRunEntity } from '@baton/persistence';
+import { type RunEntity, TaskRunEntity, scoped } from '@baton/persistence';
 import { ProblemException } from '@baton/http';
 import { Completion } from './completion.js';
 import { type Effects, noEffects } from './effects.js';
@@ -19,7 +19,7 @@ export class OperatorActions {
   async cancelRun(m: EntityManager, run: RunEntity, reason: string, now: number): Promise<Effects> {
     const fx = noEffects();
     if (run.state !== 'running' && run.state !== 'queued') return fx;
-    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const rows = await scoped(m, run).find(TaskRunEntity, { where: { runId: run.id } });
     for (const t of rows) {
       if (isTerminalTaskState(t.state) || !canTransition(t.state, 'cancelled')) continue;
       const ok = await this.r.moves.tasks(m, run, { ids: [t.id] }, [t.state], 'cancelled', {
@@ -42,7 +42,7 @@ export class OperatorActions {
 
   /** Operator override of a task's state, then the run moves on. */
   async markTask(m: EntityManager, run: RunEntity, key: string, state: 'succeeded' | 'skipped', now: number) {
-    const task = await m.findOne(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id, taskKey: key } });
+    const task = await scoped(m, run).findOne(TaskRunEntity, { where: { runId: run.id, taskKey: key } });
     if (!task) throw ProblemException.notFound(`task ${key} in run ${run.id}`);
     if (run.state !== 'running') {
       throw ProblemException.conflict(`run ${run.id} is ${run.state}; rerun it instead of marking its tasks`);

@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import { type JobDefinition, type TaskState, downstreamOf, resolveReadiness } from '@baton/domain';
-import { JobEntity, JobVersionEntity, RunEntity, TaskRunEntity, type TenantScope, newId } from '@baton/persistence';
+import {
+  JobEntity,
+  JobVersionEntity,
+  RunEntity,
+  TaskRunEntity,
+  type TenantScope,
+  newId,
+  scoped,
+  scopedTo,
+} from '@baton/persistence';
 import { enqueueEvent, enqueueEvents, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { childTraceparent } from '@baton/telemetry';
@@ -26,12 +35,12 @@ export class RunCreation {
     scope: TenantScope,
     input: CreateRunInput,
   ): Promise<{ run: RunEntity; created: boolean }> {
-    const existing = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, dedupeKey: input.dedupeKey } });
+    const existing = await scoped(m, scope).findOne(RunEntity, { where: { dedupeKey: input.dedupeKey } });
     if (existing) return { run: existing, created: false };
-    const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: input.jobName } });
+    const job = await scoped(m, scope).findOne(JobEntity, { where: { name: input.jobName } });
     if (!job) throw ProblemException.notFound(`job ${input.jobName}`);
-    const version = await m.findOneOrFail(JobVersionEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
+    const version = await scoped(m, scope).findOneOrFail(JobVersionEntity, {
+      where: { jobId: job.id, version: job.currentVersion },
     });
     const def = version.definition;
     const now = Date.now();
@@ -58,7 +67,7 @@ export class RunCreation {
       parentRunId: null,
       traceparent: childTraceparent(input.traceparent),
     };
-    await m.insert(RunEntity, run as never);
+    await scoped(m, scope).insert(RunEntity, run as never);
     await this.insertTasks(m, run, def, new Map(), now);
     if (run.state === 'running') await this.completion.advance(m, run, def, now);
     await enqueueEvent(m, {
@@ -84,25 +93,34 @@ export class RunCreation {
   ): Promise<Map<string, RunEntity>> {
     const out = new Map<string, RunEntity>();
     const k = (tenantId: string, dedupeKey: string) => `${tenantId}|${dedupeKey}`;
+    if (requests.length === 0) return out;
+    const batch = scopedTo(
+      m,
+      requests.map((r) => r.tenantId),
+    );
     const keys = [...new Set(requests.map((r) => r.input.dedupeKey))];
     for (let i = 0; i < keys.length; i += 500) {
-      for (const r of await m.findBy(RunEntity, { dedupeKey: In(keys.slice(i, i + 500)) }))
+      for (const r of await batch.find(RunEntity, { where: { dedupeKey: In(keys.slice(i, i + 500)) } }))
         out.set(k(r.tenantId, r.dedupeKey), r);
     }
     const jobIds = [...new Set(requests.map((r) => r.jobId))];
     const jobs = new Map<string, JobEntity>();
     for (let i = 0; i < jobIds.length; i += 500) {
-      for (const j of await m.findBy(JobEntity, { id: In(jobIds.slice(i, i + 500)) })) jobs.set(j.id, j);
+      for (const j of await batch.find(JobEntity, { where: { id: In(jobIds.slice(i, i + 500)) } })) jobs.set(j.id, j);
     }
     const versions = new Map<string, JobVersionEntity>();
     const wanted = [...jobs.values()];
     for (let i = 0; i < wanted.length; i += 200) {
       const part = wanted.slice(i, i + 200);
-      const q = m.createQueryBuilder(JobVersionEntity, 'v');
-      part.forEach((j, n) =>
-        q.orWhere(`(v.job_id = :j${n} AND v.version = :v${n})`, { [`j${n}`]: j.id, [`v${n}`]: j.currentVersion }),
-      );
-      for (const v of await q.getMany()) versions.set(v.jobId, v);
+      const params: Record<string, unknown> = {};
+      const which = part.map((j, n) => {
+        params[`j${n}`] = j.id;
+        params[`v${n}`] = j.currentVersion;
+        return `(v.job_id = :j${n} AND v.version = :v${n})`;
+      });
+      for (const v of await batch.query(JobVersionEntity, 'v', which.join(' OR '), params).getMany()) {
+        versions.set(v.jobId, v);
+      }
     }
     const now = Date.now();
     const runs: RunEntity[] = [];
@@ -175,8 +193,8 @@ export class RunCreation {
         });
       }
     }
-    for (let i = 0; i < runs.length; i += 200) await m.insert(RunEntity, runs.slice(i, i + 200) as never);
-    for (let i = 0; i < tasks.length; i += 500) await m.insert(TaskRunEntity, tasks.slice(i, i + 500));
+    for (let i = 0; i < runs.length; i += 200) await batch.insert(RunEntity, runs.slice(i, i + 200) as never);
+    await batch.insert(TaskRunEntity, tasks);
     await enqueueEvents(
       m,
       runs.map((run) => ({
@@ -202,7 +220,7 @@ export class RunCreation {
       throw ProblemException.conflict(`run ${run.id} is still ${run.state}; cancel it first or wait for it to finish`);
     }
     const def = await this.r.definition(m, run);
-    const rows = await m.find(TaskRunEntity, { where: { tenantId: run.tenantId, runId: run.id } });
+    const rows = await scoped(m, run).find(TaskRunEntity, { where: { runId: run.id } });
     const carried = new Map<string, TaskRunEntity>();
     if (mode === 'failed') {
       const redo = new Set<string>();
@@ -215,7 +233,7 @@ export class RunCreation {
       if (redo.size === 0) throw ProblemException.conflict(`run ${run.id} has no failed tasks to rerun`);
       for (const t of rows) if (!redo.has(t.taskKey)) carried.set(t.taskKey, t);
     }
-    const n = await m.count(RunEntity, { where: { tenantId: run.tenantId, parentRunId: run.id } });
+    const n = await scoped(m, run).count(RunEntity, { where: { parentRunId: run.id } });
     const waits = (await this.r.runRoom(m, run.tenantId, run.jobId, def)) <= 0;
     const next: RunEntity = {
       ...run,
@@ -229,7 +247,7 @@ export class RunCreation {
       parentRunId: run.id,
       traceparent: childTraceparent(run.traceparent),
     };
-    await m.insert(RunEntity, next as never);
+    await scoped(m, run).insert(RunEntity, next as never);
     await this.insertTasks(m, next, def, carried, now);
     await this.completion.advance(m, next, def, now);
     await enqueueEvent(m, {
@@ -279,6 +297,6 @@ export class RunCreation {
         poolSlots: t.poolSlots ?? 1,
       };
     });
-    for (let i = 0; i < rows.length; i += 500) await m.insert(TaskRunEntity, rows.slice(i, i + 500));
+    await scoped(m, run).insert(TaskRunEntity, rows);
   }
 }

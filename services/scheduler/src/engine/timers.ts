@@ -8,6 +8,7 @@ import {
   findExpiredLeases,
   findOverdueOffers,
   findPastDeadlines,
+  scopedTo,
 } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
@@ -120,11 +121,11 @@ export class Timers implements OnApplicationBootstrap, OnApplicationShutdown {
     const elsewhere = rows.filter((a) => !this.sessions.has(a.sessionId));
     const liveSessions = new Set<string>();
     if (elsewhere.length > 0) {
-      const agents = await this.db.manager.find(AgentEntity, {
-        where: {
-          tenantId: In([...new Set(elsewhere.map((a) => a.tenantId))]),
-          id: In([...new Set(elsewhere.map((a) => a.agentId))]),
-        },
+      const agents = await scopedTo(
+        this.db.manager,
+        elsewhere.map((a) => a.tenantId),
+      ).find(AgentEntity, {
+        where: { id: In([...new Set(elsewhere.map((a) => a.agentId))]) },
         select: { id: true, sessionId: true, status: true },
       });
       for (const a of agents) if (a.status === 'connected' && a.sessionId) liveSessions.add(a.sessionId);

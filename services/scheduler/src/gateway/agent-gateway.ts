@@ -1,7 +1,15 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { In, IsNull } from 'typeorm';
-import { AgentEntity, AgentTokenEntity, AttemptEntity, Database, TransitionStore, newId } from '@baton/persistence';
+import {
+  AgentEntity,
+  AgentTokenEntity,
+  AttemptEntity,
+  Database,
+  TransitionStore,
+  newId,
+  scoped,
+} from '@baton/persistence';
 import { hashToken } from '@baton/auth';
 import { truncateUtf8 } from '@baton/domain';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
@@ -130,7 +138,11 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       this.log.info('agent disconnected', { agent: s.name, session: s.id });
       void this.db
         .tx((m) =>
-          m.update(AgentEntity, { id: s.agentId, sessionId: s.id }, { status: 'disconnected', lastSeenAt: Date.now() }),
+          scoped(m, s).update(
+            AgentEntity,
+            { id: s.agentId, sessionId: s.id },
+            { status: 'disconnected', lastSeenAt: Date.now() },
+          ),
         )
         .catch(() => undefined);
     };
@@ -248,6 +260,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     h: Hello,
     fail: (code: number, details: string) => void,
   ): Promise<AgentSession | null> {
+    // across tenants: the token says which tenant the agent is of
     const token = await this.db.manager.findOne(AgentTokenEntity, {
       where: { hash: hashToken(h.token), revokedAt: IsNull() },
     });
@@ -260,7 +273,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     const sessionId = newId(now);
     const slots = h.slots;
     const { agentId, kept, rejected } = await this.db.tx(async (m) => {
-      let agent = await m.findOne(AgentEntity, { where: { tenantId: token.tenantId, name: h.name } });
+      let agent = await scoped(m, token).findOne(AgentEntity, { where: { name: h.name } });
       const fields = {
         labels: h.labels,
         slots,
@@ -273,10 +286,10 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         connectedAt: now,
         lastSeenAt: now,
       };
-      if (agent) await m.update(AgentEntity, { id: agent.id }, fields);
+      if (agent) await scoped(m, token).update(AgentEntity, { id: agent.id }, fields);
       else {
         agent = { id: newId(now), tenantId: token.tenantId, name: h.name, createdAt: now, ...fields };
-        await m.insert(AgentEntity, agent);
+        await scoped(m, token).insert(AgentEntity, agent);
       }
       // Running attempts named by a reconnecting agent keep their lease if still current; one whose ACK
       // was lost with the old stream is acknowledged now (the agent runs it, so it must not be offered again).
@@ -290,8 +303,8 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
           sessionId,
           expiresAt: now + this.config.scheduler.leaseTtlMs,
         });
-        const live = await m.find(AttemptEntity, {
-          where: { tenantId: token.tenantId, agentId: agent.id, state: 'running', id: In(ids) },
+        const live = await scoped(m, token).find(AttemptEntity, {
+          where: { agentId: agent.id, state: 'running', id: In(ids) },
           select: { id: true },
         });
         const ok = new Set(live.map((a) => a.id));

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { type FileTrigger, globToRegExp, labelsMatch } from '@baton/domain';
-import { Database, TriggerEntity } from '@baton/persistence';
+import { Database, TriggerEntity, scoped } from '@baton/persistence';
 import {
   EVENT_BUS,
   type EventBus,
@@ -50,7 +50,9 @@ export class FileTriggers implements OnApplicationBootstrap {
   }
 
   private async triggersOf(tenantId: string): Promise<Array<{ row: TriggerEntity; spec: FileTrigger }>> {
-    const rows = await this.db.manager.find(TriggerEntity, { where: { tenantId, type: 'file', enabled: true } });
+    const rows = await scoped(this.db.manager, { tenantId }).find(TriggerEntity, {
+      where: { type: 'file', enabled: true },
+    });
     return rows.map((row) => ({ row, spec: row.spec as unknown as FileTrigger }));
   }
 

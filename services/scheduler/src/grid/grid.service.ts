@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type RunState, TASK_STATES, type TaskState, topologicalOrder } from '@baton/domain';
-import { Database, JobEntity, JobVersionEntity, RunEntity, type TenantScope } from '@baton/persistence';
+import { Database, JobEntity, JobVersionEntity, RunEntity, type TenantScope, scoped } from '@baton/persistence';
 import { ProblemException, decodeNumericCursor, encodeCursor } from '@baton/http';
 
 /** One run's row of the grid; `cells[i]` and `attempts[i]` belong to `tasks[i]`. */
@@ -51,12 +51,11 @@ export class GridService {
 
   async grid(scope: TenantScope, jobName: string, limit: number, cursor: string | undefined): Promise<Grid> {
     const m = this.db.manager;
-    const job = await m.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: jobName } });
+    const job = await scoped(m, scope).findOne(JobEntity, { where: { name: jobName } });
     if (!job) throw ProblemException.notFound(`job ${jobName}`);
     const after = decodeNumericCursor(cursor);
-    const q = m
-      .createQueryBuilder(RunEntity, 'r')
-      .where('r.tenant_id = :t', { t: scope.tenantId })
+    const q = scoped(m, scope)
+      .query(RunEntity, 'r')
       .andWhere('r.job_name = :j', { j: jobName })
       .orderBy('r.created_at', 'DESC')
       .addOrderBy('r.id', 'DESC')
@@ -64,9 +63,7 @@ export class GridService {
     if (after) q.andWhere('(r.created_at < :k OR (r.created_at = :k AND r.id < :id))', { k: after.k, id: after.id });
     const [rows, version] = await Promise.all([
       q.getMany(),
-      m.findOne(JobVersionEntity, {
-        where: { tenantId: scope.tenantId, jobId: job.id, version: job.currentVersion },
-      }),
+      scoped(m, scope).findOne(JobVersionEntity, { where: { jobId: job.id, version: job.currentVersion } }),
     ]);
     const page = rows.slice(0, limit);
     // A plain statement: tens of thousands of rows skip the query builder's per-row mapping.

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Database, TaskLogEntity } from '@baton/persistence';
+import { LessThanOrEqual } from 'typeorm';
+import { Database, TaskLogEntity, scoped, scopedTo } from '@baton/persistence';
 import { LOGGER, type Logger } from '@baton/telemetry';
 
 /** Per-attempt cap: the server keeps the tail of a long log, the most recent 4 MiB. */
@@ -98,18 +99,18 @@ export class LogSink implements OnApplicationShutdown {
     this.flushing = this.flushing.then(async () => {
       try {
         await this.db.tx(async (m) => {
-          for (let i = 0; i < batch.length; i += 200) await m.insert(TaskLogEntity, batch.slice(i, i + 200));
+          if (batch.length > 0) {
+            // Chunks are up to 64 KiB each: 200 a statement stays far below the server's packet limit.
+            const logs = scopedTo(
+              m,
+              batch.map((c) => c.tenantId),
+            );
+            for (let i = 0; i < batch.length; i += 200) await logs.insert(TaskLogEntity, batch.slice(i, i + 200));
+          }
           for (const [attemptId, through] of drops) {
-            await m
-              .createQueryBuilder()
-              .delete()
-              .from(TaskLogEntity)
-              .where('tenant_id = :t AND attempt_id = :a AND seq <= :s', {
-                t: tenantOf.get(attemptId),
-                a: attemptId,
-                s: through,
-              })
-              .execute();
+            const tenantId = tenantOf.get(attemptId);
+            if (!tenantId) continue;
+            await scoped(m, { tenantId }).delete(TaskLogEntity, { attemptId, seq: LessThanOrEqual(through) });
           }
         });
       } catch (err) {

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Database, PoolEntity, TaskRunEntity, type TenantScope, newId, poolSlotsInUse } from '@baton/persistence';
+import {
+  Database,
+  PoolEntity,
+  TaskRunEntity,
+  type TenantScope,
+  newId,
+  poolSlotsInUse,
+  scoped,
+} from '@baton/persistence';
 import { ProblemException } from '@baton/http';
 import { Dispatcher } from '../engine/dispatcher.js';
 
@@ -15,11 +23,11 @@ export class PoolsService {
   async put(scope: TenantScope, name: string, slots: number, description: string | null | undefined) {
     const now = Date.now();
     const created = await this.db.tx(async (m) => {
-      const existing = await m.findOne(PoolEntity, { where: { tenantId: scope.tenantId, name } });
+      const existing = await scoped(m, scope).findOne(PoolEntity, { where: { name } });
       if (existing) {
-        await m.update(
+        await scoped(m, scope).update(
           PoolEntity,
-          { id: existing.id, tenantId: scope.tenantId },
+          { id: existing.id },
           { slots, description: description === undefined ? existing.description : description, updatedAt: now },
         );
         return false;
@@ -33,7 +41,7 @@ export class PoolsService {
         createdAt: now,
         updatedAt: now,
       };
-      await m.insert(PoolEntity, pool);
+      await scoped(m, scope).insert(PoolEntity, pool);
       return true;
     });
     // More slots may let waiting tasks go.
@@ -42,22 +50,19 @@ export class PoolsService {
   }
 
   async list(scope: TenantScope) {
-    const pools = await this.db.manager.find(PoolEntity, {
-      where: { tenantId: scope.tenantId },
-      order: { name: 'ASC' },
-    });
+    const pools = await scoped(this.db.manager, scope).find(PoolEntity, { where: {}, order: { name: 'ASC' } });
     return { items: await this.views(scope, pools) };
   }
 
   async get(scope: TenantScope, name: string) {
-    const pool = await this.db.manager.findOne(PoolEntity, { where: { tenantId: scope.tenantId, name } });
+    const pool = await scoped(this.db.manager, scope).findOne(PoolEntity, { where: { name } });
     if (!pool) throw ProblemException.notFound(`pool ${name}`);
     return (await this.views(scope, [pool]))[0]!;
   }
 
   async delete(scope: TenantScope, name: string) {
     const view = await this.get(scope, name);
-    await this.db.tx((m) => m.delete(PoolEntity, { tenantId: scope.tenantId, name }));
+    await this.db.tx((m) => scoped(m, scope).delete(PoolEntity, { name }));
     return view;
   }
 
@@ -66,13 +71,13 @@ export class PoolsService {
     if (pools.length === 0) return [];
     const m = this.db.manager;
     const used = await poolSlotsInUse(m, scope, pools);
-    const queued = await m
-      .createQueryBuilder(TaskRunEntity, 't')
+    const queued = await scoped(m, scope)
+      .query(TaskRunEntity, 't', 't.pool IN (:...names) AND t.state = :s', {
+        names: pools.map((p) => p.name),
+        s: 'queued',
+      })
       .select('t.pool', 'pool')
       .addSelect('COUNT(*)', 'n')
-      .where('t.tenant_id = :tenant', { tenant: scope.tenantId })
-      .andWhere('t.pool IN (:...names)', { names: pools.map((p) => p.name) })
-      .andWhere('t.state = :s', { s: 'queued' })
       .groupBy('t.pool')
       .getRawMany<{ pool: string; n: string | number }>();
     const waiting = new Map(queued.map((q) => [q.pool, Number(q.n)]));

@@ -10,6 +10,8 @@ import {
   claimRunRequests,
   isUniqueViolation,
   newId,
+  scoped,
+  scopedTo,
 } from '@baton/persistence';
 import {
   EVENT_BUS,
@@ -127,6 +129,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
         m,
         rows.map((r) => JSON.parse(r.payload) as RunRequested),
       );
+      // across tenants: the claimed requests, whoever's they are, are done
       await m.delete(RunRequestEntity, { seq: In(rows.map((r) => r.seq)) });
       return rows.length;
     });
@@ -150,10 +153,12 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
         const error = truncateUtf8(err instanceof Error ? err.message : String(err), 1000);
         await this.db.manager
           .createQueryBuilder()
+          // across tenants: a request is known by its sequence number in the queue
           .update(RunRequestEntity)
           .set({ failures: () => 'failures + 1', lastError: error })
           .where('seq = :seq', { seq })
           .execute();
+        // across tenants: as above
         const row = await this.db.manager.findOne(RunRequestEntity, { where: { seq } });
         const fields = { seq, tenant: row?.tenantId, failures: row?.failures, error };
         if (row && row.failures >= RUN_REQUEST_MAX_FAILURES) {
@@ -201,8 +206,15 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
     );
     const recorded = new Set<string>();
     const triggerIds = [...new Set(slotted.map((r) => r.triggerId!))];
-    for (let i = 0; i < triggerIds.length; i += 500) {
-      const rows = await m.find(TriggerSlotEntity, {
+    const slots =
+      slotted.length > 0
+        ? scopedTo(
+            m,
+            slotted.map((r) => r.tenantId),
+          )
+        : null;
+    for (let i = 0; slots && i < triggerIds.length; i += 500) {
+      const rows = await slots.find(TriggerSlotEntity, {
         where: {
           triggerId: In(triggerIds.slice(i, i + 500)),
           slotAt: In([...new Set(slotted.map((r) => r.logicalDate))]),
@@ -224,7 +236,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
         runId: runs.get(`${r.tenantId}|${r.dedupeKey}`)!.id,
         recordedAt: now,
       }));
-    for (let i = 0; i < ledger.length; i += 500) await m.insert(TriggerSlotEntity, ledger.slice(i, i + 500));
+    if (slots) await slots.insert(TriggerSlotEntity, ledger);
     return { ...fx, queued: true };
   }
 
@@ -235,7 +247,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
   private async fromRequest(m: EntityManager, req: RunRequested): Promise<Effects> {
     const scope = { tenantId: req.tenantId };
     const fx = noEffects();
-    const job = await m.findOne(JobEntity, { where: { tenantId: req.tenantId, id: req.jobId } });
+    const job = await scoped(m, req).findOne(JobEntity, { where: { id: req.jobId } });
     if (!job) return fx; // deleted after the trigger fired: nothing to run
     const active = req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
     const decision = decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
@@ -287,13 +299,14 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     const ledgered = TIME_TRIGGERS.has(req.triggerType) ? req.triggerId : null;
+    const slots = scoped(m, req);
     const recorded = ledgered
-      ? await m.findOne(TriggerSlotEntity, { where: { triggerId: ledgered, slotAt: req.logicalDate } })
+      ? await slots.findOne(TriggerSlotEntity, { where: { triggerId: ledgered, slotAt: req.logicalDate } })
       : null;
     if (recorded) {
-      await m.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
+      await slots.update(TriggerSlotEntity, { id: recorded.id }, { outcome, runId, recordedAt: Date.now() });
     } else if (ledgered) {
-      await m.insert(TriggerSlotEntity, {
+      await slots.insert(TriggerSlotEntity, {
         id: newId(),
         tenantId: req.tenantId,
         triggerId: ledgered,

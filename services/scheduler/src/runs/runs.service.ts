@@ -22,6 +22,7 @@ import {
   liveAttemptsByAgent,
   poolUsage,
   newId,
+  scoped,
 } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
@@ -117,7 +118,7 @@ export class RunsService {
   }
 
   private async locked(m: EntityManager, scope: TenantScope, id: string): Promise<RunEntity> {
-    const found = await m.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
+    const found = await scoped(m, scope).findOne(RunEntity, { where: { id } });
     if (!found) throw ProblemException.notFound(`run ${id}`);
     return (await this.engine.lockRun(m, scope, id))!;
   }
@@ -151,19 +152,19 @@ export class RunsService {
   }
 
   async get(scope: TenantScope, id: string) {
-    const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id } });
+    const run = await scoped(this.db.manager, scope).findOne(RunEntity, { where: { id } });
     if (!run) throw ProblemException.notFound(`run ${id}`);
     const [tasks, attempts, def] = await Promise.all([
-      this.db.manager.find(TaskRunEntity, { where: { tenantId: scope.tenantId, runId: id } }),
-      this.db.manager.find(AttemptEntity, {
-        where: { tenantId: scope.tenantId, runId: id },
+      scoped(this.db.manager, scope).find(TaskRunEntity, { where: { runId: id } }),
+      scoped(this.db.manager, scope).find(AttemptEntity, {
+        where: { runId: id },
         order: { number: 'ASC', assignedAt: 'ASC' },
       }),
       this.defs.get(this.db.manager, scope.tenantId, run.jobVersionId),
     ]);
     const agentIds = [...new Set(attempts.map((a) => a.agentId))];
     const agents = agentIds.length
-      ? await this.db.manager.find(AgentEntity, { where: { tenantId: scope.tenantId, id: In(agentIds) } })
+      ? await scoped(this.db.manager, scope).find(AgentEntity, { where: { id: In(agentIds) } })
       : [];
     const agentName = new Map(agents.map((a) => [a.id, a.name]));
     const order = new Map(topologicalOrder(def.tasks).map((k, i) => [k, i]));
@@ -244,14 +245,14 @@ export class RunsService {
     const m = this.db.manager;
     const pooled = tasks.filter((t) => t.state === 'queued' && t.pool !== null).map((t) => t.pool!);
     ctx.pools = await poolUsage(m, scope, pooled);
-    const quota = await m.findOne(TenantQuotaEntity, { where: { tenantId: scope.tenantId } });
+    const quota = await scoped(m, scope).findOne(TenantQuotaEntity, { where: {} });
     if (quota?.maxRunningTasks != null) {
       ctx.tenantMaxRunningTasks = quota.maxRunningTasks;
-      ctx.tenantRunningTasks = await m.count(TaskRunEntity, {
-        where: { tenantId: scope.tenantId, state: In(['assigned', 'running']) },
+      ctx.tenantRunningTasks = await scoped(m, scope).count(TaskRunEntity, {
+        where: { state: In(['assigned', 'running']) },
       });
     }
-    const agents = await m.find(AgentEntity, { where: { tenantId: scope.tenantId, status: 'connected' } });
+    const agents = await scoped(m, scope).find(AgentEntity, { where: { status: 'connected' } });
     if (agents.length === 0) return ctx;
     const usedBy = await liveAttemptsByAgent(m, scope);
     const now = Date.now();
@@ -273,9 +274,8 @@ export class RunsService {
     cursor: string | undefined,
   ): Promise<Page<ReturnType<typeof summary>>> {
     const after = decodeNumericCursor(cursor);
-    const q = this.db.manager
-      .createQueryBuilder(RunEntity, 'r')
-      .where('r.tenant_id = :t', { t: scope.tenantId })
+    const q = scoped(this.db.manager, scope)
+      .query(RunEntity, 'r')
       .orderBy('r.created_at', 'DESC')
       .addOrderBy('r.id', 'DESC')
       .limit(limit + 1);
@@ -294,15 +294,13 @@ export class RunsService {
 
   /** A task's log: the given attempt's, or the latest attempt's. */
   async logs(scope: TenantScope, runId: string, key: string, attemptNumber?: number, sinceSeq = -1) {
-    const task = await this.db.manager.findOne(TaskRunEntity, {
-      where: { tenantId: scope.tenantId, runId, taskKey: key },
-    });
+    const task = await scoped(this.db.manager, scope).findOne(TaskRunEntity, { where: { runId, taskKey: key } });
     if (!task) {
-      const run = await this.db.manager.findOne(RunEntity, { where: { tenantId: scope.tenantId, id: runId } });
+      const run = await scoped(this.db.manager, scope).findOne(RunEntity, { where: { id: runId } });
       throw ProblemException.notFound(run ? `task ${key} in run ${runId}` : `run ${runId}`);
     }
-    const attempts = await this.db.manager.find(AttemptEntity, {
-      where: { tenantId: scope.tenantId, taskRunId: task.id },
+    const attempts = await scoped(this.db.manager, scope).find(AttemptEntity, {
+      where: { taskRunId: task.id },
       order: { assignedAt: 'DESC' },
     });
     const attempt = attemptNumber === undefined ? attempts[0] : attempts.find((a) => a.number === attemptNumber);
@@ -310,8 +308,8 @@ export class RunsService {
       if (attemptNumber !== undefined) throw ProblemException.notFound(`attempt ${attemptNumber} of task ${key}`);
       return { attempt: null, text: '', lastSeq: sinceSeq, taskState: task.state, attemptState: null };
     }
-    const chunks = await this.db.manager.find(TaskLogEntity, {
-      where: { tenantId: scope.tenantId, attemptId: attempt.id, seq: MoreThan(sinceSeq) },
+    const chunks = await scoped(this.db.manager, scope).find(TaskLogEntity, {
+      where: { attemptId: attempt.id, seq: MoreThan(sinceSeq) },
       order: { seq: 'ASC' },
     });
     // The store keeps a bounded tail; say so when the head is gone.

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AgentTokenEntity, Database, type TenantScope, newId } from '@baton/persistence';
+import { AgentTokenEntity, Database, type TenantScope, newId, scoped } from '@baton/persistence';
 import { issueToken } from '@baton/auth';
 import { OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
@@ -40,7 +40,7 @@ export class AgentTokensService {
       revokedAt: null,
     };
     await this.db.tx(async (m) => {
-      await m.insert(AgentTokenEntity, row);
+      await scoped(m, scope).insert(AgentTokenEntity, row);
       await enqueueEvent(m, {
         topic: topic('tenancy-events'),
         type: 'agent-token.created',
@@ -54,8 +54,8 @@ export class AgentTokensService {
   }
 
   async list(scope: TenantScope): Promise<AgentTokenView[]> {
-    const rows = await this.db.manager.find(AgentTokenEntity, {
-      where: { tenantId: scope.tenantId },
+    const rows = await scoped(this.db.manager, scope).find(AgentTokenEntity, {
+      where: {},
       order: { createdAt: 'DESC' },
     });
     return rows.map(view);
@@ -64,11 +64,11 @@ export class AgentTokensService {
   /** Revokes a token; the scheduler closes the streams that use it at once. */
   async revoke(scope: TenantScope, id: string): Promise<AgentTokenView> {
     const row = await this.db.tx(async (m) => {
-      const t = await m.findOne(AgentTokenEntity, { where: { tenantId: scope.tenantId, id } });
+      const t = await scoped(m, scope).findOne(AgentTokenEntity, { where: { id } });
       if (!t) throw ProblemException.notFound(`agent token ${id}`);
       if (t.revokedAt === null) {
         t.revokedAt = Date.now();
-        await m.update(AgentTokenEntity, { id: t.id, tenantId: scope.tenantId }, { revokedAt: t.revokedAt });
+        await scoped(m, scope).update(AgentTokenEntity, { id: t.id }, { revokedAt: t.revokedAt });
         await enqueueEvent(m, {
           topic: topic('tenancy-events'),
           type: 'agent-token.revoked',

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ApiKeyEntity, Database, type TenantScope, newId } from '@baton/persistence';
+import { ApiKeyEntity, Database, type TenantScope, newId, scoped } from '@baton/persistence';
 import { issueToken, type Role } from '@baton/auth';
 import { ProblemException } from '@baton/http';
 
@@ -39,25 +39,22 @@ export class ApiKeysService {
       createdAt: Date.now(),
       revokedAt: null,
     };
-    await this.db.tx((m) => m.insert(ApiKeyEntity, row));
+    await this.db.tx((m) => scoped(m, scope).insert(ApiKeyEntity, row));
     return { ...view(row), token: t.token };
   }
 
   async list(scope: TenantScope): Promise<ApiKeyView[]> {
-    const rows = await this.db.manager.find(ApiKeyEntity, {
-      where: { tenantId: scope.tenantId },
-      order: { createdAt: 'DESC' },
-    });
+    const rows = await scoped(this.db.manager, scope).find(ApiKeyEntity, { where: {}, order: { createdAt: 'DESC' } });
     return rows.map(view);
   }
 
   async revoke(scope: TenantScope, id: string): Promise<ApiKeyView> {
     return this.db.tx(async (m) => {
-      const k = await m.findOne(ApiKeyEntity, { where: { tenantId: scope.tenantId, id } });
+      const k = await scoped(m, scope).findOne(ApiKeyEntity, { where: { id } });
       if (!k) throw ProblemException.notFound(`API key ${id}`);
       if (k.revokedAt === null) {
         k.revokedAt = Date.now();
-        await m.update(ApiKeyEntity, { id: k.id, tenantId: scope.tenantId }, { revokedAt: k.revokedAt });
+        await scoped(m, scope).update(ApiKeyEntity, { id: k.id }, { revokedAt: k.revokedAt });
       }
       return view(k);
     });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
-import { ApiKeyEntity, Database, DEFAULT_TENANT_NAME, TenantEntity, newId } from '@baton/persistence';
+import { ApiKeyEntity, Database, DEFAULT_TENANT_NAME, TenantEntity, newId, scoped } from '@baton/persistence';
 import { issueToken, tokenFromSecret } from '@baton/auth';
 import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 
@@ -28,18 +28,20 @@ export class BootstrapService {
       const wanted = this.config.bootstrapToken;
       if (wanted) {
         const t = tokenFromSecret(wanted);
+        // across tenants: a key's hash is unique over all tenants
         const exists = await m.findOne(ApiKeyEntity, { where: { hash: t.hash } });
-        if (!exists) await m.insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
+        if (!exists)
+          await scoped(m, { tenantId: tenant.id }).insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
         return { tenantId: tenant.id, generatedToken: null };
       }
-      const anyKey = await m.findOne(ApiKeyEntity, { where: { tenantId: tenant.id, revokedAt: IsNull() } });
+      const anyKey = await scoped(m, { tenantId: tenant.id }).findOne(ApiKeyEntity, { where: { revokedAt: IsNull() } });
       if (anyKey) return { tenantId: tenant.id, generatedToken: null };
       if (this.config.mode === 'production') {
         // A generated key would be shown by no one here (services run unattended): require the operator's.
         throw new ConfigError(['BATON_BOOTSTRAP_TOKEN: required in production mode to create the first admin key']);
       }
       const t = issueToken('key');
-      await m.insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
+      await scoped(m, { tenantId: tenant.id }).insert(ApiKeyEntity, this.adminKey(tenant.id, t.prefix, t.hash));
       return { tenantId: tenant.id, generatedToken: t.token };
     });
   }

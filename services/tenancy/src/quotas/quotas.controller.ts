@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { Database, TaskRunEntity, TenantEntity, TenantQuotaEntity, type TenantScope } from '@baton/persistence';
+import { Database, TaskRunEntity, TenantEntity, TenantQuotaEntity, type TenantScope, scoped } from '@baton/persistence';
 import { ApiDoc, ProblemException, parseInput } from '@baton/http';
 import { In } from 'typeorm';
 
@@ -17,9 +17,9 @@ export class QuotasController {
   constructor(private readonly db: Database) {}
 
   private async view(scope: TenantScope) {
-    const q = await this.db.manager.findOne(TenantQuotaEntity, { where: { tenantId: scope.tenantId } });
-    const running = await this.db.manager.count(TaskRunEntity, {
-      where: { tenantId: scope.tenantId, state: In(['assigned', 'running']) },
+    const q = await scoped(this.db.manager, scope).findOne(TenantQuotaEntity, { where: {} });
+    const running = await scoped(this.db.manager, scope).count(TaskRunEntity, {
+      where: { state: In(['assigned', 'running']) },
     });
     return {
       maxRunningTasks: q?.maxRunningTasks ?? null,
@@ -47,8 +47,9 @@ export class QuotasController {
     const tenant = await this.db.manager.findOne(TenantEntity, { where: { id } });
     if (!tenant) throw ProblemException.notFound(`tenant ${id}`);
     await this.db.tx(async (m) => {
-      const current = await m.findOne(TenantQuotaEntity, { where: { tenantId: id } });
-      await m.upsert(
+      const quota = scoped(m, { tenantId: id });
+      const current = await quota.findOne(TenantQuotaEntity, { where: {} });
+      await quota.upsert(
         TenantQuotaEntity,
         {
           tenantId: id,

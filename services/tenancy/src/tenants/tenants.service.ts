@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ApiKeyEntity, Database, TenantEntity, isUniqueViolation, newId } from '@baton/persistence';
+import { ApiKeyEntity, Database, TenantEntity, isUniqueViolation, newId, scoped } from '@baton/persistence';
 import { issueToken } from '@baton/auth';
 import { ProblemException } from '@baton/http';
 
@@ -27,7 +27,7 @@ export class TenantsService {
     try {
       await this.db.tx(async (m) => {
         await m.insert(TenantEntity, tenant);
-        await m.insert(ApiKeyEntity, {
+        await scoped(m, { tenantId: tenant.id }).insert(ApiKeyEntity, {
           id: newId(now),
           tenantId: tenant.id,
           name: `${name} admin`,

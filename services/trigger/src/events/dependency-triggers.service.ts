@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { In } from 'typeorm';
 import { dependencyDedupeKey, dependencySatisfied } from '@baton/domain';
-import { Database, RunEntity, TriggerEntity } from '@baton/persistence';
+import { Database, RunEntity, TriggerEntity, scoped } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, consumeOnce, topic } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { triggerSpec } from '../time/trigger-spec.js';
@@ -38,11 +38,11 @@ export class DependencyTriggersService implements OnApplicationBootstrap {
       if (candidates.length === 0) return;
       let requested = 0;
       await consumeOnce(this.db, CONSUMER, e, async (m) => {
-        const run = await m.findOne(RunEntity, { where: { tenantId: p.tenantId, id: p.runId } });
+        const run = await scoped(m, p).findOne(RunEntity, { where: { id: p.runId } });
         if (!run) return;
         for (const { t, spec } of candidates) {
-          const done = await m.find(RunEntity, {
-            where: { tenantId: p.tenantId, jobName: In(spec.jobs), logicalDate: run.logicalDate, state: 'succeeded' },
+          const done = await scoped(m, p).find(RunEntity, {
+            where: { jobName: In(spec.jobs), logicalDate: run.logicalDate, state: 'succeeded' },
             select: { jobName: true, finishedAt: true },
           });
           // The latest success of each upstream job for the date.
@@ -73,7 +73,9 @@ export class DependencyTriggersService implements OnApplicationBootstrap {
 
   /** The tenant's enabled dependency triggers that name `jobName` among their upstream jobs. */
   private async candidates(tenantId: string, jobName: string) {
-    const rows = await this.db.manager.find(TriggerEntity, { where: { tenantId, type: 'dependency', enabled: true } });
+    const rows = await scoped(this.db.manager, { tenantId }).find(TriggerEntity, {
+      where: { type: 'dependency', enabled: true },
+    });
     return rows.flatMap((t) => {
       const spec = triggerSpec(t.type, t.spec, t.enabled);
       return spec.type === 'dependency' && spec.jobs.includes(jobName) ? [{ t, spec }] : [];

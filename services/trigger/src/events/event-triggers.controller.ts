@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { EVENT_TRIGGER_TYPES } from '@baton/domain';
-import { Database, JobEntity, TriggerEntity } from '@baton/persistence';
+import { Database, JobEntity, TriggerEntity, scoped } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException } from '@baton/http';
 import { triggerSpec } from '../time/trigger-spec.js';
@@ -21,13 +21,16 @@ export class EventTriggersController {
   @Get(':name/triggers')
   @Requires('read', 'Job')
   async list(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
-    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: p.tenantId, name } });
+    const job = await scoped(this.db.manager, p).findOne(JobEntity, { where: { name } });
     if (!job) throw ProblemException.notFound(`job ${name}`);
-    const rows = await this.db.manager.find(TriggerEntity, {
-      where: { tenantId: p.tenantId, jobId: job.id },
+    const rows = await scoped(this.db.manager, p).find(TriggerEntity, {
+      where: { jobId: job.id },
       order: { position: 'ASC' },
     });
-    const withSecret = await this.webhooks.hasSecret(rows.filter((t) => t.type === 'webhook').map((t) => t.id));
+    const withSecret = await this.webhooks.hasSecret(
+      p,
+      rows.filter((t) => t.type === 'webhook').map((t) => t.id),
+    );
     return {
       items: rows.map((t) => {
         const spec = triggerSpec(t.type, t.spec, t.enabled);

@@ -135,6 +135,7 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
 
   private async doRefresh(): Promise<void> {
     if (this.stopped || !this.kafka) return;
+    // across tenants: one consumer serves the event triggers of every tenant
     const rows = await this.db.manager.find(TriggerEntity, { where: { type: 'event', enabled: true } });
     const tenantIds = [...new Set(rows.map((r) => r.tenantId))];
     const tenants = tenantIds.length

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { MAX_PLAIN_DEDUPE_KEY, type TriggerDefinition } from '@baton/domain';
-import { type Database, TriggerDeliveryEntity, type TriggerEntity, newId } from '@baton/persistence';
+import { type Database, TriggerDeliveryEntity, type TriggerEntity, newId, scoped } from '@baton/persistence';
 import { type RunRequested, requestRuns } from '@baton/bus';
 
 /** Keeps a dedupe key within the runs' column: long keys keep their prefix and end in a hash of the whole. */
@@ -30,7 +30,7 @@ export async function requestEventRun(
   req: EventRunRequest,
 ): Promise<{ requested: boolean; dedupeKey: string; logicalDate: number }> {
   const dedupeKey = boundedDedupeKey(req.dedupeKey);
-  const seen = await m.findOne(TriggerDeliveryEntity, { where: { tenantId: t.tenantId, dedupeKey } });
+  const seen = await scoped(m, t).findOne(TriggerDeliveryEntity, { where: { dedupeKey } });
   if (seen) return { requested: false, dedupeKey, logicalDate: seen.logicalDate };
   const now = Date.now();
   let logicalDate = req.logicalDate;
@@ -45,7 +45,7 @@ export async function requestEventRun(
     }>;
     logicalDate = rows[0] ? Number(rows[0].d) : now;
   }
-  await m.insert(TriggerDeliveryEntity, {
+  await scoped(m, t).insert(TriggerDeliveryEntity, {
     id: newId(now),
     tenantId: t.tenantId,
     triggerId: t.id,

@@ -15,6 +15,7 @@ import {
   TriggerEntity,
   TriggerSecretEntity,
   isUniqueViolation,
+  scoped,
 } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
@@ -89,7 +90,7 @@ export class WebhooksService implements OnApplicationBootstrap {
     )) as Array<{ id: string; tenant: string }>;
     for (const t of missing) {
       try {
-        await this.db.manager.insert(TriggerSecretEntity, {
+        await scoped(this.db.manager, { tenantId: t.tenant }).insert(TriggerSecretEntity, {
           triggerId: t.id,
           tenantId: t.tenant,
           secret: this.box.seal(newWebhookSecret()),
@@ -107,10 +108,10 @@ export class WebhooksService implements OnApplicationBootstrap {
 
   /** A new secret for the job's trigger at `index`, returned this once. */
   async rotate(scope: TenantScope, jobName: string, index: number) {
-    const job = await this.db.manager.findOne(JobEntity, { where: { tenantId: scope.tenantId, name: jobName } });
+    const job = await scoped(this.db.manager, scope).findOne(JobEntity, { where: { name: jobName } });
     if (!job) throw ProblemException.notFound(`job ${jobName}`);
-    const t = await this.db.manager.findOne(TriggerEntity, {
-      where: { tenantId: scope.tenantId, jobId: job.id, position: index },
+    const t = await scoped(this.db.manager, scope).findOne(TriggerEntity, {
+      where: { jobId: job.id, position: index },
     });
     if (!t) throw ProblemException.notFound(`trigger #${index} of job ${jobName}`);
     if (t.type !== 'webhook') throw ProblemException.invalidField('index', `trigger #${index} is a ${t.type} trigger`);
@@ -119,14 +120,14 @@ export class WebhooksService implements OnApplicationBootstrap {
     const sealed = this.box.seal(secret);
     // The catalog-event handler may be creating the first secret at this moment: update, else insert, else update.
     for (let attempt = 0; ; attempt++) {
-      const upd = await this.db.manager.update(
+      const upd = await scoped(this.db.manager, scope).update(
         TriggerSecretEntity,
-        { triggerId: t.id, tenantId: scope.tenantId },
+        { triggerId: t.id },
         { secret: sealed, rotatedAt: now },
       );
-      if ((upd.affected ?? 0) > 0) break;
+      if (upd > 0) break;
       try {
-        await this.db.manager.insert(TriggerSecretEntity, {
+        await scoped(this.db.manager, scope).insert(TriggerSecretEntity, {
           triggerId: t.id,
           tenantId: scope.tenantId,
           secret: sealed,
@@ -151,12 +152,11 @@ export class WebhooksService implements OnApplicationBootstrap {
   }
 
   /** Whether a webhook trigger has a secret yet (for the trigger view). */
-  async hasSecret(triggerIds: readonly string[]): Promise<Set<string>> {
+  async hasSecret(scope: TenantScope, triggerIds: readonly string[]): Promise<Set<string>> {
     if (triggerIds.length === 0) return new Set();
-    const rows = await this.db.manager
-      .createQueryBuilder(TriggerSecretEntity, 's')
+    const rows = await scoped(this.db.manager, scope)
+      .query(TriggerSecretEntity, 's', 's.trigger_id IN (:...ids)', { ids: triggerIds })
       .select('s.trigger_id', 'id')
-      .where('s.trigger_id IN (:...ids)', { ids: triggerIds })
       .getRawMany<{ id: string }>();
     return new Set(rows.map((r) => r.id));
   }
@@ -166,9 +166,12 @@ export class WebhooksService implements OnApplicationBootstrap {
     const raw = d.rawBody ?? Buffer.alloc(0);
     // Unknown trigger, no secret, bad signature: one answer, so the route tells nothing about which trigger ids exist.
     const t = /^[0-9a-zA-Z-]{1,36}$/.test(triggerId)
-      ? await this.db.manager.findOne(TriggerEntity, { where: { id: triggerId, type: 'webhook' } })
+      ? // across tenants: a webhook's address is its trigger id; the tenant is the trigger's
+        await this.db.manager.findOne(TriggerEntity, { where: { id: triggerId, type: 'webhook' } })
       : null;
-    const row = t ? await this.db.manager.findOne(TriggerSecretEntity, { where: { triggerId: t.id } }) : null;
+    const row = t
+      ? await scoped(this.db.manager, t).findOne(TriggerSecretEntity, { where: { triggerId: t.id } })
+      : null;
     const secret = row ? this.box.open(row.secret) : null;
     const timestamp = header(d.headers, TIMESTAMP_HEADER);
     if (!timestampFresh(timestamp, Date.now(), this.config.webhooks.toleranceMs))

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { Database, TriggerSlotEntity } from '@baton/persistence';
+import { Database, TriggerSlotEntity, scoped } from '@baton/persistence';
 import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
 
 /** The slot ledger: every planned slot of a job's time triggers and what became of it. */
@@ -18,9 +18,8 @@ export class SlotsController {
   ) {
     const n = parseLimit(limit, 100, 1000);
     const after = decodeNumericCursor(cursor);
-    const q = this.db.manager
-      .createQueryBuilder(TriggerSlotEntity, 's')
-      .where('s.tenant_id = :t AND s.job_name = :j', { t: p.tenantId, j: name })
+    const q = scoped(this.db.manager, p)
+      .query(TriggerSlotEntity, 's', 's.job_name = :j', { j: name })
       .orderBy('s.slot_at', 'DESC')
       .addOrderBy('s.id', 'DESC')
       .limit(n + 1);

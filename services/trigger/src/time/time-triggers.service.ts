@@ -1,7 +1,7 @@
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, IsNull } from 'typeorm';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { fixedDelayNext, planDue } from '@baton/domain';
-import { Database, TriggerEntity, TriggerSlotEntity, newId, skipLocked } from '@baton/persistence';
+import { Database, TriggerEntity, TriggerSlotEntity, newId, scoped, skipLocked } from '@baton/persistence';
 import {
   EVENT_BUS,
   type EventBus,
@@ -55,21 +55,17 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     await this.bus.subscribe(topic('run-events'), 'trigger.fixed-delay', async (e) => {
       // A fixed-delay trigger counts its delay from the end of its run, or from a slot skipped for overlap.
       if (e.type !== 'run.finished' && e.type !== 'run.skipped') return;
-      const p = e.payload as { triggerId?: string | null; triggerType?: string; finishedAt?: number };
+      const p = e.payload as { tenantId: string; triggerId?: string | null; triggerType?: string; finishedAt?: number };
       // Only runs of fixed-delay triggers matter (events written before triggerType was added are checked below).
       if (!p.triggerId || (p.triggerType !== undefined && p.triggerType !== 'fixedDelay')) return;
       await consumeOnce(this.db, 'trigger.fixed-delay', e, async (m) => {
-        const t = await m.findOne(TriggerEntity, { where: { id: p.triggerId! } });
+        const triggers = scoped(m, p);
+        const t = await triggers.findOne(TriggerEntity, { where: { id: p.triggerId! } });
         if (!t || !t.enabled || t.type !== 'fixedDelay' || t.nextFireAt !== null) return;
         const spec = triggerSpec(t.type, t.spec, t.enabled);
         if (spec.type !== 'fixedDelay') return;
         const next = fixedDelayNext(p.finishedAt ?? e.occurredAt, spec.delayMs);
-        await m
-          .createQueryBuilder()
-          .update(TriggerEntity)
-          .set({ nextFireAt: next })
-          .where('id = :id AND next_fire_at IS NULL', { id: t.id })
-          .execute();
+        await triggers.update(TriggerEntity, { id: t.id, nextFireAt: IsNull() }, { nextFireAt: next });
       });
       this.wake();
     });
@@ -105,6 +101,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
   }
 
   private async arm(): Promise<void> {
+    // across tenants: one timer for the next trigger due of any tenant
     const row = await this.db.manager
       .createQueryBuilder(TriggerEntity, 't')
       .select('MIN(t.next_fire_at)', 'next')
@@ -139,6 +136,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     for (;;) {
       const now = Date.now();
       const { claimed, requested } = await this.db.tx(async (m) => {
+        // across tenants: every replica claims the due triggers of all tenants
         const q = m
           .createQueryBuilder(TriggerEntity, 't')
           .where('t.enabled = :e', { e: true })
@@ -197,6 +195,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
         for (let i = 0; i < moves.length; i += 200) await this.moveInBulk(m, moves.slice(i, i + 200));
         await requestRuns(this.db, m, requests);
         for (let i = 0; i < misfiredRows.length; i += 500) {
+          // across tenants: the misfired slots of the claimed triggers, whoever's they are
           await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
         }
         const count = requests.length;
