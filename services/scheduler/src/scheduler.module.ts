@@ -21,6 +21,7 @@ import { RunCreation } from './engine/run-creation.js';
 import { RunEngine } from './engine/run-engine.js';
 import { TaskRenderer } from './engine/task-renderer.js';
 import { Timers } from './engine/timers.js';
+import { PeerWakeups } from './engine/peer-wakeups.js';
 import { Wakeups } from './engine/wakeups.js';
 import { AgentGateway } from './gateway/agent-gateway.js';
 import { FileTriggers } from './gateway/file-triggers.js';
@@ -64,6 +65,7 @@ import { RunsService } from './runs/runs.service.js';
     TaskRenderer,
     Timers,
     Wakeups,
+    PeerWakeups,
     {
       // The one writer of run, task and attempt states; it wakes the relay for the events written beside a move.
       provide: TransitionStore,

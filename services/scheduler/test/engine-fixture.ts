@@ -23,6 +23,7 @@ import { EngineResources } from '../src/engine/engine-resources.js';
 import { OperatorActions } from '../src/engine/operator-actions.js';
 import { ReadinessGate } from '../src/engine/readiness-gate.js';
 import { RunCreation } from '../src/engine/run-creation.js';
+import { PeerWakeups } from '../src/engine/peer-wakeups.js';
 import { RunFinishHooks } from '../src/engine/run-finish-hooks.js';
 import { TaskRenderer } from '../src/engine/task-renderer.js';
 
@@ -46,7 +47,9 @@ export async function engineFixture() {
   );
   const compensation = new Compensation(r);
   const hooks = new RunFinishHooks();
-  const completion = new Completion(r, compensation, hooks);
+  // Without Kafka there are no peers to wake: the bus is never called.
+  const peers = new PeerWakeups({} as never, config);
+  const completion = new Completion(r, compensation, hooks, peers);
   const creation = new RunCreation(r, completion);
   const operator = new OperatorActions(r, completion);
   const scope = { tenantId: newId() };

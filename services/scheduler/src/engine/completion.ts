@@ -17,6 +17,7 @@ import { type Effects, type FinishInput, noEffects, stale } from './effects.js';
 import { EngineResources, LIVE, LIVE_ATTEMPT, type TaskSpec } from './engine-resources.js';
 import { RunFinishHooks } from './run-finish-hooks.js';
 import { outputsOf } from './task-renderer.js';
+import { PeerWakeups } from './peer-wakeups.js';
 
 /**
  * Completion and readiness: attempts' ends (agents' results and the timers'
@@ -30,6 +31,7 @@ export class Completion {
     private readonly r: EngineResources,
     private readonly compensation: Compensation,
     private readonly hooks: RunFinishHooks,
+    private readonly peers: PeerWakeups,
   ) {}
 
   /**
@@ -81,13 +83,15 @@ export class Completion {
       const list = byRun.get(runId)!;
       let at = 0;
       for (const { result } of list) at = Math.max(at, result.at);
+      // One read of the run's tasks serves the results and then readiness (kept current as they move).
+      const tasks = await runTasks(m, run);
       const handled = new Set<string>();
-      let advance = await this.applySuccesses(m, run, list, handled, fx);
+      let advance = await this.applySuccesses(m, run, list, tasks, handled, fx);
       for (const { attempt, result } of list) {
         if (handled.has(attempt.id)) continue;
-        if (await this.applyResult(m, run, def, attempt, result, fx)) advance = true;
+        if (await this.applyResult(m, run, def, attempt, result, tasks, fx)) advance = true;
       }
-      if (advance) await this.advance(m, run, def, at, fx);
+      if (advance) await this.advance(m, run, def, at, fx, tasks.stale ? undefined : tasks);
     }
     return fx;
   }
@@ -102,31 +106,25 @@ export class Completion {
     m: EntityManager,
     run: RunEntity,
     list: ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>,
+    tasks: RunTasks,
     handled: Set<string>,
     fx: Effects,
   ): Promise<boolean> {
     const candidates = list.filter((x) => x.result.state === 'succeeded' && x.attempt.kind !== 'compensation');
     if (candidates.length < 2) return false;
     const fresh = new Map<string, AttemptEntity>();
-    const tasks = new Map<string, TaskRunEntity>();
     for (let i = 0; i < candidates.length; i += 500) {
       const part = candidates.slice(i, i + 500);
       const attemptRows = await scoped(m, run).find(AttemptEntity, {
         where: { id: In(part.map((x) => x.attempt.id)) },
       });
       for (const a of attemptRows) fresh.set(a.id, a);
-      const taskRows = await scoped(m, run)
-        .query(TaskRunEntity, 't')
-        .select(['t.id', 't.state', 't.currentAttemptId'])
-        .andWhereInIds(part.map((x) => x.attempt.taskRunId))
-        .getMany();
-      for (const t of taskRows) tasks.set(t.id, t);
     }
     // Group by what gets written, so a batch of noop successes is two statements.
     const groups = new Map<string, { r: FinishInput; attemptIds: string[]; taskIds: string[] }>();
     for (const { attempt, result } of candidates) {
       const a = fresh.get(attempt.id);
-      const t = tasks.get(attempt.taskRunId);
+      const t = tasks.byId.get(attempt.taskRunId);
       if (!a || !LIVE.includes(a.state as TaskState) || !t || t.currentAttemptId !== a.id || !LIVE.includes(t.state))
         continue;
       const key = JSON.stringify([result.exitCode, result.error, result.output, result.at]);
@@ -157,6 +155,8 @@ export class Completion {
         { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
         'running',
       );
+      // Under the run lock every row checked above moved.
+      for (const id of taskIds) tasks.byId.get(id)!.state = 'succeeded';
     }
     return groups.size > 0;
   }
@@ -168,6 +168,7 @@ export class Completion {
     def: JobDefinition,
     attempt: AttemptEntity,
     r: FinishInput,
+    tasks: RunTasks,
     fx: Effects,
   ): Promise<boolean> {
     const attemptId = attempt.id;
@@ -195,7 +196,7 @@ export class Completion {
       fx.dispositions.set(attemptId, stale(`the attempt is already ${attempt.state}`));
       return false;
     }
-    const task = await scoped(m, run).findOne(TaskRunEntity, { where: { id: attempt.taskRunId } });
+    const task = tasks.byId.get(attempt.taskRunId);
     if (!task || task.currentAttemptId !== attemptId) {
       this.r.log.warn('result of a superseded attempt ignored', { attemptId, task: attempt.taskKey });
       fx.dispositions.set(attemptId, stale('the attempt was superseded by a newer one'));
@@ -208,6 +209,8 @@ export class Completion {
         return false;
       }
       fx.dispositions.set(attemptId, { accepted: true });
+      // Compensation moves other tasks too: readiness reads them again.
+      tasks.stale = true;
       await this.r.moves.tasks(
         m,
         run,
@@ -215,7 +218,7 @@ export class Completion {
         ['compensating'],
         r.state === 'succeeded' ? 'compensated' : 'failed',
         {
-          error: r.state === 'succeeded' ? task.error : `compensation ${r.state}: ${r.error ?? ''}`.trim(),
+          ...(r.state === 'succeeded' ? {} : { error: `compensation ${r.state}: ${r.error ?? ''}`.trim() }),
           currentAttemptId: null,
           updatedAt: r.at,
         },
@@ -255,7 +258,8 @@ export class Completion {
         readyAt,
         exitCode: r.exitCode,
         error: r.error,
-        output: r.state === 'succeeded' ? r.output : task.output,
+        // A failure keeps what an earlier attempt output.
+        ...(r.state === 'succeeded' ? { output: r.output } : {}),
         finishedAt: next === 'up_for_retry' ? null : r.at,
         updatedAt: r.at,
         currentAttemptId: next === 'up_for_retry' ? null : attemptId,
@@ -263,9 +267,12 @@ export class Completion {
       next === 'up_for_retry' ? r.state : 'running',
     );
     if (taskMoved !== 1) {
+      tasks.stale = true;
       fx.dispositions.set(attemptId, stale('the task changed meanwhile'));
       return false;
     }
+    task.state = next;
+    task.currentAttemptId = next === 'up_for_retry' ? null : attemptId;
     fx.dispositions.set(attemptId, { accepted: true });
     if (next === 'up_for_retry') {
       fx.retryAt = fx.retryAt === null ? readyAt : Math.min(fx.retryAt, readyAt!);
@@ -291,15 +298,12 @@ export class Completion {
     def: JobDefinition,
     now: number,
     fx: Effects = noEffects(),
+    known?: RunTasks,
   ): Promise<Effects> {
-    // Only what readiness needs: a run may hold 10,000 tasks.
-    // A plain query, not entities: this is the hot read of every result batch.
-    const rows = (await m.query('SELECT task_key, state FROM task_runs WHERE run_id = ?', [run.id])) as Array<{
-      task_key: string;
-      state: TaskState;
-    }>;
     const states: Record<string, TaskState> = {};
-    for (const t of rows) states[t.task_key] = t.state === 'lost' ? 'running' : t.state;
+    for (const t of (known ?? (await runTasks(m, run))).byId.values()) {
+      states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
+    }
     let outputs: Promise<Record<string, unknown>> | null = null;
     const loadOutputs = () =>
       (outputs ??= scoped(m, run)
@@ -346,17 +350,8 @@ export class Completion {
         if (!changed || !keys.some((k) => states[k] === 'skipped' || states[k] === 'failed')) break;
       }
     }
-    if (fx.queued && !fx.wakeSent && this.r.config.kafka.brokers !== null) {
-      // Other replicas' agents may be the ones free to take the new work (one process needs no wake-up: it kicks itself).
-      fx.wakeSent = true;
-      await enqueueEvent(m, {
-        topic: topic('task-events'),
-        type: 'tasks.queued',
-        key: run.tenantId,
-        tenantId: run.tenantId,
-        payload: { tenantId: run.tenantId, runId: run.id },
-      });
-    }
+    // Other replicas' agents may be the ones free to take the new work.
+    if (fx.queued) this.r.db.afterCommit(m, this.peers.wake);
     const outcome = runOutcome(def.tasks, states);
     if (outcome === 'running' || run.state !== 'running') return fx;
     if (outcome === 'failed' && (await this.compensation.start(m, run, def, states, now, fx))) return fx;
@@ -426,4 +421,39 @@ export class Completion {
       if (next.state !== 'running') return;
     }
   }
+}
+
+/** What results and readiness need of a run's tasks, read in one statement (a run may hold 10,000 tasks). */
+export interface RunTasks {
+  byId: Map<
+    string,
+    { id: string; taskKey: string; state: TaskState; currentAttemptId: string | null; attemptsUsed: number }
+  >;
+  /** Something moved tasks this read does not know of: read them again before deciding readiness. */
+  stale: boolean;
+}
+
+async function runTasks(m: EntityManager, run: RunEntity): Promise<RunTasks> {
+  // A plain query, not entities: this is the hot read of every result batch.
+  const rows = (await m.query(
+    'SELECT id, task_key, state, current_attempt_id, attempts_used FROM task_runs WHERE tenant_id = ? AND run_id = ?',
+    [run.tenantId, run.id],
+  )) as Array<{
+    id: string;
+    task_key: string;
+    state: TaskState;
+    current_attempt_id: string | null;
+    attempts_used: number | string;
+  }>;
+  const byId: RunTasks['byId'] = new Map();
+  for (const t of rows) {
+    byId.set(t.id, {
+      id: t.id,
+      taskKey: t.task_key,
+      state: t.state,
+      currentAttemptId: t.current_attempt_id,
+      attemptsUsed: Number(t.attempts_used),
+    });
+  }
+  return { byId, stale: false };
 }

@@ -35,8 +35,6 @@ export interface Effects {
   /** Attempts to stop on their agents (cancelled runs). */
   cancel: string[];
   finishedRun: RunFinished | null;
-  /** A `tasks.queued` wake-up is already in this transaction's outbox. */
-  wakeSent?: boolean;
   /** Per attempt id, what `finishAttempts` did with its result. */
   dispositions: Map<string, ResultDisposition>;
 }
