@@ -21,10 +21,20 @@ import { describeMachine } from './machine.js';
 import type { DbKind } from './platform.js';
 import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.js';
 import { type Results, goals, markdown, summaryTable } from './report.js';
-import { SMALL_JOBS, SMALL_SECONDS, type SmallRunsResult, runSmallRuns } from './small-runs.js';
+import { SMALL_JOBS, SMALL_SECONDS, type SmallRunsResult, runSmallRuns, runSmallRunsKafka } from './small-runs.js';
 import { runFanoutKafka } from './topology.js';
 
-const SCENARIOS = ['chain', 'fanout', 'fanout-kafka', 'cron', 'peers', 'fleet', 'fairness', 'small-runs'] as const;
+const SCENARIOS = [
+  'chain',
+  'fanout',
+  'fanout-kafka',
+  'cron',
+  'peers',
+  'fleet',
+  'fairness',
+  'small-runs',
+  'small-runs-kafka',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Sizes of the fleet, fairness and small-runs scenarios; the defaults are the issue's. */
@@ -105,7 +115,7 @@ export interface Args {
   results: string;
 }
 
-const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs]
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs,small-runs-kafka]
   [--db sqlite,mariadb] [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S]
   [--fleet-runs N] [--fleet-agents N] [--fleet-slots N] [--fleet-timeout S]
                        fleet: N runs of a 10-task DAG at once over N agent connections (default 1000 runs, 10 x 100 slots)
@@ -115,6 +125,7 @@ const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-
                        2 x 500 slots per flooding tenant, 1000 ms windows for Jain's index)
   [--small-jobs N] [--small-seconds S]
                        small-runs: N cron jobs every 2 s, 3 noop tasks each, measured over S s (default 100, 30 s)
+                       small-runs-kafka: the same on MariaDB + Kafka, 2 trigger and 3 scheduler replicas, 6 agents
   [--quick]            small sizes for the new scenarios (fleet 50 runs / 2 agents; fairness 2,000-task floods, 5 s alone,
                        1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s); explicit flags win
   [--cpu-prof DIR] [--write]
@@ -358,6 +369,7 @@ async function main(): Promise<void> {
     'fairnessWindowMs',
   ]);
   sizeNote('small-runs', ['smallJobs', 'smallSeconds']);
+  sizeNote('small-runs-kafka', ['smallJobs', 'smallSeconds']);
   for (const db of dbs) {
     if (args.only.includes('fleet')) {
       log(`fleet: ${z.fleetRuns} runs of a 10-task DAG over ${z.fleetAgents} agents on ${db}`);
@@ -394,6 +406,19 @@ async function main(): Promise<void> {
     if (args.only.includes('small-runs')) {
       log(`small-runs: ${z.smallJobs} cron jobs every 2 s for ${z.smallSeconds} s on ${db}`);
       const r: SmallRunsResult = await runSmallRuns(db, { jobs: z.smallJobs, seconds: z.smallSeconds }, log);
+      log(`  ${JSON.stringify(r)}`);
+      results.smallRuns!.push(r);
+    }
+  }
+  if (args.only.includes('small-runs-kafka')) {
+    const found = dbs.includes('mariadb') ? await testKafkaBrokers().catch(() => null) : null;
+    if (!found) {
+      results.skipped.push(
+        'small-runs-kafka: not run: it needs MariaDB and a Kafka broker (start one with deploy/local/kafka-start.sh)',
+      );
+    } else {
+      log(`small-runs-kafka: ${z.smallJobs} cron jobs every 2 s for ${z.smallSeconds} s on the topology`);
+      const r = await runSmallRunsKafka(found, { jobs: z.smallJobs, seconds: z.smallSeconds }, log);
       log(`  ${JSON.stringify(r)}`);
       results.smallRuns!.push(r);
     }

@@ -19,8 +19,8 @@ export const NOTES = {
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
-    'locks the run row, writes attempt and task, reads the run’s task states (one two-column query), queues the ' +
-    'next task and writes a `tasks.queued` wake-up to the outbox (so other scheduler replicas learn of it); then a ' +
+    'locks the run row, reads the run’s tasks (one query serving the result and readiness), writes attempt and ' +
+    'task, queues the next task (and, with Kafka, wakes the other scheduler replicas after the commit); then a ' +
     'dispatch transaction claims the task, moves it with one `CASE` update and inserts the attempt, and the Assign ' +
     'goes back over the stream. On SQLite these are in-process calls (about 1 ms a transition); on MariaDB each ' +
     'statement is a network round trip through TypeORM and mysql2, about ten per transition plus two commits, hence ' +

@@ -54,13 +54,17 @@ export interface Options {
   queries?: QueryCounter;
 }
 
+/** Adds a query counter's environment to a process environment (its NODE_OPTIONS after any already there). */
+export function withQueryCount(env: Record<string, string>, counting: Record<string, string>): Record<string, string> {
+  const { NODE_OPTIONS: preload, ...rest } = counting;
+  Object.assign(env, rest);
+  if (preload) env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${preload}` : preload;
+  return env;
+}
+
 export async function launch(t: BenchTarget, opts: Options = {}): Promise<Platform> {
   const env: Record<string, string> = { ...BENCH_ENV, BATON_DATA_DIR: t.dataDir, ...opts.env };
-  if (opts.queries) {
-    Object.assign(env, opts.queries.env());
-    const preload = `--require ${join(__dirname, 'query-count-preload.js')}`;
-    env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${preload}` : preload;
-  }
+  if (opts.queries) withQueryCount(env, opts.queries.env());
   return startPlatform({ databaseUrl: t.db.url, localAgent: false, env });
 }
 

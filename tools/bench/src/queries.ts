@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './stats.js';
@@ -14,29 +14,44 @@ interface Snapshot {
 }
 
 /**
- * Reads what dist/query-count-preload.js writes from inside the platform
- * process: its running statement totals, refreshed every 100 ms.
+ * Reads what dist/query-count-preload.js writes from inside the platform's
+ * processes (one, or each service of a topology): their running statement
+ * totals, refreshed every 100 ms, summed.
  */
 export class QueryCounter {
   readonly dir = mkdtempSync(join(tmpdir(), 'baton-bench-queries-'));
-  readonly file = join(this.dir, 'counts.json');
   private start: Snapshot | null = null;
 
-  /** The platform environment that loads the preload. */
-  env(): Record<string, string> {
+  /** The environment of a platform process (`name` tells processes apart) that loads the preload. */
+  env(name = 'platform'): Record<string, string> {
     // BENCH_QUERY_SHAPES=1 in the bench's environment passes on: the platform then counts statement shapes too.
     return {
-      BENCH_QUERY_COUNT_FILE: this.file,
+      NODE_OPTIONS: `--require ${join(__dirname, 'query-count-preload.js')}`,
+      BENCH_QUERY_COUNT_FILE: join(this.dir, `counts-${name.replace(/[^\w-]/g, '_')}.json`),
       ...(process.env.BENCH_QUERY_SHAPES ? { BENCH_QUERY_SHAPES: '1' } : {}),
     };
   }
 
+  /** Every process's totals summed; `at` is the oldest of their writes. */
   private read(): Snapshot | null {
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as Snapshot;
-    } catch {
-      return null;
+    const parts: Snapshot[] = [];
+    for (const f of readdirSync(this.dir)) {
+      if (!f.startsWith('counts-') || !f.endsWith('.json')) continue;
+      try {
+        parts.push(JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as Snapshot);
+      } catch {
+        // Being renamed into place: read again at the next try.
+        return null;
+      }
     }
+    if (parts.length === 0) return null;
+    const sum = (maps: Array<Record<string, number> | undefined>) => {
+      const out: Record<string, number> = {};
+      for (const m of maps) for (const [k, v] of Object.entries(m ?? {})) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    const shapes = parts.some((x) => x.shapes) ? sum(parts.map((x) => x.shapes)) : undefined;
+    return { at: Math.min(...parts.map((x) => x.at)), counts: sum(parts.map((x) => x.counts)), shapes };
   }
 
   /** The first totals written at or after now (waits up to 1 s for the next write). */

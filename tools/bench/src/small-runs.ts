@@ -1,9 +1,10 @@
-import type { Platform } from '@baton/testing';
 import { startAgentProcesses } from './agents.js';
 import { depsOf, latencies, readyToAssign } from './analysis.js';
+import type { FanoutPlatform } from './fanout.js';
 import { CpuMeter, MachineCpuMeter, pidsByName, readPeakRss } from './machine.js';
-import { type DbKind, TERMINAL, freshTarget, launch, putJob, tail } from './platform.js';
+import { type BenchTarget, type DbKind, TERMINAL, freshTarget, launch, putJob, tail } from './platform.js';
 import { QueryCounter, type StatementCounts } from './queries.js';
+import { type KafkaTopology, startKafkaTopology } from './topology.js';
 import { openReader, readRows } from './rows.js';
 import { type Summary, fmt, sleep, summarize } from './stats.js';
 
@@ -16,6 +17,8 @@ export const SMALL_WARMUP_S = 8;
 export const SMALL_TASKS = 3;
 export const SMALL_AGENTS = 2;
 export const SMALL_SLOTS = 25;
+/** On the topology: scheduler and trigger replicas, and agents enough to spread over the schedulers (54 slots). */
+export const SMALL_TOPOLOGY = { schedulers: 3, triggers: 2, agents: 6, slots: 9 };
 /** How long the window's last runs may take to finish. */
 const SETTLE_MS = 30_000;
 /** Before any job exists: the platform's and the machine's own background, for comparison. */
@@ -28,6 +31,10 @@ export interface SmallRunsOptions {
 
 export interface SmallRunsResult {
   db: DbKind;
+  /** The standalone platform (one process), or the production topology on Kafka (absent in older results). */
+  shape?: 'standalone' | 'kafka';
+  /** On the topology: agents connected to each scheduler replica at the end of the window. */
+  agentsByReplica?: Record<string, number>;
   jobs: number;
   windowSeconds: number;
   windowStart: string;
@@ -116,23 +123,65 @@ export function tallySlots(
   return { expected, missed, doubled };
 }
 
+/** A platform the small-runs window runs on, counting its statements with `queries`. */
+type SmallStart = (t: BenchTarget, queries: QueryCounter) => Promise<FanoutPlatform & Partial<KafkaTopology>>;
+
+/** Small runs on the standalone platform (one process). */
+export function runSmallRuns(kind: DbKind, o: SmallRunsOptions, log: (s: string) => void): Promise<SmallRunsResult> {
+  return runSmallRunsOn(
+    kind,
+    o,
+    log,
+    'standalone',
+    { agents: SMALL_AGENTS, slots: SMALL_SLOTS },
+    async (t, queries) => {
+      const p = await launch(t, { queries });
+      return {
+        api: <T>(method: string, path: string, body?: unknown) => p.api<T>(method, path, body),
+        agentToken: () => p.agentToken(),
+        agentServer: () => p.grpc,
+        cpu: { platform: () => [p.proc.pid!] },
+        memory: { platform: () => [p.proc.pid!] },
+        tail: () => tail(p),
+        stop: () => p.stop(),
+      };
+    },
+  );
+}
+
+/** Small runs on the production topology: MariaDB, Kafka, SMALL_TOPOLOGY's replicas (scenario small-runs-kafka). */
+export function runSmallRunsKafka(
+  brokers: string[],
+  o: SmallRunsOptions,
+  log: (s: string) => void,
+): Promise<SmallRunsResult> {
+  const { schedulers, triggers, agents, slots } = SMALL_TOPOLOGY;
+  return runSmallRunsOn('mariadb', o, log, 'kafka', { agents, slots }, (t, queries) =>
+    startKafkaTopology(t, brokers, { schedulers, triggers, queries }),
+  );
+}
+
 /**
  * `jobs` cron jobs (PUT through the API), each a chain of 3 noop tasks firing
  * every 2 s; measured over a `seconds` window after a warm-up.
  */
-export async function runSmallRuns(
+async function runSmallRunsOn(
   kind: DbKind,
   o: SmallRunsOptions,
   log: (s: string) => void,
+  shape: 'standalone' | 'kafka',
+  fleet: { agents: number; slots: number },
+  start: SmallStart,
 ): Promise<SmallRunsResult> {
   const t = await freshTarget(kind);
   const queries = new QueryCounter();
-  let p: Platform | null = null;
+  let p: (FanoutPlatform & Partial<KafkaTopology>) | null = null;
   let groups: Array<{ pid: number; stop(): Promise<void> }> = [];
   let reader: Awaited<ReturnType<typeof openReader>> | null = null;
   const empty = summarize([]);
   const base: SmallRunsResult = {
     db: kind,
+    shape,
     jobs: o.jobs,
     windowSeconds: o.seconds,
     windowStart: '',
@@ -158,15 +207,16 @@ export async function runSmallRuns(
   };
   const errors: string[] = [];
   try {
-    p = await launch(t, { queries });
+    p = await start(t, queries);
     const platform = p;
     const token = await p.agentToken();
+    // Every agent gets the whole --server list (on the topology, each starts at the replica its name hashes to).
     groups = await startAgentProcesses({
-      server: p.grpc,
+      server: p.agentServer(0),
       token,
       prefix: 'small',
-      connections: SMALL_AGENTS,
-      slots: SMALL_SLOTS,
+      connections: fleet.agents,
+      slots: fleet.slots,
     });
     // Let the start-up (platform, agent processes) settle first.
     await sleep(2_000);
@@ -185,7 +235,7 @@ export async function runSmallRuns(
     base.windowStart = new Date(w0).toISOString();
     log(`  small-runs ${kind}: ${o.jobs} jobs put; measuring ${base.windowStart} + ${o.seconds} s`);
     const meter = new CpuMeter({
-      platform: () => [platform.proc.pid!],
+      ...platform.cpu,
       agents: () => groups.map((g) => g.pid),
       bench: () => [process.pid],
       ...(kind === 'mariadb' ? { mariadbd: () => pidsByName('mariadbd', 'mysqld') } : {}),
@@ -201,6 +251,7 @@ export async function runSmallRuns(
     const shapes = queries.lastShapes;
     base.cpu = meter.end();
     base.machineCpu = machine.end();
+    if (platform.agentsByReplica) base.agentsByReplica = platform.agentsByReplica();
     const finishedIn = (await reader.manager.query(
       'SELECT COUNT(*) AS n FROM attempts WHERE finished_at >= ? AND finished_at < ?',
       [w0, w1],
@@ -221,7 +272,7 @@ export async function runSmallRuns(
       await sleep(500);
       rows = await readRows(reader, filter);
     }
-    base.rssMb = readPeakRss({ platform: () => [platform.proc.pid!] });
+    base.rssMb = readPeakRss(platform.memory);
 
     const { expected, missed, doubled } = tallySlots(names, rows.runs, w0, w1);
     const notDone = rows.runs.filter((r) => !TERMINAL.has(r.state)).length;
@@ -249,9 +300,8 @@ export async function runSmallRuns(
       readyAssign: latencies(items),
     };
   } catch (err) {
-    errors.push(`${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${tail(p)}` : ''}`);
-    const pid = p?.proc.pid;
-    if (pid !== undefined && Object.keys(base.rssMb).length === 0) base.rssMb = readPeakRss({ platform: () => [pid] });
+    errors.push(`${err instanceof Error ? err.message : String(err)}${p ? `\nplatform log tail:\n${p.tail()}` : ''}`);
+    if (p && Object.keys(base.rssMb).length === 0) base.rssMb = readPeakRss(p.memory);
     return { ...base, ok: false, error: errors.join('; ') };
   } finally {
     await reader?.close().catch(() => undefined);

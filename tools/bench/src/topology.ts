@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type ServiceProcess, callApi, freePort, startServiceProcess } from '@baton/testing';
 import { type FanoutPlatform, type FanoutResult, runFanoutOn } from './fanout.js';
 import { pidsByCommandLine } from './machine.js';
-import { BENCH_ENV, type BenchTarget } from './platform.js';
+import { BENCH_ENV, type BenchTarget, withQueryCount } from './platform.js';
+import type { QueryCounter } from './queries.js';
 
 export const SCHEDULER_REPLICAS = 2;
 
@@ -20,6 +21,8 @@ export interface TopologyOptions {
   schedulers?: number;
   /** Trigger replicas (none by default: fan-out starts its runs through the API). */
   triggers?: number;
+  /** Count every service's database statements. */
+  queries?: QueryCounter;
 }
 
 /** The topology, with what a fault run needs: its scheduler replicas, killed and started again on their ports. */
@@ -29,6 +32,8 @@ export interface KafkaTopology extends FanoutPlatform {
   killScheduler(i: number): Promise<void>;
   /** Starts replica i again on its HTTP and gRPC ports (resolves once it is ready). */
   restartScheduler(i: number): Promise<void>;
+  /** Agents connected to each scheduler replica now, by the replicas' own logs (connected minus disconnected). */
+  agentsByReplica(): Record<string, number>;
 }
 
 /**
@@ -63,7 +68,12 @@ export async function startKafkaTopology(
   };
   try {
     // Tenancy first: it migrates the schema and creates the admin key.
-    const tenancy = await startServiceProcess({ service: 'tenancy', env });
+    /** A service's environment, counting its statements when asked. */
+    const envOf = (name: string, extra: Record<string, string> = {}) => {
+      const e = { ...env, ...extra };
+      return o.queries ? withQueryCount(e, o.queries.env(name)) : e;
+    };
+    const tenancy = await startServiceProcess({ service: 'tenancy', env: envOf('tenancy') });
     services.push(tenancy);
     const grpc: string[] = [];
     const httpPorts: number[] = [];
@@ -76,12 +86,12 @@ export async function startKafkaTopology(
         service: 'scheduler',
         name: `scheduler-${i + 1}`,
         httpPort: httpPorts[i],
-        env: { ...env, BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: grpc[i]!.split(':')[1]! },
+        env: envOf(`scheduler-${i + 1}`, { BATON_GRPC_HOST: '127.0.0.1', BATON_GRPC_PORT: grpc[i]!.split(':')[1]! }),
       });
     const started = await Promise.allSettled([
-      startServiceProcess({ service: 'catalog', env }),
+      startServiceProcess({ service: 'catalog', env: envOf('catalog') }),
       ...Array.from({ length: o.triggers ?? 0 }, (_, i) =>
-        startServiceProcess({ service: 'trigger', name: `trigger-${i + 1}`, env }),
+        startServiceProcess({ service: 'trigger', name: `trigger-${i + 1}`, env: envOf(`trigger-${i + 1}`) }),
       ),
       ...grpc.map((_, i) => startScheduler(i)),
     ]);
@@ -133,6 +143,14 @@ export async function startKafkaTopology(
         services[services.indexOf(schedulers[i]!)] = next;
         schedulers[i] = next;
       },
+      agentsByReplica: () =>
+        Object.fromEntries(
+          schedulers.map((s) => {
+            const out = s.output();
+            const count = (msg: string) => out.split(msg).length - 1;
+            return [s.name, count('agent connected') - count('agent disconnected')];
+          }),
+        ),
       tail: () =>
         services.map((s) => `[${s.name}]\n${s.output().trimEnd().split('\n').slice(-8).join('\n')}`).join('\n'),
       stop,
