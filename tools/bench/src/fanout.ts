@@ -1,4 +1,5 @@
 import { MAX_TASKS } from '@baton/domain';
+import type { Platform } from '@baton/testing';
 import { startChildProcess } from './agents.js';
 import { CpuMeter, pidsByName, readPeakRss } from './machine.js';
 import { collectProfile, profileEnv, topSelf } from './profile.js';
@@ -73,6 +74,19 @@ export interface FanoutPlatform extends ApiTarget {
   stop(): Promise<void>;
 }
 
+/** The standalone platform (one process) as the scenarios see a platform. */
+export function standalone(p: Platform): FanoutPlatform {
+  return {
+    api: <T>(method: string, path: string, body?: unknown) => p.api<T>(method, path, body),
+    agentToken: () => p.agentToken(),
+    agentServer: () => p.grpc,
+    cpu: { platform: () => [p.proc.pid!] },
+    memory: { platform: () => [p.proc.pid!] },
+    tail: () => tail(p),
+    stop: () => p.stop(),
+  };
+}
+
 /** Fan-out on the standalone platform (one process). */
 export async function runFanout(
   kind: DbKind,
@@ -84,12 +98,7 @@ export async function runFanout(
   return runFanoutOn(kind, n, timeoutMs, log, async (t) => {
     const p = await launch(t, { env: profileDir ? profileEnv(profileDir) : {} });
     return {
-      api: <T>(method: string, path: string, body?: unknown) => p.api<T>(method, path, body),
-      agentToken: () => p.agentToken(),
-      agentServer: () => p.grpc,
-      cpu: { platform: () => [p.proc.pid!] },
-      memory: { platform: () => [p.proc.pid!] },
-      tail: () => tail(p),
+      ...standalone(p),
       // Last: the platform shuts down on SIGUSR2 (Nest's shutdown hooks) once the profile is written.
       afterRun: profileDir
         ? async () => {

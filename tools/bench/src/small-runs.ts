@@ -1,8 +1,8 @@
 import { startAgentProcesses } from './agents.js';
 import { depsOf, latencies, readyToAssign } from './analysis.js';
-import type { FanoutPlatform } from './fanout.js';
+import { type FanoutPlatform, standalone } from './fanout.js';
 import { CpuMeter, MachineCpuMeter, pidsByName, readPeakRss } from './machine.js';
-import { type BenchTarget, type DbKind, TERMINAL, freshTarget, launch, putJob, tail } from './platform.js';
+import { type BenchTarget, type DbKind, TERMINAL, freshTarget, launch, putJob } from './platform.js';
 import { QueryCounter, type StatementCounts } from './queries.js';
 import { type KafkaTopology, startKafkaTopology } from './topology.js';
 import { openReader, readRows } from './rows.js';
@@ -128,24 +128,9 @@ type SmallStart = (t: BenchTarget, queries: QueryCounter) => Promise<FanoutPlatf
 
 /** Small runs on the standalone platform (one process). */
 export function runSmallRuns(kind: DbKind, o: SmallRunsOptions, log: (s: string) => void): Promise<SmallRunsResult> {
-  return runSmallRunsOn(
-    kind,
-    o,
-    log,
-    'standalone',
-    { agents: SMALL_AGENTS, slots: SMALL_SLOTS },
-    async (t, queries) => {
-      const p = await launch(t, { queries });
-      return {
-        api: <T>(method: string, path: string, body?: unknown) => p.api<T>(method, path, body),
-        agentToken: () => p.agentToken(),
-        agentServer: () => p.grpc,
-        cpu: { platform: () => [p.proc.pid!] },
-        memory: { platform: () => [p.proc.pid!] },
-        tail: () => tail(p),
-        stop: () => p.stop(),
-      };
-    },
+  const fleet = { agents: SMALL_AGENTS, slots: SMALL_SLOTS };
+  return runSmallRunsOn(kind, o, log, 'standalone', fleet, async (t, queries) =>
+    standalone(await launch(t, { queries })),
   );
 }
 
