@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiResponse,
@@ -318,6 +320,25 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
     expect((await call('GET', '/api/v1/auth/session', undefined, as(s))).status).toBe(401);
   });
 
+  it('describes the routes in the OpenAPI document, with the session cookie as a credential', async () => {
+    const doc = (await call('GET', '/api/v1/openapi.json')).body;
+    expect(doc.components.securitySchemes.session).toMatchObject({
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'baton_session',
+    });
+    const loginOp = doc.paths['/api/v1/auth/login'].post;
+    expect(loginOp.security).toBeUndefined();
+    expect(Object.keys(loginOp.requestBody.content['application/json'].schema.properties).sort()).toEqual([
+      'email',
+      'password',
+      'tenant',
+    ]);
+    expect(doc.paths['/api/v1/users'].post['x-baton-permission']).toBe('create User');
+    expect(doc.paths['/api/v1/users/{id}/role'].put['x-baton-permission']).toBe('update User');
+    expect(doc.paths['/api/v1/auth/sessions/{id}'].delete.security).toEqual([{ bearer: [] }, { session: [] }]);
+  });
+
   it('names the bad field of a login', async () => {
     expect((await call('POST', '/api/v1/auth/login', { email: 'no-at-sign', password: 'x' })).body.errors[0].path).toBe(
       'email',
@@ -336,4 +357,61 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
     // Even the right password waits now, from this address.
     expect((await login(rootEmail, rootPassword)).status).toBe(429);
   });
+});
+
+describe.each(kinds)('the first platform admin user (%s)', (kind) => {
+  let db: TestDatabase;
+  let platform: Platform | null = null;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  const loginStatus = async (p: Platform, email: string, password: string) =>
+    (await p.request('POST', '/api/v1/auth/login', { email, password })).status;
+
+  it('is admin@localhost with a generated password, shown once and saved beside the key', async () => {
+    platform = await startPlatform({ databaseUrl: db.url });
+    const shown = /Admin login \(password shown once\): admin@localhost \/ (\S+)/.exec(platform.output());
+    expect(shown).not.toBeNull();
+    const saved = JSON.parse(readFileSync(join(platform.dataDir, 'client.json'), 'utf8'));
+    expect(saved).toMatchObject({ token: platform.token, admin: { email: 'admin@localhost', password: shown![1] } });
+    expect(await loginStatus(platform, 'admin@localhost', shown![1]!)).toBe(200);
+
+    await platform.restart();
+    expect(platform.output()).not.toContain('Admin login');
+    expect(JSON.parse(readFileSync(join(platform.dataDir, 'client.json'), 'utf8')).admin.password).toBe(shown![1]);
+    expect(await loginStatus(platform, 'admin@localhost', shown![1]!)).toBe(200);
+  });
+
+  it.runIf(kind === 'mariadb')(
+    'is created in production mode only from BATON_ADMIN_EMAIL and BATON_ADMIN_PASSWORD',
+    async () => {
+      await platform?.stop();
+      const other = await createTestDatabase(kind);
+      const prod = { BATON_MODE: 'production', BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url') };
+      try {
+        platform = await startPlatform({ databaseUrl: other.url, env: prod });
+        expect(platform.output()).not.toContain('Admin login');
+        expect(await loginStatus(platform, 'admin@localhost', 'anything-at-all')).toBe(401);
+        await platform.stop();
+        const password = randomBytes(16).toString('hex');
+        platform = await startPlatform({
+          databaseUrl: other.url,
+          env: { ...prod, BATON_ADMIN_EMAIL: 'ops@baton.test', BATON_ADMIN_PASSWORD: password },
+        });
+        const r = await platform.request('POST', '/api/v1/auth/login', { email: 'ops@baton.test', password });
+        expect(r.status).toBe(200);
+        expect(r.headers.get('set-cookie')).toMatch(/; Secure/);
+      } finally {
+        await platform?.stop();
+        platform = null;
+        await other.drop();
+      }
+    },
+  );
 });
