@@ -56,15 +56,17 @@ describe('login rate limit (token bucket)', () => {
     expect(waitForToken({ tokens, at: 0 }, 5, W)).toBe(wait);
   });
 
-  it('refuses a key after its failures, until a token refills; other keys are untouched', () => {
+  it('refuses a key after its failures, until a token refills; successes give theirs back; other keys are untouched', () => {
     const l = new AttemptLimiter(3, W);
-    for (let i = 0; i < 3; i++) {
-      expect(l.retryAfterMs('a', 1_000)).toBe(0);
-      l.fail('a', 1_000);
+    for (let i = 0; i < 5; i++) {
+      expect(l.take('a', 1_000)).toBe(0);
+      l.refund('a', 1_000); // a success
     }
-    expect(l.retryAfterMs('a', 1_000)).toBe(W / 3);
-    expect(l.retryAfterMs('b', 1_000)).toBe(0);
-    expect(l.retryAfterMs('a', 1_000 + W / 3)).toBe(0);
+    for (let i = 0; i < 3; i++) expect(l.take('a', 1_000)).toBe(0); // three failures
+    expect(l.take('a', 1_000)).toBe(W / 3);
+    expect(l.take('a', 1_000)).toBe(W / 3); // a refused attempt takes nothing
+    expect(l.take('b', 1_000)).toBe(0);
+    expect(l.take('a', 1_000 + W / 3)).toBe(0);
   });
 });
 

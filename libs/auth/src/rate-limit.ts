@@ -19,9 +19,11 @@ export function waitForToken(b: Bucket, capacity: number, windowMs: number): num
 }
 
 /**
- * Failed attempts per key (an email, a client address), in this process. Each
- * failure takes a token; while a key's bucket is empty every attempt for it
- * is refused, a right password included, until a token has refilled.
+ * Failed attempts per key (an email, a client address), in this process. An
+ * attempt takes a token before it is checked and a success gives it back, so
+ * that attempts running at once cannot all pass a check made before any of
+ * them failed. While a key's bucket is empty every attempt for it is refused,
+ * a right password included, until a token has refilled.
  */
 export class AttemptLimiter {
   private readonly buckets: BoundedCache<string, Bucket>;
@@ -34,13 +36,17 @@ export class AttemptLimiter {
     this.buckets = new BoundedCache(maxKeys);
   }
 
-  /** Milliseconds the caller must wait before trying `key` again (0: go ahead). */
-  retryAfterMs(key: string, now = Date.now()): number {
-    return waitForToken(refill(this.buckets.get(key), this.capacity, this.windowMs, now), this.capacity, this.windowMs);
+  /** Takes a token for an attempt: 0, or the milliseconds to wait when there is none (nothing taken). */
+  take(key: string, now = Date.now()): number {
+    const b = refill(this.buckets.get(key), this.capacity, this.windowMs, now);
+    const wait = waitForToken(b, this.capacity, this.windowMs);
+    this.buckets.set(key, wait > 0 ? b : { tokens: b.tokens - 1, at: now });
+    return wait;
   }
 
-  fail(key: string, now = Date.now()): void {
+  /** Gives back the token of an attempt that succeeded. */
+  refund(key: string, now = Date.now()): void {
     const b = refill(this.buckets.get(key), this.capacity, this.windowMs, now);
-    this.buckets.set(key, { tokens: Math.max(0, b.tokens - 1), at: now });
+    this.buckets.set(key, { tokens: Math.min(this.capacity, b.tokens + 1), at: now });
   }
 }

@@ -153,6 +153,9 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // Another email from the same address is not held up by this one.
     expect((await login(rootEmail, rootPassword)).status).toBe(200);
+    // Guesses sent at once get no more tries than guesses sent one after the other.
+    const burst = await Promise.all(Array.from({ length: 6 }, () => login('burst@baton.test', 'wrong')));
+    expect(burst.map((r) => r.status).sort()).toEqual([401, 401, 401, 429, 429, 429]);
   });
 
   it('lets tenant admins manage their members within their rank, never another tenant, never the last admin', async () => {

@@ -71,15 +71,12 @@ export class AuthService {
   ): Promise<{ token: string; view: SessionView }> {
     const key = emailKey(input.email);
     const ip = client.ip ?? 'unknown';
-    const wait = Math.max(this.byEmail.retryAfterMs(key), this.byIp.retryAfterMs(ip));
-    if (wait > 0) throw ProblemException.tooManyRequests('too many failed logins: try again later', wait);
+    this.takeAttempt(key, ip);
     const user = await this.db.manager.findOne(UserEntity, { where: { emailKey: key } });
     // Verified even without a user, so that an unknown email answers as slowly as a wrong password.
     const ok = await verifyPassword(user?.passwordHash ?? null, input.password);
     const memberships = user ? await membershipsOf(this.db.manager, user.id) : [];
     if (!user || !ok) {
-      this.byEmail.fail(key);
-      this.byIp.fail(ip);
       const tenantId = memberships[0]?.tenant.id ?? (await this.defaultTenantId());
       if (tenantId) {
         await this.db.tx((m) =>
@@ -97,6 +94,8 @@ export class AuthService {
       }
       throw ProblemException.unauthorized('the email or the password is wrong');
     }
+    this.byEmail.refund(key);
+    this.byIp.refund(ip);
     const chosen = input.tenant ? memberships.find((x) => x.tenant.name === input.tenant) : memberships[0];
     if (!chosen) {
       if (input.tenant) throw ProblemException.invalidField('tenant', `you are not a member of tenant ${input.tenant}`);
@@ -245,6 +244,16 @@ export class AuthService {
       detail: {},
       occurredAt: now,
     });
+  }
+
+  /** Each attempt takes a token of its email and of its address (given back on success), or is refused with 429. */
+  private takeAttempt(key: string, ip: string): void {
+    let wait = this.byEmail.take(key);
+    if (wait === 0) {
+      wait = this.byIp.take(ip);
+      if (wait > 0) this.byEmail.refund(key);
+    }
+    if (wait > 0) throw ProblemException.tooManyRequests('too many failed logins: try again later', wait);
   }
 
   private requireUser(p: Principal): string {
