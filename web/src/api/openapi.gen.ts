@@ -164,7 +164,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** session */
+    /** Who am I: user, tenant, role, memberships and the CSRF token of the session */
     get: operations['Auth.session'];
     put?: never;
     post?: never;

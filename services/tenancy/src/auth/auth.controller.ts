@@ -63,6 +63,7 @@ export class AuthController {
 
   /** Who am I: the user, the tenant and role the call acts with, and the CSRF token of the session. */
   @Get('session')
+  @ApiDoc({ summary: 'Who am I: user, tenant, role, memberships and the CSRF token of the session' })
   session(@CurrentPrincipal() p: Principal, @Req() req: Request) {
     return this.auth.current(p, sessionToken(req));
   }
