@@ -99,6 +99,7 @@ export class AuthGuard implements CanActivate {
   /** The principal of a live session: its user's role in the session's tenant, read on every call. */
   private async sessionPrincipal(token: string): Promise<Principal | null> {
     const now = Date.now();
+    // across tenants: a session's hash is unique over all tenants, and the session says which tenant it acts in
     const s = await this.db.manager.findOne(SessionEntity, { where: { hash: hashToken(token) } });
     if (!s || sessionEnded(s, this.config.auth.sessionIdleMs, now)) return null;
     const [user, membership] = await Promise.all([
@@ -108,6 +109,7 @@ export class AuthGuard implements CanActivate {
     // A removed membership ends the sessions in that tenant at once.
     if (!user || !membership || !isRole(membership.role)) return null;
     if (now - s.lastSeenAt >= Math.min(TOUCH_EVERY_MS, this.config.auth.sessionIdleMs / 4)) {
+      // across tenants: the session found by its hash above
       await this.db.tx((m) => m.update(SessionEntity, { id: s.id }, { lastSeenAt: now }));
     }
     return {

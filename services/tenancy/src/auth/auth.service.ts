@@ -158,6 +158,7 @@ export class AuthService {
     }
     const [user, s, memberships] = await Promise.all([
       m.findOne(UserEntity, { where: { id: p.userId } }),
+      // across tenants: the caller's own session
       m.findOne(SessionEntity, { where: { id: p.credentialId, userId: p.userId } }),
       membershipsOf(m, p.userId),
     ]);
@@ -178,6 +179,7 @@ export class AuthService {
     const userId = this.requireUser(p);
     const now = Date.now();
     const idle = this.config.auth.sessionIdleMs;
+    // across tenants: a user's own sessions, in every tenant they belong to
     const rows = await this.db.manager.find(SessionEntity, {
       where: { userId, revokedAt: IsNull() },
       order: { createdAt: 'DESC' },
@@ -211,6 +213,7 @@ export class AuthService {
     // Another tenant's name answers as an unknown one.
     if (!target) throw ProblemException.notFound(`tenant ${tenantName}`);
     await this.db.tx(async (m) => {
+      // across tenants: the caller's own session moves to another of its memberships
       await m.update(SessionEntity, { id: p.credentialId, userId }, { tenantId: target.tenant.id });
       await enqueueAudit(m, {
         tenantId: target.tenant.id,
@@ -229,11 +232,13 @@ export class AuthService {
   }
 
   private async end(m: EntityManager, p: Principal, userId: string, id: string, action: string): Promise<void> {
+    // across tenants: one of the user's own sessions, in whichever tenant
     const s = await m.findOne(SessionEntity, { where: { id, userId } });
     // Someone else's session is not found, whoever owns it.
     if (!s) throw ProblemException.notFound(`session ${id}`);
     if (s.revokedAt !== null) return;
     const now = Date.now();
+    // across tenants: the user's own session found above
     await m.update(SessionEntity, { id, userId }, { revokedAt: now });
     await enqueueAudit(m, {
       tenantId: s.tenantId,

@@ -36,6 +36,7 @@ export const emailKey = (email: string) => email.trim().toLowerCase();
 
 /** A user's memberships with their tenants' names, oldest first (the first is where a login lands by default). */
 export async function membershipsOf(m: EntityManager, userId: string): Promise<MembershipView[]> {
+  // across tenants: a user's memberships are what lets them into tenants
   const rows = await m.find(MembershipEntity, { where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
   if (rows.length === 0) return [];
   const tenants = await m.find(TenantEntity, { where: { id: In(rows.map((r) => r.tenantId)) } });
