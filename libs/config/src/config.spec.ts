@@ -44,6 +44,10 @@ describe('identity configuration', () => {
       /^BATON_SESSION_MAX_MS: must be at least/,
     ],
     ['no failed login allowed', { BATON_LOGIN_ATTEMPTS_PER_EMAIL: '0' }, /^BATON_LOGIN_ATTEMPTS_PER_EMAIL:/],
+    ['trusting the loopback proxy', { BATON_TRUST_PROXY: 'loopback' }, null],
+    ['trusting subnets', { BATON_TRUST_PROXY: '10.0.0.0/8, loopback, fd00::/8' }, null],
+    ['trusting two hops', { BATON_TRUST_PROXY: '2' }, null],
+    ['trusting everyone', { BATON_TRUST_PROXY: 'true' }, /^BATON_TRUST_PROXY: must be a hop count/],
   ])('%s', (_name, env, problem) => {
     const found = problems(env);
     if (problem === null) expect(found).toEqual([]);
@@ -60,5 +64,8 @@ describe('identity configuration', () => {
     });
     const prod = loadConfig({ ...PROD, BATON_LOGIN_ATTEMPTS_PER_IP: '7' }, '/tmp').auth;
     expect([prod.secureCookies, prod.login.perIp]).toEqual([true, 7]);
+    expect(loadConfig({}, '/tmp').http.trustProxy).toBeNull();
+    expect(loadConfig({ BATON_TRUST_PROXY: '2' }, '/tmp').http.trustProxy).toBe(2);
+    expect(loadConfig({ BATON_TRUST_PROXY: 'loopback' }, '/tmp').http.trustProxy).toBe('loopback');
   });
 });

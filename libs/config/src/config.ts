@@ -36,6 +36,14 @@ const schema = z.object({
   BATON_PUBLIC_URL: z.string().url().optional(),
   // JSON and YAML request bodies; webhooks read their raw bodies with a limit of their own (1 MiB).
   BATON_MAX_BODY_BYTES: int(1_048_576, 1_024),
+  // Proxies whose X-Forwarded-For names the client (Express `trust proxy`): hop count, or addresses / subnets / loopback.
+  BATON_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?))*)$/,
+      'must be a hop count, or addresses, subnets, loopback, linklocal or uniquelocal separated by commas',
+    )
+    .optional(),
   BATON_DATA_DIR: z.string().default('./data'),
   BATON_DATABASE_URL: z
     .string()
@@ -94,8 +102,11 @@ export interface BatonConfig {
   mode: 'development' | 'production';
   /** The environment name templates see as `{{ env }}`. */
   env: string;
-  /** `maxBodyBytes`: the largest JSON or YAML request body; a larger one is answered 413. */
-  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number };
+  /**
+   * `maxBodyBytes`: the largest JSON or YAML request body; a larger one is answered 413.
+   * `trustProxy`: the proxies (the edge, a load balancer) whose X-Forwarded-For gives the client's address; null: none.
+   */
+  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; trustProxy: string | number | null };
   grpc: { host: string; port: number };
   dataDir: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
@@ -187,6 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       port: e.BATON_HTTP_PORT,
       publicUrl: e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`,
       maxBodyBytes: e.BATON_MAX_BODY_BYTES,
+      trustProxy:
+        e.BATON_TRUST_PROXY === undefined
+          ? null
+          : /^\d+$/.test(e.BATON_TRUST_PROXY)
+            ? Number(e.BATON_TRUST_PROXY)
+            : e.BATON_TRUST_PROXY,
     },
     grpc: { host: e.BATON_GRPC_HOST, port: e.BATON_GRPC_PORT },
     dataDir,

@@ -397,8 +397,49 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
       else expect(r.status).toBe(401);
     }
     expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
-    // Even the right password waits now, from this address.
+    // Even the right password waits now, from this address; a forged X-Forwarded-For is not believed.
     expect((await login(rootEmail, rootPassword)).status).toBe(429);
+    const forged = await call(
+      'POST',
+      '/api/v1/auth/login',
+      { email: rootEmail, password: rootPassword },
+      { 'x-forwarded-for': '198.51.100.7' },
+    );
+    expect(forged.status).toBe(429);
+  });
+});
+
+describe.each(kinds)('login limits behind a trusted proxy (%s)', (kind) => {
+  let db: TestDatabase;
+  let platform: Platform;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    platform = await startPlatform({
+      databaseUrl: db.url,
+      env: { BATON_TRUST_PROXY: 'loopback', BATON_LOGIN_ATTEMPTS_PER_IP: '2', BATON_LOGIN_ATTEMPTS_PER_EMAIL: '100' },
+    });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  it('counts failed logins per client address as the proxy forwards it', async () => {
+    const from = (ip: string, email: string, password = 'wrong') =>
+      platform.request('POST', '/api/v1/auth/login', { email, password }, { 'x-forwarded-for': ip });
+    expect((await from('203.0.113.1', 'a@baton.test')).status).toBe(401);
+    expect((await from('203.0.113.1', 'b@baton.test')).status).toBe(401);
+    expect((await from('203.0.113.1', 'c@baton.test')).status).toBe(429);
+    // Another client behind the same proxy is not held up.
+    expect((await from('203.0.113.2', 'c@baton.test')).status).toBe(401);
+    const password = randomBytes(12).toString('hex');
+    await platform.api('POST', '/api/v1/users', { email: 'p@baton.test', name: 'P', password, role: 'viewer' });
+    const ok = await from('203.0.113.3', 'p@baton.test', password);
+    expect(ok.status).toBe(200);
+    const cookie = /baton_session=[^;]+/.exec(ok.headers.get('set-cookie')!)![0];
+    const sessions = await platform.request('GET', '/api/v1/auth/sessions', undefined, { cookie });
+    expect(sessions.body.items[0].ip).toBe('203.0.113.3');
   });
 });
 
