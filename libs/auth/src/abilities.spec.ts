@@ -18,6 +18,12 @@ describe('abilityFor', () => {
     ['viewer', 'read', 'AgentToken', false],
     ['auditor', 'read', 'Audit', true],
     ['auditor', 'cancel', 'Run', false],
+    ['tenant_admin', 'create', 'User', true],
+    ['tenant_admin', 'delete', 'User', true],
+    ['platform_admin', 'update', 'User', true],
+    ['developer', 'read', 'User', false],
+    ['operator', 'create', 'User', false],
+    ['auditor', 'read', 'User', false],
   ])('%s %s %s -> %s', (role, action, subject, allowed) => {
     expect(abilityFor(role).can(action, subject)).toBe(allowed);
   });

@@ -3,8 +3,31 @@ import { AbilityBuilder, createMongoAbility, type MongoAbility } from '@casl/abi
 export const ROLES = ['platform_admin', 'tenant_admin', 'developer', 'operator', 'viewer', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The roles a membership of a tenant can have; platform admins are a flag of the user. */
+export const TENANT_ROLES = ['tenant_admin', 'developer', 'operator', 'viewer', 'auditor'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
+
+/**
+ * How far each role reaches, for grants. Developers and operators stand side
+ * by side (jobs and runs beside agents and pools), as do viewers and auditors
+ * (who read the audit log besides).
+ */
+export const ROLE_RANK: Readonly<Record<Role, number>> = {
+  platform_admin: 4,
+  tenant_admin: 3,
+  developer: 2,
+  operator: 2,
+  auditor: 1,
+  viewer: 1,
+};
+
+/** Whether `actor` may create, change or revoke a key, user or membership of role `target`: never above its own rank. */
+export function mayGrant(actor: Role, target: Role): boolean {
+  return ROLE_RANK[target] <= ROLE_RANK[actor];
+}
+
 export type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'run' | 'cancel';
-export type Subject = 'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'Tenant' | 'Audit' | 'Pool' | 'all';
+export type Subject = 'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'User' | 'Tenant' | 'Audit' | 'Pool' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 /** What each role may do inside its tenant; `platform_admin` also crosses tenants. */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type TokenKind = 'key' | 'agt';
+/** An API key, an agent token, a login session. */
+export type TokenKind = 'key' | 'agt' | 'ses';
 
 export interface IssuedToken {
   /** Shown once; never stored. */

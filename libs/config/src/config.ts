@@ -16,6 +16,15 @@ const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
+/** An operator-chosen secret: long enough, and not a placeholder left in a script. */
+const secret = (min: number) =>
+  z
+    .string()
+    .min(min, `must be at least ${min} characters`)
+    .refine((t) => !/change-?me|example|placeholder/i.test(t) && new Set(t).size >= 10, {
+      message: 'looks like a placeholder or is too regular; use a random value (e.g. openssl rand -hex 24)',
+    });
+
 // One schema for every Baton process; each variable is documented in the README.
 const schema = z.object({
   BATON_MODE: z.enum(['development', 'production']).optional(),
@@ -27,18 +36,30 @@ const schema = z.object({
   BATON_PUBLIC_URL: z.string().url().optional(),
   // JSON and YAML request bodies; webhooks read their raw bodies with a limit of their own (1 MiB).
   BATON_MAX_BODY_BYTES: int(1_048_576, 1_024),
+  // Proxies whose X-Forwarded-For names the client (Express `trust proxy`): hop count, or addresses / subnets / loopback.
+  BATON_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(\d{1,2}|(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d{1,3})?))*)$/,
+      'must be a hop count, or addresses, subnets, loopback, linklocal or uniquelocal separated by commas',
+    )
+    .optional(),
   BATON_DATA_DIR: z.string().default('./data'),
   BATON_DATABASE_URL: z
     .string()
     .regex(/^(mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://')
     .optional(),
-  BATON_BOOTSTRAP_TOKEN: z
+  BATON_BOOTSTRAP_TOKEN: secret(24).optional(),
+  BATON_ADMIN_EMAIL: z
     .string()
-    .min(24, 'must be at least 24 characters')
-    .refine((t) => !/change-?me|example|placeholder/i.test(t) && new Set(t).size >= 10, {
-      message: 'looks like a placeholder or is too regular; use a random value (e.g. openssl rand -hex 24)',
-    })
+    .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
     .optional(),
+  BATON_ADMIN_PASSWORD: secret(12).optional(),
+  BATON_SESSION_IDLE_MS: int(7_200_000, 1_000),
+  BATON_SESSION_MAX_MS: int(86_400_000, 1_000),
+  BATON_LOGIN_ATTEMPTS_PER_EMAIL: int(5, 1),
+  BATON_LOGIN_ATTEMPTS_PER_IP: int(50, 1),
+  BATON_LOGIN_WINDOW_MS: int(900_000, 1_000),
   BATON_ENV: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be a short name such as dev or prod')
@@ -81,12 +102,26 @@ export interface BatonConfig {
   mode: 'development' | 'production';
   /** The environment name templates see as `{{ env }}`. */
   env: string;
-  /** `maxBodyBytes`: the largest JSON or YAML request body; a larger one is answered 413. */
-  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number };
+  /**
+   * `maxBodyBytes`: the largest JSON or YAML request body; a larger one is answered 413.
+   * `trustProxy`: the proxies (the edge, a load balancer) whose X-Forwarded-For gives the client's address; null: none.
+   */
+  http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; trustProxy: string | number | null };
   grpc: { host: string; port: number };
   dataDir: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
   bootstrapToken: string | null;
+  auth: {
+    /** The first platform admin user; unset parts are `admin@localhost` and a generated password (not in production). */
+    admin: { email: string | null; password: string | null };
+    /** A session ends after this long without a call, and this long after login at the latest. */
+    sessionIdleMs: number;
+    sessionMaxMs: number;
+    /** Failed logins allowed per email and per client address, refilled over `windowMs`. */
+    login: { perEmail: number; perIp: number; windowMs: number };
+    /** Session cookies carry `Secure` (production mode). */
+    secureCookies: boolean;
+  };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
   scheduler: {
     heartbeatIntervalMs: number;
@@ -142,6 +177,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (e.BATON_LEASE_TTL_MS <= e.BATON_HEARTBEAT_INTERVAL_MS) {
     problems.push('BATON_LEASE_TTL_MS: must be greater than BATON_HEARTBEAT_INTERVAL_MS');
   }
+  if (e.BATON_SESSION_MAX_MS < e.BATON_SESSION_IDLE_MS) {
+    problems.push('BATON_SESSION_MAX_MS: must be at least BATON_SESSION_IDLE_MS');
+  }
+  if (mode === 'production' && !!e.BATON_ADMIN_EMAIL !== !!e.BATON_ADMIN_PASSWORD) {
+    // No generated password in production: the operator sets both, or neither (no admin user is created).
+    problems.push(
+      e.BATON_ADMIN_EMAIL
+        ? 'BATON_ADMIN_PASSWORD: required in production mode when BATON_ADMIN_EMAIL is set'
+        : 'BATON_ADMIN_EMAIL: required in production mode when BATON_ADMIN_PASSWORD is set',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicHost = e.BATON_HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.BATON_HTTP_HOST;
   return {
@@ -152,6 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       port: e.BATON_HTTP_PORT,
       publicUrl: e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`,
       maxBodyBytes: e.BATON_MAX_BODY_BYTES,
+      trustProxy:
+        e.BATON_TRUST_PROXY === undefined
+          ? null
+          : /^\d+$/.test(e.BATON_TRUST_PROXY)
+            ? Number(e.BATON_TRUST_PROXY)
+            : e.BATON_TRUST_PROXY,
     },
     grpc: { host: e.BATON_GRPC_HOST, port: e.BATON_GRPC_PORT },
     dataDir,
@@ -159,6 +211,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ? { kind: 'mysql', url: e.BATON_DATABASE_URL }
       : { kind: 'sqlite', path: resolve(dataDir, 'baton.db') },
     bootstrapToken: e.BATON_BOOTSTRAP_TOKEN ?? null,
+    auth: {
+      admin: { email: e.BATON_ADMIN_EMAIL ?? null, password: e.BATON_ADMIN_PASSWORD ?? null },
+      sessionIdleMs: e.BATON_SESSION_IDLE_MS,
+      sessionMaxMs: e.BATON_SESSION_MAX_MS,
+      login: {
+        perEmail: e.BATON_LOGIN_ATTEMPTS_PER_EMAIL,
+        perIp: e.BATON_LOGIN_ATTEMPTS_PER_IP,
+        windowMs: e.BATON_LOGIN_WINDOW_MS,
+      },
+      secureCookies: mode === 'production',
+    },
     log: { level: e.BATON_LOG_LEVEL, format: e.BATON_LOG_FORMAT },
     scheduler: {
       heartbeatIntervalMs: e.BATON_HEARTBEAT_INTERVAL_MS,

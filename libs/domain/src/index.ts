@@ -15,3 +15,4 @@ export * from './matching.js';
 export * from './fair-share.js';
 export * from './waiting.js';
 export * from './text.js';
+export * from './bounded-cache.js';

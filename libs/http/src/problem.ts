@@ -16,6 +16,8 @@ export class ProblemException extends Error {
     readonly code: string,
     readonly detail: string,
     readonly errors: readonly FieldProblem[] = [],
+    /** Seconds the client should wait before trying again (the `Retry-After` header). */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(detail);
     this.name = 'ProblemException';
@@ -39,6 +41,9 @@ export class ProblemException extends Error {
   static forbidden(detail = 'not allowed') {
     return new ProblemException(403, 'forbidden', detail);
   }
+  static tooManyRequests(detail: string, retryAfterMs: number) {
+    return new ProblemException(429, 'too_many_requests', detail, [], Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
 }
 
 const TITLES: Record<number, string> = {
@@ -49,6 +54,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 
@@ -113,6 +119,7 @@ export class ProblemFilter implements ExceptionFilter {
     let errors: readonly FieldProblem[] = [];
     if (exception instanceof ProblemException) {
       ({ status, code, detail, errors } = exception);
+      if (exception.retryAfterSeconds !== null) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     } else if (isBodyParserError(exception)) {
       ({ status, code, detail } = bodyProblem(exception));
     } else if (exception instanceof HttpException) {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
+import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
 import { TenantQuotaEntity } from './entities/quota.js';
 import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -12,7 +13,15 @@ export type Dialect = 'sqlite' | 'mysql';
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
 
-const ENTITIES = [...CORE_ENTITIES, AuditEventEntity, AuditHeadEntity, TenantQuotaEntity];
+const ENTITIES = [
+  ...CORE_ENTITIES,
+  AuditEventEntity,
+  AuditHeadEntity,
+  TenantQuotaEntity,
+  UserEntity,
+  MembershipEntity,
+  SessionEntity,
+];
 
 const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 

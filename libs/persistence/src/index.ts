@@ -1,6 +1,7 @@
 export * from './columns.js';
 export * from './database.js';
 export * from './entities/audit.js';
+export * from './entities/identity.js';
 export * from './entities/quota.js';
 export * from './entities/index.js';
 export * from './ids.js';

@@ -83,6 +83,8 @@ export async function createBatonApp(
     RootModule.register(modules, config, db, bus, relay, logger),
     { logger: new NestLoggerAdapter(logger.child('nest')), bodyParser: false },
   );
+  // Behind the edge or a load balancer the client's address (login rate limits) comes from X-Forwarded-For.
+  if (config.http.trustProxy !== null) app.set('trust proxy', config.http.trustProxy);
   // A larger body is refused before it is read (413 problem+json, see ProblemFilter).
   app.useBodyParser('json', { limit: config.http.maxBodyBytes });
   app.useBodyParser('text', {

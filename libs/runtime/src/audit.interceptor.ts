@@ -1,6 +1,7 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { type Observable, tap } from 'rxjs';
-import type { Principal } from '@baton/auth';
+import { Reflector } from '@nestjs/core';
+import { AUDITS_ITSELF, type Principal, actorOf } from '@baton/auth';
 import { Database } from '@baton/persistence';
 import { type AuditRecord, OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -18,6 +19,7 @@ export class AuditInterceptor implements NestInterceptor {
     private readonly db: Database,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(LOGGER) logger: Logger,
+    private readonly reflector: Reflector,
   ) {
     this.log = logger.child('audit');
   }
@@ -28,13 +30,15 @@ export class AuditInterceptor implements NestInterceptor {
       .switchToHttp()
       .getRequest<{ method: string; route?: { path?: string }; originalUrl: string; principal?: Principal }>();
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next.handle();
+    // Such a route records its success in its own transaction; a failure is still recorded here.
+    const auditsItself = this.reflector.getAllAndOverride<boolean>(AUDITS_ITSELF, [ctx.getHandler(), ctx.getClass()]);
     const record = (status: number) => {
       const p = req.principal;
       if (!p) return; // unauthenticated calls are rejected before any effect
       const rec: AuditRecord = {
         tenantId: p.tenantId,
         action: `${req.method} ${req.route?.path ?? req.originalUrl.split('?')[0]}`,
-        actor: `${p.role}:${p.name} (${p.keyId})`,
+        actor: actorOf(p),
         target: req.originalUrl.split('?')[0]!.slice(0, 300),
         status,
         detail: {},
@@ -50,7 +54,9 @@ export class AuditInterceptor implements NestInterceptor {
     const res = ctx.switchToHttp().getResponse<{ statusCode: number }>();
     return next.handle().pipe(
       tap({
-        next: () => record(res.statusCode),
+        next: () => {
+          if (!auditsItself) record(res.statusCode);
+        },
         error: (err: unknown) => record((err as { status?: number }).status ?? 500),
       }),
     );

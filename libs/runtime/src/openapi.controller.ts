@@ -2,7 +2,7 @@ import { Controller, Get, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
-import { IS_PUBLIC, Public, REQUIRES } from '@baton/auth';
+import { CSRF_HEADER, IS_PUBLIC, Public, REQUIRES, SESSION_COOKIE } from '@baton/auth';
 import { API_DOC, type ApiDocOptions } from '@baton/http';
 
 type Json = Record<string, unknown>;
@@ -101,7 +101,8 @@ export class OpenApiController {
         }
         if (doc?.body)
           op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(doc.body) } } };
-        if (!isPublic) op.security = [{ bearer: [] }];
+        // Either credential: an API key, or a login session's cookie (with its CSRF token on changes).
+        if (!isPublic) op.security = [{ bearer: [] }, { session: [] }];
         if (need) op['x-baton-permission'] = `${need.action} ${need.subject}`;
         paths[path] = { ...(paths[path] ?? {}), [verb]: op };
       }
@@ -109,7 +110,17 @@ export class OpenApiController {
     return {
       openapi: '3.1.0',
       info: { title: 'Baton API', version: '0.1.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API key' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: `login session (POST /api/v1/auth/login); POST, PUT, PATCH and DELETE also need ${CSRF_HEADER}`,
+          },
+        },
+      },
       paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     };
   }

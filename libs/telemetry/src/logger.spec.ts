@@ -8,6 +8,7 @@ describe('maskSecrets', () => {
     [{ nested: { apiKey: 'k', name: 'n' } }, { nested: { apiKey: '***', name: 'n' } }],
     ['auth bat_key_ABCDEFGHijklmnop', 'auth bat_key_ABCDEFGH…'],
     [{ msg: 'agent bat_agt_12345678zzzzzz connected' }, { msg: 'agent bat_agt_12345678… connected' }],
+    ['session bat_ses_ABCDEFGHijklmnop', 'session bat_ses_ABCDEFGH…'],
     [{ password: '' }, { password: '' }],
     [42, 42],
   ])('masks %j', (input, expected) => {

@@ -8,7 +8,7 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 // Field names whose values never reach a log line.
 const SECRET_KEY = /(token|secret|password|passwd|authorization|api[-_]?key|cookie)/i;
 // Baton-issued credentials have recognisable prefixes; mask them wherever they appear.
-const SECRET_VALUE = /\b(bat_(?:key|agt)_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g;
+const SECRET_VALUE = /\b(bat_(?:key|agt|ses)_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g;
 
 export function maskSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(SECRET_VALUE, '$1…');

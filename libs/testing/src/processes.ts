@@ -67,6 +67,14 @@ export interface Platform {
   output(): string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
   api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  /** Like `api`, with only the given headers (no bearer key): a browser's call, with or without a session cookie. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>;
   /** Issues an agent token through the API. */
   agentToken(): Promise<string>;
   stop(): Promise<void>;
@@ -120,7 +128,7 @@ export async function startPlatform(opts: {
   let proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = collect(proc);
   const url = `http://127.0.0.1:${http}`;
-  const api = async <T>(
+  const request = async <T>(
     method: string,
     path: string,
     body?: unknown,
@@ -129,7 +137,6 @@ export async function startPlatform(opts: {
     const res = await fetch(url + path, {
       method,
       headers: {
-        authorization: `Bearer ${token}`,
         ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },
@@ -144,6 +151,8 @@ export async function startPlatform(opts: {
     }
     return { status: res.status, body: parsed as T, headers: res.headers };
   };
+  const api = <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    request<T>(method, path, body, { authorization: `Bearer ${token}`, ...headers });
   const ready = async () => {
     try {
       await waitFor(
@@ -171,6 +180,7 @@ export async function startPlatform(opts: {
     },
     output: () => output(),
     api,
+    request,
     agentToken: async () => {
       const r = await api<{ token: string }>('POST', '/api/v1/agent-tokens', { name: 'test' });
       if (r.status !== 201) throw new Error(`agent token: ${r.status} ${JSON.stringify(r.body)}`);
@@ -237,22 +247,24 @@ export function startAgentProcess(opts: {
   };
 }
 
-/** Runs the `baton` CLI to completion. */
+/** Runs the `baton` CLI to completion; `input` is written to its stdin (otherwise stdin is closed). */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
   cwd?: string,
+  input?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [CLI, ...args], {
       env: { ...inheritedEnv(), ...env },
       cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) p.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => res({ code: code ?? -1, stdout, stderr }));
   });
 }

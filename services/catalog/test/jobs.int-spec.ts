@@ -61,7 +61,7 @@ describe.each(kinds)('job definitions over REST (%s)', (kind) => {
       expect(doc.paths[path]?.[verb], `${verb} ${path}`).toBeDefined();
     }
     const put = doc.paths['/api/v1/jobs/{name}']!.put;
-    expect(put.security).toEqual([{ bearer: [] }]);
+    expect(put.security).toEqual([{ bearer: [] }, { session: [] }]);
     expect(put['x-baton-permission']).toBe('update Job');
     expect(Object.keys(put.requestBody.content['application/json'].schema.properties)).toEqual(
       expect.arrayContaining(['name', 'tasks', 'triggers']),

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { ClientEnv } from '@baton/config';
 
 export class CliError extends Error {
@@ -11,44 +11,84 @@ export class CliError extends Error {
   }
 }
 
+/** What `npm start` and `baton login` save for later calls (data/client.json, ~/.baton/config.json). */
+export interface ClientFile {
+  server?: string;
+  token?: string;
+  /** A login session (`baton login`): its cookie as the server set it, and its CSRF token. */
+  session?: { cookie: string; csrfToken: string; email: string; tenant: string };
+  admin?: { email: string; password: string };
+}
+
 export interface Connection {
   server: string;
-  token: string;
+  /** An API key; null when a login session is used. */
+  token: string | null;
+  session: { cookie: string; csrfToken: string } | null;
   source: string;
 }
 
-/** Server and token: flags, then BATON_SERVER/BATON_TOKEN, then the config file written at bootstrap. */
-export function resolveConnection(
-  flags: { server?: string; token?: string },
-  env: ClientEnv,
-  cwd = process.cwd(),
-): Connection {
+/** The first client file that exists: BATON_CONFIG, data/client.json, ~/.baton/config.json. */
+export function findClientFile(env: ClientEnv, cwd = process.cwd()): { path: string | null; file: ClientFile } {
   const candidates = [
     env.configPath,
     resolve(cwd, env.dataDir, 'client.json'),
     env.home ? join(env.home, '.baton', 'config.json') : null,
   ].filter((p): p is string => !!p);
-  let file: { server?: string; token?: string } = {};
-  let source = 'flags/env';
   for (const p of candidates) {
     if (existsSync(p)) {
       try {
-        file = JSON.parse(readFileSync(p, 'utf8')) as typeof file;
-        source = p;
+        return { path: p, file: JSON.parse(readFileSync(p, 'utf8')) as ClientFile };
       } catch {
         throw new CliError(`${p}: not valid JSON`);
       }
-      break;
     }
   }
-  const server = flags.server ?? env.server ?? file.server ?? 'http://127.0.0.1:8080';
-  const token = flags.token ?? env.token ?? file.token;
-  if (!token) {
+  return { path: null, file: {} };
+}
+
+/** Where `baton login` saves its session: the client file in use, else BATON_CONFIG or ~/.baton/config.json. */
+export function clientFileToWrite(env: ClientEnv, cwd = process.cwd()): string {
+  return (
+    findClientFile(env, cwd).path ??
+    env.configPath ??
+    (env.home ? join(env.home, '.baton', 'config.json') : resolve(cwd, env.dataDir, 'client.json'))
+  );
+}
+
+/** Writes the client file readable by its owner only, keeping what else it holds. */
+export function updateClientFile(path: string, change: (f: ClientFile) => ClientFile): void {
+  const current = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ClientFile) : {};
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(change(current), null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+export function resolveServer(flags: { server?: string }, env: ClientEnv, file: ClientFile): string {
+  return (flags.server ?? env.server ?? file.server ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+/**
+ * Server and credential: flags, then BATON_SERVER/BATON_TOKEN, then the
+ * client file (its `baton login` session before the key written at bootstrap).
+ */
+export function resolveConnection(
+  flags: { server?: string; token?: string },
+  env: ClientEnv,
+  cwd = process.cwd(),
+): Connection {
+  const { path, file } = findClientFile(env, cwd);
+  const server = resolveServer(flags, env, file);
+  const source = path ?? 'flags/env';
+  const token = flags.token ?? env.token;
+  if (token) return { server, token, session: null, source };
+  if (file.session) return { server, token: null, session: file.session, source };
+  if (!file.token) {
     throw new CliError(
-      'no API token: pass --token, set BATON_TOKEN, or run `npm start` once (it writes data/client.json)',
+      'no API token or session: run `baton login`, pass --token, set BATON_TOKEN, or run `npm start` once (it writes data/client.json)',
     );
   }
-  return { server: server.replace(/\/+$/, ''), token, source };
+  return { server, token: file.token, session: null, source };
 }
 
 export interface Problem {
@@ -77,7 +117,11 @@ export class ApiClient {
       res = await fetch(`${this.conn.server}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.conn.token}`,
+          ...(this.conn.token !== null ? { authorization: `Bearer ${this.conn.token}` } : {}),
+          // A session's calls that change something must echo its CSRF token; sending it always is harmless.
+          ...(this.conn.session
+            ? { cookie: this.conn.session.cookie, 'x-csrf-token': this.conn.session.csrfToken }
+            : {}),
           ...(body !== undefined ? { 'content-type': contentType } : {}),
         },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, parseLabels, readClientEnv } from '@baton/config';
 import { createLogger } from '@baton/telemetry';
-import { ApiClient, CliError, resolveConnection } from './client.js';
+import { ApiClient, CliError, clientFileToWrite, findClientFile, resolveConnection, resolveServer } from './client.js';
 import {
   type BackfillOptions,
   apply,
@@ -22,6 +22,7 @@ import {
   showRun,
   triggerRun,
 } from './commands.js';
+import { login, logout, readLine, readSecret } from './session.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 const env = readClientEnv();
@@ -34,7 +35,10 @@ function api(cmd: Command): ApiClient {
 const program = new Command('baton')
   .description('Baton: a deterministic executor of time + dependency + state')
   .option('--server <url>', 'Baton HTTP API (default: BATON_SERVER, data/client.json, http://127.0.0.1:8080)')
-  .option('--token <token>', 'API key (default: BATON_TOKEN or data/client.json)')
+  .option(
+    '--token <token>',
+    'API key (default: BATON_TOKEN, else the session of `baton login` or the key in data/client.json)',
+  )
   .showHelpAfterError();
 
 program
@@ -58,6 +62,28 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('login')
+  .description('log in with email and password; later commands use the session (saved with the server address)')
+  .option('--email <email>', 'your email (default: prompt)')
+  .option('--password <password>', 'your password (default: prompt, or the first line of stdin; a flag shows in `ps`)')
+  .option('--tenant <name>', 'the tenant to act in (default: your first membership)')
+  .action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ server?: string; email?: string; password?: string; tenant?: string }>();
+    const email = o.email ?? (await readLine('Email: '));
+    const password = o.password ?? (await readSecret('Password: '));
+    const server = resolveServer(o, env, findClientFile(env).file);
+    await login(server, { email, password, tenant: o.tenant }, clientFileToWrite(env), out);
+  });
+
+program
+  .command('logout')
+  .description('end the session of `baton login` and forget it')
+  .action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ server?: string; token?: string }>();
+    await logout(resolveConnection({ server: o.server }, { ...env, token: null }), out);
   });
 
 program

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,45 @@ describe.each(kinds)('the baton CLI against a running platform (%s)', (kind) => 
     );
     // Nothing was applied: the file is read whole before the first request.
     expect((await platform.api('GET', '/api/v1/jobs/fine')).status).toBe(404);
+  });
+
+  it('logs in, calls with the session (CSRF token included) and logs out', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'baton-cli-home-'));
+    const env = { BATON_SERVER: platform.url, HOME: home };
+    const password = 'cli-password-0123456789';
+    const add = await platform.api('POST', '/api/v1/users', {
+      email: 'cli@baton.test',
+      name: 'CLI',
+      password,
+      role: 'developer',
+    });
+    expect(add.status).toBe(201);
+    const wrong = await runCli(['login', '--email', 'cli@baton.test'], env, home, 'not-it\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/401 the email or the password is wrong/);
+
+    const ok = await runCli(['login', '--email', 'CLI@baton.test'], env, home, `${password}\n`);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/logged in as cli@baton\.test, developer in tenant default/);
+    const file = join(home, '.baton', 'config.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { session: { cookie: string; csrfToken: string } };
+    expect(saved.session.cookie).toMatch(/^baton_session=bat_ses_/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain(password);
+
+    // A change through the session: the CLI sends the CSRF header.
+    const applied = await runCli(['apply', '-f', example], env, home);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await runCli(['jobs'], env, home)).stdout).toContain('hello');
+    // A developer's session is a developer: no agent tokens.
+    expect((await runCli(['agent-token', 'create'], env, home)).stderr).toMatch(/403/);
+
+    const out = await runCli(['logout'], env, home);
+    expect([out.code, out.stdout.trim()]).toEqual([0, 'logged out']);
+    expect(JSON.parse(readFileSync(file, 'utf8')).session).toBeUndefined();
+    const gone = await platform.request('GET', '/api/v1/jobs', undefined, { cookie: saved.session.cookie });
+    expect(gone.status).toBe(401);
+    expect((await runCli(['jobs'], env, home)).stderr).toMatch(/baton login/);
   });
 
   it('refuses to run without a token and says how to get one', async () => {

@@ -30,6 +30,10 @@ describe('routeFor', () => {
     ['/api/v1/api-keys/0190a1b2', 'tenancy'],
     ['/api/v1/agent-tokens', 'tenancy'],
     ['/api/v1/agent-tokens/0190a1b2', 'tenancy'],
+    ['/api/v1/auth/login', 'tenancy'],
+    ['/api/v1/auth/sessions/0190a1b2', 'tenancy'],
+    ['/api/v1/users', 'tenancy'],
+    ['/api/v1/users/0190a1b2/role', 'tenancy'],
     // audit
     ['/api/v1/audit', 'audit'],
     ['/api/v1/audit/verify', 'audit'],

@@ -30,12 +30,22 @@ export interface Standalone {
 /** The client settings `baton` reads when no flag or env names a server. */
 export interface ClientFile {
   server: string;
-  token: string;
+  token?: string;
+  /** The generated first admin login (`baton login` uses it when no email is given). */
+  admin?: { email: string; password: string };
 }
 
 function writePrivate(path: string, data: unknown) {
   writeFileSync(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+function readSaved(path: string): Partial<ClientFile> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<ClientFile>;
+  } catch {
+    return {}; // none yet, or unreadable: written anew
+  }
 }
 
 /**
@@ -69,7 +79,28 @@ export async function startStandalone(
     logger.info('generated the first admin API key; it is shown once and saved for the CLI', { file: clientFile });
     process.stderr.write(`\n  Admin API key (shown once): ${boot.generatedToken}\n\n`);
   }
-  if (adminToken) writePrivate(clientFile, { server: config.http.publicUrl, token: adminToken } satisfies ClientFile);
+  const admin = boot.admin?.generatedPassword
+    ? { email: boot.admin.email, password: boot.admin.generatedPassword }
+    : null;
+  if (admin) {
+    logger.info('created the first platform admin user; its password is shown once and saved for the CLI', {
+      email: admin.email,
+      file: clientFile,
+    });
+    process.stderr.write(`\n  Admin login (password shown once): ${admin.email} / ${admin.password}\n\n`);
+  } else if (boot.admin) {
+    logger.info('created the first platform admin user', { email: boot.admin.email });
+  }
+  if (adminToken || admin) {
+    // What an earlier start saved (the generated admin login, a `baton login` session) stays.
+    const saved = readSaved(clientFile);
+    writePrivate(clientFile, {
+      ...saved,
+      server: config.http.publicUrl,
+      ...(adminToken ? { token: adminToken } : {}),
+      ...(admin ? { admin } : {}),
+    } satisfies ClientFile);
+  }
 
   let agent: AgentHandle | null = null;
   if (opts.agent ?? config.localAgent.enabled) {

@@ -1,17 +1,28 @@
 import { Module } from '@nestjs/common';
 import { AgentTokensController } from './agent-tokens/agent-tokens.controller.js';
 import { AgentTokensService } from './agent-tokens/agent-tokens.service.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { BootstrapService } from './bootstrap/bootstrap.service.js';
 import { QuotasController } from './quotas/quotas.controller.js';
 import { TenantsController } from './tenants/tenants.controller.js';
 import { TenantsService } from './tenants/tenants.service.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
 
-/** Tenants, API keys and agent tokens. */
+/** Tenants, their people (users, logins), API keys and agent tokens. */
 @Module({
-  controllers: [AgentTokensController, ApiKeysController, TenantsController, QuotasController],
-  providers: [AgentTokensService, ApiKeysService, BootstrapService, TenantsService],
+  controllers: [
+    AgentTokensController,
+    ApiKeysController,
+    AuthController,
+    TenantsController,
+    QuotasController,
+    UsersController,
+  ],
+  providers: [AgentTokensService, ApiKeysService, AuthService, BootstrapService, TenantsService, UsersService],
   exports: [BootstrapService, AgentTokensService],
 })
 export class TenancyModule {}

@@ -21,6 +21,7 @@ const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly 
       Agent: 'all',
       AgentToken: 'all',
       ApiKey: 'all',
+      User: 'all',
       Audit: 'all',
       Pool: 'all',
       Tenant: ['read'],

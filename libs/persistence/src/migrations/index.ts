@@ -9,6 +9,7 @@ import { FairDispatch1733100000000 } from './1733100000000-fair-dispatch.js';
 import { Pools1733200000000 } from './1733200000000-pools.js';
 import { RunRequests1733300000000 } from './1733300000000-run-requests.js';
 import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js';
+import { Identity1733500000000 } from './1733500000000-identity.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Pools1733200000000,
   RunRequests1733300000000,
   TriggerLookups1733400000000,
+  Identity1733500000000,
 ];

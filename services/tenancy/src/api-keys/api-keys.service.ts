@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiKeyEntity, Database, type TenantScope, newId, scoped } from '@baton/persistence';
-import { issueToken, type Role } from '@baton/auth';
+import { type Principal, assertMayGrant, isRole, issueToken, type Role } from '@baton/auth';
 import { ProblemException } from '@baton/http';
 
 export interface ApiKeyView {
@@ -25,13 +25,14 @@ const view = (k: ApiKeyEntity): ApiKeyView => ({
 export class ApiKeysService {
   constructor(private readonly db: Database) {}
 
-  async create(scope: TenantScope, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
+  async create(p: Principal, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
     if (role === 'platform_admin')
       throw ProblemException.invalidField('role', 'platform_admin keys are issued only at bootstrap');
+    assertMayGrant(p, role, 'issue a key of', 'role');
     const t = issueToken('key');
     const row: ApiKeyEntity = {
       id: newId(),
-      tenantId: scope.tenantId,
+      tenantId: p.tenantId,
       name,
       role,
       prefix: t.prefix,
@@ -39,7 +40,7 @@ export class ApiKeysService {
       createdAt: Date.now(),
       revokedAt: null,
     };
-    await this.db.tx((m) => scoped(m, scope).insert(ApiKeyEntity, row));
+    await this.db.tx((m) => scoped(m, p).insert(ApiKeyEntity, row));
     return { ...view(row), token: t.token };
   }
 
@@ -48,13 +49,16 @@ export class ApiKeysService {
     return rows.map(view);
   }
 
-  async revoke(scope: TenantScope, id: string): Promise<ApiKeyView> {
+  /** Revokes a key of the caller's tenant; nobody revokes a key of a role above their own (the platform admin's). */
+  async revoke(p: Principal, id: string): Promise<ApiKeyView> {
     return this.db.tx(async (m) => {
-      const k = await scoped(m, scope).findOne(ApiKeyEntity, { where: { id } });
+      const k = await scoped(m, p).findOne(ApiKeyEntity, { where: { id } });
       if (!k) throw ProblemException.notFound(`API key ${id}`);
+      // A key with a role this build does not know ranks as the highest.
+      assertMayGrant(p, isRole(k.role) ? k.role : 'platform_admin', 'revoke a key of');
       if (k.revokedAt === null) {
         k.revokedAt = Date.now();
-        await scoped(m, scope).update(ApiKeyEntity, { id: k.id }, { revokedAt: k.revokedAt });
+        await scoped(m, p).update(ApiKeyEntity, { id: k.id }, { revokedAt: k.revokedAt });
       }
       return view(k);
     });

@@ -26,9 +26,14 @@ export class TenantsController {
     return { items: await this.tenants.list() };
   }
 
-  /** The caller's own tenant and identity. */
+  /** The caller's own tenant and identity (`key` is the API key or, for a session, the user). */
   @Get('whoami')
   async whoami(@CurrentPrincipal() p: Principal) {
-    return { tenant: await this.tenants.get(p.tenantId), key: { id: p.keyId, name: p.name, role: p.role } };
+    return {
+      tenant: await this.tenants.get(p.tenantId),
+      key: { id: p.credentialId, name: p.name, role: p.role },
+      credential: p.credential,
+      userId: p.userId,
+    };
   }
 }
