@@ -238,6 +238,15 @@ function wallToInstant(tz: string, wall: number): number {
 }
 
 /**
+ * The instant a wall-clock time of `tz` falls on, by the same DST policy as
+ * the cron schedules (a time in a spring-forward gap is the gap's end; one
+ * that repeats in autumn is the first).
+ */
+export function zonedInstant(tz: string, y: number, month: number, day: number, hour = 0, minute = 0): number {
+  return wallToInstant(tz, Date.UTC(y, month - 1, day, hour, minute));
+}
+
+/**
  * Up to `count` fire times strictly after `after`, ascending. Fewer (possibly
  * none) when the schedule never matches again, e.g. `0 0 0 30 2 *`.
  * Throws CronError for an invalid expression or time zone.

@@ -409,6 +409,32 @@ describe('parseJobDefinition: jobs and triggers', () => {
     ['bizDateOffset', { bizDateOffset: '6h' }, { bizDateOffsetMs: 21_600_000 }],
     ['bizDateOffset zero', { bizDateOffset: 0 }, { bizDateOffsetMs: 0 }],
     [
+      'an SLA by the clock in a zone, with a warning',
+      { sla: { finishBy: '06:00+1d', warnBefore: '30m', timezone: 'Asia/Shanghai' } },
+      {
+        sla: {
+          timezone: 'Asia/Shanghai',
+          finishBy: { days: 1, hour: 6, minute: 0 },
+          startBy: null,
+          maxDurationMs: null,
+          warnBeforeMs: 1_800_000,
+        },
+      },
+    ],
+    [
+      'an SLA by duration and start time, in UTC by default',
+      { sla: { maxDuration: '2h', startBy: '01:00' } },
+      {
+        sla: {
+          timezone: 'UTC',
+          finishBy: null,
+          startBy: { days: 0, hour: 1, minute: 0 },
+          maxDurationMs: 7_200_000,
+          warnBeforeMs: 0,
+        },
+      },
+    ],
+    [
       'cron with every option',
       {
         triggers: [{ type: 'cron', cron: '@daily', misfire: 'catch_up', catchUpLimit: 50, overlap: 'cancel_previous' }],
@@ -513,6 +539,42 @@ describe('parseJobDefinition: jobs and triggers', () => {
       [{ path: 'maxActiveTasks', message: 'Invalid input: expected int, received number' }],
     ],
     ['bad bizDateOffset', { bizDateOffset: 'tomorrow' }, [{ path: 'bizDateOffset', message: durationError }]],
+    ['an empty SLA', { sla: {} }, [{ path: 'sla', message: 'needs finishBy, startBy or maxDuration' }]],
+    [
+      'an SLA time that is not a wall time',
+      { sla: { finishBy: '6am tomorrow' } },
+      [
+        {
+          path: 'sla.finishBy',
+          message: 'must be a wall-clock time HH:MM, optionally +Nd (days after the logical date), such as "06:00+1d"',
+        },
+      ],
+    ],
+    [
+      'an SLA warning that is not a duration',
+      { sla: { maxDuration: '1h', warnBefore: 'soon' } },
+      [{ path: 'sla.warnBefore', message: durationError }],
+    ],
+    [
+      'an SLA in an unknown zone',
+      { sla: { finishBy: '06:00', timezone: 'Mars/Olympus' } },
+      [
+        {
+          path: 'sla.timezone',
+          message: 'unknown time zone "Mars/Olympus" (expected an IANA name such as "Europe/Berlin" or "UTC")',
+        },
+      ],
+    ],
+    [
+      'an unknown SLA field',
+      { sla: { finishBy: '06:00', deadline: '07:00' } },
+      [{ path: 'sla.deadline', message: 'unknown field' }],
+    ],
+    [
+      "a task's maxDuration that is not a duration",
+      { tasks: [{ key: 'a', type: 'noop', maxDuration: 'long' }] },
+      [{ path: 'tasks[0].maxDuration', message: durationError }],
+    ],
     [
       'fixedRate below a second',
       { triggers: [{ type: 'fixedRate', every: '500ms' }] },

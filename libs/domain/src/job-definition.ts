@@ -15,6 +15,7 @@ import {
 import { BACKOFFS, DEFAULT_RETRY_POLICY } from './retry.js';
 import type { RetryPolicy } from './retry.js';
 import { validateTemplate } from './templating.js';
+import { type SlaSpec, parseWallTime } from './sla.js';
 import { parseInstant } from './time.js';
 import { TRIGGER_RULES } from './trigger-rules.js';
 import type { TriggerRule } from './trigger-rules.js';
@@ -206,6 +207,8 @@ export interface TaskDefinition extends TaskExecutionSpec {
   retryOnLost: boolean;
   resources: TaskResources;
   compensate: CompensationSpec | null;
+  /** The task's own SLA: an attempt running longer breaches it (absent when not declared). */
+  maxDurationMs?: number;
 }
 
 export interface JobDefinition {
@@ -219,6 +222,8 @@ export interface JobDefinition {
   /** biz_date = logical date minus this. */
   bizDateOffsetMs: number;
   tasks: TaskDefinition[];
+  /** The job's deadlines (absent when it declares none). */
+  sla?: SlaSpec;
 }
 
 const duration = z
@@ -359,6 +364,12 @@ const taskSchema = z.strictObject({
   retryOnLost: z.boolean().optional(),
   resources: resourcesSchema.optional(),
   compensate: compensationSchema.optional(),
+  maxDuration: duration.optional(),
+});
+
+const timezone = z.string().check((ctx) => {
+  const reason = validateTimeZone(ctx.value);
+  if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
 });
 
 const triggerOptionFields = {
@@ -400,13 +411,7 @@ const triggerSchema = z.discriminatedUnion(
         const reason = validateCron(ctx.value);
         if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
       }),
-      timezone: z
-        .string()
-        .check((ctx) => {
-          const reason = validateTimeZone(ctx.value);
-          if (reason) ctx.issues.push({ code: 'custom', message: reason, input: ctx.value });
-        })
-        .optional(),
+      timezone: timezone.optional(),
       ...triggerOptionFields,
     }),
     z.strictObject({
@@ -472,6 +477,23 @@ const triggerSchema = z.discriminatedUnion(
   { error: `must be one of ${TRIGGER_TYPES.join(', ')}` },
 );
 
+const wallTime = z.string().refine((v) => parseWallTime(v) !== null, {
+  error: 'must be a wall-clock time HH:MM, optionally +Nd (days after the logical date), such as "06:00+1d"',
+});
+
+/** A job's deadlines: by the clock (relative to the logical date, in `timezone`), by duration, or both. */
+const slaSchema = z
+  .strictObject({
+    finishBy: wallTime.optional(),
+    startBy: wallTime.optional(),
+    maxDuration: duration.optional(),
+    warnBefore: duration.optional(),
+    timezone: timezone.optional(),
+  })
+  .refine((s) => s.finishBy !== undefined || s.startBy !== undefined || s.maxDuration !== undefined, {
+    error: 'needs finishBy, startBy or maxDuration',
+  });
+
 /** The job definition as accepted (camelCase input), for validation and the OpenAPI document. */
 export const jobSchema = z.strictObject({
   name: z.string().regex(JOB_NAME_PATTERN, {
@@ -484,6 +506,7 @@ export const jobSchema = z.strictObject({
   maxActiveRuns: z.int().min(1, { error: 'must be at least 1' }).optional(),
   maxActiveTasks: z.int().min(1, { error: 'must be at least 1' }).optional(),
   bizDateOffset: duration.optional(),
+  sla: slaSchema.optional(),
   tasks: z
     .array(taskSchema)
     .min(1, { error: 'a job needs at least one task' })
@@ -613,6 +636,17 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
     retryOnLost: t.retryOnLost ?? false,
     resources: { cpuMillis: t.resources?.cpuMillis ?? 0, memoryMb: t.resources?.memoryMb ?? 0 },
     compensate: t.compensate ? buildExecution(t.compensate, `${at}.compensate`, errors) : null,
+    ...(t.maxDuration === undefined ? {} : { maxDurationMs: parseDuration(t.maxDuration)! }),
+  };
+}
+
+function buildSla(s: NonNullable<ParsedJob['sla']>): SlaSpec {
+  return {
+    timezone: s.timezone ?? 'UTC',
+    finishBy: s.finishBy === undefined ? null : parseWallTime(s.finishBy),
+    startBy: s.startBy === undefined ? null : parseWallTime(s.startBy),
+    maxDurationMs: s.maxDuration === undefined ? null : parseDuration(s.maxDuration)!,
+    warnBeforeMs: s.warnBefore === undefined ? 0 : parseDuration(s.warnBefore)!,
   };
 }
 
@@ -695,6 +729,7 @@ export function parseJobDefinition(input: unknown): ParseResult<JobDefinition> {
       maxActiveTasks: job.maxActiveTasks ?? null,
       bizDateOffsetMs: job.bizDateOffset === undefined ? DEFAULT_BIZ_DATE_OFFSET_MS : parseDuration(job.bizDateOffset)!,
       tasks,
+      ...(job.sla ? { sla: buildSla(job.sla) } : {}),
     },
   };
 }

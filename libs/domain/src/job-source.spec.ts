@@ -83,6 +83,23 @@ describe('jobDefinitionSource', () => {
     ],
     ['a definition with every field', rich],
     ['a minimal definition', { name: 'min', tasks: [{ key: 'x', type: 'noop' }] }],
+    [
+      'a definition with an SLA and task deadlines',
+      {
+        name: 'nightly',
+        sla: {
+          finishBy: '06:00+1d',
+          startBy: '01:30+1d',
+          maxDuration: '3h',
+          warnBefore: '45m',
+          timezone: 'Asia/Shanghai',
+        },
+        tasks: [
+          { key: 'x', type: 'noop', maxDuration: '20m' },
+          { key: 'y', type: 'noop', dependsOn: ['x'] },
+        ],
+      },
+    ],
   ])('reads back to the same definition: %s', (_what, input) => {
     const def = parsed(input);
     expect(parsed(jobDefinitionSource(def))).toEqual(def);

@@ -1,4 +1,5 @@
 import { formatDuration } from './duration.js';
+import { type SlaSpec, formatWallTime } from './sla.js';
 import {
   DEFAULT_BIZ_DATE_OFFSET_MS,
   DEFAULT_CATCH_UP_LIMIT,
@@ -121,6 +122,7 @@ export function jobDefinitionSource(def: JobDefinition): Source {
   if (def.maxActiveRuns !== null) out.maxActiveRuns = def.maxActiveRuns;
   if (def.maxActiveTasks !== null) out.maxActiveTasks = def.maxActiveTasks;
   if (def.bizDateOffsetMs !== DEFAULT_BIZ_DATE_OFFSET_MS) out.bizDateOffset = formatDuration(def.bizDateOffsetMs);
+  if (def.sla) out.sla = slaSource(def.sla);
   if (def.triggers.length > 0) out.triggers = def.triggers.map(triggerSource);
   out.tasks = def.tasks.map((t) => {
     const execution: Source = {};
@@ -138,6 +140,7 @@ export function jobDefinitionSource(def: JobDefinition): Source {
     if (t.pool !== null) put(task, 'poolSlots', t.poolSlots, 1);
     put(task, 'idempotent', t.idempotent, false);
     put(task, 'retryOnLost', t.retryOnLost, false);
+    if (t.maxDurationMs !== undefined) task.maxDuration = formatDuration(t.maxDurationMs);
     const res: Source = {};
     put(res, 'cpuMillis', t.resources.cpuMillis, 0);
     put(res, 'memoryMb', t.resources.memoryMb, 0);
@@ -149,5 +152,15 @@ export function jobDefinitionSource(def: JobDefinition): Source {
     }
     return task;
   });
+  return out;
+}
+
+function slaSource(sla: SlaSpec): Source {
+  const out: Source = {};
+  if (sla.finishBy) out.finishBy = formatWallTime(sla.finishBy);
+  if (sla.startBy) out.startBy = formatWallTime(sla.startBy);
+  if (sla.maxDurationMs !== null) out.maxDuration = formatDuration(sla.maxDurationMs);
+  if (sla.warnBeforeMs !== 0) out.warnBefore = formatDuration(sla.warnBeforeMs);
+  if (sla.timezone !== 'UTC') out.timezone = sla.timezone;
   return out;
 }

@@ -1741,6 +1741,13 @@ export interface operations {
           params?: {
             [key: string]: unknown;
           };
+          sla?: {
+            finishBy?: string;
+            maxDuration?: string | number;
+            startBy?: string;
+            timezone?: string;
+            warnBefore?: string | number;
+          };
           tasks: {
             agentSelector?: {
               [key: string]: string;
@@ -1811,6 +1818,7 @@ export interface operations {
             };
             idempotent?: boolean;
             key: string;
+            maxDuration?: string | number;
             pool?: string;
             poolSlots?: number;
             priority?: number;
