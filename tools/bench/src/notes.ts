@@ -6,16 +6,19 @@
  */
 export const NOTES = {
   status:
-    'Written by hand on 2026-12-01 for the run of that day. Most speed targets are not met yet. The machine ran ' +
-    'slower that day than on 2026-11-24: the peers of the run lost about 40 % (grpc-js 48,600 against 78,400 ' +
-    'round trips/s, Graphile Worker 2,607 against 4,316 jobs/s, BullMQ 13,733 against 22,314 jobs/s), and Baton ' +
-    'lost about as much, so compare Baton with the peers of the same run. The “what limits it” paragraphs ' +
-    'below come from the 2026-11-24 CPU profile and have not been re-checked for this run. The fleet, fairness and ' +
-    'small-runs scenarios are new and have no profile yet. Since then, statements per task on small runs fell from ' +
-    '23–28 (issue 7) to 8.5–8.9: READ COMMITTED is set once per connection, and finished runs cost no transaction in ' +
-    'consumers they do not concern. Still open, next to profile: fairness on MariaDB (B shares A’s 500-task ' +
-    'dispatch and result transactions) and the cron p99 (one second’s 833 slots go through the trigger, then the ' +
-    'run-request intake, in batches).',
+    'Written by hand on 2026-12-01 for the run of that day, with what was measured after it. Most speed targets ' +
+    'are not met yet. The machine ran slower that day than on 2026-11-24: the peers of the run lost about 40 % ' +
+    '(grpc-js 48,600 against 78,400 round trips/s, Graphile Worker 2,607 against 4,316 jobs/s, BullMQ 13,733 against ' +
+    '22,314 jobs/s), and Baton lost about as much, so compare Baton with the peers of the same run. The chain, ' +
+    'fan-out and cron paragraphs come from the 2026-11-24 CPU profile; the fleet, fairness and small-runs ones from ' +
+    'statement profiles (`BENCH_QUERY_SHAPES=1`) and short runs since. After this run, a scenario of the production ' +
+    'topology was added (`small-runs-kafka`: MariaDB, Kafka, 2 trigger and 3 scheduler replicas, 6 agents), and the ' +
+    'result path lost a read per task (one read of a run’s tasks serves its results and readiness) and the ' +
+    'outbox round trip of every wake-up of the other replicas. Measured on it the same day, alone on the machine: ' +
+    '1,500 of 1,500 slots fired, run p50 364 ms (target ≤ 500 ms: met), agents 1 / 3 / 2 on the three replicas ' +
+    '(met), 11.3 statements per task (target ≤ 8: not met; it was 11.8 before the two changes) and the machine 1.07 ' +
+    'cores busy (target ≤ 1 of 2: not met; 1.45 before). It is not yet in the tables below: the next full run ' +
+    'includes it.',
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
@@ -56,4 +59,32 @@ export const NOTES = {
     'call per claim and per completion, each a single round trip; Baton still spends several ORM statements per ' +
     'task transition and per batch. Graphile Worker’s throughput varies between runs on this machine (PostgreSQL ' +
     'shares the 2 cores with everything else); the ratios use the figure from the same run as the Baton numbers.',
+  fleet:
+    'Not profiled yet. The same single-flight pipeline as fan-out — one result flush and one dispatch transaction ' +
+    'in flight at a time per process — with 1,000 runs in flight: a result batch locks and reads each of its runs ' +
+    'once, so it costs one run lock and one read of the run’s tasks per run in the batch, where fan-out’s 10,000 ' +
+    'tasks share one run. Levers: as for fan-out, several result transactions in flight for different runs, and ' +
+    'prepared statements on the hot path.',
+  fairness:
+    'B’s tasks share the dispatcher and the result queue with the flood. Each process runs one dispatch ' +
+    'transaction at a time (up to 500 tasks placed) and applies agents’ results in one transaction per tenant ' +
+    '(up to 500, the smallest tenant’s first); a task of B that becomes ready while a flood’s transaction runs waits ' +
+    'for it, then for its own. Weights split each batch fairly, but only among tenants whose agents have free ' +
+    'slots at that moment: the noop results of a flooding tenant come back in bursts of its 500 slots, so ' +
+    'consecutive windows alternate between C and D, which the windowed Jain index reads as unfair although the ' +
+    'totals are equal (8,928 and 8,774, index 0.9999 overall). Tried the same day under load from other work on ' +
+    'the machine, not yet confirmed alone: batches capped at 100 while several tenants have work cut B’s p99 under ' +
+    'the quick flood from 805 to 362 ms. Levers: short batches under contention, one dispatch and result pipeline ' +
+    'per tenant (a flood’s transaction never holds a small tenant’s), and a flood’s share held for it when its ' +
+    'agents free up rather than taken by whichever tenant freed first.',
+  smallRuns:
+    'Statements and transactions per task, not one hot spot. In one process results arrive together and share ' +
+    'transactions (8.5–8.9 statements per task); on the topology 50 results a second spread over 3 replicas ' +
+    'arrive alone, so each is a transaction of its own: per task 1.3 transactions (START + COMMIT), the run lock ' +
+    '1.1, the run’s tasks 1.0, the attempt and the task 1.0 each, the next task queued 0.7; then dispatch (claim ' +
+    'and quota reads 0.36 each), the ACK (0.2 each of a read and two updates), and per run its end (run update, ' +
+    'outbox insert and relay read, 0.3–0.5 each), the dependency-trigger check 0.33 and the next-queued-run check ' +
+    '0.34. Levers: apply a result and its ACK together when both wait in one flush; skip the next-queued-run read ' +
+    'for jobs that cannot queue; per-tenant quotas and dependency triggers cached, invalidated by the catalog’s and ' +
+    'tenancy’s events; a short linger so that a replica’s results share a transaction.',
 };

@@ -650,6 +650,8 @@ ${fleet
       `- ${f.db}: ready check ${f.readyCheck.equal.toLocaleString('en-US')} of ${f.readyCheck.compared.toLocaleString('en-US')} sampled tasks equal (max difference ${fmt(f.readyCheck.maxDiffMs, 0)} ms); waiting reasons seen: before the agents connected ${tally(f.waitingBeforeAgents ?? {})}, while running ${tally(f.waiting)}`,
   )
   .join('\n')}${errors(fleet)}
+
+**What limits it.** ${NOTES.fleet}
 `);
   }
   const fair = r.fairness ?? [];
@@ -735,6 +737,8 @@ ${fair
       `- ${f.db}: ready check ${f.readyCheck.equal.toLocaleString('en-US')} of ${f.readyCheck.compared.toLocaleString('en-US')} sampled tasks equal (max difference ${fmt(f.readyCheck.maxDiffMs, 0)} ms); waiting reasons seen: A ${tally(f.waiting.a)}; B ${tally(f.waiting.b)}; C ${tally(f.waiting.c)}; D ${tally(f.waiting.d)}`,
   )
   .join('\n')}${errors(fair)}
+
+**What limits it.** ${NOTES.fairness}
 `);
   }
   const small = r.smallRuns ?? [];
@@ -795,6 +799,8 @@ ${table(
     formatRss(m.rssMb),
   ]),
 )}${errors(small)}
+
+**What limits it.** ${NOTES.smallRuns}
 `);
   }
   return parts.join('\n');
