@@ -11,7 +11,7 @@ const version = (JSON.parse(read('package.json')) as { version: string }).versio
 const IMAGE = `baton:${version}`;
 
 /** The processes of the production topology. */
-const SERVICES = ['catalog', 'trigger', 'scheduler', 'tenancy', 'audit'] as const;
+const SERVICES = ['catalog', 'trigger', 'scheduler', 'tenancy', 'audit', 'insight'] as const;
 const TOPOLOGY = [...SERVICES, 'edge', 'agent', 'migrate'] as const;
 type Component = (typeof TOPOLOGY)[number];
 const CLI = 'services/cli/dist/main.js';

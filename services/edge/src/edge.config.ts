@@ -8,6 +8,7 @@ export const UPSTREAM_ENV: Record<ServiceName, string> = {
   scheduler: 'BATON_SCHEDULER_URL',
   tenancy: 'BATON_TENANCY_URL',
   audit: 'BATON_AUDIT_URL',
+  insight: 'BATON_INSIGHT_URL',
 };
 
 /** Every variable the edge reads; tools/deploy checks the manifests against this list. */

@@ -299,7 +299,14 @@ describe('edge proxy', () => {
     expect(ready.status).toBe(200);
     expect(JSON.parse(ready.body)).toEqual({
       status: 'ready',
-      services: { catalog: 'ready', trigger: 'ready', scheduler: 'ready', tenancy: 'ready', audit: 'ready' },
+      services: {
+        catalog: 'ready',
+        trigger: 'ready',
+        scheduler: 'ready',
+        tenancy: 'ready',
+        audit: 'ready',
+        insight: 'ready',
+      },
     });
   });
 

@@ -1,10 +1,10 @@
 /** The services the edge proxies to; each has its own upstream URL. */
-export const SERVICE_NAMES = ['catalog', 'trigger', 'scheduler', 'tenancy', 'audit'] as const;
+export const SERVICE_NAMES = ['catalog', 'trigger', 'scheduler', 'tenancy', 'audit', 'insight'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface Route {
   /**
-   * `{name}` is one path segment; a trailing `/*` is one or more further
+   * `{name}` (any `{word}`) is one path segment; a trailing `/*` is one or more further
    * segments; a trailing `*` glued to a word is that word alone or followed by
    * `/` and anything.
    */
@@ -13,11 +13,13 @@ export interface Route {
 }
 
 /**
- * The routing table, first match wins. The specific job sub-resources come
+ * The routing table, first match wins. A run's SLA (insight) comes before the
+ * scheduler's runs; the specific job sub-resources come
  * before catalog's catch-all `/api/v1/jobs/*`. docs/deployment.md shows this
  * table; tools/deploy/deploy.spec.ts checks that it does.
  */
 export const ROUTES: readonly Route[] = [
+  { pattern: '/api/v1/runs/{id}/sla', service: 'insight' },
   { pattern: '/api/v1/runs', service: 'scheduler' },
   { pattern: '/api/v1/runs/*', service: 'scheduler' },
   { pattern: '/api/v1/agents*', service: 'scheduler' },
@@ -54,7 +56,7 @@ function compile(pattern: string): RegExp {
     body = body.slice(0, -1);
     tail = '(?:/[^/]+)*';
   }
-  const segments = body.split('/').map((s) => (s === '{name}' ? '[^/]+' : escape(s)));
+  const segments = body.split('/').map((s) => (/^\{\w+\}$/.test(s) ? '[^/]+' : escape(s)));
   return new RegExp(`^${segments.join('/')}${tail}$`);
 }
 

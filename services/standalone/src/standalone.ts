@@ -9,6 +9,7 @@ import type { Logger } from '@baton/telemetry';
 import { createBatonApp } from '@baton/runtime';
 import { AgentTokensService, BootstrapService, TenancyModule } from '@baton/tenancy';
 import { AuditModule } from '@baton/audit';
+import { InsightModule } from '@baton/insight';
 import { CatalogModule } from '@baton/catalog';
 import { TriggerModule } from '@baton/trigger';
 import { AgentGateway, SchedulerModule } from '@baton/scheduler';
@@ -65,6 +66,7 @@ export async function startStandalone(
     TriggerModule,
     SchedulerModule,
     AuditModule,
+    InsightModule,
     PortalModule.serve(),
   ]);
   const { app, db } = baton;

@@ -91,6 +91,8 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     ];
     const audit = await startServiceProcess({ service: 'audit', env });
     services.push(audit);
+    const insight = await startServiceProcess({ service: 'insight', env });
+    services.push(insight);
     // The HTTP edge in front of them all, as users and the CLI reach the topology.
     const edgePort = await freePort();
     edge = await startServiceProcess({
@@ -104,6 +106,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
         BATON_SCHEDULER_URL: s2.url,
         BATON_TENANCY_URL: tenancy.url,
         BATON_AUDIT_URL: audit.url,
+        BATON_INSIGHT_URL: insight.url,
       },
     });
     services.push(edge);

@@ -535,6 +535,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/runs/{id}/sla': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A run's SLA: deadlines, state (pending, at_risk, met, missed), predicted finish and critical path */
+    get: operations['Sla.get'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/runs/{id}/tasks/{key}/logs': {
     parameters: {
       query?: never;
@@ -2773,6 +2790,45 @@ export interface operations {
       };
     };
   };
+  'Sla.get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Runs.logs': {
     parameters: {
       query?: {
@@ -3361,6 +3417,7 @@ export const routePermissions = {
   'GET /api/v1/quota': 'read Job',
   'GET /api/v1/runs': 'read Run',
   'GET /api/v1/runs/{id}': 'read Run',
+  'GET /api/v1/runs/{id}/sla': 'read Run',
   'GET /api/v1/runs/{id}/tasks/{key}/logs': 'read Run',
   'GET /api/v1/schemas/job.json': 'read Job',
   'GET /api/v1/tenants': 'manage Tenant',

@@ -10,6 +10,7 @@ import { Pools1733200000000 } from './1733200000000-pools.js';
 import { RunRequests1733300000000 } from './1733300000000-run-requests.js';
 import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js';
 import { Identity1733500000000 } from './1733500000000-identity.js';
+import { RunSlas1733700000000 } from './1733700000000-run-slas.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   RunRequests1733300000000,
   TriggerLookups1733400000000,
   Identity1733500000000,
+  RunSlas1733700000000,
 ];

@@ -1,0 +1,2 @@
+export * from './insight.module.js';
+export * from './sla/sla-tracker.service.js';

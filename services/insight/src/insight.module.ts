@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { SlaController } from './sla/sla.controller.js';
+import { SlaTracker } from './sla/sla-tracker.service.js';
+
+/** Deadlines of runs (SLA states and predictions); alerts and reports come next. */
+@Module({ controllers: [SlaController], providers: [SlaTracker] })
+export class InsightModule {}

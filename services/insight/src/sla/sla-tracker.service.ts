@@ -1,0 +1,313 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { In, IsNull, Not } from 'typeorm';
+import {
+  type JobDefinition,
+  type PredictedTask,
+  type SlaState,
+  type TaskEstimate,
+  type TaskState,
+  decideSla,
+  estimateTask,
+  isTerminalTaskState,
+  predictRun,
+  slaDeadlines,
+} from '@baton/domain';
+import {
+  Database,
+  JobVersionEntity,
+  RunEntity,
+  RunSlaEntity,
+  TaskRunEntity,
+  isUniqueViolation,
+  scoped,
+  skipLocked,
+} from '@baton/persistence';
+import { EVENT_BUS, type EventBus, topic } from '@baton/bus';
+import { LOGGER, type Logger } from '@baton/telemetry';
+
+/** Past successful runs of a job whose tasks make the estimates. */
+export const SLA_HISTORY_RUNS = 20;
+/** A run not yet decided is predicted again at least this often. */
+export const SLA_RECHECK_MS = 5_000;
+/** Rows decided per claim transaction. */
+const CLAIM_BATCH = 100;
+/** The safety net when no due time is known (a lost wake-up, a clock jump). */
+const POLL_MS = 5_000;
+
+const CONSUMER = 'insight.sla';
+
+/**
+ * Evaluates runs' SLAs continuously: a run of a job that declares `sla` gets
+ * a row when it is created; the row is looked at when the run ends, when its
+ * warning or deadline comes (an alarm at the earliest due row) and every
+ * SLA_RECHECK_MS meanwhile, so a run that hangs still misses on time. Every
+ * replica claims due rows with SKIP LOCKED and moves a state by
+ * compare-and-set, so a change happens once.
+ */
+@Injectable()
+export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child('sla');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.subscribe(topic('run-events'), CONSUMER, async (e) => {
+      const p = e.payload as { tenantId?: string; runId?: string };
+      if (!p.tenantId || !p.runId) return;
+      if (e.type === 'run.created') await this.track(p.tenantId, p.runId);
+      else if (e.type === 'run.finished') await this.due(p.tenantId, p.runId);
+      else return;
+      this.wake();
+    });
+    this.wake();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Starts tracking a new run when its job version declares an SLA (idempotent). */
+  async track(tenantId: string, runId: string): Promise<void> {
+    const data = scoped(this.db.manager, { tenantId });
+    const run = await data.findOne(RunEntity, { where: { id: runId } });
+    if (!run) return;
+    const def = (await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }))?.definition as
+      JobDefinition | undefined;
+    if (!def?.sla) return;
+    const d = slaDeadlines(def.sla, run.logicalDate, run.startedAt);
+    const now = Date.now();
+    try {
+      await data.insert(RunSlaEntity, {
+        runId: run.id,
+        tenantId,
+        jobName: run.jobName,
+        logicalDate: run.logicalDate,
+        state: 'pending',
+        startBy: d.startBy,
+        finishBy: d.finishBy,
+        warnAt: d.warnAt,
+        predictedP50: null,
+        predictedP90: null,
+        keyTask: null,
+        criticalPath: null,
+        reason: null,
+        atRiskAt: null,
+        decidedAt: null,
+        nextCheckAt: now,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err; // redelivered: tracked already
+    }
+  }
+
+  /** Asks for a look at the run's SLA now (its run ended). */
+  async due(tenantId: string, runId: string): Promise<void> {
+    await scoped(this.db.manager, { tenantId }).update(
+      RunSlaEntity,
+      { runId, decidedAt: IsNull() },
+      { nextCheckAt: Date.now() },
+    );
+  }
+
+  /** Evaluates due rows until none is left, then arms the alarm at the next due one. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.log.error('SLA evaluation failed', { error: String(err) }))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else void this.arm();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped && (await this.evaluateDue()) > 0);
+  }
+
+  /** One transaction: claims up to CLAIM_BATCH due rows and decides each; returns how many. */
+  async evaluateDue(now = Date.now()): Promise<number> {
+    return this.db.tx(async (m) => {
+      // across tenants: every replica claims the due SLA rows of all tenants
+      const q = m
+        .createQueryBuilder(RunSlaEntity, 's')
+        .where('s.next_check_at <= :now', { now })
+        .orderBy('s.next_check_at', 'ASC')
+        .limit(CLAIM_BATCH);
+      const rows = await skipLocked(this.db, q).getMany();
+      for (const row of rows) await this.evaluate(m, row, now);
+      return rows.length;
+    });
+  }
+
+  private async evaluate(m: EntityManager, row: RunSlaEntity, now: number): Promise<void> {
+    const data = scoped(m, row);
+    const run = await data.findOne(RunEntity, { where: { id: row.runId } });
+    const version = run ? await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }) : null;
+    const def = version?.definition as JobDefinition | undefined;
+    if (!run || !def?.sla) {
+      await data.update(RunSlaEntity, { runId: row.runId }, { nextCheckAt: null, updatedAt: now });
+      return;
+    }
+    const deadlines = slaDeadlines(def.sla, run.logicalDate, run.startedAt);
+    const finished = run.finishedAt !== null && run.state !== 'running' && run.state !== 'queued';
+    const prediction = finished ? null : await this.predict(m, run, def, now);
+    const decision = decideSla(row.state as SlaState, {
+      deadlines,
+      startedAt: run.startedAt,
+      finishedAt: finished ? run.finishedAt : null,
+      failed: finished && run.state !== 'succeeded',
+      predictedP90: prediction?.finishP90 ?? null,
+      now,
+    });
+    const decided = decision.state === 'met' || decision.state === 'missed';
+    const next = decided
+      ? null
+      : Math.min(
+          now + SLA_RECHECK_MS,
+          ...[deadlines.warnAt, deadlines.finishBy, run.startedAt === null ? deadlines.startBy : null]
+            .filter((t): t is number => t !== null && t > now)
+            .map((t) => t + 1),
+        );
+    const changed = decision.state !== row.state;
+    // Compare-and-set on the state: a replica that decided the row meanwhile wins, this write then does nothing.
+    const moved = await data.update(
+      RunSlaEntity,
+      { runId: row.runId, state: row.state },
+      {
+        state: decision.state,
+        startBy: deadlines.startBy,
+        finishBy: deadlines.finishBy,
+        warnAt: deadlines.warnAt,
+        ...(prediction
+          ? {
+              predictedP50: prediction.finishP50,
+              predictedP90: prediction.finishP90,
+              keyTask: prediction.keyTask,
+              criticalPath: JSON.stringify(prediction.criticalPath),
+            }
+          : {}),
+        ...(changed ? { reason: decision.reason } : {}),
+        ...(changed && decision.state === 'at_risk' ? { atRiskAt: now } : {}),
+        ...(decided ? { decidedAt: now } : {}),
+        nextCheckAt: next,
+        updatedAt: now,
+      },
+    );
+    if (moved === 1 && changed) {
+      this.log.info('SLA state changed', {
+        runId: run.id,
+        job: run.jobName,
+        from: row.state,
+        to: decision.state,
+        reason: decision.reason,
+      });
+    }
+  }
+
+  /** The run's predicted finish from its tasks' recent history. */
+  private async predict(m: EntityManager, run: RunEntity, def: JobDefinition, now: number) {
+    const data = scoped(m, run);
+    const tasks = await data.find(TaskRunEntity, { where: { runId: run.id } });
+    const estimates = await this.estimates(m, run, def);
+    const byKey = new Map(tasks.map((t) => [t.taskKey, t]));
+    const predicted: PredictedTask[] = def.tasks.map((spec) => {
+      const t = byKey.get(spec.key);
+      const state = (t?.state ?? 'pending') as TaskState;
+      const phase = isTerminalTaskState(state)
+        ? 'done'
+        : state === 'assigned' || state === 'running'
+          ? 'running'
+          : 'waiting';
+      return {
+        key: spec.key,
+        dependsOn: spec.dependsOn,
+        phase,
+        startedAt: t?.startedAt ?? null,
+        finishedAt: t?.finishedAt ?? null,
+      };
+    });
+    return predictRun(predicted, estimates, now, run.startedAt ?? now);
+  }
+
+  /**
+   * Each task's run time and queue wait over the job's last successful runs:
+   * run time = its start to its end; queue wait = the end of its last upstream
+   * task (or the run's start, for a root) to its start.
+   */
+  private async estimates(m: EntityManager, run: RunEntity, def: JobDefinition): Promise<Map<string, TaskEstimate>> {
+    const data = scoped(m, run);
+    const past = await data.find(RunEntity, {
+      where: { jobId: run.jobId, state: 'succeeded', id: Not(run.id), finishedAt: Not(IsNull()) },
+      order: { createdAt: 'DESC' },
+      take: SLA_HISTORY_RUNS,
+      select: { id: true, startedAt: true },
+    });
+    const samples = new Map<string, { runs: number[]; waits: number[] }>();
+    if (past.length > 0) {
+      const rows = await data.find(TaskRunEntity, {
+        where: { runId: In(past.map((r) => r.id)), state: 'succeeded' },
+        select: { runId: true, taskKey: true, startedAt: true, finishedAt: true },
+      });
+      const byRun = new Map<string, Map<string, TaskRunEntity>>();
+      for (const r of rows) {
+        const m = byRun.get(r.runId) ?? new Map<string, TaskRunEntity>();
+        byRun.set(r.runId, m.set(r.taskKey, r));
+      }
+      const deps = new Map(def.tasks.map((t) => [t.key, t.dependsOn]));
+      for (const p of past) {
+        const tasks = byRun.get(p.id);
+        if (!tasks) continue;
+        for (const [key, t] of tasks) {
+          if (t.startedAt === null || t.finishedAt === null) continue;
+          const upstream = (deps.get(key) ?? []).map((d) => tasks.get(d)?.finishedAt ?? null);
+          const ready =
+            upstream.length === 0
+              ? p.startedAt
+              : upstream.some((x) => x === null)
+                ? null
+                : Math.max(...(upstream as number[]));
+          const s = samples.get(key) ?? { runs: [], waits: [] };
+          s.runs.push(t.finishedAt - t.startedAt);
+          if (ready !== null) s.waits.push(Math.max(0, t.startedAt - ready));
+          samples.set(key, s);
+        }
+      }
+    }
+    return new Map([...samples].map(([key, s]) => [key, estimateTask(s.runs, s.waits)]));
+  }
+
+  private async arm(): Promise<void> {
+    if (this.stopped) return;
+    // across tenants: one alarm for the next due SLA row of any tenant
+    const next = await this.db.manager.findOne(RunSlaEntity, {
+      where: { nextCheckAt: Not(IsNull()) },
+      order: { nextCheckAt: 'ASC' },
+      select: { runId: true, nextCheckAt: true },
+    });
+    const at = Math.min(next?.nextCheckAt ?? Infinity, Date.now() + POLL_MS);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,52 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
+import { ApiDoc, ProblemException } from '@baton/http';
+import { Database, RunEntity, RunSlaEntity, scoped } from '@baton/persistence';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A run's SLA: its deadlines, state and the latest prediction of its finish. */
+@Controller('api/v1/runs')
+export class SlaController {
+  constructor(private readonly db: Database) {}
+
+  @Get(':id/sla')
+  @ApiDoc({
+    summary: "A run's SLA: deadlines, state (pending, at_risk, met, missed), predicted finish and critical path",
+  })
+  @Requires('read', 'Run')
+  async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    const data = scoped(this.db.manager, p);
+    const row = await data.findOne(RunSlaEntity, { where: { runId: id } });
+    if (!row) {
+      if (!(await data.exists(RunEntity, { where: { id } }))) throw ProblemException.notFound(`run ${id}`);
+      throw ProblemException.notFound(`run ${id} has no SLA (its job version declares none)`);
+    }
+    return slaView(row);
+  }
+}
+
+export function slaView(row: RunSlaEntity) {
+  return {
+    runId: row.runId,
+    job: row.jobName,
+    logicalDate: iso(row.logicalDate),
+    state: row.state,
+    reason: row.reason,
+    startBy: iso(row.startBy),
+    finishBy: iso(row.finishBy),
+    warnAt: iso(row.warnAt),
+    predicted:
+      row.predictedP90 === null
+        ? null
+        : {
+            finishP50: iso(row.predictedP50),
+            finishP90: iso(row.predictedP90),
+            keyTask: row.keyTask,
+            criticalPath: row.criticalPath ? (JSON.parse(row.criticalPath) as string[]) : [],
+          },
+    atRiskAt: iso(row.atRiskAt),
+    decidedAt: iso(row.decidedAt),
+    updatedAt: iso(row.updatedAt),
+  };
+}

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Platform,
+  type TestDatabase,
+  createTestDatabase,
+  startPlatform,
+  testDatabaseKinds,
+  waitFor,
+} from '@baton/testing';
+
+const kinds = await testDatabaseKinds();
+
+interface SlaView {
+  state: string;
+  reason: string | null;
+  finishBy: string | null;
+  warnAt: string | null;
+  predicted: { finishP50: string; finishP90: string; keyTask: string | null; criticalPath: string[] } | null;
+  atRiskAt: string | null;
+  decidedAt: string | null;
+}
+
+describe.each(kinds)('SLA states of runs (%s)', (kind) => {
+  let db: TestDatabase;
+  let platform: Platform;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    platform = await startPlatform({ databaseUrl: db.url, localAgent: true });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  const put = async (name: string, def: Record<string, unknown>) => {
+    const r = await platform.api('PUT', `/api/v1/jobs/${name}`, { name, ...def });
+    expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+  };
+  const start = async (name: string) => {
+    const r = await platform.api<{ id: string }>('POST', `/api/v1/jobs/${name}/runs`, {});
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return r.body.id;
+  };
+  const sla = (runId: string) => platform.api<SlaView>('GET', `/api/v1/runs/${runId}/sla`);
+  const runState = async (runId: string) =>
+    (await platform.api<{ state: string }>('GET', `/api/v1/runs/${runId}`)).body.state;
+
+  it('misses a run that is still running at its deadline, without waiting for it to end', async () => {
+    await put('hangs', { sla: { maxDuration: '1s' }, tasks: [{ key: 'wait', type: 'shell', command: 'sleep 4' }] });
+    const id = await start('hangs');
+    const missed = await waitFor('the SLA missed', async () => {
+      const r = await sla(id);
+      return r.status === 200 && r.body.state === 'missed' ? r.body : null;
+    });
+    expect(missed.reason).toBe('not finished by the deadline');
+    expect(await runState(id)).toBe('running');
+    expect(Date.parse(missed.decidedAt!) - Date.parse(missed.finishBy!)).toBeLessThan(3_000);
+  });
+
+  it('meets the SLA of a run that ends in time', async () => {
+    await put('quick', { sla: { maxDuration: '1h', finishBy: '23:59+2d' }, tasks: [{ key: 'a', type: 'noop' }] });
+    const id = await start('quick');
+    const met = await waitFor('the SLA met', async () => {
+      const r = await sla(id);
+      return r.status === 200 && r.body.state === 'met' ? r.body : null;
+    });
+    expect(met.reason).toBeNull();
+    expect(met.atRiskAt).toBeNull();
+  });
+
+  it('warns of a breach its tasks’ history predicts, names the key task, then meets it when the run ends in time', async () => {
+    // History first: two runs of the same job without an SLA, its task taking about 1.5 s.
+    const tasks = [
+      { key: 'prepare', type: 'noop' },
+      { key: 'slow', type: 'shell', command: 'sleep 1.5', dependsOn: ['prepare'] },
+    ];
+    await put('predicted', { tasks });
+    for (let i = 0; i < 2; i++) {
+      const id = await start('predicted');
+      await waitFor('a run of history', async () => ((await runState(id)) === 'succeeded' ? true : null), 20_000);
+    }
+    // Deadline 4 s after the start, warning 3 s before it: the 1.5 s the task takes passes the warning time.
+    await put('predicted', { sla: { maxDuration: '4s', warnBefore: '3s' }, tasks });
+    const id = await start('predicted');
+    const atRisk = await waitFor('the SLA at risk', async () => {
+      const r = await sla(id);
+      return r.status === 200 && r.body.state === 'at_risk' ? r.body : null;
+    });
+    expect(atRisk.reason).toBe('the predicted finish (p90) is past the warning time');
+    expect(atRisk.predicted?.criticalPath).toEqual(['prepare', 'slow']);
+    expect(atRisk.predicted?.keyTask).toMatch(/^(prepare|slow)$/);
+    expect(Date.parse(atRisk.predicted!.finishP90)).toBeGreaterThan(Date.parse(atRisk.warnAt!));
+    const met = await waitFor(
+      'the SLA met',
+      async () => {
+        const r = await sla(id);
+        return r.body.state === 'met' ? r.body : null;
+      },
+      20_000,
+    );
+    expect(met.atRiskAt).toBe(atRisk.atRiskAt);
+  });
+
+  it('answers 404 for a run without an SLA and for a run that does not exist', async () => {
+    await put('plain', { tasks: [{ key: 'a', type: 'noop' }] });
+    const id = await start('plain');
+    const none = await sla(id);
+    expect(none.status).toBe(404);
+    expect(JSON.stringify(none.body)).toMatch(/declares none/);
+    expect((await sla('01900000-0000-7000-8000-000000000000')).status).toBe(404);
+  });
+});
