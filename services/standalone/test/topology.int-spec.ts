@@ -48,6 +48,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
   let s2: ServiceProcess;
   let trigger1: ServiceProcess;
   let edge: ServiceProcess;
+  let insights: ServiceProcess[] = [];
   const api = <T = any>(svc: ServiceProcess, method: string, path: string, body?: unknown) =>
     callApi<T>(svc.url, token, method, path, body);
 
@@ -91,8 +92,12 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     ];
     const audit = await startServiceProcess({ service: 'audit', env });
     services.push(audit);
-    const insight = await startServiceProcess({ service: 'insight', env });
-    services.push(insight);
+    // Two insight replicas: each run's SLA is still decided once.
+    insights = await Promise.all(
+      ['insight-1', 'insight-2'].map((name) => startServiceProcess({ service: 'insight', name, env })),
+    );
+    services.push(...insights);
+    const insight = insights[0]!;
     // The HTTP edge in front of them all, as users and the CLI reach the topology.
     const edgePort = await freePort();
     edge = await startServiceProcess({
@@ -161,6 +166,28 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
     for (const d of details) {
       for (const t of d.body.tasks) expect(t.attempts.filter((x) => x.state === 'succeeded')).toHaveLength(1);
     }
+  });
+
+  it('decides each run’s SLA once with two insight replicas, and serves it through the edge', async () => {
+    const def = {
+      name: 'deadline',
+      sla: { maxDuration: '1s' },
+      tasks: [{ key: 'w', type: 'shell', command: 'sleep 3' }],
+    };
+    expect((await api(catalog, 'PUT', '/api/v1/jobs/deadline', def)).status).toBe(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await api<{ id: string }>(s1, 'POST', '/api/v1/jobs/deadline/runs', {})).body.id);
+    for (const id of ids) {
+      await waitFor(`the SLA of run ${id} missed`, async () => {
+        const r = await callApi<{ state: string }>(edge.url, token, 'GET', `/api/v1/runs/${id}/sla`);
+        return r.status === 200 && r.body.state === 'missed';
+      });
+    }
+    // One state change per run, whichever replica made it.
+    const logs = insights.map((x) => x.output()).join('\n');
+    for (const id of ids)
+      expect(logs.split('\n').filter((l) => l.includes('SLA state changed') && l.includes(id))).toHaveLength(1);
   });
 
   it('serves the baton CLI through the HTTP edge', async () => {
