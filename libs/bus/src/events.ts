@@ -5,6 +5,7 @@ export const TOPIC_NAMES = [
   'catalog-events',
   'tenancy-events',
   'audit',
+  'sla-events',
 ] as const;
 export type TopicName = (typeof TOPIC_NAMES)[number];
 

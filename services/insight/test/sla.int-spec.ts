@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Platform,
@@ -43,6 +46,24 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     return r.body.id;
   };
   const sla = (runId: string) => platform.api<SlaView>('GET', `/api/v1/runs/${runId}/sla`);
+  /** The SLA events the insight service wrote to the outbox for a run, in order. */
+  const slaEvents = async (runId: string): Promise<Array<{ type: string; state: string; from: string }>> => {
+    const sql = "SELECT type, payload FROM outbox WHERE topic LIKE '%sla-events' ORDER BY seq";
+    let rows: Array<{ type: string; payload: string }>;
+    if (kind === 'mariadb') {
+      const c = await createConnection({ uri: db.url! });
+      rows = (await c.query(sql))[0] as typeof rows;
+      await c.end();
+    } else {
+      const s = new Sqlite(join(platform.dataDir, 'baton.db'), { readonly: true });
+      rows = s.prepare(sql).all() as typeof rows;
+      s.close();
+    }
+    return rows
+      .map((r) => ({ type: r.type, ...(JSON.parse(r.payload) as { runId: string; state: string; from: string }) }))
+      .filter((e) => e.runId === runId)
+      .map(({ type, state, from }) => ({ type, state, from }));
+  };
   const runState = async (runId: string) =>
     (await platform.api<{ state: string }>('GET', `/api/v1/runs/${runId}`)).body.state;
 
@@ -54,6 +75,7 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       return r.status === 200 && r.body.state === 'missed' ? r.body : null;
     });
     expect(missed.reason).toBe('not finished by the deadline');
+    expect(await slaEvents(id)).toEqual([{ type: 'sla.missed', state: 'missed', from: 'pending' }]);
     expect(await runState(id)).toBe('running');
     expect(Date.parse(missed.decidedAt!) - Date.parse(missed.finishBy!)).toBeLessThan(3_000);
   });
@@ -100,6 +122,11 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       20_000,
     );
     expect(met.atRiskAt).toBe(atRisk.atRiskAt);
+    // Each change is one event, written with it: the warning, then the outcome.
+    expect(await slaEvents(id)).toEqual([
+      { type: 'sla.at_risk', state: 'at_risk', from: 'pending' },
+      { type: 'sla.met', state: 'met', from: 'at_risk' },
+    ]);
   });
 
   it('answers 404 for a run without an SLA and for a run that does not exist', async () => {

@@ -23,7 +23,7 @@ import {
   scoped,
   skipLocked,
 } from '@baton/persistence';
-import { EVENT_BUS, type EventBus, topic } from '@baton/bus';
+import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 
 /** Past successful runs of a job whose tasks make the estimates. */
@@ -56,6 +56,7 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     private readonly db: Database,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('sla');
@@ -147,7 +148,9 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** One transaction: claims up to CLAIM_BATCH due rows and decides each; returns how many. */
   async evaluateDue(now = Date.now()): Promise<number> {
-    return this.db.tx(async (m) => {
+    let changes = 0;
+    const n = await this.db.tx(async (m) => {
+      changes = 0;
       // across tenants: every replica claims the due SLA rows of all tenants
       const q = m
         .createQueryBuilder(RunSlaEntity, 's')
@@ -155,19 +158,23 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
         .orderBy('s.next_check_at', 'ASC')
         .limit(CLAIM_BATCH);
       const rows = await skipLocked(this.db, q).getMany();
-      for (const row of rows) await this.evaluate(m, row, now);
+      for (const row of rows) if (await this.evaluate(m, row, now)) changes++;
       return rows.length;
     });
+    // The changes' events are in the outbox: publish them now, not at the relay's next poll.
+    if (changes > 0) this.relay.kick();
+    return n;
   }
 
-  private async evaluate(m: EntityManager, row: RunSlaEntity, now: number): Promise<void> {
+  /** Decides one row; returns whether its state changed. */
+  private async evaluate(m: EntityManager, row: RunSlaEntity, now: number): Promise<boolean> {
     const data = scoped(m, row);
     const run = await data.findOne(RunEntity, { where: { id: row.runId } });
     const version = run ? await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }) : null;
     const def = version?.definition as JobDefinition | undefined;
     if (!run || !def?.sla) {
       await data.update(RunSlaEntity, { runId: row.runId }, { nextCheckAt: null, updatedAt: now });
-      return;
+      return false;
     }
     const deadlines = slaDeadlines(def.sla, run.logicalDate, run.startedAt);
     const finished = run.finishedAt !== null && run.state !== 'running' && run.state !== 'queued';
@@ -215,6 +222,26 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       },
     );
     if (moved === 1 && changed) {
+      // In the transaction of the change: what alerts and other services learn of it, once.
+      await enqueueEvent(m, {
+        topic: topic('sla-events'),
+        type: `sla.${decision.state}`,
+        key: row.tenantId,
+        tenantId: row.tenantId,
+        payload: {
+          tenantId: row.tenantId,
+          runId: run.id,
+          jobName: run.jobName,
+          logicalDate: run.logicalDate,
+          from: row.state,
+          state: decision.state,
+          reason: decision.reason,
+          finishBy: deadlines.finishBy,
+          predictedP90: prediction?.finishP90 ?? null,
+          keyTask: prediction?.keyTask ?? null,
+          at: now,
+        },
+      });
       this.log.info('SLA state changed', {
         runId: run.id,
         job: run.jobName,
@@ -223,6 +250,7 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
         reason: decision.reason,
       });
     }
+    return moved === 1 && changed;
   }
 
   /** The run's predicted finish from its tasks' recent history. */
