@@ -294,3 +294,50 @@ export function backtestSla(spec: SlaSpec, history: readonly PastRun[]): SlaBack
     worstLatenessMs: worst,
   };
 }
+
+/** What is stored of a run's SLA (the insight service's `run_slas` row). */
+export interface StoredSla {
+  runId: string;
+  jobName: string;
+  logicalDate: number;
+  state: string;
+  reason: string | null;
+  startBy: number | null;
+  finishBy: number | null;
+  warnAt: number | null;
+  predictedP50: number | null;
+  predictedP90: number | null;
+  keyTask: string | null;
+  criticalPath: string | null;
+  atRiskAt: number | null;
+  decidedAt: number | null;
+  updatedAt: number;
+}
+
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A run's stored SLA as the API shows it (`GET /api/v1/runs/{id}/sla`, and `sla` in the run's view). */
+export function slaView(row: StoredSla) {
+  return {
+    runId: row.runId,
+    job: row.jobName,
+    logicalDate: isoOrNull(row.logicalDate),
+    state: row.state,
+    reason: row.reason,
+    startBy: isoOrNull(row.startBy),
+    finishBy: isoOrNull(row.finishBy),
+    warnAt: isoOrNull(row.warnAt),
+    predicted:
+      row.predictedP90 === null
+        ? null
+        : {
+            finishP50: isoOrNull(row.predictedP50),
+            finishP90: isoOrNull(row.predictedP90),
+            keyTask: row.keyTask,
+            criticalPath: row.criticalPath ? (JSON.parse(row.criticalPath) as string[]) : [],
+          },
+    atRiskAt: isoOrNull(row.atRiskAt),
+    decidedAt: isoOrNull(row.decidedAt),
+    updatedAt: isoOrNull(row.updatedAt),
+  };
+}

@@ -122,6 +122,9 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       20_000,
     );
     expect(met.atRiskAt).toBe(atRisk.atRiskAt);
+    // The run's own view carries it too.
+    const view = await platform.api<{ sla: SlaView | null }>('GET', `/api/v1/runs/${id}`);
+    expect(view.body.sla).toMatchObject({ state: 'met', atRiskAt: atRisk.atRiskAt, finishBy: met.finishBy });
     // Each change is one event, written with it: the warning, then the outcome.
     expect(await slaEvents(id)).toEqual([
       { type: 'sla.at_risk', state: 'at_risk', from: 'pending' },
@@ -132,6 +135,7 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
   it('answers 404 for a run without an SLA and for a run that does not exist', async () => {
     await put('plain', { tasks: [{ key: 'a', type: 'noop' }] });
     const id = await start('plain');
+    expect((await platform.api<{ sla: unknown }>('GET', `/api/v1/runs/${id}`)).body.sla).toBeNull();
     const none = await sla(id);
     expect(none.status).toBe(404);
     expect(JSON.stringify(none.body)).toMatch(/declares none/);

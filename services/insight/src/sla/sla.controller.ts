@@ -1,9 +1,8 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { ApiDoc, ProblemException } from '@baton/http';
+import { slaView } from '@baton/domain';
 import { Database, RunEntity, RunSlaEntity, scoped } from '@baton/persistence';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A run's SLA: its deadlines, state and the latest prediction of its finish. */
 @Controller('api/v1/runs')
@@ -24,29 +23,4 @@ export class SlaController {
     }
     return slaView(row);
   }
-}
-
-export function slaView(row: RunSlaEntity) {
-  return {
-    runId: row.runId,
-    job: row.jobName,
-    logicalDate: iso(row.logicalDate),
-    state: row.state,
-    reason: row.reason,
-    startBy: iso(row.startBy),
-    finishBy: iso(row.finishBy),
-    warnAt: iso(row.warnAt),
-    predicted:
-      row.predictedP90 === null
-        ? null
-        : {
-            finishP50: iso(row.predictedP50),
-            finishP90: iso(row.predictedP90),
-            keyTask: row.keyTask,
-            criticalPath: row.criticalPath ? (JSON.parse(row.criticalPath) as string[]) : [],
-          },
-    atRiskAt: iso(row.atRiskAt),
-    decidedAt: iso(row.decidedAt),
-    updatedAt: iso(row.updatedAt),
-  };
 }

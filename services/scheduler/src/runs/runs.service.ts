@@ -7,6 +7,7 @@ import {
   presenceHealthy,
   topologicalOrder,
   waitingReason,
+  slaView,
 } from '@baton/domain';
 import {
   AgentEntity,
@@ -23,6 +24,7 @@ import {
   poolUsage,
   newId,
   scoped,
+  RunSlaEntity,
 } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
@@ -154,13 +156,15 @@ export class RunsService {
   async get(scope: TenantScope, id: string) {
     const run = await scoped(this.db.manager, scope).findOne(RunEntity, { where: { id } });
     if (!run) throw ProblemException.notFound(`run ${id}`);
-    const [tasks, attempts, def] = await Promise.all([
+    const [tasks, attempts, def, sla] = await Promise.all([
       scoped(this.db.manager, scope).find(TaskRunEntity, { where: { runId: id } }),
       scoped(this.db.manager, scope).find(AttemptEntity, {
         where: { runId: id },
         order: { number: 'ASC', assignedAt: 'ASC' },
       }),
       this.defs.get(this.db.manager, scope.tenantId, run.jobVersionId),
+      // Kept by the insight service (shared schema, read here): the run's deadlines, state and predicted finish.
+      scoped(this.db.manager, scope).findOne(RunSlaEntity, { where: { runId: id } }),
     ]);
     const agentIds = [...new Set(attempts.map((a) => a.agentId))];
     const agents = agentIds.length
@@ -172,6 +176,7 @@ export class RunsService {
     const wait = await this.waitContext(scope, run, def, tasks);
     return {
       ...summary(run),
+      sla: sla ? slaView(sla) : null,
       tasks: tasks.map((t) => {
         const spec = taskOf(def, t.taskKey) as (TaskSpecView & JobDefinition['tasks'][number]) | undefined;
         const waiting = spec
