@@ -482,7 +482,7 @@ const wallTime = z.string().refine((v) => parseWallTime(v) !== null, {
 });
 
 /** A job's deadlines: by the clock (relative to the logical date, in `timezone`), by duration, or both. */
-const slaSchema = z
+export const slaSchema = z
   .strictObject({
     finishBy: wallTime.optional(),
     startBy: wallTime.optional(),
@@ -703,6 +703,13 @@ function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
  * defaults. Shape errors come first; the cross-field and DAG checks run only
  * on a well-shaped definition, since they would misreport on a broken one.
  */
+/** An SLA on its own (a proposal to backtest), validated as in a job definition; errors are paths under it. */
+export function parseSlaSpec(input: unknown): ParseResult<SlaSpec> {
+  const parsed = slaSchema.safeParse(input, { error: parseErrorMap });
+  if (!parsed.success) return { ok: false, errors: issueErrors(parsed.error.issues) };
+  return { ok: true, value: buildSla(parsed.data) };
+}
+
 export function parseJobDefinition(input: unknown): ParseResult<JobDefinition> {
   const parsed = jobSchema.safeParse(input, { error: parseErrorMap });
   if (!parsed.success) return { ok: false, errors: issueErrors(parsed.error.issues) };

@@ -270,10 +270,27 @@ describe('backtesting a proposed SLA against history', () => {
       { logicalDate: day(2), startedAt: day(3), finishedAt: day(3) + 2 * HOUR, succeeded: false },
       { logicalDate: day(3), startedAt: day(4), finishedAt: day(4) + 6 * HOUR, succeeded: true },
     ]);
-    expect(r).toEqual({ runs: 4, met: 2, missed: 2, metRatio: 0.5, worstLatenessMs: HOUR });
+    expect(r).toEqual({
+      runs: 4,
+      met: 2,
+      missed: 2,
+      metRatio: 0.5,
+      worstLatenessMs: HOUR,
+      misses: [
+        { index: 1, reason: 'finished after the deadline', lateByMs: HOUR },
+        { index: 2, reason: 'the run did not succeed', lateByMs: 0 },
+      ],
+    });
   });
 
   it('says nothing without history', () => {
-    expect(backtestSla(spec, [])).toEqual({ runs: 0, met: 0, missed: 0, metRatio: null, worstLatenessMs: 0 });
+    expect(backtestSla(spec, [])).toEqual({
+      runs: 0,
+      met: 0,
+      missed: 0,
+      metRatio: null,
+      worstLatenessMs: 0,
+      misses: [],
+    });
   });
 });

@@ -267,13 +267,16 @@ export interface SlaBacktest {
   metRatio: number | null;
   /** How late the latest miss of a finish deadline was (ms), or 0. */
   worstLatenessMs: number;
+  /** The runs that would have missed, by their index in the history given, with why and how late. */
+  misses: Array<{ index: number; reason: string | null; lateByMs: number | null }>;
 }
 
 /** How often the job's past runs would have met `spec`. */
 export function backtestSla(spec: SlaSpec, history: readonly PastRun[]): SlaBacktest {
   let met = 0;
   let worst = 0;
-  for (const r of history) {
+  const misses: SlaBacktest['misses'] = [];
+  for (const [index, r] of history.entries()) {
     const d = slaDeadlines(spec, r.logicalDate, r.startedAt);
     const verdict = decideSla('pending', {
       deadlines: d,
@@ -283,8 +286,10 @@ export function backtestSla(spec: SlaSpec, history: readonly PastRun[]): SlaBack
       predictedP90: null,
       now: r.finishedAt,
     });
+    const late = d.finishBy === null ? null : Math.max(0, r.finishedAt - d.finishBy);
     if (verdict.state === 'met') met++;
-    if (d.finishBy !== null) worst = Math.max(worst, r.finishedAt - d.finishBy);
+    else misses.push({ index, reason: verdict.reason, lateByMs: late });
+    if (late !== null) worst = Math.max(worst, late);
   }
   return {
     runs: history.length,
@@ -292,6 +297,7 @@ export function backtestSla(spec: SlaSpec, history: readonly PastRun[]): SlaBack
     missed: history.length - met,
     metRatio: history.length === 0 ? null : met / history.length,
     worstLatenessMs: worst,
+    misses,
   };
 }
 

@@ -354,3 +354,55 @@ export async function listSlots(api: ApiClient, job: string, limit: string, out:
   out(`${pad('SLOT', 26)} ${pad('OUTCOME', 20)} RUN`);
   for (const s of r.items) out(`${pad(s.slot, 26)} ${pad(s.outcome, 20)} ${s.runId ?? '-'}`);
 }
+
+export interface BacktestOptions {
+  finishBy?: string;
+  startBy?: string;
+  maxDuration?: string;
+  timezone?: string;
+  runs?: string;
+}
+
+/** `baton sla backtest`: how often the job's past runs would have met a proposed SLA; exit 1 when any missed. */
+export async function slaBacktest(api: ApiClient, job: string, o: BacktestOptions, out: Out): Promise<number> {
+  const sla = {
+    ...(o.finishBy !== undefined ? { finishBy: o.finishBy } : {}),
+    ...(o.startBy !== undefined ? { startBy: o.startBy } : {}),
+    ...(o.maxDuration !== undefined ? { maxDuration: o.maxDuration } : {}),
+    ...(o.timezone !== undefined ? { timezone: o.timezone } : {}),
+  };
+  const r = await api.request<{
+    runs: number;
+    met: number;
+    missed: number;
+    metRatio: number | null;
+    worstLatenessMs: number;
+    from: string | null;
+    to: string | null;
+    misses: Array<{
+      runId: string;
+      logicalDate: string;
+      state: string;
+      reason: string | null;
+      lateByMs: number | null;
+    }>;
+  }>('POST', `/api/v1/jobs/${encodeURIComponent(job)}/sla/backtest`, {
+    sla,
+    ...(o.runs !== undefined ? { runs: Number(o.runs) } : {}),
+  });
+  if (r.runs === 0) {
+    out(`job ${job} has no finished runs to backtest`);
+    return 0;
+  }
+  const pct = ((r.metRatio ?? 0) * 100).toFixed(1);
+  out(`${r.met} of ${r.runs} runs (${pct} %) would have met it (logical dates ${r.from} .. ${r.to})`);
+  if (r.missed > 0) {
+    out(`worst lateness ${(r.worstLatenessMs / 1000).toFixed(1)} s; misses, latest first:`);
+    out(`${pad('LOGICAL DATE', 26)} ${pad('RUN', 38)} ${pad('STATE', 10)} WHY`);
+    for (const m of r.misses) {
+      const late = m.lateByMs ? ` (${(m.lateByMs / 1000).toFixed(1)} s late)` : '';
+      out(`${pad(m.logicalDate, 26)} ${pad(m.runId, 38)} ${pad(m.state, 10)} ${m.reason ?? ''}${late}`);
+    }
+  }
+  return r.missed > 0 ? 1 : 0;
+}

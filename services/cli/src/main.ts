@@ -20,7 +20,9 @@ import {
   rerunRun,
   setPool,
   showRun,
+  slaBacktest,
   triggerRun,
+  type BacktestOptions,
 } from './commands.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
@@ -244,6 +246,20 @@ program
   .option('-w, --wait', 'wait until every slot has run')
   .action(async (job: string, o: BackfillOptions, cmd: Command) => {
     process.exitCode = await backfill(api(cmd), job, o, out);
+  });
+
+program
+  .command('sla')
+  .description("deadlines of a job's runs")
+  .command('backtest <job>')
+  .description("how often the job's last finished runs would have met a proposed SLA (exit 1 when any missed)")
+  .option('--finish-by <time>', 'a wall-clock time HH:MM, optionally +Nd after the logical date, e.g. 06:00+1d')
+  .option('--start-by <time>', 'the same, for the start')
+  .option('--max-duration <duration>', 'from the run start, e.g. 2h')
+  .option('--timezone <tz>', 'IANA time zone of --finish-by and --start-by (default UTC)')
+  .option('--runs <n>', 'how many of the latest finished runs (default 100, at most 1,000)')
+  .action(async (job: string, o: BacktestOptions, cmd: Command) => {
+    process.exitCode = await slaBacktest(api(cmd), job, o, out);
   });
 
 program

@@ -38,6 +38,7 @@ describe('routeFor', () => {
     ['/api/v1/audit', 'audit'],
     // insight
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/sla', 'insight'],
+    ['/api/v1/jobs/nightly/sla/backtest', 'insight'],
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/tasks', 'scheduler'],
     ['/api/v1/audit/verify', 'audit'],
     // catalog: the job itself and everything else under it

@@ -28,6 +28,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/jobs/{name}/runs', service: 'scheduler' },
   { pattern: '/api/v1/jobs/{name}/backfills', service: 'scheduler' },
   { pattern: '/api/v1/jobs/{name}/grid', service: 'scheduler' },
+  { pattern: '/api/v1/jobs/{name}/sla/*', service: 'insight' },
   { pattern: '/api/v1/schedule/*', service: 'trigger' },
   { pattern: '/api/v1/jobs/{name}/slots', service: 'trigger' },
   { pattern: '/api/v1/jobs/{name}/triggers/*', service: 'trigger' },

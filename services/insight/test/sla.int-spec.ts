@@ -6,6 +6,7 @@ import {
   type Platform,
   type TestDatabase,
   createTestDatabase,
+  runCli,
   startPlatform,
   testDatabaseKinds,
   waitFor,
@@ -130,6 +131,46 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       { type: 'sla.at_risk', state: 'at_risk', from: 'pending' },
       { type: 'sla.met', state: 'met', from: 'at_risk' },
     ]);
+  });
+
+  it('backtests a proposed SLA against the job’s finished runs, through the API and `baton sla backtest`', async () => {
+    // The job 'predicted' has three finished runs of about 1.5 s each (the test above).
+    const bt = (sla: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      platform.api<{
+        runs: number;
+        met: number;
+        missed: number;
+        metRatio: number;
+        misses: Array<{ reason: string; lateByMs: number }>;
+      }>('POST', '/api/v1/jobs/predicted/sla/backtest', { sla, ...extra });
+    const generous = await bt({ maxDuration: '1h' });
+    expect(generous.status, JSON.stringify(generous.body)).toBe(200);
+    expect(generous.body).toMatchObject({ runs: 3, met: 3, missed: 0, metRatio: 1, misses: [] });
+    const tight = await bt({ maxDuration: '1s' });
+    expect(tight.body).toMatchObject({ runs: 3, met: 0, missed: 3, metRatio: 0 });
+    expect(tight.body.misses.map((m) => m.reason)).toEqual(Array(3).fill('finished after the deadline'));
+    expect(tight.body.misses.every((m) => m.lateByMs > 0)).toBe(true);
+    expect((await bt({ maxDuration: '1h' }, { runs: 2 })).body.runs).toBe(2);
+    // Bad input names the field; an unknown job is a 404.
+    const bad = await bt({ finishBy: '25:00' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/sla\.finishBy/);
+    expect((await platform.api('POST', '/api/v1/jobs/nope/sla/backtest', { sla: { maxDuration: '1h' } })).status).toBe(
+      404,
+    );
+    const cli = await runCli(['sla', 'backtest', 'predicted', '--max-duration', '1s'], {
+      BATON_SERVER: platform.url,
+      BATON_TOKEN: platform.token,
+    });
+    expect(cli.code, cli.stderr).toBe(1);
+    expect(cli.stdout).toMatch(/0 of 3 runs \(0\.0 %\) would have met it/);
+    expect(cli.stdout).toMatch(/finished after the deadline \(\d+\.\d s late\)/);
+    const ok = await runCli(['sla', 'backtest', 'predicted', '--max-duration', '1h'], {
+      BATON_SERVER: platform.url,
+      BATON_TOKEN: platform.token,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/3 of 3 runs \(100\.0 %\)/);
   });
 
   it('answers 404 for a run without an SLA and for a run that does not exist', async () => {

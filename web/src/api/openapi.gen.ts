@@ -329,6 +329,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/jobs/{name}/sla/backtest': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** How often the job's last finished runs (default 100, at most 1,000) would have met a proposed SLA */
+    post: operations['Backtest.backtest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/jobs/{name}/slots': {
     parameters: {
       query?: never;
@@ -2210,6 +2227,58 @@ export interface operations {
       };
     };
   };
+  'Backtest.backtest': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          runs?: number;
+          sla: {
+            finishBy?: string;
+            maxDuration?: string | number;
+            startBy?: string;
+            timezone?: string;
+            warnBefore?: string | number;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Slots.list': {
     parameters: {
       query?: never;
@@ -3426,6 +3495,7 @@ export const routePermissions = {
   'POST /api/v1/api-keys': 'create ApiKey',
   'POST /api/v1/jobs/{name}/backfills': 'run Run',
   'POST /api/v1/jobs/{name}/runs': 'run Run',
+  'POST /api/v1/jobs/{name}/sla/backtest': 'read Job',
   'POST /api/v1/jobs/{name}/triggers/{index}/secret': 'update Job',
   'POST /api/v1/runs/{id}/cancel': 'cancel Run',
   'POST /api/v1/runs/{id}/rerun': 'run Run',
