@@ -16,6 +16,7 @@ import {
   percentile,
   predictRun,
   slaDeadlines,
+  taskBreaches,
   wallTimeInstant,
 } from './sla.js';
 
@@ -292,5 +293,33 @@ describe('backtesting a proposed SLA against history', () => {
       worstLatenessMs: 0,
       misses: [],
     });
+  });
+});
+
+describe('tasks past their own maxDuration', () => {
+  const t = (
+    key: string,
+    phase: 'done' | 'running' | 'waiting',
+    startedAt: number | null,
+    finishedAt: number | null = null,
+  ) => ({
+    key,
+    maxDurationMs: 100,
+    phase,
+    startedAt,
+    finishedAt,
+  });
+  it.each<[string, ReturnType<typeof t>[], string[], number, string[], number | null]>([
+    ['a running task within its time', [t('a', 'running', 0)], [], 50, [], 100],
+    ['a running task past it', [t('a', 'running', 0)], [], 101, ['a'], null],
+    ['reported once only', [t('a', 'running', 0)], ['a'], 500, [], null],
+    ['a task that finished late', [t('a', 'done', 0, 150)], [], 1_000, ['a'], null],
+    ['a task that finished in time', [t('a', 'done', 0, 90)], [], 1_000, [], null],
+    ['a waiting task is looked at again maxDuration from now', [t('a', 'waiting', null)], [], 1_000, [], 1_100],
+    ['the next due of several running', [t('a', 'running', 30), t('b', 'running', 10)], [], 20, [], 110],
+  ])('%s', (_name, tasks, reported, now, want, nextAt) => {
+    const r = taskBreaches(tasks, new Set(reported), now);
+    expect(r.breached.map((b) => b.key)).toEqual(want);
+    expect(r.nextAt).toBe(nextAt);
   });
 });

@@ -204,6 +204,44 @@ export function predictRun(
   };
 }
 
+/** A task of the run with its own `maxDuration`. */
+export interface TimedTask {
+  key: string;
+  maxDurationMs: number;
+  phase: PredictedTask['phase'];
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/**
+ * The tasks past their own `maxDuration` at `now` (running longer, or done
+ * after taking longer), except those already reported; and when to look
+ * again: the soonest a running task would pass it, or maxDuration from now
+ * for one not started yet (null: nothing left to time).
+ */
+export function taskBreaches(
+  tasks: readonly TimedTask[],
+  reported: ReadonlySet<string>,
+  now: number,
+): { breached: Array<{ key: string; maxDurationMs: number; at: number }>; nextAt: number | null } {
+  const breached: Array<{ key: string; maxDurationMs: number; at: number }> = [];
+  let nextAt: number | null = null;
+  const soonest = (at: number) => (nextAt = nextAt === null ? at : Math.min(nextAt, at));
+  for (const t of tasks) {
+    if (reported.has(t.key)) continue;
+    // Not started: it cannot breach before maxDuration from now (looked at again then).
+    if (t.startedAt === null) {
+      if (t.phase !== 'done') soonest(now + t.maxDurationMs);
+      continue;
+    }
+    const due = t.startedAt + t.maxDurationMs;
+    const end = t.phase === 'done' ? (t.finishedAt ?? now) : now;
+    if (end > due) breached.push({ key: t.key, maxDurationMs: t.maxDurationMs, at: due });
+    else if (t.phase === 'running') soonest(due);
+  }
+  return { breached, nextAt };
+}
+
 /** What the SLA decision knows of a run at one moment. */
 export interface SlaFacts {
   deadlines: SlaDeadlines;
@@ -315,6 +353,8 @@ export interface StoredSla {
   predictedP90: number | null;
   keyTask: string | null;
   criticalPath: string | null;
+  /** JSON list of {key, maxDurationMs, at}. */
+  taskBreaches: string | null;
   atRiskAt: number | null;
   decidedAt: number | null;
   updatedAt: number;
@@ -342,6 +382,11 @@ export function slaView(row: StoredSla) {
             keyTask: row.keyTask,
             criticalPath: row.criticalPath ? (JSON.parse(row.criticalPath) as string[]) : [],
           },
+    /** Tasks that ran past their own maxDuration, and when they passed it. */
+    taskBreaches: (row.taskBreaches
+      ? (JSON.parse(row.taskBreaches) as Array<{ key: string; maxDurationMs: number; at: number }>)
+      : []
+    ).map((b) => ({ task: b.key, maxDurationMs: b.maxDurationMs, at: isoOrNull(b.at) })),
     atRiskAt: isoOrNull(row.atRiskAt),
     decidedAt: isoOrNull(row.decidedAt),
     updatedAt: isoOrNull(row.updatedAt),

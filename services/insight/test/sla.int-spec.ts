@@ -81,6 +81,29 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     expect(Date.parse(missed.decidedAt!) - Date.parse(missed.finishBy!)).toBeLessThan(3_000);
   });
 
+  it('reports a task past its own maxDuration once, which misses a job without an SLA of its own', async () => {
+    await put('slow-task', { tasks: [{ key: 'w', type: 'shell', command: 'sleep 3', maxDuration: '1s' }] });
+    const id = await start('slow-task');
+    const missed = await waitFor('the task breach', async () => {
+      const r = await sla(id);
+      return r.status === 200 && r.body.state === 'missed' ? r.body : null;
+    });
+    expect(missed.reason).toBe('task w ran past its maxDuration');
+    expect((missed as unknown as { taskBreaches: Array<{ task: string }> }).taskBreaches.map((b) => b.task)).toEqual([
+      'w',
+    ]);
+    expect(await runState(id)).toBe('running');
+    await waitFor('the run to end', async () => ((await runState(id)) === 'succeeded' ? true : null));
+    await waitFor('the last look', async () => {
+      const events = await slaEvents(id);
+      return events.length >= 2 ? events : null;
+    });
+    expect(await slaEvents(id)).toEqual([
+      { type: 'sla.task_overdue', state: undefined, from: undefined },
+      { type: 'sla.missed', state: 'missed', from: 'pending' },
+    ]);
+  });
+
   it('meets the SLA of a run that ends in time', async () => {
     await put('quick', { sla: { maxDuration: '1h', finishBy: '23:59+2d' }, tasks: [{ key: 'a', type: 'noop' }] });
     const id = await start('quick');

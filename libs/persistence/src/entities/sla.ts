@@ -28,6 +28,8 @@ export class RunSlaEntity {
   /** JSON list of task keys. */
   @Column('text', { nullable: true }) criticalPath!: string | null;
   @Column('varchar', { length: 300, nullable: true }) reason!: string | null;
+  /** JSON: the tasks that ran past their own `maxDuration`, each once ({key, at, maxDurationMs}). */
+  @Column('text', { nullable: true }) taskBreaches!: string | null;
   @Column(ms(true)) atRiskAt!: number | null;
   @Column(ms(true)) decidedAt!: number | null;
   /** When the evaluator looks at it again (null once decided). */

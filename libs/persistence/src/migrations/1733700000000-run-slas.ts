@@ -29,6 +29,7 @@ export class RunSlas1733700000000 implements MigrationInterface {
           { name: 'key_task', type: 'varchar', length: '100', isNullable: true },
           { name: 'critical_path', type: 'text', isNullable: true },
           { name: 'reason', type: 'varchar', length: '300', isNullable: true },
+          { name: 'task_breaches', type: 'text', isNullable: true },
           ms('at_risk_at'),
           ms('decided_at'),
           ms('next_check_at'),

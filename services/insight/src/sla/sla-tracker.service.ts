@@ -4,14 +4,17 @@ import { In, IsNull, Not } from 'typeorm';
 import {
   type JobDefinition,
   type PredictedTask,
+  type SlaSpec,
   type SlaState,
   type TaskEstimate,
   type TaskState,
+  type TimedTask,
   decideSla,
   estimateTask,
   isTerminalTaskState,
   predictRun,
   slaDeadlines,
+  taskBreaches,
 } from '@baton/domain';
 import {
   Database,
@@ -36,6 +39,27 @@ const CLAIM_BATCH = 100;
 const POLL_MS = 5_000;
 
 const CONSUMER = 'insight.sla';
+
+/** A job with tasks' maxDurations but no SLA of its own: no run deadlines. */
+const NO_DEADLINES: SlaSpec = { timezone: 'UTC', finishBy: null, startBy: null, maxDurationMs: null, warnBeforeMs: 0 };
+
+interface TaskBreach {
+  key: string;
+  maxDurationMs: number;
+  at: number;
+}
+
+/** Whether runs of this version have deadlines to track: the job's `sla`, or a task's `maxDuration`. */
+function hasDeadlines(def: JobDefinition): boolean {
+  return def.sla !== undefined || def.tasks.some((t) => t.maxDurationMs !== undefined);
+}
+
+/** How the prediction and the task deadlines see a task: finished, on an agent, or before that. */
+function phaseOf(t: TaskRunEntity | undefined): PredictedTask['phase'] {
+  const state = (t?.state ?? 'pending') as TaskState;
+  if (isTerminalTaskState(state)) return 'done';
+  return state === 'assigned' || state === 'running' ? 'running' : 'waiting';
+}
 
 /**
  * Evaluates runs' SLAs continuously: a run of a job that declares `sla` gets
@@ -86,8 +110,8 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     if (!run) return;
     const def = (await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }))?.definition as
       JobDefinition | undefined;
-    if (!def?.sla) return;
-    const d = slaDeadlines(def.sla, run.logicalDate, run.startedAt);
+    if (!def || !hasDeadlines(def)) return;
+    const d = slaDeadlines(def.sla ?? NO_DEADLINES, run.logicalDate, run.startedAt);
     const now = Date.now();
     try {
       await data.insert(RunSlaEntity, {
@@ -172,14 +196,33 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     const run = await data.findOne(RunEntity, { where: { id: row.runId } });
     const version = run ? await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }) : null;
     const def = version?.definition as JobDefinition | undefined;
-    if (!run || !def?.sla) {
+    if (!run || !def || !hasDeadlines(def)) {
       await data.update(RunSlaEntity, { runId: row.runId }, { nextCheckAt: null, updatedAt: now });
       return false;
     }
-    const deadlines = slaDeadlines(def.sla, run.logicalDate, run.startedAt);
+    const deadlines = slaDeadlines(def.sla ?? NO_DEADLINES, run.logicalDate, run.startedAt);
     const finished = run.finishedAt !== null && run.state !== 'running' && run.state !== 'queued';
-    const prediction = finished ? null : await this.predict(m, run, def, now);
-    const decision = decideSla(row.state as SlaState, {
+    const tasks = await data.find(TaskRunEntity, { where: { runId: run.id } });
+    const prediction = finished ? null : await this.predict(m, run, def, tasks, now);
+    // Tasks past their own maxDuration, each reported once.
+    const reported = row.taskBreaches ? (JSON.parse(row.taskBreaches) as TaskBreach[]) : [];
+    const byKey = new Map(tasks.map((t) => [t.taskKey, t]));
+    const timed: TimedTask[] = def.tasks.flatMap((spec) => {
+      if (spec.maxDurationMs === undefined) return [];
+      const t = byKey.get(spec.key);
+      return [
+        {
+          key: spec.key,
+          maxDurationMs: spec.maxDurationMs,
+          phase: phaseOf(t),
+          startedAt: t?.startedAt ?? null,
+          finishedAt: t?.finishedAt ?? null,
+        },
+      ];
+    });
+    const { breached, nextAt } = taskBreaches(timed, new Set(reported.map((b) => b.key)), now);
+    const breaches = [...reported, ...breached];
+    let decision = decideSla(row.state as SlaState, {
       deadlines,
       startedAt: run.startedAt,
       finishedAt: finished ? run.finishedAt : null,
@@ -187,12 +230,16 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       predictedP90: prediction?.finishP90 ?? null,
       now,
     });
+    // Without a job-level SLA, the tasks' own maxDurations are the run's SLA.
+    if (!def.sla && breaches.length > 0 && decision.state !== 'missed') {
+      decision = { state: 'missed', reason: `task ${breaches[0]!.key} ran past its maxDuration` };
+    }
     const decided = decision.state === 'met' || decision.state === 'missed';
     const next = decided
       ? null
       : Math.min(
           now + SLA_RECHECK_MS,
-          ...[deadlines.warnAt, deadlines.finishBy, run.startedAt === null ? deadlines.startBy : null]
+          ...[deadlines.warnAt, deadlines.finishBy, run.startedAt === null ? deadlines.startBy : null, nextAt]
             .filter((t): t is number => t !== null && t > now)
             .map((t) => t + 1),
         );
@@ -215,12 +262,31 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
             }
           : {}),
         ...(changed ? { reason: decision.reason } : {}),
+        ...(breached.length > 0 ? { taskBreaches: JSON.stringify(breaches) } : {}),
         ...(changed && decision.state === 'at_risk' ? { atRiskAt: now } : {}),
         ...(decided ? { decidedAt: now } : {}),
         nextCheckAt: next,
         updatedAt: now,
       },
     );
+    if (moved === 1) {
+      for (const b of breached) {
+        await enqueueEvent(m, {
+          topic: topic('sla-events'),
+          type: 'sla.task_overdue',
+          key: row.tenantId,
+          tenantId: row.tenantId,
+          payload: {
+            tenantId: row.tenantId,
+            runId: run.id,
+            jobName: run.jobName,
+            taskKey: b.key,
+            maxDurationMs: b.maxDurationMs,
+            at: b.at,
+          },
+        });
+      }
+    }
     if (moved === 1 && changed) {
       // In the transaction of the change: what alerts and other services learn of it, once.
       await enqueueEvent(m, {
@@ -250,27 +316,19 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
         reason: decision.reason,
       });
     }
-    return moved === 1 && changed;
+    return moved === 1 && (changed || breached.length > 0);
   }
 
   /** The run's predicted finish from its tasks' recent history. */
-  private async predict(m: EntityManager, run: RunEntity, def: JobDefinition, now: number) {
-    const data = scoped(m, run);
-    const tasks = await data.find(TaskRunEntity, { where: { runId: run.id } });
+  private async predict(m: EntityManager, run: RunEntity, def: JobDefinition, tasks: TaskRunEntity[], now: number) {
     const estimates = await this.estimates(m, run, def);
     const byKey = new Map(tasks.map((t) => [t.taskKey, t]));
     const predicted: PredictedTask[] = def.tasks.map((spec) => {
       const t = byKey.get(spec.key);
-      const state = (t?.state ?? 'pending') as TaskState;
-      const phase = isTerminalTaskState(state)
-        ? 'done'
-        : state === 'assigned' || state === 'running'
-          ? 'running'
-          : 'waiting';
       return {
         key: spec.key,
         dependsOn: spec.dependsOn,
-        phase,
+        phase: phaseOf(t),
         startedAt: t?.startedAt ?? null,
         finishedAt: t?.finishedAt ?? null,
       };
