@@ -17,3 +17,4 @@ export * from './waiting.js';
 export * from './text.js';
 export * from './bounded-cache.js';
 export * from './sla.js';
+export * from './alerts.js';
