@@ -5,6 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
 import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
 import { TenantQuotaEntity } from './entities/quota.js';
+import { SecretEntity } from './entities/secret.js';
 import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './naming.js';
@@ -21,6 +22,7 @@ const ENTITIES = [
   UserEntity,
   MembershipEntity,
   SessionEntity,
+  SecretEntity,
 ];
 
 const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
