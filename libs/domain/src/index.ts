@@ -16,3 +16,4 @@ export * from './fair-share.js';
 export * from './waiting.js';
 export * from './text.js';
 export * from './bounded-cache.js';
+export * from './secret-mask.js';
