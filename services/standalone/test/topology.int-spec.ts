@@ -60,6 +60,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       BATON_KAFKA_TOPIC_PREFIX: `t${randomBytes(3).toString('hex')}.`,
       BATON_BOOTSTRAP_TOKEN: token,
       BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
+      BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
       BATON_LOG_LEVEL: 'info',
     };
     // Tenancy first: it migrates the schema and creates the admin key.
