@@ -11,6 +11,7 @@ import {
   type Platform,
   type TestDatabase,
   createTestDatabase,
+  runCli,
   startAgentProcess,
   startPlatform,
   testDatabaseKinds,
@@ -266,4 +267,78 @@ describe.each(kinds)('secrets (%s)', (kind) => {
       await c.end();
     }
   }
+});
+
+describe.each(kinds)('secrets from the CLI, across a key rotation (%s)', (kind) => {
+  let db: TestDatabase;
+  let platform: Platform | null = null;
+  // One data dir (the SQLite file, the local agent's work) for the three starts with different key rings.
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-secrets-rotate-'));
+  const key1 = `k1:${randomBytes(32).toString('base64url')}`;
+  const key2 = `k2:${randomBytes(32).toString('base64url')}`;
+  const value = `rot${randomBytes(16).toString('hex')}\nsecond line`;
+
+  const start = async (ring: string) => {
+    await platform?.stop();
+    platform = await startPlatform({
+      databaseUrl: db.url,
+      localAgent: true,
+      env: { BATON_DATA_DIR: dataDir, BATON_SECRETS_KEY: ring },
+    });
+    return platform;
+  };
+  const cli = (p: Platform, args: string[], input?: string) =>
+    runCli(args, { BATON_SERVER: p.url, BATON_TOKEN: p.token }, undefined, input);
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  it('sets from stdin, lists, rotates to a new key and still hands the value to a task', async () => {
+    let p = await start(key1);
+    const set = await cli(p, ['secret', 'set', 'ROTATED'], `${value}\n`);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('{{ secrets.ROTATED }}');
+    expect((await cli(p, ['secret', 'set', 'GONE', '--value', 'bye'])).code).toBe(0);
+    expect((await cli(p, ['secret', 'delete', 'GONE'])).code).toBe(0);
+    const listed = await cli(p, ['secrets']);
+    expect(listed.stdout).toMatch(/ROTATED\s+k1\s/);
+    expect(listed.stdout).not.toContain('GONE');
+    expect(listed.stdout + set.stdout).not.toContain(value.split('\n')[0]);
+
+    // The new key first, the old one kept: everything opens, then is sealed again under k2.
+    p = await start(`${key2},${key1}`);
+    const rotated = await cli(p, ['secrets', 'rotate-key']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('1 secret(s) sealed again under key k2');
+    expect((await cli(p, ['secrets'])).stdout).toMatch(/ROTATED\s+k2\s/);
+    expect((await cli(p, ['secrets', 'rotate-key'])).stdout).toContain('0 secret(s)');
+
+    // Without the old key the value still reaches a task, intact (two lines).
+    p = await start(key2);
+    const h = sha256(value);
+    const put = await p.api('PUT', '/api/v1/jobs/rotated', {
+      name: 'rotated',
+      tasks: [
+        {
+          key: 'check',
+          type: 'shell',
+          env: { V: '{{ secrets.ROTATED }}' },
+          command: `test "$(printf %s "$V" | sha256sum | cut -d" " -f1)" = "${h}"`,
+        },
+      ],
+    });
+    expect([200, 201]).toContain(put.status);
+    const runId = (await p.api('POST', '/api/v1/jobs/rotated/runs', {})).body.id as string;
+    const run = await waitFor('the rotated run', async () => {
+      const r = await p.api<Run>('GET', `/api/v1/runs/${runId}`);
+      return ['succeeded', 'failed'].includes(r.body.state) ? r.body : null;
+    });
+    expect(run.state, JSON.stringify(run.tasks)).toBe('succeeded');
+  });
 });
