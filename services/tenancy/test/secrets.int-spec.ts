@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,10 +16,13 @@ import {
   startAgentProcess,
   startPlatform,
   testDatabaseKinds,
+  testKafkaBrokers,
   waitFor,
 } from '@baton/testing';
 
 const kinds = await testDatabaseKinds();
+// With a broker the platform's bus is Kafka and its topics are searched too (skipped visibly without one).
+const brokers = await testKafkaBrokers();
 
 interface Task {
   key: string;
@@ -51,6 +55,7 @@ describe.each(kinds)('secrets (%s)', (kind) => {
     CANARY_HDR: `cnryhdr${randomBytes(12).toString('hex')}`,
   };
   const values = Object.values(canary);
+  const topicPrefix = `canary-${randomBytes(4).toString('hex')}.`;
 
   const api = async <T = any>(
     method: string,
@@ -89,7 +94,10 @@ describe.each(kinds)('secrets (%s)', (kind) => {
     db = await createTestDatabase(kind);
     platform = await startPlatform({
       databaseUrl: db.url,
-      env: { BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}` },
+      env: {
+        BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+        ...(brokers ? { BATON_KAFKA_BROKERS: brokers.join(','), BATON_KAFKA_TOPIC_PREFIX: topicPrefix } : {}),
+      },
     });
     const token = (await api<{ token: string }>('POST', '/api/v1/agent-tokens', { name: 'canary' })).body.token;
     agent = startAgentProcess({
@@ -236,6 +244,7 @@ describe.each(kinds)('secrets (%s)', (kind) => {
       'agent log': agent.output(),
       'API responses': responses.join('\n'),
       database: await databaseText(),
+      ...(brokers ? { 'Kafka topics': await kafkaText() } : {}),
     };
     for (const [where, text] of Object.entries(places)) {
       for (const v of values) expect(text.includes(v), `${v} found in the ${where}`).toBe(false);
@@ -243,7 +252,40 @@ describe.each(kinds)('secrets (%s)', (kind) => {
     // The search can fail: the database holds the sealed rows and the log the masked output.
     expect(places.database).toContain('v2.k1.');
     expect(places['API responses']).toContain('CANARY_ENV');
+    if (brokers) expect(places['Kafka topics']).toContain('secret.created');
   });
+
+  /** Every record (key, value, headers) of every topic of this platform, from the beginning. */
+  async function kafkaText(): Promise<string> {
+    const kafka = new Kafka({ clientId: 'secrets-canary', brokers: brokers!, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
+    let expected = 0;
+    for (const t of topics) {
+      for (const o of await admin.fetchTopicOffsets(t)) expected += Number(o.high) - Number(o.low);
+    }
+    await admin.disconnect();
+    expect(topics.length).toBeGreaterThan(0);
+    const consumer = kafka.consumer({ groupId: `secrets-canary-${randomBytes(4).toString('hex')}` });
+    const seen: string[] = [];
+    let records = 0;
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          records++;
+          const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${String(v)}`);
+          seen.push(topic, message.key?.toString('latin1') ?? '', message.value?.toString('latin1') ?? '', ...headers);
+        },
+      });
+      await waitFor('every Kafka record', async () => records >= expected, 60_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    return seen.join('\n');
+  }
 
   /** Every byte of the database: the SQLite files, or every row of every MariaDB table. */
   async function databaseText(): Promise<string> {
