@@ -275,6 +275,17 @@ describe('secrets in templates', () => {
     expect(renderTemplate('{{ secrets.DB_PASSWORD }}', ctx).ok).toBe(false);
   });
 
+  it('never quotes a secret in the error of a filter that cannot take it', () => {
+    const r = renderTemplate('{{ secrets.DB_PASSWORD | add_days(1) }}', withSecrets);
+    expect(r.ok).toBe(false);
+    expect(JSON.stringify(r)).not.toContain('s3cr3t');
+    expect(JSON.stringify(r)).toContain('secrets.DB_PASSWORD');
+    // Other variables still say what they got.
+    expect(renderTemplate('{{ params.region | add_days(1) }}', withSecrets)).toMatchObject({
+      error: expect.stringContaining('"eu"'),
+    });
+  });
+
   it('puts a secret into a shell command as an environment variable, never into the text', () => {
     const r = renderShellCommand('psql -p {{ secrets.DB_PASSWORD }}', withSecrets);
     expect(r).toEqual({ ok: true, command: 'psql -p "${BATON_TPL_0}"', env: { BATON_TPL_0: 's3cr3t' } });

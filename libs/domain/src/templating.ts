@@ -423,7 +423,14 @@ function evaluate(expr: Expression, ctx: TemplateContext): string {
     throw new RenderError(`secret ${String(expr.path[1])} does not exist in this tenant`);
   }
   let value = resolve(expr.path, ctx);
-  for (const filter of expr.filters) value = applyFilter(filter, value);
+  try {
+    for (const filter of expr.filters) value = applyFilter(filter, value);
+  } catch (e) {
+    // A filter's message quotes the value it could not take: never a secret's.
+    if (e instanceof RenderError && expr.path[0] === 'secrets')
+      throw new RenderError(`a filter of ${expr.display} cannot take its value (not shown: it is a secret)`);
+    throw e;
+  }
   if (value === MISSING) throw new RenderError(`unknown variable ${expr.display}`);
   return stringify(value);
 }
