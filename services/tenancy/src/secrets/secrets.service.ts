@@ -112,13 +112,12 @@ export class SecretsService {
     const skipped = new Set<string>();
     for (;;) {
       // across tenants: a key rotation re-seals every tenant's values; each row is updated in its own tenant below.
-      const rows = (
-        await this.db.manager.find(SecretEntity, {
-          where: { keyId: Not(this.box.currentKeyId) },
-          order: { id: 'ASC' },
-          take: ROTATE_BATCH + skipped.size,
-        })
-      ).filter((r) => !skipped.has(r.id));
+      const found = await this.db.manager.find(SecretEntity, {
+        where: { keyId: Not(this.box.currentKeyId) },
+        order: { id: 'ASC' },
+        take: ROTATE_BATCH + skipped.size,
+      });
+      const rows = found.filter((r) => !skipped.has(r.id));
       if (rows.length === 0) break;
       for (const r of rows) {
         const aad = secretAad(r.tenantId, r.name);
