@@ -628,7 +628,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Create or replace a secret; tasks refer to it as {{ secrets.NAME }} */
+    /** Create (201) or replace (200) a secret; tasks refer to it as {{ secrets.NAME }} */
     put: operations['Secrets.put'];
     post?: never;
     /** Delete a secret; tasks that still refer to it fail at dispatch */

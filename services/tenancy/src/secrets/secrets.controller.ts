@@ -28,7 +28,10 @@ export class SecretsController {
 
   @Put(':name')
   @AuditsItself()
-  @ApiDoc({ summary: 'Create or replace a secret; tasks refer to it as {{ secrets.NAME }}', body: PutSecret })
+  @ApiDoc({
+    summary: 'Create (201) or replace (200) a secret; tasks refer to it as {{ secrets.NAME }}',
+    body: PutSecret,
+  })
   @Requires('update', 'Secret')
   async put(
     @CurrentPrincipal() p: Principal,
