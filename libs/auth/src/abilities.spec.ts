@@ -24,6 +24,17 @@ describe('abilityFor', () => {
     ['developer', 'read', 'User', false],
     ['operator', 'create', 'User', false],
     ['auditor', 'read', 'User', false],
+    ['tenant_admin', 'update', 'Secret', true],
+    ['developer', 'update', 'Secret', true],
+    ['developer', 'delete', 'Secret', true],
+    ['operator', 'read', 'Secret', true],
+    ['operator', 'update', 'Secret', false],
+    ['viewer', 'read', 'Secret', true],
+    ['viewer', 'delete', 'Secret', false],
+    ['auditor', 'read', 'Secret', true],
+    ['auditor', 'update', 'Secret', false],
+    ['tenant_admin', 'manage', 'Tenant', false],
+    ['platform_admin', 'manage', 'Tenant', true],
   ])('%s %s %s -> %s', (role, action, subject, allowed) => {
     expect(abilityFor(role).can(action, subject)).toBe(allowed);
   });

@@ -27,7 +27,8 @@ export function mayGrant(actor: Role, target: Role): boolean {
 }
 
 export type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'run' | 'cancel';
-export type Subject = 'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'User' | 'Tenant' | 'Audit' | 'Pool' | 'all';
+export type Subject =
+  'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'User' | 'Tenant' | 'Audit' | 'Pool' | 'Secret' | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 /** What each role may do inside its tenant; `platform_admin` also crosses tenants. */
@@ -44,21 +45,22 @@ export function abilityFor(role: Role): AppAbility {
       can('read', 'Tenant');
       break;
     case 'developer':
-      can('manage', 'Job');
+      // Secrets: written and deleted, never read back (no route returns a value); the names are listed.
+      can('manage', ['Job', 'Secret']);
       can(['read', 'run', 'cancel'], 'Run');
       can('read', ['Agent', 'Pool']);
       break;
     case 'operator':
       can('read', 'Job');
       can(['read', 'run', 'cancel'], 'Run');
-      can('read', 'Agent');
+      can('read', ['Agent', 'Secret']);
       can('manage', ['AgentToken', 'Pool']);
       break;
     case 'viewer':
-      can('read', ['Job', 'Run', 'Agent', 'Pool']);
+      can('read', ['Job', 'Run', 'Agent', 'Pool', 'Secret']);
       break;
     case 'auditor':
-      can('read', ['Job', 'Run', 'Agent', 'Audit', 'Pool']);
+      can('read', ['Job', 'Run', 'Agent', 'Audit', 'Pool', 'Secret']);
       break;
     default: {
       const never: never = role;

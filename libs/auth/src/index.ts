@@ -5,3 +5,5 @@ export * from './principal.js';
 export * from './rate-limit.js';
 export * from './sessions.js';
 export * from './tokens.js';
+export * from './secret-box.js';
+export * from './secrets.js';

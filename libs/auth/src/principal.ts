@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { TenantScope } from '@baton/persistence';
+import type { AuditRecord } from '@baton/bus';
 import { ProblemException } from '@baton/http';
 import { type Action, type Role, type Subject, mayGrant } from './abilities.js';
 
@@ -23,6 +24,25 @@ export interface Principal extends TenantScope {
 export function actorOf(p: Principal): string {
   const who = p.credential === 'session' ? `user ${p.userId}` : p.credentialId;
   return `${p.role}:${p.name} (${who})`.slice(0, 200);
+}
+
+/** The audit record of a successful action by `p` (in its tenant unless another is given). */
+export function auditRecord(
+  p: Principal,
+  action: string,
+  target: string,
+  detail: Record<string, unknown> = {},
+  tenantId = p.tenantId,
+): AuditRecord {
+  return {
+    tenantId,
+    action,
+    actor: actorOf(p),
+    target: target.slice(0, 300),
+    status: 200,
+    detail,
+    occurredAt: Date.now(),
+  };
 }
 
 export const IS_PUBLIC = 'baton:public';

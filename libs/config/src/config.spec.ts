@@ -69,3 +69,24 @@ describe('identity configuration', () => {
     expect(loadConfig({ BATON_TRUST_PROXY: 'loopback' }, '/tmp').http.trustProxy).toBe('loopback');
   });
 });
+
+describe('BATON_SECRETS_KEY', () => {
+  const key = 'A'.repeat(21) + 'b'.repeat(22);
+  it.each<[string, string, RegExp | null]>([
+    ['one key', `k1:${key}`, null],
+    ['a current and an older key', `k2:${key},k1:${key}`, null],
+    ['a bare key (no id)', key, /^BATON_SECRETS_KEY: must be id:key/],
+    ['a short key', 'k1:abc', /^BATON_SECRETS_KEY: must be id:key/],
+    ['a key id twice', `k1:${key},k1:${key}`, /^BATON_SECRETS_KEY: each key id must appear once$/],
+  ])('%s', (_what, value, error) => {
+    const found = problems({ BATON_SECRETS_KEY: value });
+    if (error === null) {
+      expect(found).toEqual([]);
+      expect(loadConfig({ BATON_SECRETS_KEY: value }, '/tmp').secrets.key).toBe(value);
+    } else
+      expect(
+        found.some((p) => error.test(p)),
+        found.join('; '),
+      ).toBe(true);
+  });
+});

@@ -92,6 +92,14 @@ const schema = z.object({
     )
     .optional(),
   BATON_WEBHOOK_TOLERANCE_MS: int(300_000, 1_000),
+  // Seals the tenants' secrets: `id:key[,id:key...]`, the first seals, all open (rotation keeps the old ones).
+  BATON_SECRETS_KEY: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43})*$/,
+      'must be id:key[,id:key...], each key 32 random bytes base64url (e.g. k1:$(openssl rand -base64 32 | tr "+/" "-_" | tr -d =)); the first key is current',
+    )
+    .optional(),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -142,6 +150,8 @@ export interface BatonConfig {
     secretsKey: string | null;
     toleranceMs: number;
   };
+  /** The tenants' secrets: the key ring (null: a key file in the data dir, development only). */
+  secrets: { key: string | null };
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -187,6 +197,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? 'BATON_ADMIN_PASSWORD: required in production mode when BATON_ADMIN_EMAIL is set'
         : 'BATON_ADMIN_EMAIL: required in production mode when BATON_ADMIN_PASSWORD is set',
     );
+  }
+  const keyIds = (e.BATON_SECRETS_KEY ?? '').split(',').map((k) => k.split(':')[0]);
+  if (e.BATON_SECRETS_KEY && new Set(keyIds).size !== keyIds.length) {
+    problems.push('BATON_SECRETS_KEY: each key id must appear once');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const publicHost = e.BATON_HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.BATON_HTTP_HOST;
@@ -239,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     migrate: e.BATON_MIGRATE,
     webhooks: { secretsKey: e.BATON_TRIGGER_SECRETS_KEY ?? null, toleranceMs: e.BATON_WEBHOOK_TOLERANCE_MS },
+    secrets: { key: e.BATON_SECRETS_KEY ?? null },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,

@@ -18,3 +18,4 @@ export * from './text.js';
 export * from './bounded-cache.js';
 export * from './sla.js';
 export * from './alerts.js';
+export * from './secret-mask.js';

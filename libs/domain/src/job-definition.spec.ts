@@ -898,7 +898,7 @@ describe('parseJobDefinition: task types, conditions and compensation', () => {
       { env: { MODE: '{{ mode }}' } },
       0,
       'tasks[0].env.MODE',
-      'unknown variable "mode" (expected execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*) in {{ mode }}',
+      'unknown variable "mode" (expected execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*, secrets.<NAME>) in {{ mode }}',
     ],
     [
       'http url',

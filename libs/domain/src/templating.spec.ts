@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildTemplateContext, paramsEnv, renderShellCommand, renderTemplate, validateTemplate } from './templating.js';
+import {
+  buildTemplateContext,
+  paramsEnv,
+  renderShellCommand,
+  renderTemplate,
+  secretRefs,
+  validateTemplate,
+} from './templating.js';
 import type { TemplateContext } from './templating.js';
 
 const ctx: TemplateContext = buildTemplateContext({
@@ -140,7 +147,7 @@ describe('validateTemplate', () => {
     ['{{ }}', 'expected a variable, found "}}" in {{ }}'],
     [
       '{{ today }}',
-      'unknown variable "today" (expected execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*) in {{ today }}',
+      'unknown variable "today" (expected execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*, secrets.<NAME>) in {{ today }}',
     ],
     [
       '{{ tasks.a.result }}',
@@ -237,5 +244,56 @@ describe('paramsEnv', () => {
       BATON_PARAM_NESTED: '{"a":[1]}',
       BATON_PARAM_NOTHING: '',
     });
+  });
+});
+
+describe('secrets in templates', () => {
+  const withSecrets: TemplateContext = { ...ctx, secrets: { DB_PASSWORD: 's3cr3t', TOKEN: 't' } };
+
+  it.each<[string, string | null]>([
+    ['{{ secrets.DB_PASSWORD }}', null],
+    ['{{ secrets._x1 }}', null],
+    ['{{ secrets }}', 'expected secrets.<NAME>'],
+    ['{{ secrets.a.b }}', 'expected secrets.<NAME>'],
+    ['{{ secrets["x"] }}', null],
+    ['{{ secrets.1abc }}', 'expected secrets.<NAME>'],
+    ['{{ secrets.bad-name }}', 'expected secrets.<NAME>'],
+  ])('validates %s', (text, error) => {
+    const reason = validateTemplate(text);
+    if (error === null) expect(reason).toBeNull();
+    else expect(reason).toContain(error);
+  });
+
+  it('renders a secret only from the context it is given, and names a missing one', () => {
+    expect(renderTemplate('pw={{ secrets.DB_PASSWORD }}', withSecrets)).toEqual({ ok: true, value: 'pw=s3cr3t' });
+    expect(renderTemplate('{{ secrets.NOPE }}', withSecrets)).toEqual({
+      ok: false,
+      error: 'secret NOPE does not exist in this tenant',
+    });
+    // No default for a secret: a task never runs with a secret silently replaced.
+    expect(renderTemplate("{{ secrets.NOPE | default('x') }}", withSecrets).ok).toBe(false);
+    expect(renderTemplate('{{ secrets.DB_PASSWORD }}', ctx).ok).toBe(false);
+  });
+
+  it('never quotes a secret in the error of a filter that cannot take it', () => {
+    const r = renderTemplate('{{ secrets.DB_PASSWORD | add_days(1) }}', withSecrets);
+    expect(r.ok).toBe(false);
+    expect(JSON.stringify(r)).not.toContain('s3cr3t');
+    expect(JSON.stringify(r)).toContain('secrets.DB_PASSWORD');
+    // Other variables still say what they got.
+    expect(renderTemplate('{{ params.region | add_days(1) }}', withSecrets)).toMatchObject({
+      error: expect.stringContaining('"eu"'),
+    });
+  });
+
+  it('puts a secret into a shell command as an environment variable, never into the text', () => {
+    const r = renderShellCommand('psql -p {{ secrets.DB_PASSWORD }}', withSecrets);
+    expect(r).toEqual({ ok: true, command: 'psql -p "${BATON_TPL_0}"', env: { BATON_TPL_0: 's3cr3t' } });
+  });
+
+  it('lists the secrets a template refers to', () => {
+    expect(secretRefs('{{ secrets.A }} {{ params.x }} {{ secrets.B | upper }} {{ secrets.A }}')).toEqual(['A', 'B']);
+    expect(secretRefs('no templates')).toEqual([]);
+    expect(secretRefs('{{ broken')).toEqual([]);
   });
 });

@@ -17,6 +17,11 @@ export interface TemplateContext {
   job: string;
   params: Record<string, unknown>;
   tasks: Record<string, { output: unknown }>;
+  /**
+   * The tenant's secrets a task refers to, by name: only in the context a task's
+   * Assign is rendered with, never in `BATON_CONTEXT`, a run or a stored definition.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface TemplateContextInput {
@@ -51,7 +56,10 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
 type Literal = string | number | boolean | null;
 
 const SCALAR_ROOTS = ['execution_date', 'biz_date', 'env', 'run_id', 'job'] as const;
-const ROOTS_HINT = 'execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*';
+const ROOTS_HINT = 'execution_date, biz_date, env, run_id, job, params.*, tasks.<key>.output.*, secrets.<NAME>';
+
+/** A secret's name: what `{{ secrets.NAME }}` refers to and `PUT /api/v1/secrets/{name}` stores. */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 interface FilterSpec {
   /** Argument types in order; `?` marks an optional trailing one. */
@@ -232,6 +240,12 @@ function checkPath(path: readonly (string | number)[], display: string): void {
   } else if (root === 'tasks') {
     if (path.length < 3 || path[2] !== 'output')
       throw new TemplateSyntaxError(`expected tasks.<key>.output or a field of it, got ${display}`);
+  } else if (root === 'secrets') {
+    const name = path[1];
+    if (path.length !== 2 || typeof name !== 'string' || !SECRET_NAME.test(name))
+      throw new TemplateSyntaxError(
+        `expected secrets.<NAME> with a name matching ${SECRET_NAME.source}, got ${display}`,
+      );
   } else if (root !== 'params') {
     throw new TemplateSyntaxError(`unknown variable "${root}" (expected ${ROOTS_HINT})`);
   }
@@ -299,6 +313,15 @@ function compile(text: string): Part[] | { error: string } {
     compiled.set(text, entry);
   }
   return entry;
+}
+
+/** The names of the secrets a template refers to (`{{ secrets.NAME }}`); none for a template that does not parse. */
+export function secretRefs(text: string): string[] {
+  const entry = compile(text);
+  if ('error' in entry) return [];
+  const names = new Set<string>();
+  for (const part of entry) if ('expr' in part && part.expr.path[0] === 'secrets') names.add(String(part.expr.path[1]));
+  return [...names];
 }
 
 /** The syntax error of a template (unclosed `{{`, unknown variable or filter, bad arguments), or null. */
@@ -395,8 +418,19 @@ function applyFilter(filter: Filter, value: unknown): unknown {
 }
 
 function evaluate(expr: Expression, ctx: TemplateContext): string {
+  if (expr.path[0] === 'secrets' && !Object.hasOwn(ctx.secrets ?? {}, expr.path[1]!)) {
+    // Never a default: a task must not run with a secret quietly replaced.
+    throw new RenderError(`secret ${String(expr.path[1])} does not exist in this tenant`);
+  }
   let value = resolve(expr.path, ctx);
-  for (const filter of expr.filters) value = applyFilter(filter, value);
+  try {
+    for (const filter of expr.filters) value = applyFilter(filter, value);
+  } catch (e) {
+    // A filter's message quotes the value it could not take: never a secret's.
+    if (e instanceof RenderError && expr.path[0] === 'secrets')
+      throw new RenderError(`a filter of ${expr.display} cannot take its value (not shown: it is a secret)`);
+    throw e;
+  }
   if (value === MISSING) throw new RenderError(`unknown variable ${expr.display}`);
   return stringify(value);
 }

@@ -6,6 +6,7 @@ import { AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
 import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
 import { TenantQuotaEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
+import { SecretEntity } from './entities/secret.js';
 import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './naming.js';
@@ -23,6 +24,7 @@ const ENTITIES = [
   MembershipEntity,
   SessionEntity,
   RunSlaEntity,
+  SecretEntity,
 ];
 
 const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, maskSecrets } from './logger.js';
+import { createLogger, maskSecrets, rememberSecretValues } from './logger.js';
 
 describe('maskSecrets', () => {
   it.each([
@@ -22,5 +22,18 @@ describe('maskSecrets', () => {
     log.info('issued bat_key_ABCDEFGHsecretpart', { token: 'x' });
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'issued bat_key_ABCDEFGH…', token: '***' });
+  });
+
+  it('never prints a value it knows is a secret, in the message or any field', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'text', write: (l) => lines.push(l) });
+    const value = `known-${Math.random().toString(36).slice(2)}`;
+    log.info(`before ${value}`);
+    rememberSecretValues([value, '']);
+    log.info(`rendered ${value}`, { error: new Error(`failed with ${value}`), list: [value], nested: { at: value } });
+    expect(lines[0]).toContain(value);
+    expect(lines[1]).not.toContain(value);
+    expect(lines[1]).toContain('rendered ***');
+    expect(lines[1]).toContain('failed with ***');
   });
 });

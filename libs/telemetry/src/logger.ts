@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { maskOrder, maskOrdered } from '@baton/domain';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -10,8 +11,25 @@ const SECRET_KEY = /(token|secret|password|passwd|authorization|api[-_]?key|cook
 // Baton-issued credentials have recognisable prefixes; mask them wherever they appear.
 const SECRET_VALUE = /\b(bat_(?:key|agt|ses)_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+/g;
 
+// Values this process knows are tenants' secrets (it sealed or rendered them): masked in every log line.
+const MAX_KNOWN = 4096;
+const known = new Set<string>();
+let knownList: string[] = [];
+
+/** Remembers secret values so that no log line of this process prints them (the oldest are forgotten past 4096). */
+export function rememberSecretValues(values: Iterable<string>): void {
+  let changed = false;
+  for (const v of values) {
+    if (v === '' || known.has(v)) continue;
+    known.add(v);
+    changed = true;
+    if (known.size > MAX_KNOWN) known.delete(known.values().next().value!);
+  }
+  if (changed) knownList = maskOrder(known);
+}
+
 export function maskSecrets(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(SECRET_VALUE, '$1…');
+  if (typeof value === 'string') return maskOrdered(value, knownList).replace(SECRET_VALUE, '$1…');
   if (depth > 5 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: maskSecrets(value.message) };
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, depth + 1));

@@ -134,6 +134,7 @@ class Session {
         traceContext: {},
         idempotencyKey: `idem-${attemptId}`,
         ackDeadlineMs: 0,
+        secretValues: [],
         ...extra,
       },
     });
@@ -445,6 +446,33 @@ describe('agent', () => {
       value: { attemptId: 'att-fresh', accepted: false, rejection: ResultAck_Rejection.STALE, detail: 'already lost' },
     });
     await until(() => !existsSync(journalFile), 2000, 'journal removal after a rejection');
+  });
+
+  it('masks the secret values of the Assign in logs, output and error, also split across chunks', async () => {
+    agent();
+    const s = await welcomed();
+    const value = 'sEcReT-vAlUe-42';
+    s.assign(
+      'att-secret',
+      {
+        command: [
+          'printf %s "$V" | head -c 6; sleep 0.3; printf "%s\\n" "$(printf %s "$V" | tail -c +7)"',
+          'echo "err $V" >&2',
+          `printf '{"v": "%s"}' "$V" > "$BATON_OUTPUT"`,
+          'echo "failing with $V" >&2; exit 4',
+        ].join('\n'),
+        env: { V: value },
+      },
+      { secretValues: [value] },
+    );
+    const r = await s.next('result', (x) => x.attemptId === 'att-secret');
+    const log = s.logText('att-secret');
+    expect(log).toContain('***\n');
+    expect(log).toContain('err ***');
+    expect(log).not.toContain(value);
+    expect(log).not.toContain(value.slice(6));
+    expect(JSON.parse(r.outputJson)).toEqual({ v: '***' });
+    expect(r.exitCode).toBe(4);
   });
 
   it('reports a non-zero exit as FAILED with the exit code', async () => {

@@ -22,11 +22,13 @@ import {
   type ServerMessage,
   type Welcome,
 } from '@baton/proto';
+import { maskJson, maskText } from '@baton/domain';
 import { Backoff } from './backoff.js';
 import { FileWatcher } from './file-watcher.js';
 import { NO_EXIT_CODE, startTask, type RunningTask, type TaskOutcome } from './executor.js';
 import { ResultJournal } from './journal.js';
 import { LogBatcher } from './log-batcher.js';
+import { StreamMasker } from './masker.js';
 import { createConsoleLogger } from './logger.js';
 import { firstServerIndex } from './servers.js';
 import type { AgentHandle, AgentLogger, AgentOptions } from './types.js';
@@ -52,6 +54,10 @@ interface AttemptState {
   rejected: boolean;
   task: RunningTask | null;
   batcher: LogBatcher;
+  /** Masks the task's secret values in each stream before the batcher sends it. */
+  maskers: Map<LogChunk_Stream, StreamMasker>;
+  /** The secret values to mask in the result. */
+  secretValues: readonly string[];
   nextSeq: number;
   /** Chunks produced while no session was up, in seq order. */
   offline: LogChunk[];
@@ -469,6 +475,8 @@ class Agent implements AgentHandle {
       rejected: false,
       task: null,
       batcher: new LogBatcher((stream, data) => this.emitLog(st, stream, data)),
+      maskers: new Map(),
+      secretValues: a.secretValues,
       nextSeq: 0,
       offline: [],
       offlineBytes: 0,
@@ -480,7 +488,7 @@ class Agent implements AgentHandle {
       assign: a,
       workDir: this.opts.workDir,
       baseEnv: this.baseEnv,
-      onOutput: (stream, data) => st.batcher.write(stream, data),
+      onOutput: (stream, data) => st.batcher.write(stream, this.maskerOf(st, stream).push(data)),
     });
     st.task = task;
     st.finished = task.done
@@ -498,8 +506,21 @@ class Agent implements AgentHandle {
       .then((outcome) => this.onTaskDone(st, outcome));
   }
 
-  private async onTaskDone(st: AttemptState, outcome: TaskOutcome): Promise<void> {
+  private maskerOf(st: AttemptState, stream: LogChunk_Stream): StreamMasker {
+    let m = st.maskers.get(stream);
+    if (!m) st.maskers.set(stream, (m = new StreamMasker(st.secretValues)));
+    return m;
+  }
+
+  private async onTaskDone(st: AttemptState, done: TaskOutcome): Promise<void> {
+    for (const [stream, masker] of st.maskers) st.batcher.write(stream, masker.end());
     st.batcher.flush();
+    // The task's output and error (an HTTP error may quote a URL) leave the host masked too, journal included.
+    const outcome: TaskOutcome = {
+      ...done,
+      outputJson: maskJson(done.outputJson, st.secretValues),
+      error: maskText(done.error, st.secretValues),
+    };
     st.running = false;
     st.task = null;
     if (st.rejected) {

@@ -24,6 +24,7 @@ import {
   triggerRun,
   type BacktestOptions,
 } from './commands.js';
+import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -289,6 +290,27 @@ program
   .action(async (name: string, o: { slots: string; description?: string }, cmd: Command) =>
     setPool(api(cmd), name, o.slots, o.description, out),
   );
+
+const secrets = program
+  .command('secrets')
+  .description("list the tenant's secrets (names and who wrote them; values are never shown)")
+  .action(async (_o: unknown, cmd: Command) => listSecrets(api(cmd), out));
+secrets
+  .command('rotate-key')
+  .description('platform admins: seal every secret again under the first key of BATON_SECRETS_KEY')
+  .action(async (_o: unknown, cmd: Command) => {
+    process.exitCode = await rotateSecretsKey(api(cmd), out);
+  });
+const secret = program.command('secret').description('store or delete one secret ({{ secrets.NAME }} in jobs)');
+secret
+  .command('set <name>')
+  .description('create or replace a secret; the value comes from --value or standard input')
+  .option('--value <value>', 'the value (visible in the shell history and process list: prefer standard input)')
+  .action(async (name: string, o: { value?: string }, cmd: Command) => setSecret(api(cmd), name, o.value, out));
+secret
+  .command('delete <name>')
+  .description('delete a secret; tasks that still refer to it fail at dispatch')
+  .action(async (name: string, _o: unknown, cmd: Command) => deleteSecret(api(cmd), name, out));
 
 program
   .command('agent-token')

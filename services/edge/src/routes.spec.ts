@@ -34,6 +34,9 @@ describe('routeFor', () => {
     ['/api/v1/auth/sessions/0190a1b2', 'tenancy'],
     ['/api/v1/users', 'tenancy'],
     ['/api/v1/users/0190a1b2/role', 'tenancy'],
+    ['/api/v1/secrets', 'tenancy'],
+    ['/api/v1/secrets/DB_PASSWORD', 'tenancy'],
+    ['/api/v1/secrets/rotate-key', 'tenancy'],
     // audit
     ['/api/v1/audit', 'audit'],
     // insight
@@ -57,6 +60,7 @@ describe('routeFor', () => {
     ['/api/v1/runsx', null],
     ['/api/v1/agentsx', null],
     ['/api/v1/auditor', null],
+    ['/api/v1/secretsx', null],
     ['/api/v1/backfills', null],
     ['/api/v1/schedule', null],
     ['/api/v1/schemas', null],

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       BATON_KAFKA_TOPIC_PREFIX: `t${randomBytes(3).toString('hex')}.`,
       BATON_BOOTSTRAP_TOKEN: token,
       BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
+      BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
       BATON_LOG_LEVEL: 'info',
     };
     // Tenancy first: it migrates the schema and creates the admin key.
@@ -221,6 +222,33 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       const actions = r.body.items.map((a) => a.action);
       return actions.includes('PUT /api/v1/jobs/:name') && actions.includes('POST /api/v1/jobs/:name/runs');
     });
+  });
+
+  it('opens a secret sealed by tenancy in another scheduler process, and the agents mask it', async () => {
+    const value = `topo${randomBytes(12).toString('hex')}`;
+    const put = await callApi(edge.url, token, 'PUT', '/api/v1/secrets/TOPO_SECRET', { value });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    const h = createHash('sha256').update(value).digest('hex');
+    await callApi(edge.url, token, 'PUT', '/api/v1/jobs/secretive', {
+      name: 'secretive',
+      tasks: [
+        {
+          key: 's',
+          type: 'shell',
+          env: { V: '{{ secrets.TOPO_SECRET }}' },
+          command: `test "$(printf %s "$V" | sha256sum | cut -d" " -f1)" = "${h}" && echo "got $V"`,
+        },
+      ],
+    });
+    const id = (await callApi<RunView>(edge.url, token, 'POST', '/api/v1/jobs/secretive/runs', {})).body.id;
+    const done = await waitFor('the secretive run', async () => {
+      const r = await callApi<RunView>(edge.url, token, 'GET', `/api/v1/runs/${id}`);
+      return ['succeeded', 'failed'].includes(r.body.state) ? r.body : null;
+    });
+    expect(done.state, JSON.stringify(done.tasks)).toBe('succeeded');
+    const log = await callApi<string>(edge.url, token, 'GET', `/api/v1/runs/${id}/tasks/s/logs`);
+    expect(log.body).toContain('got ***');
+    expect(JSON.stringify(log.body)).not.toContain(value);
   });
 
   it('makes one run per signed webhook delivery through the edge, and answers 401 to a bad signature', async () => {

@@ -7,12 +7,14 @@ import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { BootstrapService } from './bootstrap/bootstrap.service.js';
 import { QuotasController } from './quotas/quotas.controller.js';
+import { SecretsController } from './secrets/secrets.controller.js';
+import { SecretsService } from './secrets/secrets.service.js';
 import { TenantsController } from './tenants/tenants.controller.js';
 import { TenantsService } from './tenants/tenants.service.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
-/** Tenants, their people (users, logins), API keys and agent tokens. */
+/** Tenants, their people (users, logins), API keys, agent tokens and secrets. */
 @Module({
   controllers: [
     AgentTokensController,
@@ -20,9 +22,18 @@ import { UsersService } from './users/users.service.js';
     AuthController,
     TenantsController,
     QuotasController,
+    SecretsController,
     UsersController,
   ],
-  providers: [AgentTokensService, ApiKeysService, AuthService, BootstrapService, TenantsService, UsersService],
+  providers: [
+    AgentTokensService,
+    ApiKeysService,
+    AuthService,
+    BootstrapService,
+    SecretsService,
+    TenantsService,
+    UsersService,
+  ],
   exports: [BootstrapService, AgentTokensService],
 })
 export class TenancyModule {}

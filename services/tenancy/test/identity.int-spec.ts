@@ -477,7 +477,11 @@ describe.each(kinds)('the first platform admin user (%s)', (kind) => {
     async () => {
       await platform?.stop();
       const other = await createTestDatabase(kind);
-      const prod = { BATON_MODE: 'production', BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url') };
+      const prod = {
+        BATON_MODE: 'production',
+        BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
+        BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+      };
       try {
         platform = await startPlatform({ databaseUrl: other.url, env: prod });
         expect(platform.output()).not.toContain('Admin login');

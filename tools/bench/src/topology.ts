@@ -61,6 +61,7 @@ export async function startKafkaTopology(
     BATON_BOOTSTRAP_TOKEN: token,
     // Production mode has no default secrets: the trigger service seals webhook secrets with this key.
     BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
+    BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
   };
   const services: ServiceProcess[] = [];
   const stop = async () => {

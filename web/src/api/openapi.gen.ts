@@ -637,6 +637,58 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/secrets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The names of the tenant's secrets with who wrote them when (never a value) */
+    get: operations['Secrets.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secrets/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Create (201) or replace (200) a secret; tasks refer to it as {{ secrets.NAME }} */
+    put: operations['Secrets.put'];
+    post?: never;
+    /** Delete a secret; tasks that still refer to it fail at dispatch */
+    delete: operations['Secrets.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secrets/rotate-key': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Seal every tenant's secrets again under the current BATON_SECRETS_KEY (platform admins) */
+    post: operations['Secrets.rotateKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/tenants': {
     parameters: {
       query?: never;
@@ -3087,6 +3139,164 @@ export interface operations {
       };
     };
   };
+  'Secrets.list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Secrets.put': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          value: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Secrets.remove': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Secrets.rotateKey': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Tenants.list': {
     parameters: {
       query?: never;
@@ -3468,6 +3678,7 @@ export const routePermissions = {
   'DELETE /api/v1/api-keys/{id}': 'delete ApiKey',
   'DELETE /api/v1/jobs/{name}': 'delete Job',
   'DELETE /api/v1/pools/{name}': 'manage Pool',
+  'DELETE /api/v1/secrets/{name}': 'delete Secret',
   'DELETE /api/v1/users/{id}': 'delete User',
   'GET /api/v1/agent-tokens': 'read AgentToken',
   'GET /api/v1/agents': 'read Agent',
@@ -3489,6 +3700,7 @@ export const routePermissions = {
   'GET /api/v1/runs/{id}/sla': 'read Run',
   'GET /api/v1/runs/{id}/tasks/{key}/logs': 'read Run',
   'GET /api/v1/schemas/job.json': 'read Job',
+  'GET /api/v1/secrets': 'read Secret',
   'GET /api/v1/tenants': 'manage Tenant',
   'GET /api/v1/users': 'read User',
   'POST /api/v1/agent-tokens': 'create AgentToken',
@@ -3501,10 +3713,12 @@ export const routePermissions = {
   'POST /api/v1/runs/{id}/rerun': 'run Run',
   'POST /api/v1/runs/{id}/tasks/{key}/mark': 'run Run',
   'POST /api/v1/schedule/preview': 'read Job',
+  'POST /api/v1/secrets/rotate-key': 'manage Tenant',
   'POST /api/v1/tenants': 'create Tenant',
   'POST /api/v1/users': 'create User',
   'PUT /api/v1/jobs/{name}': 'update Job',
   'PUT /api/v1/pools/{name}': 'manage Pool',
+  'PUT /api/v1/secrets/{name}': 'update Secret',
   'PUT /api/v1/tenants/{id}/quota': 'manage Tenant',
   'PUT /api/v1/users/{id}/role': 'update User',
 } as const;

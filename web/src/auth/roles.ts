@@ -24,15 +24,27 @@ const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly 
       User: 'all',
       Audit: 'all',
       Pool: 'all',
+      Secret: 'all',
       Tenant: ['read'],
     },
   },
-  developer: { subjects: { Job: 'all', Run: ['read', 'run', 'cancel'], Agent: ['read'], Pool: ['read'] } },
-  operator: {
-    subjects: { Job: ['read'], Run: ['read', 'run', 'cancel'], Agent: ['read'], AgentToken: 'all', Pool: 'all' },
+  developer: {
+    subjects: { Job: 'all', Run: ['read', 'run', 'cancel'], Agent: ['read'], Pool: ['read'], Secret: 'all' },
   },
-  viewer: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Pool: ['read'] } },
-  auditor: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Audit: ['read'], Pool: ['read'] } },
+  operator: {
+    subjects: {
+      Job: ['read'],
+      Run: ['read', 'run', 'cancel'],
+      Agent: ['read'],
+      AgentToken: 'all',
+      Pool: 'all',
+      Secret: ['read'],
+    },
+  },
+  viewer: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Pool: ['read'], Secret: ['read'] } },
+  auditor: {
+    subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Audit: ['read'], Pool: ['read'], Secret: ['read'] },
+  },
 };
 
 export function roleCan(role: Role, permission: string): boolean {

@@ -10,6 +10,7 @@ import { Pools1733200000000 } from './1733200000000-pools.js';
 import { RunRequests1733300000000 } from './1733300000000-run-requests.js';
 import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js';
 import { Identity1733500000000 } from './1733500000000-identity.js';
+import { Secrets1733600000000 } from './1733600000000-secrets.js';
 import { RunSlas1733700000000 } from './1733700000000-run-slas.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   RunRequests1733300000000,
   TriggerLookups1733400000000,
   Identity1733500000000,
+  Secrets1733600000000,
   RunSlas1733700000000,
 ];

@@ -250,7 +250,10 @@ export class Dispatcher {
         if (!outputs.has(run.id) && this.renderer.needsOutputs(exec)) {
           outputs.set(run.id, await this.outputsOf(m, run));
         }
-        const rendered = this.renderer.render(run, def, exec, outputs.get(run.id) ?? {});
+        const secrets = await this.renderer.openSecrets(m, run, exec);
+        const rendered = secrets.ok
+          ? this.renderer.render(run, def, exec, outputs.get(run.id) ?? {}, secrets.values)
+          : secrets;
         const attemptId = newId(now);
         if (!rendered.ok) {
           // A template that cannot render fails the task now, with the reason, instead of on the agent.
@@ -311,6 +314,7 @@ export class Dispatcher {
             idempotencyKey: `${run.id}:${spec.key}`,
             // The agent does not start an offer it receives after this (it was frozen, the stream stalled).
             ackDeadlineMs: now + this.config.scheduler.ackTimeoutMs,
+            secretValues: rendered.secretValues,
           },
         });
         return 'placed';

@@ -7,15 +7,37 @@ import {
   paramsEnv,
   renderShellCommand,
   renderTemplate,
+  secretRefs,
 } from '@baton/domain';
-import type { RunEntity, TaskRunEntity } from '@baton/persistence';
+import type { EntityManager } from 'typeorm';
+import type { RunEntity, TaskRunEntity, TenantScope } from '@baton/persistence';
+import { type SecretBox, openSecrets, secretsBox } from '@baton/auth';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import type { TaskSpec } from '@baton/proto';
+import { rememberSecretValues } from '@baton/telemetry';
 
 /** The execution part of a task, or of its compensation. */
 export type Executable = TaskExecutionSpec;
 
-export type Rendered = { ok: true; spec: TaskSpec } | { ok: false; error: string };
+/** `secretValues`: the values of the secrets the spec refers to, for the agent to mask. */
+export type Rendered = { ok: true; spec: TaskSpec; secretValues: string[] } | { ok: false; error: string };
+
+export type OpenedTaskSecrets = { ok: true; values: Record<string, string> } | { ok: false; error: string };
+
+/** The texts of a task that are rendered as templates (node and python3 script bodies are not). */
+function templatedTexts(task: Executable): string[] {
+  const texts = [...Object.values(task.env)];
+  if (task.type === 'shell' && task.command) texts.push(task.command);
+  if (task.script && (task.script.interpreter === 'bash' || task.script.interpreter === 'sh')) {
+    texts.push(task.script.body);
+  }
+  if (task.http) texts.push(task.http.url, task.http.body ?? '', ...Object.values(task.http.headers));
+  if (task.sql) {
+    texts.push(task.sql.url, task.sql.statement);
+    for (const p of task.sql.params) if (typeof p === 'string') texts.push(p);
+  }
+  return texts;
+}
 
 /** Upstream outputs by task key, from a run's task rows. */
 export function outputsOf(rows: readonly TaskRunEntity[]): Record<string, unknown> {
@@ -42,7 +64,36 @@ export function outputsOf(rows: readonly TaskRunEntity[]): Record<string, unknow
  */
 @Injectable()
 export class TaskRenderer {
-  constructor(@Inject(BATON_CONFIG) private readonly config: BatonConfig) {}
+  private readonly box: SecretBox;
+
+  constructor(@Inject(BATON_CONFIG) private readonly config: BatonConfig) {
+    this.box = secretsBox(config);
+  }
+
+  /** The names of the tenant's secrets a task refers to (`{{ secrets.NAME }}`). */
+  secretNames(task: Executable): string[] {
+    return [...new Set(templatedTexts(task).flatMap(secretRefs))];
+  }
+
+  /**
+   * Opens the secrets a task refers to, for `render`. A name that does not
+   * exist is left out (rendering then fails naming it); one that no
+   * configured key opens fails here, naming it and its key id.
+   */
+  async openSecrets(m: EntityManager, scope: TenantScope, task: Executable): Promise<OpenedTaskSecrets> {
+    const names = this.secretNames(task);
+    if (names.length === 0) return { ok: true, values: {} };
+    const opened = await openSecrets(m, scope, this.box, names);
+    if (opened.unreadable.length > 0) {
+      return {
+        ok: false,
+        error: `secrets ${opened.unreadable.join(', ')} do not open with BATON_SECRETS_KEY (is that key still in it?)`,
+      };
+    }
+    // This process's log lines never print them from now on.
+    rememberSecretValues(Object.values(opened.values));
+    return { ok: true, values: opened.values };
+  }
 
   context(run: RunEntity, def: JobDefinition, outputs: Record<string, unknown>): TemplateContext {
     return buildTemplateContext({
@@ -56,8 +107,16 @@ export class TaskRenderer {
     });
   }
 
-  render(run: RunEntity, def: JobDefinition, task: Executable, outputs: Record<string, unknown>): Rendered {
-    const ctx = this.context(run, def, outputs);
+  /** `secrets`: the values `openSecrets` gave; they reach only the spec, never `BATON_CONTEXT`. */
+  render(
+    run: RunEntity,
+    def: JobDefinition,
+    task: Executable,
+    outputs: Record<string, unknown>,
+    secrets: Record<string, string> = {},
+  ): Rendered {
+    const base = this.context(run, def, outputs);
+    const ctx: TemplateContext = { ...base, secrets };
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(task.env)) {
       const r = renderTemplate(v, ctx);
@@ -141,7 +200,7 @@ export class TaskRenderer {
           BATON_LOGICAL_DATE: ctx.execution_date,
           BATON_BIZ_DATE: ctx.biz_date,
           BATON_ENV: ctx.env,
-          BATON_CONTEXT: JSON.stringify(ctx),
+          BATON_CONTEXT: JSON.stringify(base),
         },
         timeoutMs: task.timeoutMs,
         killGraceMs: this.config.scheduler.killGraceMs,
@@ -150,6 +209,7 @@ export class TaskRenderer {
         script,
         sql,
       },
+      secretValues: Object.values(secrets),
     };
   }
 

@@ -14,6 +14,7 @@ import {
   type Principal,
   type Role,
   actorOf,
+  auditRecord,
   csrfTokenFor,
   issueToken,
   memberRole,
@@ -248,15 +249,7 @@ export class AuthService {
     const now = Date.now();
     // across tenants: the user's own session found above
     await m.update(SessionEntity, { id, userId }, { revokedAt: now });
-    await enqueueAudit(m, {
-      tenantId: s.tenantId,
-      action,
-      actor: actorOf(p),
-      target: `session ${id}`,
-      status: 200,
-      detail: {},
-      occurredAt: now,
-    });
+    await enqueueAudit(m, auditRecord(p, action, `session ${id}`, {}, s.tenantId));
   }
 
   /** Each attempt takes a token of its email and of its address (given back on success), or is refused with 429. */

@@ -15,7 +15,7 @@ import {
   type Principal,
   type Role,
   type TenantRole,
-  actorOf,
+  auditRecord,
   assertMayGrant,
   hashPassword,
   isRole,
@@ -164,14 +164,6 @@ export class UsersService {
   }
 
   private audit(m: EntityManager, p: Principal, action: string, user: UserEntity, detail: Record<string, unknown>) {
-    return enqueueAudit(m, {
-      tenantId: p.tenantId,
-      action,
-      actor: actorOf(p),
-      target: `user ${user.id} (${user.email})`.slice(0, 300),
-      status: 200,
-      detail,
-      occurredAt: Date.now(),
-    });
+    return enqueueAudit(m, auditRecord(p, action, `user ${user.id} (${user.email})`, detail));
   }
 }

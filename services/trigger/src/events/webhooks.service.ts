@@ -21,8 +21,9 @@ import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, topic } from 
 import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 import { ProblemException } from '@baton/http';
 import { LOGGER, type Logger } from '@baton/telemetry';
+import { SecretBox } from '@baton/auth';
 import { triggerSpec } from '../time/trigger-spec.js';
-import { SecretBox, newWebhookSecret } from './secret-box.js';
+import { newWebhookSecret } from './secret-box.js';
 import { requestEventRun } from './run-requests.js';
 
 export const SIGNATURE_HEADER = 'x-baton-signature';
@@ -73,7 +74,8 @@ export class WebhooksService implements OnApplicationBootstrap {
       // Replicas must share the key, and one generated into a pod's disk would be a default secret.
       throw new ConfigError(['BATON_TRIGGER_SECRETS_KEY: required in production mode (it seals webhook secrets)']);
     }
-    this.box = SecretBox.fromConfig(config.webhooks.secretsKey, config.dataDir);
+    // Every trigger replica needs the same key: the configured one, else `<dataDir>/trigger-secrets.key` (embedded use).
+    this.box = SecretBox.fromConfig(config.webhooks.secretsKey, config.dataDir, 'trigger-secrets.key');
     this.log = logger.child('webhooks');
   }
 
@@ -93,7 +95,7 @@ export class WebhooksService implements OnApplicationBootstrap {
         await scoped(this.db.manager, { tenantId: t.tenant }).insert(TriggerSecretEntity, {
           triggerId: t.id,
           tenantId: t.tenant,
-          secret: this.box.seal(newWebhookSecret()),
+          secret: this.box.seal(newWebhookSecret()).text,
           createdAt: Date.now(),
           rotatedAt: null,
         });
@@ -117,7 +119,7 @@ export class WebhooksService implements OnApplicationBootstrap {
     if (t.type !== 'webhook') throw ProblemException.invalidField('index', `trigger #${index} is a ${t.type} trigger`);
     const secret = newWebhookSecret();
     const now = Date.now();
-    const sealed = this.box.seal(secret);
+    const sealed = this.box.seal(secret).text;
     // The catalog-event handler may be creating the first secret at this moment: update, else insert, else update.
     for (let attempt = 0; ; attempt++) {
       const upd = await scoped(this.db.manager, scope).update(

@@ -252,6 +252,12 @@ export interface Assign {
    * start it and does not acknowledge it.
    */
   ackDeadlineMs: number;
+  /**
+   * The values of the tenant's secrets the task's spec refers to
+   * ({{ secrets.NAME }}): the agent masks each of them in the task's output
+   * (log chunks, the result's output and error) before it leaves the host.
+   */
+  secretValues: string[];
 }
 
 export interface Assign_TraceContextEntry {
@@ -1917,6 +1923,7 @@ function createBaseAssign(): Assign {
     traceContext: {},
     idempotencyKey: "",
     ackDeadlineMs: 0,
+    secretValues: [],
   };
 }
 
@@ -1948,6 +1955,9 @@ export const Assign: MessageFns<Assign> = {
     }
     if (message.ackDeadlineMs !== 0) {
       writer.uint32(72).int64(message.ackDeadlineMs);
+    }
+    for (const v of message.secretValues) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -2040,6 +2050,14 @@ export const Assign: MessageFns<Assign> = {
             message.ackDeadlineMs = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.secretValues.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2117,6 +2135,11 @@ export const Assign: MessageFns<Assign> = {
         : isSet(object.ack_deadline_ms)
         ? globalThis.Number(object.ack_deadline_ms)
         : 0,
+      secretValues: globalThis.Array.isArray(object?.secretValues)
+        ? object.secretValues.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.secret_values)
+        ? object.secret_values.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2155,6 +2178,9 @@ export const Assign: MessageFns<Assign> = {
     if (message.ackDeadlineMs !== 0) {
       obj.ackDeadlineMs = Math.round(message.ackDeadlineMs);
     }
+    if (message.secretValues?.length) {
+      obj.secretValues = message.secretValues;
+    }
     return obj;
   },
 
@@ -2180,6 +2206,7 @@ export const Assign: MessageFns<Assign> = {
     );
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.ackDeadlineMs = object.ackDeadlineMs ?? 0;
+    message.secretValues = object.secretValues?.map((e) => e) || [];
     return message;
   },
 };
