@@ -748,6 +748,22 @@ export interface components {
     AgentList: {
       items: components['schemas']['Agent'][];
     };
+    ApiKey: {
+      createdAt: components['schemas']['Instant'];
+      id: string;
+      name: string;
+      /** @description the first characters of the key */
+      prefix: string;
+      revokedAt: components['schemas']['Instant'] | null;
+      role: components['schemas']['Role'];
+    };
+    ApiKeyIssued: components['schemas']['ApiKey'] & {
+      /** @description the key itself */
+      token: string;
+    };
+    ApiKeyList: {
+      items: components['schemas']['ApiKey'][];
+    };
     Attempt: {
       agent: string;
       assignedAt: components['schemas']['Instant'] | null;
@@ -898,6 +914,20 @@ export interface components {
         version: number;
       }[];
     };
+    Member: components['schemas']['User'] & {
+      memberSince: components['schemas']['Instant'];
+      role: components['schemas']['Role'];
+    };
+    MemberList: {
+      items: components['schemas']['Member'][];
+    };
+    Membership: {
+      role: components['schemas']['Role'];
+      tenant: {
+        id: string;
+        name: string;
+      };
+    };
     /** @enum {string} */
     Role: 'platform_admin' | 'tenant_admin' | 'developer' | 'operator' | 'viewer' | 'auditor';
     Run: {
@@ -928,6 +958,36 @@ export interface components {
     };
     /** @enum {string} */
     RunState: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    SessionList: {
+      /** @description newest first */
+      items: {
+        createdAt: components['schemas']['Instant'];
+        current: boolean;
+        expiresAt: components['schemas']['Instant'];
+        id: string;
+        ip: string | null;
+        lastSeenAt: components['schemas']['Instant'];
+        tenantId: string;
+        userAgent: string | null;
+      }[];
+    };
+    SessionView: {
+      /** @enum {string} */
+      credential: 'api_key' | 'session';
+      /** @description send as X-CSRF-Token on every POST */
+      csrfToken: string | null;
+      memberships: components['schemas']['Membership'][];
+      role: components['schemas']['Role'];
+      session: {
+        expiresAt: components['schemas']['Instant'];
+        id: string;
+      } | null;
+      tenant: {
+        id: string;
+        name: string;
+      };
+      user: components['schemas']['User'] | null;
+    };
     TaskRun: {
       attempts: components['schemas']['Attempt'][];
       attemptsUsed: number;
@@ -978,6 +1038,13 @@ export interface components {
       | 'cancelled'
       | 'compensating'
       | 'compensated';
+    User: {
+      createdAt: components['schemas']['Instant'];
+      email: string;
+      id: string;
+      name: string;
+      platformAdmin: boolean;
+    };
     WhoAmI: {
       key: {
         id: string;
@@ -1172,7 +1239,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ApiKeyList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1220,7 +1289,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ApiKeyIssued'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1378,7 +1449,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1452,7 +1525,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1489,7 +1564,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1571,7 +1648,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3094,7 +3173,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['MemberList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3141,7 +3222,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3226,7 +3309,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
