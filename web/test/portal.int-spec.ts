@@ -27,6 +27,9 @@ const CHAIN = {
   ],
 };
 
+// The first platform admin user, as `npm start` creates it from these variables.
+const ADMIN = { email: 'admin@e2e.example', password: 'e2e-admin-password-1' };
+
 describe('the web portal', () => {
   let platform: Platform;
   let agent: AgentProcess;
@@ -38,7 +41,10 @@ describe('the web portal', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'baton-web-e2e-'));
-    platform = await startPlatform({ databaseUrl: null });
+    platform = await startPlatform({
+      databaseUrl: null,
+      env: { BATON_ADMIN_EMAIL: ADMIN.email, BATON_ADMIN_PASSWORD: ADMIN.password },
+    });
     agent = startAgentProcess({
       server: platform.grpc,
       token: await platform.agentToken(),
@@ -80,19 +86,31 @@ describe('the web portal', () => {
     expect(unknownApi.headers.get('content-type')).toContain('application/problem+json');
   });
 
-  it('signs in with an API key, refusing a wrong one', async () => {
+  /** Signs a page in with email and password from the sign-in page. */
+  const signIn = async (p: Page, email: string, password: string) => {
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+  };
+
+  it('signs in with email and password, refusing a wrong password, and returns to the page asked for', async () => {
     await page.goto(`${platform.url}/jobs/`);
     await page.waitForURL(/\/sign-in\/\?next=/);
     await screenshot(page, 'sign-in');
-    await page.getByLabel('API key').fill('bat_key_not_a_real_key_0000000000');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('not accepted');
-    await page.getByLabel('API key').fill(platform.token);
+    await signIn(page, ADMIN.email, 'not-the-password');
+    await expect
+      .poll(() => page.locator('#signin-error').textContent())
+      .toContain('email or the password is not right');
+    await page.getByLabel('Password').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/jobs\/$/);
     await expect.poll(() => page.getByTestId('role').textContent()).toBe('Platform admin');
+    await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('default');
     // No jobs yet: the empty state tells how to add one.
     await page.getByText('No jobs yet.').waitFor();
+    // The session is the httpOnly cookie: nothing of it is readable by the page.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('baton_session');
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain('bat_');
   });
 
   it('lists a job applied through the API, with search in the address', async () => {
@@ -373,6 +391,10 @@ describe('the web portal', () => {
     const viewer = await viewerContext.newPage();
     try {
       await viewer.goto(`${platform.url}/sign-in/`);
+      await viewer.getByRole('button', { name: 'Use an API key instead' }).click();
+      await viewer.getByLabel('API key').fill('bat_key_not_a_real_key_0000000000');
+      await viewer.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => viewer.locator('#signin-error').textContent()).toContain('not accepted');
       await viewer.getByLabel('API key').fill(key.body.token);
       await viewer.getByRole('button', { name: 'Sign in' }).click();
       await viewer.getByTestId('role').getByText('Viewer').waitFor();
