@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { roleMayCall } from '@/auth/roles';
 import { SessionCheck, signOut, switchTenant, useSession } from '@/auth/session';
 import { problemText } from '@/components/feedback';
 import { LANGUAGES, type Language, setLanguage } from '@/i18n/i18n';
@@ -14,12 +15,14 @@ const NAV = [
   { href: '/', key: 'nav.home' },
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
+  { href: '/admin/', key: 'nav.admin' },
 ] as const;
 
 /** Which nav entry a path belongs to (a job page is under Jobs, a run page too). */
 function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
+  if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
 }
 
@@ -57,6 +60,15 @@ function ToSignIn() {
     router.replace(href.signIn(qs ? `${pathname}?${qs}` : pathname, ended ? 'ended' : undefined));
   }, [router, pathname, params, ended]);
   return <div className="boot" aria-busy="true" />;
+}
+
+/** The Admin view is offered to whoever can use one of its tabs; a person always has their sessions. */
+function mayAdmin(session: NonNullable<ReturnType<typeof useSession>['session']>): boolean {
+  return (
+    session.credential === 'session' ||
+    roleMayCall(session.role, 'GET /api/v1/users') ||
+    roleMayCall(session.role, 'GET /api/v1/api-keys')
+  );
 }
 
 /** Who is signed in, where, and (with several memberships) a switch to another tenant. */
@@ -124,7 +136,9 @@ function Who() {
 
 function Header() {
   const { t, i18n } = useTranslation();
+  const { session } = useSession();
   const { utc, setUtc } = usePrefs();
+  const nav = NAV.filter((n) => n.href !== '/admin/' || (session !== null && mayAdmin(session)));
   const pathname = usePathname();
   const active = section(pathname);
   return (
@@ -140,7 +154,7 @@ function Header() {
       </Link>
       <nav aria-label={t('nav.label')}>
         <ul className="nav">
-          {NAV.map((n) => (
+          {nav.map((n) => (
             <li key={n.href}>
               <Link href={n.href} aria-current={active === n.href ? 'page' : undefined}>
                 {t(n.key)}

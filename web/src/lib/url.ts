@@ -36,6 +36,7 @@ export const href = {
       task && attempt ? `&attempt=${attempt}` : ''
     }`,
   agents: () => '/agents/',
+  admin: (tab?: string) => (tab ? `/admin/?tab=${tab}` : '/admin/'),
   signIn: (next?: string, reason?: 'ended') => {
     const qs = new URLSearchParams();
     if (next && next !== '/') qs.set('next', next);
