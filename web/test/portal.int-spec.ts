@@ -103,6 +103,17 @@ describe('the web portal', () => {
     await expect
       .poll(() => page.locator('#signin-error').textContent())
       .toContain('email or the password is not right');
+    // Failures are limited per email: beyond the budget the API answers 429, and the page says how long to wait.
+    const locked = 'locked-out@e2e.example';
+    for (let i = 0; i < 5; i++)
+      expect((await platform.request('POST', '/api/v1/auth/login', { email: locked, password: 'guess' })).status).toBe(
+        401,
+      );
+    await signIn(page, locked, 'guess');
+    await expect
+      .poll(() => page.locator('#signin-error').textContent())
+      .toMatch(/Too many failed sign-ins\. Try again in about \d+ minutes? \(\d+ s\)/);
+    await page.getByLabel('Email').fill(ADMIN.email);
     await page.getByLabel('Password').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/jobs\/$/);
