@@ -453,6 +453,7 @@ describe('the web portal', () => {
   describe('people: Admin, roles, tenants and sessions', () => {
     let dev: BrowserContext;
     let devPage: Page;
+    let acmeAdminKey: string;
 
     afterAll(async () => {
       await dev?.close();
@@ -492,6 +493,7 @@ describe('the web portal', () => {
       // A second tenant the developer also belongs to, as an operator there.
       const acme = await platform.api('POST', '/api/v1/tenants', { name: 'acme' });
       expect(acme.status).toBe(201);
+      acmeAdminKey = acme.body.adminToken;
       const added = await platform.api(
         'POST',
         '/api/v1/users',
@@ -532,6 +534,32 @@ describe('the web portal', () => {
       await expect.poll(() => devPage.getByTestId('role').textContent()).toBe('Viewer');
       await devPage.locator('tr[data-job="e2e-chain"]').waitFor();
       expect(await devPage.getByRole('link', { name: 'New job' }).count()).toBe(0);
+    });
+
+    it('shows what the API refuses: the last tenant admin of a tenant is not demoted', async () => {
+      const owner = { email: 'owner@acme.example', name: 'Acme Owner', role: 'tenant_admin' };
+      const auth = { authorization: `Bearer ${acmeAdminKey}` };
+      expect((await platform.api('POST', '/api/v1/users', owner, auth)).status).toBe(201);
+      const keyContext = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+      try {
+        const p = await keyContext.newPage();
+        await p.goto(`${platform.url}/sign-in/?method=api-key&next=%2Fadmin%2F`);
+        await p.getByLabel('API key').fill(acmeAdminKey);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await p.waitForURL(/\/admin\/$/);
+        await expect.poll(() => p.getByTestId('tenant').textContent()).toBe('acme');
+        // A key is no person: no sessions of its own.
+        expect(await p.getByRole('tab', { name: 'My sessions' }).count()).toBe(0);
+        await p
+          .locator(`tr[data-member="${owner.email}"]`)
+          .getByLabel(`Role of ${owner.name}`)
+          .selectOption('developer');
+        await expect.poll(() => p.getByTestId('admin-error').textContent()).toContain('Not possible');
+        const members = await platform.api('GET', '/api/v1/users', undefined, auth);
+        expect(members.body.items.find((m: { email: string }) => m.email === owner.email).role).toBe('tenant_admin');
+      } finally {
+        await keyContext.close();
+      }
     });
 
     it('creates an API key with a role, shows it once with a copy button, and revokes it', async () => {
