@@ -24,6 +24,7 @@ export type SessionList = Schemas['SessionList'];
 export type Member = Schemas['Member'];
 export type ApiKey = Schemas['ApiKey'];
 export type ApiKeyIssued = Schemas['ApiKeyIssued'];
+export type AgentToken = Schemas['AgentToken'];
 
 /** The platform's problem+json error body. */
 export interface Problem {

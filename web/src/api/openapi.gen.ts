@@ -748,6 +748,22 @@ export interface components {
     AgentList: {
       items: components['schemas']['Agent'][];
     };
+    AgentToken: {
+      createdAt: components['schemas']['Instant'];
+      id: string;
+      /** @description the agent the token is bound to */
+      name: string;
+      /** @description the first characters of the token */
+      prefix: string;
+      revokedAt: components['schemas']['Instant'] | null;
+    };
+    AgentTokenIssued: components['schemas']['AgentToken'] & {
+      /** @description the token itself */
+      token: string;
+    };
+    AgentTokenList: {
+      items: components['schemas']['AgentToken'][];
+    };
     ApiKey: {
       createdAt: components['schemas']['Instant'];
       id: string;
@@ -1080,7 +1096,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AgentTokenList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1124,7 +1142,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AgentTokenIssued'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
