@@ -573,20 +573,20 @@ describe('the web portal', () => {
       expect(offered).toEqual(['Tenant admin', 'Developer', 'Operator', 'Viewer', 'Auditor']);
       await dialog.getByLabel('Role').selectOption('operator');
       await dialog.getByRole('button', { name: 'Create key' }).click();
-      const issued = page.getByTestId('issued-key');
+      const issued = page.getByTestId('issued-secret');
       await issued.waitFor();
       const token = await issued.getByLabel('The new API key').inputValue();
       expect(token).toMatch(/^bat_key_/);
       await issued.getByRole('button', { name: 'Copy' }).click();
       await issued.getByText('Copied to the clipboard.').waitFor();
       expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
-      const row = page.locator('tr[data-key="e2e deploy"]');
+      const row = page.locator('tr[data-credential="e2e deploy"]');
       expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('active');
       // The list never shows the key again.
       expect(await page.getByTestId('keys-table').textContent()).not.toContain(token);
       await screenshot(page, 'admin-keys');
       await issued.getByRole('button', { name: 'Done' }).click();
-      expect(await page.getByTestId('issued-key').count()).toBe(0);
+      expect(await page.getByTestId('issued-secret').count()).toBe(0);
 
       const asKey = () => fetch(`${platform.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
       expect((await asKey()).status).toBe(200);
@@ -597,6 +597,25 @@ describe('the web portal', () => {
       await page.getByLabel('Status').selectOption('active');
       await page.waitForURL(/status=active/);
       expect(await row.count()).toBe(0);
+    });
+
+    it('creates an agent token shown once, and revokes it', async () => {
+      await page.getByRole('tab', { name: 'Agent tokens' }).click();
+      await page.waitForURL(/tab=tokens/);
+      // The e2e agent's token, issued through the API before the tests, is listed.
+      await page.getByTestId('tokens-table').waitFor();
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Agent name').fill('e2e-edge');
+      await dialog.getByRole('button', { name: 'Create token' }).click();
+      const issued = page.getByTestId('issued-secret');
+      expect(await issued.getByLabel('The new agent token').inputValue()).toMatch(/^bat_agt_/);
+      const row = page.locator('tr[data-credential="e2e-edge"]');
+      await row.getByRole('button', { name: 'Revoke e2e-edge' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      await expect.poll(() => row.locator('[data-status]').getAttribute('data-status')).toBe('revoked');
+      const tokens = await platform.api('GET', '/api/v1/agent-tokens');
+      expect(tokens.body.items.find((x: { name: string }) => x.name === 'e2e-edge').revokedAt).not.toBeNull();
     });
 
     it("lists the user's own sessions and revokes one: that browser is sent to sign in, and back", async () => {

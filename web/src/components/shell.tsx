@@ -67,7 +67,8 @@ function mayAdmin(session: NonNullable<ReturnType<typeof useSession>['session']>
   return (
     session.credential === 'session' ||
     roleMayCall(session.role, 'GET /api/v1/users') ||
-    roleMayCall(session.role, 'GET /api/v1/api-keys')
+    roleMayCall(session.role, 'GET /api/v1/api-keys') ||
+    roleMayCall(session.role, 'GET /api/v1/agent-tokens')
   );
 }
 

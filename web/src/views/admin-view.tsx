@@ -3,7 +3,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type ApiKey, type ApiKeyIssued, type Member, type Role, type SessionList, api } from '@/api/client';
+import { type AgentToken, type ApiKey, type Member, type Role, type SessionList, api } from '@/api/client';
 import { useCan } from '@/auth/permissions';
 import { MEMBER_ROLES, ROLES, ROLE_RANK, grantable } from '@/auth/roles';
 import { signOut, useSession } from '@/auth/session';
@@ -15,7 +15,7 @@ import { TabPanel, Tabs } from '@/components/tabs';
 import { useFormatters } from '@/lib/prefs';
 import { useQueryState } from '@/lib/url';
 
-type Tab = 'members' | 'keys' | 'sessions';
+type Tab = 'members' | 'keys' | 'tokens' | 'sessions';
 type Session = SessionList['items'][number];
 
 /** Whether `actor` may act on something held at `role` (the API's rank rule; it still decides). */
@@ -27,6 +27,23 @@ const memberRank = (m: Member): Role => (m.platformAdmin ? 'platform_admin' : m.
 const matches = (q: string, ...texts: string[]) =>
   !q || texts.some((x) => x.toLowerCase().includes(q.trim().toLowerCase()));
 
+function AdminTab({ tab }: { tab: Tab }) {
+  switch (tab) {
+    case 'members':
+      return <MembersTab />;
+    case 'keys':
+      return <KeysTab />;
+    case 'tokens':
+      return <AgentTokensTab />;
+    case 'sessions':
+      return <SessionsTab />;
+    default: {
+      const never: never = tab;
+      return never;
+    }
+  }
+}
+
 /** Users and memberships, API keys and the user's own sessions, each tab offered to who may use it. */
 export function AdminView() {
   const { t } = useTranslation();
@@ -35,9 +52,11 @@ export function AdminView() {
   const [params, setParams] = useQueryState();
   const canMembers = useCan('GET /api/v1/users');
   const canKeys = useCan('GET /api/v1/api-keys');
+  const canTokens = useCan('GET /api/v1/agent-tokens');
   const tabs = [
     ...(canMembers ? [{ id: 'members' as const, label: t('admin.tabs.members') }] : []),
     ...(canKeys ? [{ id: 'keys' as const, label: t('admin.tabs.keys') }] : []),
+    ...(canTokens ? [{ id: 'tokens' as const, label: t('admin.tabs.tokens') }] : []),
     ...(session?.credential === 'session' ? [{ id: 'sessions' as const, label: t('admin.tabs.sessions') }] : []),
   ];
   const tab = tabs.find((x) => x.id === params.get('tab'))?.id ?? tabs[0]?.id;
@@ -60,7 +79,7 @@ export function AdminView() {
             onChange={(id: Tab) => setParams({ tab: id, q: null, role: null, status: null, tenant: null })}
           />
           <TabPanel idPrefix="admin" value={tab}>
-            {tab === 'members' ? <MembersTab /> : tab === 'keys' ? <KeysTab /> : <SessionsTab />}
+            <AdminTab tab={tab} />
           </TabPanel>
         </>
       )}
@@ -404,7 +423,42 @@ function AddMember({
   );
 }
 
-function KeysTab() {
+/** What the API shows of a credential (an API key or an agent token): never the secret. */
+interface Credential {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+  role?: Role;
+}
+
+/**
+ * API keys and agent tokens: the same list (filter by name and status), the
+ * same "create, shown once" and the same confirmed revoke; keys also carry a role.
+ */
+function CredentialsTab<T extends Credential>({
+  ns,
+  query,
+  listPath,
+  canCreate,
+  canRevoke,
+  roles,
+  create,
+  revoke,
+  testId,
+}: {
+  ns: 'keys' | 'tokens';
+  query: Parameters<typeof Loaded<{ items: T[] }>>[0]['query'];
+  listPath: string;
+  canCreate: boolean;
+  canRevoke: boolean;
+  /** The roles a new one may get; null for credentials without a role. */
+  roles: readonly Role[] | null;
+  create: (name: string, role: Role | null) => Promise<T & { token: string }>;
+  revoke: (row: T) => Promise<unknown>;
+  testId: string;
+}) {
   const { t } = useTranslation();
   const f = useFormatters();
   const queryClient = useQueryClient();
@@ -412,26 +466,22 @@ function KeysTab() {
   const [params] = useQueryState();
   const q = params.get('q') ?? '';
   const status = params.get('status');
-  const keys = api.useQuery('get', '/api/v1/api-keys');
-  const canCreate = useCan('POST /api/v1/api-keys');
-  const canRevoke = useCan('DELETE /api/v1/api-keys/{id}');
-  const revoke = api.useMutation('delete', '/api/v1/api-keys/{id}');
   const [creating, setCreating] = useState(false);
-  const [issued, setIssued] = useState<ApiKeyIssued | null>(null);
-  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const [issued, setIssued] = useState<(T & { token: string }) | null>(null);
+  const [revoking, setRevoking] = useState<T | null>(null);
   const outcome = useOutcome();
-  // platform_admin keys are issued only at bootstrap
-  const offered = grantable(role, MEMBER_ROLES);
-  const reload = () => void queryClient.invalidateQueries({ queryKey: ['get', '/api/v1/api-keys'] });
+  const reload = () => void queryClient.invalidateQueries({ queryKey: ['get', listPath] });
 
-  const columns: Array<Column<ApiKey>> = [
-    { id: 'name', header: t('admin.keys.name'), cell: (k) => k.name, rowHeader: true },
+  const columns: Array<Column<T>> = [
+    { id: 'name', header: t(`admin.${ns}.name`), cell: (k) => k.name, rowHeader: true },
     {
       id: 'prefix',
-      header: t('admin.keys.prefix'),
+      header: t(`admin.${ns}.prefix`),
       cell: (k) => <code>{k.prefix.endsWith('…') ? k.prefix : `${k.prefix}…`}</code>,
     },
-    { id: 'role', header: t('admin.keys.role'), cell: (k) => <RoleBadge role={k.role} /> },
+    ...(roles
+      ? [{ id: 'role', header: t('admin.keys.role'), cell: (k: T) => k.role && <RoleBadge role={k.role} /> }]
+      : []),
     { id: 'created', header: t('admin.keys.created'), cell: (k) => f.instant(k.createdAt) },
     {
       id: 'status',
@@ -453,16 +503,16 @@ function KeysTab() {
       cell: (k) =>
         canRevoke &&
         !k.revokedAt &&
-        outranks(role, k.role) && (
+        (!k.role || outranks(role, k.role)) && (
           <RowAction label={t('admin.keys.revoke')} of={k.name} onClick={() => (outcome.clear(), setRevoking(k))} />
         ),
     },
   ];
   return (
-    <section aria-label={t('admin.tabs.keys')}>
+    <section aria-label={t(`admin.tabs.${ns}`)}>
       <div className="section-head">
         <Filters>
-          <TextFilter label={t('admin.keys.search')} />
+          <TextFilter label={t(`admin.${ns}.search`)} />
           <ChoiceFilter
             name="status"
             label={t('admin.keys.status')}
@@ -473,108 +523,176 @@ function KeysTab() {
             ]}
           />
         </Filters>
-        {canCreate && offered.length > 0 && (
+        {canCreate && (roles === null || roles.length > 0) && (
           <button
             type="button"
             className="btn btn-primary"
             onClick={() => (outcome.clear(), setIssued(null), setCreating(true))}
           >
-            {t('admin.keys.create')}
+            {t(`admin.${ns}.create`)}
           </button>
         )}
       </div>
-      {issued && <IssuedKey issued={issued} onDismiss={() => setIssued(null)} />}
+      {issued && (
+        <IssuedSecret
+          title={t(`admin.${ns}.issued`, { name: issued.name })}
+          label={t(`admin.${ns}.token`)}
+          secret={issued.token}
+          onDismiss={() => setIssued(null)}
+        />
+      )}
       {outcome.node}
       <FilteredTable
-        query={keys}
+        query={query}
         keep={(k) =>
           matches(q, k.name, k.prefix) &&
           (status === 'active' ? !k.revokedAt : status === 'revoked' ? Boolean(k.revokedAt) : true)
         }
-        empty={t('admin.keys.empty')}
-        noneMatch={t('admin.keys.noneMatch')}
-        caption={t('admin.tabs.keys')}
+        empty={t(`admin.${ns}.empty`)}
+        noneMatch={t(`admin.${ns}.noneMatch`)}
+        caption={t(`admin.tabs.${ns}`)}
         columns={columns}
         rowKey={(k) => k.id}
-        rowAttrs={(k) => ({ 'data-key': k.name })}
-        testId="keys-table"
+        rowAttrs={(k) => ({ 'data-credential': k.name })}
+        testId={testId}
       />
       {creating && (
-        <CreateKey
-          roles={offered}
+        <CreateCredential
+          title={t(`admin.${ns}.createTitle`)}
+          confirmLabel={t(`admin.${ns}.create`)}
+          nameLabel={t(`admin.${ns}.name`)}
+          roles={roles}
+          create={create}
           onClose={() => setCreating(false)}
           onCreated={(k) => (setCreating(false), setIssued(k), reload())}
         />
       )}
       {revoking && (
         <ActionDialog
-          title={t('admin.keys.revokeTitle', { name: revoking.name })}
+          title={t(`admin.${ns}.revokeTitle`, { name: revoking.name })}
           confirmLabel={t('admin.keys.revoke')}
           danger
-          run={() => revoke.mutateAsync({ params: { path: { id: revoking.id } } })}
+          run={() => revoke(revoking)}
           onDone={() => (
             setRevoking(null),
-            outcome.done(t('admin.keys.revokedDone', { name: revoking.name })),
+            outcome.done(t(`admin.${ns}.revokedDone`, { name: revoking.name })),
             reload()
           )}
           onClose={() => setRevoking(null)}
         >
-          <p>{t('admin.keys.revokeBody')}</p>
+          <p>{t(`admin.${ns}.revokeBody`)}</p>
         </ActionDialog>
       )}
     </section>
   );
 }
 
-function CreateKey({
+function KeysTab() {
+  const { role } = useSession();
+  const keys = api.useQuery('get', '/api/v1/api-keys');
+  const create = api.useMutation('post', '/api/v1/api-keys');
+  const revoke = api.useMutation('delete', '/api/v1/api-keys/{id}');
+  return (
+    <CredentialsTab<ApiKey>
+      ns="keys"
+      query={keys}
+      listPath="/api/v1/api-keys"
+      canCreate={useCan('POST /api/v1/api-keys')}
+      canRevoke={useCan('DELETE /api/v1/api-keys/{id}')}
+      // platform_admin keys are issued only at bootstrap
+      roles={grantable(role, MEMBER_ROLES)}
+      create={(name, r) => create.mutateAsync({ body: { name, ...(r ? { role: r } : {}) } })}
+      revoke={(k) => revoke.mutateAsync({ params: { path: { id: k.id } } })}
+      testId="keys-table"
+    />
+  );
+}
+
+function AgentTokensTab() {
+  const tokens = api.useQuery('get', '/api/v1/agent-tokens');
+  const create = api.useMutation('post', '/api/v1/agent-tokens');
+  const revoke = api.useMutation('delete', '/api/v1/agent-tokens/{id}');
+  return (
+    <CredentialsTab<AgentToken>
+      ns="tokens"
+      query={tokens}
+      listPath="/api/v1/agent-tokens"
+      canCreate={useCan('POST /api/v1/agent-tokens')}
+      canRevoke={useCan('DELETE /api/v1/agent-tokens/{id}')}
+      roles={null}
+      create={(name) => create.mutateAsync({ body: { name } })}
+      revoke={(k) => revoke.mutateAsync({ params: { path: { id: k.id } } })}
+      testId="tokens-table"
+    />
+  );
+}
+
+function CreateCredential<T>({
+  title,
+  confirmLabel,
+  nameLabel,
   roles,
+  create,
   onClose,
   onCreated,
 }: {
-  roles: readonly Role[];
+  title: string;
+  confirmLabel: string;
+  nameLabel: string;
+  roles: readonly Role[] | null;
+  create: (name: string, role: Role | null) => Promise<T>;
   onClose: () => void;
-  onCreated: (k: ApiKeyIssued) => void;
+  onCreated: (k: T) => void;
 }) {
   const { t } = useTranslation();
-  const create = api.useMutation('post', '/api/v1/api-keys');
   const [name, setName] = useState('');
-  const [role, setRole] = useState<Role>(defaultRole(roles));
+  const [role, setRole] = useState<Role | null>(roles && defaultRole(roles));
   return (
     <ActionDialog
-      title={t('admin.keys.createTitle')}
-      confirmLabel={t('admin.keys.create')}
-      run={() => create.mutateAsync({ body: { name: name.trim(), role } }).then(onCreated)}
+      title={title}
+      confirmLabel={confirmLabel}
+      run={() => create(name.trim(), role).then(onCreated)}
       onDone={() => undefined}
       onClose={onClose}
     >
       <label className="field">
-        <span>{t('admin.keys.name')}</span>
+        <span>{nameLabel}</span>
         <input required value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      <RoleSelect label={t('admin.keys.role')} value={role} roles={roles} onChange={setRole} />
+      {roles && role && <RoleSelect label={t('admin.keys.role')} value={role} roles={roles} onChange={setRole} />}
     </ActionDialog>
   );
 }
 
-/** The new key, shown this once, with a copy button. */
-function IssuedKey({ issued, onDismiss }: { issued: ApiKeyIssued; onDismiss: () => void }) {
+/** A new secret, shown this once, with a copy button. */
+function IssuedSecret({
+  title,
+  label,
+  secret,
+  onDismiss,
+}: {
+  title: string;
+  label: string;
+  secret: string;
+  onDismiss: () => void;
+}) {
   const { t } = useTranslation();
   const [copied, setCopied] = useState<boolean | null>(null);
   return (
-    <div className="notice issued-key" role="status" data-testid="issued-key">
+    <div className="notice issued-key" role="status" data-testid="issued-secret">
       <p>
-        <strong>{t('admin.keys.issued', { name: issued.name })}</strong> {t('admin.keys.issuedOnce')}
+        <strong>{title}</strong> {t('admin.keys.issuedOnce')}
       </p>
       <div className="issued-key-row">
-        <label className="visually-hidden" htmlFor="issued-token">
-          {t('admin.keys.token')}
+        <label className="visually-hidden" htmlFor="issued-secret">
+          {label}
         </label>
-        <input id="issued-token" className="mono" readOnly value={issued.token} onFocus={(e) => e.target.select()} />
+        <input id="issued-secret" className="mono" readOnly value={secret} onFocus={(e) => e.target.select()} />
         <button
           type="button"
           className="btn"
           onClick={() =>
-            void navigator.clipboard.writeText(issued.token).then(
+            void navigator.clipboard.writeText(secret).then(
               () => setCopied(true),
               () => setCopied(false),
             )
