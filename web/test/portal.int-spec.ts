@@ -641,6 +641,16 @@ describe('the web portal', () => {
         expect(new URL(otherPage.url()).searchParams.get('next')).toBe('/jobs/');
         await signIn(otherPage, ADMIN.email, ADMIN.password);
         await otherPage.waitForURL(/\/jobs\/$/);
+
+        // Revoked again while that browser is away: reloading the page says so too.
+        await page.reload();
+        await expect.poll(() => rows.count()).toBe(2);
+        await page.locator('tr:not([data-current]) button', { hasText: 'Revoke' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+        await expect.poll(() => rows.count()).toBe(1);
+        await otherPage.reload();
+        await otherPage.getByTestId('session-ended').waitFor();
+        expect(new URL(otherPage.url()).searchParams.get('next')).toBe('/jobs/');
       } finally {
         await other.close();
       }

@@ -24,12 +24,16 @@ type State =
   | { status: 'signed-in'; session: Session; apiKey: string | null };
 
 const KEY_STORAGE = 'baton.apiKey';
+// Not a credential: only that this browser had a session, so a reload after it ended can say so.
+const HAD_SESSION = 'baton.hadSession';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const listeners = new Set<() => void>();
 let state: State = { status: 'loading' };
 
 function set(next: State) {
   state = next;
+  if (next.status === 'signed-in') window.localStorage.setItem(HAD_SESSION, '1');
+  if (next.status === 'signed-out') window.localStorage.removeItem(HAD_SESSION);
   for (const l of listeners) l();
 }
 
@@ -71,7 +75,7 @@ async function boot() {
     // unreachable: treated as signed out; the sign-in page says so when the user tries
   }
   if (key) window.sessionStorage.removeItem(KEY_STORAGE);
-  set({ status: 'signed-out', ended: false });
+  set({ status: 'signed-out', ended: window.localStorage.getItem(HAD_SESSION) !== null });
 }
 
 export type SignInError = 'invalid' | 'rate-limited' | 'unreachable';
