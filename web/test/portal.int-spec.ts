@@ -27,6 +27,10 @@ const CHAIN = {
   ],
 };
 
+// The first platform admin user, as `npm start` creates it from these variables.
+const ADMIN = { email: 'admin@e2e.example', password: 'e2e-admin-password-1' };
+const DEV = { email: 'dana@e2e.example', name: 'Dana Developer', password: 'dana-password-123' };
+
 describe('the web portal', () => {
   let platform: Platform;
   let agent: AgentProcess;
@@ -38,7 +42,10 @@ describe('the web portal', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'baton-web-e2e-'));
-    platform = await startPlatform({ databaseUrl: null });
+    platform = await startPlatform({
+      databaseUrl: null,
+      env: { BATON_ADMIN_EMAIL: ADMIN.email, BATON_ADMIN_PASSWORD: ADMIN.password },
+    });
     agent = startAgentProcess({
       server: platform.grpc,
       token: await platform.agentToken(),
@@ -54,6 +61,7 @@ describe('the web portal', () => {
     });
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US', timezoneId: 'Europe/Berlin' });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: platform.url });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     errors = pageErrors(page);
@@ -80,19 +88,42 @@ describe('the web portal', () => {
     expect(unknownApi.headers.get('content-type')).toContain('application/problem+json');
   });
 
-  it('signs in with an API key, refusing a wrong one', async () => {
+  /** Signs a page in with email and password from the sign-in page. */
+  const signIn = async (p: Page, email: string, password: string) => {
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+  };
+
+  it('signs in with email and password, refusing a wrong password, and returns to the page asked for', async () => {
     await page.goto(`${platform.url}/jobs/`);
     await page.waitForURL(/\/sign-in\/\?next=/);
     await screenshot(page, 'sign-in');
-    await page.getByLabel('API key').fill('bat_key_not_a_real_key_0000000000');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('not accepted');
-    await page.getByLabel('API key').fill(platform.token);
+    await signIn(page, ADMIN.email, 'not-the-password');
+    await expect
+      .poll(() => page.locator('#signin-error').textContent())
+      .toContain('email or the password is not right');
+    // Failures are limited per email: beyond the budget the API answers 429, and the page says how long to wait.
+    const locked = 'locked-out@e2e.example';
+    for (let i = 0; i < 5; i++)
+      expect((await platform.request('POST', '/api/v1/auth/login', { email: locked, password: 'guess' })).status).toBe(
+        401,
+      );
+    await signIn(page, locked, 'guess');
+    await expect
+      .poll(() => page.locator('#signin-error').textContent())
+      .toMatch(/Too many failed sign-ins\. Try again in about \d+ minutes? \(\d+ s\)/);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/jobs\/$/);
     await expect.poll(() => page.getByTestId('role').textContent()).toBe('Platform admin');
+    await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('default');
     // No jobs yet: the empty state tells how to add one.
     await page.getByText('No jobs yet.').waitFor();
+    // The session is the httpOnly cookie: nothing of it is readable by the page.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('baton_session');
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain('bat_');
   });
 
   it('lists a job applied through the API, with search in the address', async () => {
@@ -373,9 +404,15 @@ describe('the web portal', () => {
     const viewer = await viewerContext.newPage();
     try {
       await viewer.goto(`${platform.url}/sign-in/`);
+      await viewer.getByRole('button', { name: 'Use an API key instead' }).click();
+      await viewer.getByLabel('API key').fill('bat_key_not_a_real_key_0000000000');
+      await viewer.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => viewer.locator('#signin-error').textContent()).toContain('not accepted');
       await viewer.getByLabel('API key').fill(key.body.token);
       await viewer.getByRole('button', { name: 'Sign in' }).click();
       await viewer.getByTestId('role').getByText('Viewer').waitFor();
+      // A viewer's key administers nothing: no Admin in the bar.
+      expect(await viewer.getByRole('banner').getByRole('link', { name: 'Admin' }).count()).toBe(0);
 
       await viewer.goto(`${platform.url}/job/?name=e2e-chain`);
       await viewer.locator('.dag-node[data-task="load"]').waitFor();
@@ -411,6 +448,223 @@ describe('the web portal', () => {
     } finally {
       await viewerContext.close();
     }
+  });
+
+  describe('people: Admin, roles, tenants and sessions', () => {
+    let dev: BrowserContext;
+    let devPage: Page;
+    let acmeAdminKey: string;
+
+    afterAll(async () => {
+      await dev?.close();
+    });
+
+    const member = (email: string) => page.locator(`tr[data-member="${email}"]`);
+
+    it('adds a developer with a password in Admin', async () => {
+      await nav('Admin').click();
+      await page.waitForURL(/\/admin\/$/);
+      await member(ADMIN.email).waitFor();
+      // The admin's own row offers no change or removal.
+      expect(await member(ADMIN.email).textContent()).toContain('you');
+      await page.getByRole('button', { name: 'Add member' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Email').fill(DEV.email);
+      await dialog.getByLabel('Name').fill(DEV.name);
+      await dialog.getByLabel('Password (new accounts only)').fill(DEV.password);
+      await dialog.getByLabel('Role').selectOption('developer');
+      await dialog.getByRole('button', { name: 'Add member' }).click();
+      await page.getByText(`${DEV.name} was added.`).waitFor();
+      await member(DEV.email).waitFor();
+      expect(await member(DEV.email).getByLabel(`Role of ${DEV.name}`).inputValue()).toBe('developer');
+      // The filters are in the address.
+      await page.getByLabel('Role', { exact: true }).selectOption('developer');
+      await page.waitForURL(/role=developer/);
+      expect(await member(ADMIN.email).count()).toBe(0);
+      await page.getByLabel('Name or email').fill('nobody-like-this');
+      await page.waitForURL(/q=nobody-like-this/);
+      await page.getByText('No member matches the filters.').waitFor();
+      await page.goto(`${platform.url}/admin/?tab=members`);
+      await member(DEV.email).waitFor();
+      await screenshot(page, 'admin');
+    });
+
+    it('signs the developer in elsewhere: no admin controls, and a tenant switcher across memberships', async () => {
+      // A second tenant the developer also belongs to, as an operator there.
+      const acme = await platform.api('POST', '/api/v1/tenants', { name: 'acme' });
+      expect(acme.status).toBe(201);
+      acmeAdminKey = acme.body.adminToken;
+      const added = await platform.api(
+        'POST',
+        '/api/v1/users',
+        { email: DEV.email, name: DEV.name, role: 'operator' },
+        { authorization: `Bearer ${acme.body.adminToken}` },
+      );
+      expect(added.status).toBe(201);
+
+      dev = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+      devPage = await dev.newPage();
+      await devPage.goto(`${platform.url}/admin/?tab=members`);
+      await devPage.waitForURL(/\/sign-in\//);
+      await signIn(devPage, DEV.email, DEV.password);
+      await devPage.waitForURL(/\/admin\//);
+      await expect.poll(() => devPage.getByTestId('role').textContent()).toBe('Developer');
+      // Only their own sessions: no members or keys, no add or create.
+      await devPage.getByRole('tab', { name: 'My sessions' }).waitFor();
+      for (const name of ['Members', 'API keys'])
+        expect(await devPage.getByRole('tab', { name }).count(), name).toBe(0);
+      for (const name of ['Add member', 'Create key'])
+        expect(await devPage.getByRole('button', { name }).count(), name).toBe(0);
+      await devPage.locator('tr[data-current="true"]').waitFor();
+
+      await devPage.getByLabel('Switch tenant').selectOption('acme');
+      await expect.poll(() => devPage.getByTestId('role').textContent()).toBe('Operator');
+      await devPage.getByLabel('Switch tenant').selectOption('default');
+      await expect.poll(() => devPage.getByTestId('role').textContent()).toBe('Developer');
+    });
+
+    it('changes the role: the member, now a viewer, is offered no New job', async () => {
+      await page.reload();
+      await member(DEV.email).getByLabel(`Role of ${DEV.name}`).selectOption('viewer');
+      await page.getByText(`The role of ${DEV.name} was changed.`).waitFor();
+      const members = await platform.api('GET', '/api/v1/users');
+      expect(members.body.items.find((m: { email: string }) => m.email === DEV.email).role).toBe('viewer');
+
+      await devPage.goto(`${platform.url}/jobs/`);
+      await expect.poll(() => devPage.getByTestId('role').textContent()).toBe('Viewer');
+      await devPage.locator('tr[data-job="e2e-chain"]').waitFor();
+      expect(await devPage.getByRole('link', { name: 'New job' }).count()).toBe(0);
+    });
+
+    it('shows what the API refuses: the last tenant admin of a tenant is not demoted', async () => {
+      const owner = { email: 'owner@acme.example', name: 'Acme Owner', role: 'tenant_admin' };
+      const auth = { authorization: `Bearer ${acmeAdminKey}` };
+      expect((await platform.api('POST', '/api/v1/users', owner, auth)).status).toBe(201);
+      const keyContext = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+      try {
+        const p = await keyContext.newPage();
+        await p.goto(`${platform.url}/sign-in/?method=api-key&next=%2Fadmin%2F`);
+        await p.getByLabel('API key').fill(acmeAdminKey);
+        await p.getByRole('button', { name: 'Sign in' }).click();
+        await p.waitForURL(/\/admin\/$/);
+        await expect.poll(() => p.getByTestId('tenant').textContent()).toBe('acme');
+        // A key is no person: no sessions of its own.
+        expect(await p.getByRole('tab', { name: 'My sessions' }).count()).toBe(0);
+        await p
+          .locator(`tr[data-member="${owner.email}"]`)
+          .getByLabel(`Role of ${owner.name}`)
+          .selectOption('developer');
+        await expect.poll(() => p.getByTestId('admin-error').textContent()).toContain('Not possible');
+        const members = await platform.api('GET', '/api/v1/users', undefined, auth);
+        expect(members.body.items.find((m: { email: string }) => m.email === owner.email).role).toBe('tenant_admin');
+      } finally {
+        await keyContext.close();
+      }
+    });
+
+    it('creates an API key with a role, shows it once with a copy button, and revokes it', async () => {
+      await page.getByRole('tab', { name: 'API keys' }).click();
+      await page.waitForURL(/tab=keys/);
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Name').fill('e2e deploy');
+      // Nobody issues above their own rank, and platform admin keys only at bootstrap.
+      const offered = await dialog.getByLabel('Role').locator('option').allTextContents();
+      expect(offered).toEqual(['Tenant admin', 'Developer', 'Operator', 'Viewer', 'Auditor']);
+      await dialog.getByLabel('Role').selectOption('operator');
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      const issued = page.getByTestId('issued-secret');
+      await issued.waitFor();
+      const token = await issued.getByLabel('The new API key').inputValue();
+      expect(token).toMatch(/^bat_key_/);
+      await issued.getByRole('button', { name: 'Copy' }).click();
+      await issued.getByText('Copied to the clipboard.').waitFor();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+      const row = page.locator('tr[data-credential="e2e deploy"]');
+      expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('active');
+      // The list never shows the key again.
+      expect(await page.getByTestId('keys-table').textContent()).not.toContain(token);
+      await screenshot(page, 'admin-keys');
+      await issued.getByRole('button', { name: 'Done' }).click();
+      expect(await page.getByTestId('issued-secret').count()).toBe(0);
+
+      const asKey = () => fetch(`${platform.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await asKey()).status).toBe(200);
+      await row.getByRole('button', { name: 'Revoke e2e deploy' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      await expect.poll(() => row.locator('[data-status]').getAttribute('data-status')).toBe('revoked');
+      expect((await asKey()).status).toBe(401);
+      await page.getByLabel('Status').selectOption('active');
+      await page.waitForURL(/status=active/);
+      expect(await row.count()).toBe(0);
+    });
+
+    it('creates an agent token shown once, and revokes it', async () => {
+      await page.getByRole('tab', { name: 'Agent tokens' }).click();
+      await page.waitForURL(/tab=tokens/);
+      // The e2e agent's token, issued through the API before the tests, is listed.
+      await page.getByTestId('tokens-table').waitFor();
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Agent name').fill('e2e-edge');
+      await dialog.getByRole('button', { name: 'Create token' }).click();
+      const issued = page.getByTestId('issued-secret');
+      expect(await issued.getByLabel('The new agent token').inputValue()).toMatch(/^bat_agt_/);
+      const row = page.locator('tr[data-credential="e2e-edge"]');
+      await row.getByRole('button', { name: 'Revoke e2e-edge' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+      await expect.poll(() => row.locator('[data-status]').getAttribute('data-status')).toBe('revoked');
+      const tokens = await platform.api('GET', '/api/v1/agent-tokens');
+      expect(tokens.body.items.find((x: { name: string }) => x.name === 'e2e-edge').revokedAt).not.toBeNull();
+    });
+
+    it("lists the user's own sessions and revokes one: that browser is sent to sign in, and back", async () => {
+      const other = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US' });
+      try {
+        const otherPage = await other.newPage();
+        await otherPage.goto(`${platform.url}/agents/?status=connected`);
+        await signIn(otherPage, ADMIN.email, ADMIN.password);
+        await otherPage.waitForURL(/\/agents\/\?status=connected/);
+
+        await page.goto(`${platform.url}/admin/?tab=sessions`);
+        const rows = page.getByTestId('sessions-table').locator('tbody tr');
+        await expect.poll(() => rows.count()).toBe(2);
+        await screenshot(page, 'admin-sessions');
+        await page.locator('tr:not([data-current]) button', { hasText: 'Revoke' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+        await page.getByText('The session was revoked.').waitFor();
+        await expect.poll(() => rows.count()).toBe(1);
+
+        // The other browser's next call is refused: it lands on sign-in saying why, and returns after.
+        await otherPage.getByRole('banner').getByRole('link', { name: 'Jobs', exact: true }).click();
+        await otherPage.getByTestId('session-ended').waitFor();
+        expect(new URL(otherPage.url()).searchParams.get('next')).toBe('/jobs/');
+        await signIn(otherPage, ADMIN.email, ADMIN.password);
+        await otherPage.waitForURL(/\/jobs\/$/);
+
+        // Revoked again while that browser is away: reloading the page says so too.
+        await page.reload();
+        await expect.poll(() => rows.count()).toBe(2);
+        await page.locator('tr:not([data-current]) button', { hasText: 'Revoke' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+        await expect.poll(() => rows.count()).toBe(1);
+        await otherPage.reload();
+        await otherPage.getByTestId('session-ended').waitFor();
+        expect(new URL(otherPage.url()).searchParams.get('next')).toBe('/jobs/');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('signs out: the session ends on the server too', async () => {
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.waitForURL(/\/sign-in\//);
+      expect(await page.getByTestId('session-ended').count()).toBe(0);
+      await page.goto(`${platform.url}/admin/`);
+      await page.waitForURL(/\/sign-in\/\?next=%2Fadmin%2F/);
+      const cookies = await context.cookies(platform.url);
+      expect(cookies.find((c) => c.name === 'baton_session')).toBeUndefined();
+    });
   });
 
   it('raised no uncaught errors in the page', () => {

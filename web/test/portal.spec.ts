@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ROLES, abilityFor } from '@baton/auth';
+import { ROLES, ROLE_RANK, TENANT_ROLES, abilityFor } from '@baton/auth';
 import { routePermissions } from '../src/api/openapi.gen';
-import { roleCan } from '../src/auth/roles';
+import { MEMBER_ROLES, ROLE_RANK as PORTAL_RANK, ROLES as PORTAL_ROLES, roleCan } from '../src/auth/roles';
 import en from '../src/i18n/locales/en.json';
 import zhCN from '../src/i18n/locales/zh-CN.json';
 // @ts-expect-error -- the generator is a plain ES module without types
@@ -18,6 +18,12 @@ describe('role-aware screens', () => {
       const [action, subject] = p.split(' ') as [Action, Subject];
       expect(roleCan(role, p), `${role} ${p}`).toBe(abilityFor(role).can(action, subject));
     }
+  });
+
+  it('offers the roles and ranks libs/auth grants by', () => {
+    expect(PORTAL_ROLES).toEqual([...ROLES]);
+    expect(PORTAL_RANK).toEqual(ROLE_RANK);
+    expect(MEMBER_ROLES).toEqual([...TENANT_ROLES]);
   });
 });
 

@@ -19,7 +19,12 @@ export type Backfill = Schemas['Backfill'];
 export type BackfillPlan = Schemas['BackfillPlan'];
 export type Agent = Schemas['Agent'];
 export type Role = Schemas['Role'];
-export type WhoAmI = Schemas['WhoAmI'];
+export type SessionView = Schemas['SessionView'];
+export type SessionList = Schemas['SessionList'];
+export type Member = Schemas['Member'];
+export type ApiKey = Schemas['ApiKey'];
+export type ApiKeyIssued = Schemas['ApiKeyIssued'];
+export type AgentToken = Schemas['AgentToken'];
 
 /** The platform's problem+json error body. */
 export interface Problem {

@@ -834,6 +834,38 @@ export interface components {
     AgentList: {
       items: components['schemas']['Agent'][];
     };
+    AgentToken: {
+      createdAt: components['schemas']['Instant'];
+      id: string;
+      /** @description the agent the token is bound to */
+      name: string;
+      /** @description the first characters of the token */
+      prefix: string;
+      revokedAt: components['schemas']['Instant'] | null;
+    };
+    AgentTokenIssued: components['schemas']['AgentToken'] & {
+      /** @description the token itself */
+      token: string;
+    };
+    AgentTokenList: {
+      items: components['schemas']['AgentToken'][];
+    };
+    ApiKey: {
+      createdAt: components['schemas']['Instant'];
+      id: string;
+      name: string;
+      /** @description the first characters of the key */
+      prefix: string;
+      revokedAt: components['schemas']['Instant'] | null;
+      role: components['schemas']['Role'];
+    };
+    ApiKeyIssued: components['schemas']['ApiKey'] & {
+      /** @description the key itself */
+      token: string;
+    };
+    ApiKeyList: {
+      items: components['schemas']['ApiKey'][];
+    };
     Attempt: {
       agent: string;
       assignedAt: components['schemas']['Instant'] | null;
@@ -984,6 +1016,20 @@ export interface components {
         version: number;
       }[];
     };
+    Member: components['schemas']['User'] & {
+      memberSince: components['schemas']['Instant'];
+      role: components['schemas']['Role'];
+    };
+    MemberList: {
+      items: components['schemas']['Member'][];
+    };
+    Membership: {
+      role: components['schemas']['Role'];
+      tenant: {
+        id: string;
+        name: string;
+      };
+    };
     /** @enum {string} */
     Role: 'platform_admin' | 'tenant_admin' | 'developer' | 'operator' | 'viewer' | 'auditor';
     Run: {
@@ -1014,6 +1060,36 @@ export interface components {
     };
     /** @enum {string} */
     RunState: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    SessionList: {
+      /** @description newest first */
+      items: {
+        createdAt: components['schemas']['Instant'];
+        current: boolean;
+        expiresAt: components['schemas']['Instant'];
+        id: string;
+        ip: string | null;
+        lastSeenAt: components['schemas']['Instant'];
+        tenantId: string;
+        userAgent: string | null;
+      }[];
+    };
+    SessionView: {
+      /** @enum {string} */
+      credential: 'api_key' | 'session';
+      /** @description send as X-CSRF-Token on every POST */
+      csrfToken: string | null;
+      memberships: components['schemas']['Membership'][];
+      role: components['schemas']['Role'];
+      session: {
+        expiresAt: components['schemas']['Instant'];
+        id: string;
+      } | null;
+      tenant: {
+        id: string;
+        name: string;
+      };
+      user: components['schemas']['User'] | null;
+    };
     TaskRun: {
       attempts: components['schemas']['Attempt'][];
       attemptsUsed: number;
@@ -1064,6 +1140,13 @@ export interface components {
       | 'cancelled'
       | 'compensating'
       | 'compensated';
+    User: {
+      createdAt: components['schemas']['Instant'];
+      email: string;
+      id: string;
+      name: string;
+      platformAdmin: boolean;
+    };
     WhoAmI: {
       key: {
         id: string;
@@ -1099,7 +1182,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AgentTokenList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1143,7 +1228,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AgentTokenIssued'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1258,7 +1345,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ApiKeyList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1306,7 +1395,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['ApiKeyIssued'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1464,7 +1555,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1538,7 +1631,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1575,7 +1670,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1657,7 +1754,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SessionView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3437,7 +3536,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['MemberList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3484,7 +3585,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3569,7 +3672,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {

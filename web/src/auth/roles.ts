@@ -47,6 +47,29 @@ const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly 
   },
 };
 
+/**
+ * Every role, highest rank first, with the rank libs/auth grants by (a test
+ * keeps both equal): nobody grants, changes or revokes above their own rank.
+ */
+export const ROLE_RANK: Readonly<Record<Role, number>> = {
+  platform_admin: 4,
+  tenant_admin: 3,
+  developer: 2,
+  operator: 2,
+  viewer: 1,
+  auditor: 1,
+};
+
+export const ROLES = Object.keys(ROLE_RANK) as Role[];
+
+/** The roles of a membership (platform admin is a flag of the user, not a membership's role). */
+export const MEMBER_ROLES = ROLES.filter((r) => r !== 'platform_admin');
+
+/** The roles `actor` may hand out (or change from or to) among `roles`; the API decides. */
+export function grantable(actor: Role | null, roles: readonly Role[] = ROLES): Role[] {
+  return actor === null ? [] : roles.filter((r) => ROLE_RANK[r] <= ROLE_RANK[actor]);
+}
+
 export function roleCan(role: Role, permission: string): boolean {
   const [action, subject] = permission.split(' ') as [Action, Subject];
   const { subjects } = GRANTS[role];

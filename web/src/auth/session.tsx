@@ -1,85 +1,150 @@
 'use client';
 
-import { type ReactNode, createContext, useContext, useMemo, useSyncExternalStore } from 'react';
-import { type Role, type WhoAmI, client } from '@/api/client';
+import { useQueryClient } from '@tanstack/react-query';
+import { type ReactNode, createContext, useContext, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import { type Role, type SessionView, api, client } from '@/api/client';
 
 /**
  * The sign-in layer, and the only module that knows how the portal proves who
- * it is. Today that is an API key (the bootstrap key `npm start` prints, or one
- * from `baton api-keys`), kept in sessionStorage for this tab and sent as
- * `Authorization: Bearer`. When password and SSO sessions arrive (httpOnly
- * cookie), replace `signInWithApiKey` and the request middleware here; screens
- * only use `useSession()`.
+ * it is. People sign in with email and password: the session lives in the
+ * httpOnly `baton_session` cookie (the page never sees it), and every call that
+ * changes something carries the session's CSRF token in `X-CSRF-Token`. The
+ * secondary way is an API key, kept in sessionStorage for this tab and sent as
+ * `Authorization: Bearer`. Either way, who is signed in is what
+ * `GET /api/v1/auth/session` says; screens only use `useSession()`.
  */
-export interface Session {
-  method: 'api-key';
-  token: string;
-  tenant: WhoAmI['tenant'];
-  key: WhoAmI['key'];
+export interface Session extends SessionView {
+  method: 'password' | 'api-key';
 }
 
-const STORAGE_KEY = 'baton.session';
+/** `loading` until the browser has asked the API whether its cookie is a live session. */
+type State =
+  | { status: 'loading' }
+  | { status: 'signed-out'; ended: boolean }
+  | { status: 'signed-in'; session: Session; apiKey: string | null };
+
+const KEY_STORAGE = 'baton.apiKey';
+// Not a credential: only that this browser had a session, so a reload after it ended can say so.
+const HAD_SESSION = 'baton.hadSession';
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const listeners = new Set<() => void>();
-let current: Session | null | undefined;
+let state: State = { status: 'loading' };
 
-function load(): Session | null {
-  if (current !== undefined) return current;
-  if (typeof window === 'undefined') return null;
-  try {
-    const raw = window.sessionStorage.getItem(STORAGE_KEY);
-    current = raw ? (JSON.parse(raw) as Session) : null;
-  } catch {
-    current = null;
-  }
-  return current;
-}
-
-function store(next: Session | null) {
-  current = next;
-  if (next) window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
-  else window.sessionStorage.removeItem(STORAGE_KEY);
+function set(next: State) {
+  state = next;
+  if (next.status === 'signed-in') window.localStorage.setItem(HAD_SESSION, '1');
+  if (next.status === 'signed-out') window.localStorage.removeItem(HAD_SESSION);
   for (const l of listeners) l();
 }
 
+const storedKey = () => (typeof window === 'undefined' ? null : window.sessionStorage.getItem(KEY_STORAGE));
+
 client.use({
   onRequest({ request }) {
-    const s = load();
-    if (s && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${s.token}`);
+    if (state.status !== 'signed-in' || request.headers.has('Authorization')) return request;
+    if (state.apiKey) request.headers.set('Authorization', `Bearer ${state.apiKey}`);
+    else if (MUTATING.has(request.method) && state.session.csrfToken)
+      request.headers.set('X-CSRF-Token', state.session.csrfToken);
     return request;
   },
   onResponse({ request, response }) {
-    // A revoked or expired key ends the session; the shell then shows the sign-in page.
-    if (response.status === 401 && load() && request.headers.get('Authorization') === `Bearer ${load()?.token}`)
-      store(null);
+    // An expired or revoked session (or key) ends here; the shell sends the user to sign in and back.
+    if (response.status === 401 && state.status === 'signed-in' && !request.url.includes('/api/v1/auth/login')) {
+      const sent = request.headers.get('Authorization');
+      if (state.apiKey === null ? sent === null : sent === `Bearer ${state.apiKey}`) end(true);
+    }
     return response;
   },
 });
 
-export type SignInError = 'invalid' | 'unreachable';
-
-/** Checks the key against GET /api/v1/whoami and starts a session with it. */
-export async function signInWithApiKey(token: string): Promise<Session> {
-  const trimmed = token.trim();
-  let result;
-  try {
-    result = await client.GET('/api/v1/whoami', { headers: { Authorization: `Bearer ${trimmed}` } });
-  } catch {
-    throw new SignInFailed('unreachable');
-  }
-  if (!result.data) throw new SignInFailed(result.response.status === 401 ? 'invalid' : 'unreachable');
-  const session: Session = { method: 'api-key', token: trimmed, tenant: result.data.tenant, key: result.data.key };
-  store(session);
-  return session;
+function end(ended: boolean) {
+  window.sessionStorage.removeItem(KEY_STORAGE);
+  set({ status: 'signed-out', ended });
 }
 
+/** Asks the API who this browser is (the cookie, or the key this tab keeps); once, at start. */
+async function boot() {
+  const key = storedKey();
+  try {
+    const r = await client.GET('/api/v1/auth/session', key ? { headers: { Authorization: `Bearer ${key}` } } : {});
+    if (r.data) {
+      set({ status: 'signed-in', session: { ...r.data, method: key ? 'api-key' : 'password' }, apiKey: key });
+      return;
+    }
+  } catch {
+    // unreachable: treated as signed out; the sign-in page says so when the user tries
+  }
+  if (key) window.sessionStorage.removeItem(KEY_STORAGE);
+  set({ status: 'signed-out', ended: window.localStorage.getItem(HAD_SESSION) !== null });
+}
+
+export type SignInError = 'invalid' | 'rate-limited' | 'unreachable';
+
 export class SignInFailed extends Error {
-  constructor(readonly reason: SignInError) {
+  constructor(
+    readonly reason: SignInError,
+    /** For `rate-limited`: seconds until the next try, from Retry-After. */
+    readonly retryAfter: number | null = null,
+  ) {
     super(reason);
   }
 }
 
-export function signOut() {
-  store(null);
+/** Starts a cookie session with email and password (`POST /api/v1/auth/login`). */
+export async function signInWithPassword(email: string, password: string): Promise<Session> {
+  let result;
+  try {
+    result = await client.POST('/api/v1/auth/login', { body: { email: email.trim(), password } });
+  } catch {
+    throw new SignInFailed('unreachable');
+  }
+  if (!result.data) {
+    const { status, headers } = result.response;
+    if (status === 429) {
+      const wait = Number(headers.get('Retry-After'));
+      throw new SignInFailed('rate-limited', Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : null);
+    }
+    throw new SignInFailed(status === 401 || status === 400 ? 'invalid' : 'unreachable');
+  }
+  window.sessionStorage.removeItem(KEY_STORAGE);
+  const session: Session = { ...result.data, method: 'password' };
+  set({ status: 'signed-in', session, apiKey: null });
+  return session;
+}
+
+/** Checks an API key against `GET /api/v1/auth/session` and keeps it for this tab. */
+export async function signInWithApiKey(token: string): Promise<Session> {
+  const key = token.trim();
+  let result;
+  try {
+    result = await client.GET('/api/v1/auth/session', { headers: { Authorization: `Bearer ${key}` } });
+  } catch {
+    throw new SignInFailed('unreachable');
+  }
+  if (!result.data) throw new SignInFailed(result.response.status === 401 ? 'invalid' : 'unreachable');
+  window.sessionStorage.setItem(KEY_STORAGE, key);
+  const session: Session = { ...result.data, method: 'api-key' };
+  set({ status: 'signed-in', session, apiKey: key });
+  return session;
+}
+
+/** Ends a cookie session on the server too (`POST /api/v1/auth/logout`); an API key is only forgotten. */
+export async function signOut(): Promise<void> {
+  if (state.status === 'signed-in' && state.apiKey === null)
+    await client.POST('/api/v1/auth/logout').catch(() => undefined);
+  end(false);
+}
+
+/** Moves the session to another of the user's tenants (`POST /api/v1/auth/tenant`). */
+export async function switchTenant(tenant: string): Promise<void> {
+  const { data, error } = await client.POST('/api/v1/auth/tenant', { body: { tenant } });
+  // an Error carrying the problem's fields, which problemText reads
+  if (error !== undefined) throw Object.assign(new Error(error.detail ?? error.title ?? 'refused'), error);
+  refresh(data);
+}
+
+function refresh(view: SessionView) {
+  if (state.status === 'signed-in') set({ ...state, session: { ...view, method: state.session.method } });
 }
 
 function subscribe(l: () => void) {
@@ -88,18 +153,58 @@ function subscribe(l: () => void) {
 }
 
 interface SessionContextValue {
+  status: State['status'];
   session: Session | null;
   role: Role | null;
+  /** Signed out because the session expired or was revoked (not by signing out). */
+  ended: boolean;
 }
 
-const SessionContext = createContext<SessionContextValue>({ session: null, role: null });
+const SessionContext = createContext<SessionContextValue>({
+  status: 'loading',
+  session: null,
+  role: null,
+  ended: false,
+});
+
+const SERVER_STATE: State = { status: 'loading' };
 
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const session = useSyncExternalStore(subscribe, load, () => null);
-  const value = useMemo(() => ({ session, role: session?.key.role ?? null }), [session]);
+  const s = useSyncExternalStore(
+    subscribe,
+    () => state,
+    () => SERVER_STATE,
+  );
+  useEffect(() => {
+    if (state.status === 'loading') void boot();
+  }, []);
+  // Another user or tenant must not see what the previous one's queries cached.
+  const queryClient = useQueryClient();
+  const who = s.status === 'signed-in' ? `${s.session.user?.id ?? s.apiKey}@${s.session.tenant.id}` : null;
+  const last = useRef(who);
+  useEffect(() => {
+    if (last.current !== who) void queryClient.resetQueries();
+    last.current = who;
+  }, [who, queryClient]);
+  const value = useMemo<SessionContextValue>(
+    () =>
+      s.status === 'signed-in'
+        ? { status: s.status, session: s.session, role: s.session.role, ended: false }
+        : { status: s.status, session: null, role: null, ended: s.status === 'signed-out' && s.ended },
+    [s],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
 export function useSession(): SessionContextValue {
   return useContext(SessionContext);
+}
+
+/** Re-reads the session every minute, so a changed role or a revoked session shows without a reload. */
+export function SessionCheck() {
+  const q = api.useQuery('get', '/api/v1/auth/session', {}, { refetchInterval: 60_000 });
+  useEffect(() => {
+    if (q.data) refresh(q.data);
+  }, [q.data]);
+  return null;
 }

@@ -69,3 +69,36 @@ export function problemText(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The loading, error and empty states of a query in one place: `children`
+ * renders only when there is something to show.
+ */
+export function Loaded<T>({
+  query,
+  isEmpty,
+  empty,
+  children,
+}: {
+  query: { isPending: boolean; isError: boolean; error: unknown; data: T | undefined; refetch: () => unknown };
+  isEmpty: (data: T) => boolean;
+  empty: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <Loading />;
+  if (query.isError || query.data === undefined)
+    return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
+  return <>{isEmpty(query.data) ? empty : children(query.data)}</>;
+}
+
+/** An API refusal as a person reads it: a 403 says the role may not, a 409 what stands in the way. */
+export function useRefusal(): (error: unknown) => string {
+  const { t } = useTranslation();
+  return (error) => {
+    const status = isProblem(error) ? error.status : undefined;
+    const detail = problemText(error);
+    if (status === 403) return t('errors.forbidden', { detail });
+    if (status === 409) return t('errors.conflict', { detail });
+    return detail;
+  };
+}

@@ -2,10 +2,11 @@
 
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { type ReactNode, Suspense, useEffect } from 'react';
+import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from '@/api/client';
-import { signOut, useSession } from '@/auth/session';
+import { roleMayCall } from '@/auth/roles';
+import { SessionCheck, signOut, switchTenant, useSession } from '@/auth/session';
+import { problemText } from '@/components/feedback';
 import { LANGUAGES, type Language, setLanguage } from '@/i18n/i18n';
 import { usePrefs } from '@/lib/prefs';
 import { href } from '@/lib/url';
@@ -14,20 +15,23 @@ const NAV = [
   { href: '/', key: 'nav.home' },
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
+  { href: '/admin/', key: 'nav.admin' },
 ] as const;
 
 /** Which nav entry a path belongs to (a job page is under Jobs, a run page too). */
 function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
+  if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
 }
 
 export function Shell({ children }: { children: ReactNode }) {
-  const { session } = useSession();
+  const { session, status } = useSession();
   const pathname = usePathname();
   const onSignIn = pathname.startsWith('/sign-in');
   if (onSignIn) return <main className="signin-main">{children}</main>;
+  if (status === 'loading') return <div className="boot" aria-busy="true" />;
   if (!session)
     return (
       <Suspense>
@@ -45,28 +49,97 @@ export function Shell({ children }: { children: ReactNode }) {
   );
 }
 
-/** Without a session, every page sends the visitor to sign in and back. */
+/** Without a session, every page sends the visitor to sign in and back (saying so when it ended). */
 function ToSignIn() {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
+  const { ended } = useSession();
   useEffect(() => {
     const qs = params.toString();
-    router.replace(href.signIn(qs ? `${pathname}?${qs}` : pathname));
-  }, [router, pathname, params]);
+    router.replace(href.signIn(qs ? `${pathname}?${qs}` : pathname, ended ? 'ended' : undefined));
+  }, [router, pathname, params, ended]);
   return <div className="boot" aria-busy="true" />;
 }
 
-/** Re-reads whoami so a role change or a revoked key shows at once (a 401 ends the session). */
-function SessionCheck() {
-  api.useQuery('get', '/api/v1/whoami', {}, { refetchInterval: 60_000 });
-  return null;
+/** The Admin view is offered to whoever can use one of its tabs; a person always has their sessions. */
+function mayAdmin(session: NonNullable<ReturnType<typeof useSession>['session']>): boolean {
+  return (
+    session.credential === 'session' ||
+    roleMayCall(session.role, 'GET /api/v1/users') ||
+    roleMayCall(session.role, 'GET /api/v1/api-keys') ||
+    roleMayCall(session.role, 'GET /api/v1/agent-tokens')
+  );
+}
+
+/** Who is signed in, where, and (with several memberships) a switch to another tenant. */
+function Who() {
+  const { t } = useTranslation();
+  const { session } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!session) return null;
+  const tenants = session.memberships.map((m) => m.tenant.name);
+  const onSwitch = async (name: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await switchTenant(name);
+    } catch (e) {
+      setError(problemText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="who" data-testid="who">
+      <span className="who-user" title={session.user?.name}>
+        {session.user ? session.user.email : t('nav.apiKeyUser')}
+      </span>
+      <span className="who-label" aria-hidden={tenants.length > 1 ? true : undefined}>
+        {t('nav.tenantLabel')}
+      </span>
+      {tenants.length > 1 ? (
+        <>
+          <label className="visually-hidden" htmlFor="tenant">
+            {t('nav.tenant')}
+          </label>
+          <select
+            id="tenant"
+            value={session.tenant.name}
+            disabled={busy}
+            aria-describedby={error ? 'tenant-error' : undefined}
+            onChange={(e) => void onSwitch(e.target.value)}
+          >
+            {tenants.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+          {error && (
+            <span id="tenant-error" className="form-error" role="alert">
+              {error}
+            </span>
+          )}
+        </>
+      ) : (
+        <span className="who-tenant" data-testid="tenant">
+          {session.tenant.name}
+        </span>
+      )}
+      <span className="role" data-testid="role">
+        {t(`roles.${session.role}`)}
+      </span>
+    </span>
+  );
 }
 
 function Header() {
   const { t, i18n } = useTranslation();
   const { session } = useSession();
   const { utc, setUtc } = usePrefs();
+  const nav = NAV.filter((n) => n.href !== '/admin/' || (session !== null && mayAdmin(session)));
   const pathname = usePathname();
   const active = section(pathname);
   return (
@@ -82,7 +155,7 @@ function Header() {
       </Link>
       <nav aria-label={t('nav.label')}>
         <ul className="nav">
-          {NAV.map((n) => (
+          {nav.map((n) => (
             <li key={n.href}>
               <Link href={n.href} aria-current={active === n.href ? 'page' : undefined}>
                 {t(n.key)}
@@ -106,15 +179,8 @@ function Header() {
             </option>
           ))}
         </select>
-        {session && (
-          <span className="who" title={session.key.name}>
-            <span className="who-tenant">{session.tenant.name}</span>
-            <span className="role" data-testid="role">
-              {t(`roles.${session.key.role}`)}
-            </span>
-          </span>
-        )}
-        <button type="button" className="btn btn-quiet" onClick={signOut}>
+        <Who />
+        <button type="button" className="btn btn-quiet" onClick={() => void signOut()}>
           {t('nav.signOut')}
         </button>
       </div>

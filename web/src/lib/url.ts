@@ -36,5 +36,12 @@ export const href = {
       task && attempt ? `&attempt=${attempt}` : ''
     }`,
   agents: () => '/agents/',
-  signIn: (next?: string) => (next && next !== '/' ? `/sign-in/?next=${encodeURIComponent(next)}` : '/sign-in/'),
+  admin: (tab?: string) => (tab ? `/admin/?tab=${tab}` : '/admin/'),
+  signIn: (next?: string, reason?: 'ended') => {
+    const qs = new URLSearchParams();
+    if (next && next !== '/') qs.set('next', next);
+    if (reason) qs.set('reason', reason);
+    const s = qs.toString();
+    return s ? `/sign-in/?${s}` : '/sign-in/';
+  },
 };

@@ -3,6 +3,7 @@
 import { useTranslation } from 'react-i18next';
 import { type Agent, api } from '@/api/client';
 import { Empty, ErrorState, Loading, useTitle } from '@/components/feedback';
+import { ChoiceFilter } from '@/components/filters';
 import { useFormatters } from '@/lib/prefs';
 import { useQueryState } from '@/lib/url';
 
@@ -34,7 +35,7 @@ export function AgentsView() {
   const { t } = useTranslation();
   const f = useFormatters();
   useTitle(t('agents.title'));
-  const [params, setParams] = useQueryState();
+  const [params] = useQueryState();
   const statusParam = params.get('status');
   const status = STATUSES.find((s) => s === statusParam) ?? null;
   const agents = api.useQuery('get', '/api/v1/agents', {}, { refetchInterval: 5_000 });
@@ -43,17 +44,12 @@ export function AgentsView() {
     <div className="page">
       <div className="page-head">
         <h1>{t('agents.title')}</h1>
-        <label className="inline-field">
-          <span>{t('agents.statusFilter')}</span>
-          <select value={status ?? ''} onChange={(e) => setParams({ status: e.target.value || null })}>
-            <option value="">{t('agents.anyStatus')}</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {t(`agents.status.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceFilter
+          name="status"
+          label={t('agents.statusFilter')}
+          any={t('agents.anyStatus')}
+          options={STATUSES.map((s) => ({ value: s, label: t(`agents.status.${s}`) }))}
+        />
       </div>
       {agents.isPending ? (
         <Loading />

@@ -13,6 +13,7 @@ import { DagGraph } from '@/components/dag-graph';
 import { JobEditor, toYaml } from '@/components/job-editor';
 import { StateGrid } from '@/components/state-grid';
 import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
+import { ChoiceFilter } from '@/components/filters';
 import { StateBadge } from '@/components/state-badge';
 import { TabPanel, Tabs } from '@/components/tabs';
 import { elapsed, useFormatters } from '@/lib/prefs';
@@ -149,17 +150,13 @@ function JobRuns({ name }: { name: string }) {
     <section aria-labelledby="runs-title">
       <div className="section-head">
         <h2 id="runs-title">{t('job.runsTitle')}</h2>
-        <label className="inline-field">
-          <span>{t('runs.stateFilter')}</span>
-          <select value={state ?? ''} onChange={(e) => setParams({ state: e.target.value || null, cursor: null })}>
-            <option value="">{t('runs.anyState')}</option>
-            {RUN_STATES.map((s) => (
-              <option key={s} value={s}>
-                {t(`states.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceFilter
+          name="state"
+          label={t('runs.stateFilter')}
+          any={t('runs.anyState')}
+          options={RUN_STATES.map((s) => ({ value: s, label: t(`states.${s}`) }))}
+          resets={['cursor']}
+        />
       </div>
       {runs.isPending ? (
         <Loading />
