@@ -80,8 +80,14 @@ describe.each(kinds)('an agent token is bound to the agent name it claimed first
     // The owner's session is untouched: still connected, its attempt still its own, and its result applies.
     await new Promise((r) => setTimeout(r, 500));
     expect(owner.error).toBeNull();
-    const agents = (await platform.api('GET', '/api/v1/agents')).body.items as { name: string; status: string }[];
-    expect(agents.filter((x) => x.name === 'bound-1').map((x) => x.status)).toEqual(['connected']);
+    const agents = (await platform.api('GET', '/api/v1/agents')).body.items as {
+      name: string;
+      status: string;
+      tokenId: string;
+    }[];
+    expect(agents.filter((x) => x.name === 'bound-1').map((x) => [x.status, x.tokenId])).toEqual([
+      ['connected', first.id],
+    ]);
     owner.send(result(a!.attemptId, { outputJson: '{"by":"owner"}' }));
     const done = await succeeded(id);
     expect(done.tasks[0].attempts.map((x: { state: string }) => x.state)).toEqual(['succeeded']);
@@ -137,6 +143,8 @@ describe.each(kinds)('an agent token is bound to the agent name it claimed first
     expect((await platform.api('DELETE', `/api/v1/agent-tokens/${old.id}`)).status).toBe(200);
     const b = connect(next.token, 'bound-2');
     expect((await welcomed(b)).agentId).toBe(w.agentId);
+    const list = (await platform.api('GET', '/api/v1/agents')).body.items as { name: string; tokenId: string }[];
+    expect(list.find((x) => x.name === 'bound-2')!.tokenId).toBe(next.id);
     // ...and it is bound to the new token now: the revoked one is refused anyway, another live one too.
     const third = connect((await token()).token, 'bound-2');
     expect((await waitFor('the refusal', async () => third.error)).code).toBe(7);
