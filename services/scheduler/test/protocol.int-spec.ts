@@ -66,7 +66,8 @@ describe.each(kinds)('agent protocol edge cases (%s)', (kind) => {
   });
 
   it('re-queues an unacknowledged assignment without using a try, and records a late result without applying it', async () => {
-    const raw = rawAgent(platform.grpc, await platform.agentToken(), 'silent');
+    const silentToken = await platform.agentToken();
+    const raw = rawAgent(platform.grpc, silentToken, 'silent');
     await waitFor('Welcome', async () => raw.received.some((m) => m.msg?.$case === 'welcome'));
     await platform.api('PUT', '/api/v1/jobs/acked', {
       name: 'acked',
@@ -103,8 +104,9 @@ describe.each(kinds)('agent protocol edge cases (%s)', (kind) => {
     expect(attempts[attempts.length - 1]).toEqual([1, 'succeeded', 'real']);
     for (const a of attempts.slice(0, -1)) expect(a).toEqual([1, 'expired', 'silent']);
 
-    // The silent agent comes back and reports the superseded attempt: recorded, ignored.
-    const late = rawAgent(platform.grpc, await platform.agentToken(), 'silent');
+    // The silent agent comes back (with its own token: the name is bound to it) and reports the superseded
+    // attempt: recorded, ignored.
+    const late = rawAgent(platform.grpc, silentToken, 'silent');
     await waitFor('Welcome again', async () => late.received.some((m) => m.msg?.$case === 'welcome'));
     late.send({
       msg: {

@@ -34,6 +34,8 @@ export class AgentsController {
         version: a.version,
         connectedAt: iso(a.connectedAt),
         lastSeenAt: iso(a.lastSeenAt),
+        // The agent token the name is bound to: revoking it releases the name (docs/security.md, Agents).
+        tokenId: a.tokenId,
       })),
     };
   }

@@ -1,12 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { In, IsNull } from 'typeorm';
+import { type EntityManager, In, IsNull } from 'typeorm';
 import {
   AgentEntity,
   AgentTokenEntity,
   AttemptEntity,
   Database,
   TransitionStore,
+  isUniqueViolation,
   newId,
   scoped,
 } from '@baton/persistence';
@@ -272,56 +273,90 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     const now = Date.now();
     const sessionId = newId(now);
     const slots = h.slots;
-    const { agentId, kept, rejected } = await this.db.tx(async (m) => {
-      let agent = await scoped(m, token).findOne(AgentEntity, { where: { name: h.name } });
-      const fields = {
-        labels: h.labels,
-        slots,
-        cpuMillis: h.cpuMillis,
-        memoryMb: h.memoryMb,
-        version: h.version.slice(0, 40),
-        status: 'connected' as const,
-        sessionId,
-        tokenId: token.id,
-        connectedAt: now,
-        lastSeenAt: now,
-      };
-      if (agent) await scoped(m, token).update(AgentEntity, { id: agent.id }, fields);
-      else {
-        agent = { id: newId(now), tenantId: token.tenantId, name: h.name, createdAt: now, ...fields };
-        await scoped(m, token).insert(AgentEntity, agent);
-      }
-      // Running attempts named by a reconnecting agent keep their lease if still current; one whose ACK
-      // was lost with the old stream is acknowledged now (the agent runs it, so it must not be offered again).
-      const named = [...new Set(h.runningAttemptIds)];
-      const kept: string[] = [];
-      const rejected: string[] = [];
-      for (let i = 0; i < named.length; i += 500) {
-        const ids = named.slice(i, i + 500);
-        await this.commands.startAttempts(m, token.tenantId, agent.id, ids, now);
-        await this.transitions.touchAttempts(m, token, { ids, agentId: agent.id }, ['running'], {
-          sessionId,
-          expiresAt: now + this.config.scheduler.leaseTtlMs,
-        });
-        const live = await scoped(m, token).find(AttemptEntity, {
-          where: { agentId: agent.id, state: 'running', id: In(ids) },
-          select: { id: true },
-        });
-        const ok = new Set(live.map((a) => a.id));
-        for (const id of ids) (ok.has(id) ? kept : rejected).push(id);
-      }
-      await enqueueAudit(m, {
+    const audit = (m: EntityManager, code: number, detail: Record<string, unknown>) =>
+      enqueueAudit(m, {
         tenantId: token.tenantId,
         action: 'agent.connect',
         actor: `agent:${h.name} (token ${token.id})`,
         target: `agent ${h.name}`,
-        status: 200,
-        detail: { labels: h.labels, slots, version: h.version.slice(0, 40), kept: kept.length },
+        status: code,
+        detail,
         occurredAt: now,
       });
-      return { agentId: agent.id, kept, rejected };
+    const lock = this.db.dialect === 'mysql' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+    const connect = () =>
+      this.db.tx(async (m) => {
+        // The agent row is locked so that two tokens claiming one name at once are decided one after the other.
+        let agent = await scoped(m, token).findOne(AgentEntity, { where: { name: h.name }, ...lock });
+        // A name is bound to the token that claimed it (agents.token_id) while that token lives; a revoked
+        // (or deleted) token releases it, so a new token may take the name over. Another live token is refused
+        // before anything is written: the bound agent's session and attempts stay as they are.
+        if (agent && agent.tokenId && agent.tokenId !== token.id) {
+          const bound = await scoped(m, token).findOne(AgentTokenEntity, {
+            where: { id: agent.tokenId, revokedAt: IsNull() },
+            select: { id: true },
+          });
+          if (bound) {
+            await audit(m, 403, { reason: 'name bound to another token', boundTokenId: bound.id });
+            return { refused: true as const };
+          }
+        }
+        const fields = {
+          labels: h.labels,
+          slots,
+          cpuMillis: h.cpuMillis,
+          memoryMb: h.memoryMb,
+          version: h.version.slice(0, 40),
+          status: 'connected' as const,
+          sessionId,
+          tokenId: token.id,
+          connectedAt: now,
+          lastSeenAt: now,
+        };
+        if (agent) await scoped(m, token).update(AgentEntity, { id: agent.id }, fields);
+        else {
+          agent = { id: newId(now), tenantId: token.tenantId, name: h.name, createdAt: now, ...fields };
+          await scoped(m, token).insert(AgentEntity, agent);
+        }
+        // Running attempts named by a reconnecting agent keep their lease if still current; one whose ACK
+        // was lost with the old stream is acknowledged now (the agent runs it, so it must not be offered again).
+        const named = [...new Set(h.runningAttemptIds)];
+        const kept: string[] = [];
+        const rejected: string[] = [];
+        for (let i = 0; i < named.length; i += 500) {
+          const ids = named.slice(i, i + 500);
+          await this.commands.startAttempts(m, token.tenantId, agent.id, ids, now);
+          await this.transitions.touchAttempts(m, token, { ids, agentId: agent.id }, ['running'], {
+            sessionId,
+            expiresAt: now + this.config.scheduler.leaseTtlMs,
+          });
+          const live = await scoped(m, token).find(AttemptEntity, {
+            where: { agentId: agent.id, state: 'running', id: In(ids) },
+            select: { id: true },
+          });
+          const ok = new Set(live.map((a) => a.id));
+          for (const id of ids) (ok.has(id) ? kept : rejected).push(id);
+        }
+        await audit(m, 200, { labels: h.labels, slots, version: h.version.slice(0, 40), kept: kept.length });
+        return { refused: false as const, agentId: agent.id, kept, rejected };
+      });
+    // Two first connections of one new name at once: the loser's insert meets the unique index, and on a
+    // second try it finds the winner's row, bound to the winner's token.
+    const outcome = await connect().catch((err: unknown) => {
+      if (isUniqueViolation(err)) return connect();
+      throw err;
     });
     this.relay.kick();
+    if (outcome.refused) {
+      this.log.warn('agent rejected: name bound to another token', { name: h.name, token: token.id });
+      fail(
+        status.PERMISSION_DENIED,
+        `agent name "${h.name}" is bound to another agent token of this tenant; ` +
+          'connect under another name, or revoke that token to release the name',
+      );
+      return null;
+    }
+    const { agentId, kept, rejected } = outcome;
     const session: AgentSession = {
       id: sessionId,
       agentId,
