@@ -7,6 +7,7 @@ import {
   AttemptEntity,
   Database,
   TransitionStore,
+  forUpdate,
   isUniqueViolation,
   newId,
   scoped,
@@ -283,11 +284,13 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         detail,
         occurredAt: now,
       });
-    const lock = this.db.dialect === 'mysql' ? { lock: { mode: 'pessimistic_write' as const } } : {};
     const connect = () =>
       this.db.tx(async (m) => {
         // The agent row is locked so that two tokens claiming one name at once are decided one after the other.
-        let agent = await scoped(m, token).findOne(AgentEntity, { where: { name: h.name }, ...lock });
+        let agent = await forUpdate(
+          this.db,
+          scoped(m, token).query(AgentEntity, 'a', 'a.name = :name', { name: h.name }),
+        ).getOne();
         // A name is bound to the token that claimed it (agents.token_id) while that token lives; a revoked
         // (or deleted) token releases it, so a new token may take the name over. Another live token is refused
         // before anything is written: the bound agent's session and attempts stay as they are.
