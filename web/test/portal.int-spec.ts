@@ -458,6 +458,11 @@ describe('the web portal', () => {
     for (const id of ids) await misses.locator(`tr[data-run="${id}"]`).waitFor();
     expect(await misses.textContent()).toContain('finished after the deadline');
     await screenshot(page, 'job-sla-backtest');
+    // The proposal is in the address: a reload (or a shared link) tests it again.
+    await page.waitForURL(/maxDuration=100ms/);
+    await page.reload();
+    await page.getByTestId('backtest-met').getByText('0 of 2').waitFor();
+    expect(await form.getByLabel('Max duration').inputValue()).toBe('100ms');
     await misses.locator(`tr[data-run="${ids[0]}"] a`).click();
     await page.waitForURL(new RegExp(`/run/\\?id=${ids[0]}`));
     await page.getByTestId('sla-panel').locator('[data-sla-state="met"]').first().waitFor();

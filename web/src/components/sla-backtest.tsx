@@ -1,15 +1,15 @@
 'use client';
 
 import Link from 'next/link';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type Job, type Problem, type SlaBacktest, api } from '@/api/client';
 import { useCan } from '@/auth/permissions';
 import { type Column, DataTable } from '@/components/data-table';
-import { Empty, problemText } from '@/components/feedback';
+import { Empty, Loading, problemText } from '@/components/feedback';
 import { StateBadge } from '@/components/state-badge';
 import { useFormatters } from '@/lib/prefs';
-import { href } from '@/lib/url';
+import { href, useQueryState } from '@/lib/url';
 
 const FIELDS = ['finishBy', 'startBy', 'maxDuration', 'timezone', 'runs'] as const;
 type Field = (typeof FIELDS)[number];
@@ -27,6 +27,21 @@ const PLACEHOLDERS: Record<Field, string> = {
 function fieldOf(path: string | undefined): Field | null {
   const key = (path ?? '').replace(/^sla\./, '').split(/[.[]/)[0];
   return (FIELDS as readonly string[]).includes(key ?? '') ? (key as Field) : null;
+}
+
+/** A problem+json answer split into messages on the form's fields (by `errors[].path`) and the rest. */
+function problemOnFields(error: unknown): { fieldErrors: Partial<Record<Field, string>>; formError: string | null } {
+  if (!error) return { fieldErrors: {}, formError: null };
+  const p = error as Problem;
+  const fieldErrors: Partial<Record<Field, string>> = {};
+  const rest: string[] = [];
+  for (const x of p.errors ?? []) {
+    const field = fieldOf(x.path);
+    if (field) fieldErrors[field] ??= x.message ?? '';
+    else rest.push(x.path ? `${x.path}: ${x.message ?? ''}` : (x.message ?? ''));
+  }
+  if (Object.keys(fieldErrors).length === 0) return { fieldErrors, formError: problemText(error) };
+  return { fieldErrors, formError: rest.length > 0 ? rest.join('; ') : (p.detail ?? p.title ?? null) };
 }
 
 /**
@@ -67,51 +82,38 @@ function BacktestForm({ job }: { job: Job }) {
   const { t } = useTranslation();
   const canBacktest = useCan('POST /api/v1/jobs/{name}/sla/backtest');
   const declared = job.source.sla;
-  const [values, setValues] = useState<Record<Field, string>>({
-    finishBy: declared?.finishBy ?? '',
-    startBy: declared?.startBy ?? '',
-    maxDuration: declared?.maxDuration ?? '',
-    timezone: declared?.timezone ?? '',
-    runs: '100',
-  });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<Field, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [result, setResult] = useState<SlaBacktest | null>(null);
-  const backtest = api.useMutation('post', '/api/v1/jobs/{name}/sla/backtest');
+  // The proposal tested is the one in the address (`&finishBy=06:00%2B1d&runs=100`): a link shows the same
+  // backtest, and the result is a query of it (the backtest only reads).
+  const [params, setParams] = useQueryState();
+  const [values, setValues] = useState<Record<Field, string>>(() => ({
+    finishBy: params.get('finishBy') ?? declared?.finishBy ?? '',
+    startBy: params.get('startBy') ?? declared?.startBy ?? '',
+    maxDuration: params.get('maxDuration') ?? declared?.maxDuration ?? '',
+    timezone: params.get('timezone') ?? declared?.timezone ?? '',
+    runs: params.get('runs') ?? '100',
+  }));
+  const proposed = FIELDS.some((k) => params.has(k));
+  const sla: Record<string, string> = {};
+  for (const k of ['finishBy', 'startBy', 'maxDuration', 'timezone'] as const) {
+    const v = params.get(k);
+    if (v) sla[k] = v;
+  }
+  const runs = params.get('runs');
+  const backtest = api.useQuery(
+    'post',
+    '/api/v1/jobs/{name}/sla/backtest',
+    { params: { path: { name: job.name } }, body: { sla, ...(runs ? { runs: Number(runs) } : {}) } },
+    { enabled: canBacktest && proposed, retry: false, staleTime: 0, refetchOnWindowFocus: false },
+  );
+  const { fieldErrors, formError } = useMemo(() => problemOnFields(backtest.error), [backtest.error]);
   if (!canBacktest) return null;
 
   const submit = () => {
-    const sla: Record<string, string> = {};
-    for (const k of ['finishBy', 'startBy', 'maxDuration', 'timezone'] as const) {
-      const v = values[k].trim();
-      if (v) sla[k] = v;
-    }
-    const runs = values.runs.trim();
-    setFieldErrors({});
-    setFormError(null);
-    backtest.mutate(
-      { params: { path: { name: job.name } }, body: { sla, ...(runs ? { runs: Number(runs) } : {}) } },
-      {
-        onSuccess: (r) => setResult(r),
-        onError: (e) => {
-          setResult(null);
-          const errors = (e as Problem).errors ?? [];
-          const byField: Partial<Record<Field, string>> = {};
-          const rest: string[] = [];
-          for (const x of errors) {
-            const field = fieldOf(x.path);
-            if (field && !byField[field]) byField[field] = x.message ?? '';
-            else if (!field) rest.push(x.path ? `${x.path}: ${x.message ?? ''}` : (x.message ?? ''));
-          }
-          setFieldErrors(byField);
-          const p = e as Problem;
-          if (Object.keys(byField).length === 0) setFormError(problemText(e));
-          else if (rest.length > 0) setFormError(rest.join('; '));
-          else setFormError(p.detail ?? p.title ?? null);
-        },
-      },
-    );
+    const next = Object.fromEntries(FIELDS.map((k) => [k, values[k].trim() || null]));
+    if (FIELDS.every((k) => (params.get(k) ?? null) === next[k])) void backtest.refetch();
+    else setParams(next);
   };
+  const result = backtest.isError ? null : (backtest.data ?? null);
 
   return (
     <>
@@ -156,11 +158,12 @@ function BacktestForm({ job }: { job: Job }) {
           {formError}
         </p>
         <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={backtest.isPending}>
-            {backtest.isPending ? t('sla.backtesting') : t('sla.backtest')}
+          <button type="submit" className="btn btn-primary" disabled={backtest.isFetching}>
+            {backtest.isFetching ? t('sla.backtesting') : t('sla.backtest')}
           </button>
         </div>
       </form>
+      {backtest.isFetching && !result && <Loading />}
       {result && <BacktestResult result={result} />}
     </>
   );

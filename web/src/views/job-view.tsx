@@ -69,6 +69,11 @@ export function JobView() {
                 from: null,
                 to: null,
                 backfill: null,
+                finishBy: null,
+                startBy: null,
+                maxDuration: null,
+                timezone: null,
+                runs: null,
               })
             }
             tabs={TABS.map((id) => ({ id, label: t(`job.tabs.${id}`) }))}
