@@ -436,6 +436,8 @@ describe('the web portal', () => {
     await form.getByRole('button', { name: 'Backtest' }).click();
     await form.locator('[data-field="finishBy"] .field-error').waitFor();
     expect(await form.getByLabel('Finish by').getAttribute('aria-invalid')).toBe('true');
+    expect(await form.locator('[data-field="finishBy"] .field-error').textContent()).toContain('HH:MM');
+    expect(await form.locator('.form-error').textContent()).toBe(''); // said once, on the field
 
     // Generous: both runs would have met it.
     await form.getByLabel('Finish by').fill('23:59+1d');

@@ -41,7 +41,8 @@ function problemOnFields(error: unknown): { fieldErrors: Partial<Record<Field, s
     else rest.push(x.path ? `${x.path}: ${x.message ?? ''}` : (x.message ?? ''));
   }
   if (Object.keys(fieldErrors).length === 0) return { fieldErrors, formError: problemText(error) };
-  return { fieldErrors, formError: rest.length > 0 ? rest.join('; ') : (p.detail ?? p.title ?? null) };
+  // The detail only repeats the fields' messages: they are shown on the fields.
+  return { fieldErrors, formError: rest.length > 0 ? rest.join('; ') : null };
 }
 
 /**
