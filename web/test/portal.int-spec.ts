@@ -359,6 +359,117 @@ describe('the web portal', () => {
     await screenshot(page, 'job-backfill');
   });
 
+  it("shows a run's SLA: missed with the reason, the deadline on the Gantt, a task past its maxDuration", async () => {
+    const job = {
+      name: 'e2e-sla-missed',
+      sla: { maxDuration: '1s' },
+      tasks: [
+        { key: 'prepare', type: 'shell', command: 'echo preparing' },
+        { key: 'crunch', type: 'shell', dependsOn: ['prepare'], command: 'sleep 3', maxDuration: '500ms' },
+      ],
+    };
+    expect((await platform.api('PUT', `/api/v1/jobs/${job.name}`, job)).status).toBe(201);
+    const run = await platform.api('POST', `/api/v1/jobs/${job.name}/runs`, {});
+    expect(run.status).toBe(201);
+    await page.goto(`${platform.url}/run/?id=${run.body.id}`);
+    const panel = page.getByTestId('sla-panel');
+    // Still running at its deadline (start + 1 s): missed before the run ends.
+    await panel.locator('[data-sla-state="missed"]').first().waitFor({ timeout: 30_000 });
+    await page.locator('h1 [data-state="succeeded"]').waitFor({ timeout: 30_000 });
+    expect(await panel.getByRole('heading').textContent()).toContain('missed');
+    expect(await page.getByTestId('sla-reason').textContent()).toMatch(/not finished by the deadline · since \d{4}-/);
+    const sla = await platform.api('GET', `/api/v1/runs/${run.body.id}/sla`);
+    expect(sla.body.state).toBe('missed');
+    expect(sla.body.taskBreaches.map((b: { task: string }) => b.task)).toEqual(['crunch']);
+    // The deadline in the browser's zone (Europe/Berlin here), as the API's instant.
+    const berlin = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Europe/Berlin',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date(sla.body.finishBy));
+    expect(await page.getByTestId('sla-finish-by').textContent()).toContain(berlin);
+    // The task past its own maxDuration (500 ms) is flagged in the panel and the table.
+    await page
+      .getByTestId('sla-breaches')
+      .getByText(/crunch: past its maxDuration of 500 ms at \d{4}-/)
+      .waitFor({ timeout: 15_000 });
+    await page.locator('tr[data-task="crunch"]').getByTestId('task-breach').waitFor();
+    await page
+      .getByTestId('gantt-sla-legend')
+      .getByText(/Dashed red line: the deadline/)
+      .waitFor();
+    await page.getByRole('img', { name: 'Timeline of 2 attempts' }).waitFor();
+    await screenshot(page, 'run-sla-missed');
+    await page.locator('#run-gantt-title').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById('run-gantt-title')?.scrollIntoView({ block: 'start' }));
+    await screenshot(page, 'run-sla-gantt');
+  });
+
+  it("backtests proposed SLAs against a job's runs: a generous one met, a tight one missed, misses link to runs", async () => {
+    const job = {
+      name: 'e2e-sla-backtest',
+      sla: { finishBy: '23:59+1d', timezone: 'Europe/Berlin' },
+      tasks: [{ key: 'work', type: 'shell', command: 'sleep 0.5' }],
+    };
+    expect((await platform.api('PUT', `/api/v1/jobs/${job.name}`, job)).status).toBe(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await platform.api('POST', `/api/v1/jobs/${job.name}/runs`, {})).body.id);
+    await waitFor('both runs to finish', async () => {
+      const runs = await Promise.all(ids.map((id) => platform.api('GET', `/api/v1/runs/${id}`)));
+      return runs.every((r) => r.body.state === 'succeeded');
+    });
+
+    await page.goto(`${platform.url}/job/?name=${job.name}`);
+    await page.getByRole('tab', { name: 'SLA' }).click();
+    await page.waitForURL(/tab=sla/);
+    const declared = page.getByTestId('sla-declared');
+    expect(await declared.textContent()).toContain('23:59+1d');
+    expect(await declared.textContent()).toContain('Europe/Berlin');
+    const form = page.locator('form.sla-form');
+    // The form starts from the declared SLA.
+    expect(await form.getByLabel('Finish by').inputValue()).toBe('23:59+1d');
+
+    // The API's 400 is shown on the field it names.
+    await form.getByLabel('Finish by').fill('soon');
+    await form.getByRole('button', { name: 'Backtest' }).click();
+    await form.locator('[data-field="finishBy"] .field-error').waitFor();
+    expect(await form.getByLabel('Finish by').getAttribute('aria-invalid')).toBe('true');
+    expect(await form.locator('[data-field="finishBy"] .field-error').textContent()).toContain('HH:MM');
+    expect(await form.locator('.form-error').textContent()).toBe(''); // said once, on the field
+
+    // Generous: both runs would have met it.
+    await form.getByLabel('Finish by').fill('23:59+1d');
+    await form.getByLabel('Max duration').fill('1h');
+    await form.getByRole('button', { name: 'Backtest' }).click();
+    const result = page.getByTestId('sla-backtest-result');
+    await result.getByText('Every run would have met it.').waitFor();
+    expect(await form.locator('.field-error').count()).toBe(0);
+    expect(await page.getByTestId('backtest-met').textContent()).toBe('2 of 2');
+    expect(await page.getByTestId('backtest-ratio').textContent()).toBe('100.0 %');
+
+    // Tight: neither would have; each miss links to its run.
+    await form.getByLabel('Max duration').fill('100ms');
+    await form.getByRole('button', { name: 'Backtest' }).click();
+    await result.getByText('2 runs would have missed').first().waitFor();
+    expect(await page.getByTestId('backtest-met').textContent()).toBe('0 of 2');
+    expect(await page.getByTestId('backtest-ratio').textContent()).toBe('0.0 %');
+    expect(await page.getByTestId('backtest-worst').textContent()).not.toBe('—');
+    const misses = page.getByTestId('backtest-misses');
+    for (const id of ids) await misses.locator(`tr[data-run="${id}"]`).waitFor();
+    expect(await misses.textContent()).toContain('finished after the deadline');
+    await screenshot(page, 'job-sla-backtest');
+    // The proposal is in the address: a reload (or a shared link) tests it again.
+    await page.waitForURL(/maxDuration=100ms/);
+    await page.reload();
+    await page.getByTestId('backtest-met').getByText('0 of 2').waitFor();
+    expect(await form.getByLabel('Max duration').inputValue()).toBe('100ms');
+    await misses.locator(`tr[data-run="${ids[0]}"] a`).click();
+    await page.waitForURL(new RegExp(`/run/\\?id=${ids[0]}`));
+    await page.getByTestId('sla-panel').locator('[data-sla-state="met"]').first().waitFor();
+  });
+
   it('shows the agents with status, slots, labels and last heartbeat', async () => {
     await nav('Agents').click();
     await page.waitForURL(/\/agents\/$/);

@@ -985,6 +985,15 @@ export interface components {
     };
     /** @description the definition as a person writes it (defaults left out, durations as 30s); PUT takes it back */
     JobSource: {
+      /** @description the job's deadlines as written (absent when it declares none) */
+      sla?: {
+        finishBy?: string;
+        maxDuration?: string;
+        startBy?: string;
+        timezone?: string;
+        warnBefore?: string;
+      };
+    } & {
       [key: string]: unknown;
     };
     JobSummary: {
@@ -1052,11 +1061,38 @@ export interface components {
       } | null;
     };
     RunDetail: components['schemas']['Run'] & {
+      /** @description null when the run's job version declares no SLA */
+      sla: components['schemas']['RunSla'] | null;
       tasks: components['schemas']['TaskRun'][];
     };
     RunList: {
       items: components['schemas']['Run'][];
       nextCursor: string | null;
+    };
+    RunSla: {
+      atRiskAt: components['schemas']['Instant'] | null;
+      decidedAt: components['schemas']['Instant'] | null;
+      finishBy: components['schemas']['Instant'] | null;
+      job: string;
+      logicalDate: components['schemas']['Instant'] | null;
+      predicted: {
+        criticalPath: string[];
+        finishP50: components['schemas']['Instant'] | null;
+        finishP90: components['schemas']['Instant'] | null;
+        keyTask: string | null;
+      } | null;
+      reason: string | null;
+      runId: string;
+      startBy: components['schemas']['Instant'] | null;
+      state: components['schemas']['SlaState'];
+      /** @description tasks that ran past their own maxDuration, and when they passed it */
+      taskBreaches: {
+        at: components['schemas']['Instant'] | null;
+        maxDurationMs: number;
+        task: string;
+      }[];
+      updatedAt: components['schemas']['Instant'] | null;
+      warnAt: components['schemas']['Instant'] | null;
     };
     /** @enum {string} */
     RunState: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -1090,6 +1126,28 @@ export interface components {
       };
       user: components['schemas']['User'] | null;
     };
+    SlaBacktest: {
+      from: components['schemas']['Instant'] | null;
+      job: string;
+      met: number;
+      /** @description met / runs; null without runs */
+      metRatio: number | null;
+      missed: number;
+      misses: {
+        finishBy: components['schemas']['Instant'] | null;
+        finishedAt: components['schemas']['Instant'] | null;
+        lateByMs: number | null;
+        logicalDate: components['schemas']['Instant'] | null;
+        reason: string | null;
+        runId: string;
+        state: components['schemas']['RunState'];
+      }[];
+      runs: number;
+      to: components['schemas']['Instant'] | null;
+      worstLatenessMs: number;
+    };
+    /** @enum {string} */
+    SlaState: 'pending' | 'at_risk' | 'met' | 'missed';
     TaskRun: {
       attempts: components['schemas']['Attempt'][];
       attemptsUsed: number;
@@ -2407,7 +2465,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['SlaBacktest'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3026,7 +3086,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RunSla'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {

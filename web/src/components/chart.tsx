@@ -5,10 +5,12 @@ import {
   DataZoomComponent,
   GridComponent,
   LegendComponent,
+  MarkLineComponent,
   TooltipComponent,
   type DataZoomComponentOption,
   type GridComponentOption,
   type LegendComponentOption,
+  type MarkLineComponentOption,
   type TooltipComponentOption,
 } from 'echarts/components';
 import type { BarSeriesOption, CustomSeriesOption, PieSeriesOption } from 'echarts/charts';
@@ -25,6 +27,7 @@ echarts.use([
   GridComponent,
   TooltipComponent,
   LegendComponent,
+  MarkLineComponent,
   DataZoomComponent,
   CanvasRenderer,
 ]);
@@ -36,6 +39,7 @@ export type ChartOption = ComposeOption<
   | GridComponentOption
   | TooltipComponentOption
   | LegendComponentOption
+  | MarkLineComponentOption
   | DataZoomComponentOption
 >;
 

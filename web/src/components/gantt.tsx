@@ -16,6 +16,8 @@ const TONE_COLOURS = {
   muted: '#7b8794',
   warn: '#d9822b',
 } as const;
+/** The critical path's outline and label colour. */
+const CRITICAL = '#7c3aed';
 
 interface Bar {
   row: number;
@@ -33,14 +35,19 @@ interface Bar {
 /**
  * The run's timeline: one row per task, one bar per attempt, on an axis of
  * milliseconds since the run started (tooltips give the absolute instants to
- * the millisecond). A running attempt's bar grows up to `now`.
+ * the millisecond). A running attempt's bar grows up to `now`. With an SLA,
+ * the deadline is a vertical line, the critical path's tasks are outlined
+ * (and their names bold), and tasks past their own maxDuration are named in red.
  */
 export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onSelect?: (task: string) => void }) {
   const { t } = useTranslation();
   const f = useFormatters();
-  const { option, height, bars } = useMemo(() => {
+  const { option, height, bars, farDeadline } = useMemo(() => {
     const origin = Date.parse(run.startedAt ?? run.createdAt);
     const rows = run.tasks.map((x) => x.key);
+    const critical = new Set(run.sla?.predicted?.criticalPath ?? []);
+    const breached = new Set(run.sla?.taskBreaches.map((b) => b.task) ?? []);
+    const due = run.sla?.finishBy ? Date.parse(run.sla.finishBy) - origin : null;
     const bars: Bar[] = run.tasks.flatMap((task, row) =>
       task.attempts
         .filter((a) => a.startedAt ?? a.assignedAt)
@@ -60,10 +67,13 @@ export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onS
           };
         }),
     );
-    const height = Math.max(120, rows.length * 34 + 48);
+    // The deadline is drawn when it is near the bars; one far past them would squash the bars to slivers.
+    const span = Math.max(1, ...bars.map((b) => b.end));
+    const deadline = due !== null && due <= span * 4 ? due : null;
+    const height = Math.max(120, rows.length * 34 + 48 + (deadline !== null ? 16 : 0));
     const option: ChartOption = {
       animation: false,
-      grid: { left: 8, right: 32, top: 8, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 32, top: deadline !== null ? 24 : 8, bottom: 8, containLabel: true },
       tooltip: {
         trigger: 'item',
         formatter: (p) => {
@@ -74,6 +84,8 @@ export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onS
             `${t('run.finished')}: ${b.endIso ? f.instant(b.endIso, { ms: true }) : t('run.stillRunning')}`,
             `${t('run.duration')}: ${formatDuration(b.end - b.start)}`,
             `${t('run.agent')}: ${escapeHtml(b.agent)}`,
+            ...(critical.has(b.task) ? [t('sla.onCriticalPath')] : []),
+            ...(breached.has(b.task) ? [t('sla.pastMaxDuration')] : []),
           ];
           return lines.join('<br/>');
         },
@@ -81,6 +93,8 @@ export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onS
       xAxis: {
         type: 'value',
         min: 0,
+        // The deadline stays in view even when the run ended long before it.
+        ...(deadline !== null ? { max: (e: { max: number }) => Math.max(e.max, deadline) } : {}),
         axisLabel: { formatter: (v: number) => formatDuration(v) },
         splitLine: { lineStyle: { color: '#e4e7eb' } },
       },
@@ -89,7 +103,23 @@ export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onS
         data: rows,
         inverse: true,
         axisTick: { show: false },
-        axisLabel: { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+        axisLabel: {
+          fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace',
+          formatter: (key: string) =>
+            breached.has(key) ? `{breach|${key}}` : critical.has(key) ? `{critical|${key}}` : key,
+          rich: {
+            critical: {
+              fontWeight: 'bold',
+              color: CRITICAL,
+              fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace',
+            },
+            breach: {
+              fontWeight: 'bold',
+              color: TONE_COLOURS.bad,
+              fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace',
+            },
+          },
+        },
       },
       dataZoom: [{ type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter' }],
       series: [
@@ -113,24 +143,47 @@ export function Gantt({ run, now, onSelect }: { run: RunDetail; now: number; onS
               style: {
                 fill: TONE_COLOURS[toneOf(b.state)],
                 opacity: b.open ? 0.75 : 1,
+                ...(critical.has(b.task) ? { stroke: CRITICAL, lineWidth: 2 } : {}),
               },
             };
           },
+          ...(deadline !== null
+            ? {
+                markLine: {
+                  silent: true,
+                  symbol: 'none',
+                  lineStyle: { color: TONE_COLOURS.bad, type: 'dashed', width: 2 },
+                  label: { formatter: t('sla.deadline'), position: 'start', distance: 4, color: TONE_COLOURS.bad },
+                  data: [{ xAxis: deadline }],
+                },
+              }
+            : {}),
         },
       ],
     };
-    return { option, height, bars };
+    return { option, height, bars, farDeadline: due !== null && deadline === null };
   }, [run, now, t, f]);
   return (
-    <Chart
-      option={option}
-      height={height}
-      label={t('run.ganttLabel', { count: bars.length })}
-      onClick={(p) => {
-        const b = bars[p.dataIndex];
-        if (b) onSelect?.(b.task);
-      }}
-    />
+    <>
+      <Chart
+        option={option}
+        height={height}
+        label={t('run.ganttLabel', { count: bars.length })}
+        onClick={(p) => {
+          const b = bars[p.dataIndex];
+          if (b) onSelect?.(b.task);
+        }}
+      />
+      {run.sla && (
+        <p className="muted small" data-testid="gantt-sla-legend">
+          {farDeadline
+            ? t('sla.ganttLegendFar', { when: f.instant(run.sla.finishBy) })
+            : run.sla.finishBy
+              ? t('sla.ganttLegend')
+              : t('sla.ganttLegendNoDeadline')}
+        </p>
+      )}
+    </>
   );
 }
 

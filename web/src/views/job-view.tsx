@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { type Job, type JobVersions as Versions, type RunState, api } from '@/api/client';
 import { useCan } from '@/auth/permissions';
 import { BackfillPanel } from '@/components/backfill-panel';
+import { SlaTab } from '@/components/sla-backtest';
 import { ConfirmDialog } from '@/components/confirm';
 import { DagGraph } from '@/components/dag-graph';
 import { JobEditor, toYaml } from '@/components/job-editor';
@@ -21,7 +22,7 @@ import { RUN_STATES, isFinished, toneOf } from '@/lib/states';
 import { href, useQueryState } from '@/lib/url';
 import { Pager } from '@/components/pager';
 
-const TABS = ['graph', 'runs', 'grid', 'triggers', 'definition', 'versions', 'backfill'] as const;
+const TABS = ['graph', 'runs', 'grid', 'triggers', 'definition', 'versions', 'backfill', 'sla'] as const;
 type Tab = (typeof TABS)[number];
 
 export function JobView() {
@@ -68,6 +69,11 @@ export function JobView() {
                 from: null,
                 to: null,
                 backfill: null,
+                finishBy: null,
+                startBy: null,
+                maxDuration: null,
+                timezone: null,
+                runs: null,
               })
             }
             tabs={TABS.map((id) => ({ id, label: t(`job.tabs.${id}`) }))}
@@ -80,6 +86,7 @@ export function JobView() {
             {tab === 'definition' && <JobDefinition job={job.data} />}
             {tab === 'versions' && <JobVersions name={name} />}
             {tab === 'backfill' && <BackfillPanel job={job.data} />}
+            {tab === 'sla' && <SlaTab job={job.data} />}
           </TabPanel>
         </>
       )}

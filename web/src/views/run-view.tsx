@@ -12,6 +12,7 @@ import { DagGraph } from '@/components/dag-graph';
 import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
 import { Gantt } from '@/components/gantt';
 import { LogViewer } from '@/components/log-viewer';
+import { SlaPanel } from '@/components/sla-panel';
 import { StateBadge } from '@/components/state-badge';
 import { elapsed, useFormatters } from '@/lib/prefs';
 import { isFailure, isFinished } from '@/lib/states';
@@ -41,7 +42,13 @@ export function RunView() {
     { params: { path: { id } } },
     {
       enabled: !!id,
-      refetchInterval: (q) => (q.state.data && isFinished(q.state.data.state) ? false : 1_000),
+      // A finished run is still read until its SLA is decided (met or missed).
+      refetchInterval: (q) =>
+        !q.state.data || !isFinished(q.state.data.state)
+          ? 1_000
+          : q.state.data.sla && !q.state.data.sla.decidedAt
+            ? 2_000
+            : false,
     },
   );
   const live = !!run.data && !isFinished(run.data.state);
@@ -71,6 +78,7 @@ export function RunView() {
         <RunActions run={r} />
       </div>
       <RunFacts run={r} now={now} />
+      {r.sla && <SlaPanel sla={r.sla} />}
       <section aria-labelledby="run-graph-title" className="card">
         <div className="section-head">
           <h2 id="run-graph-title">{t('run.graphTitle')}</h2>
@@ -262,6 +270,7 @@ function TaskTable({
   const { t } = useTranslation();
   const f = useFormatters();
   const waits = run.tasks.map((x) => waitingText(x, t, f.relative));
+  const breaches = new Map(run.sla?.taskBreaches.map((b) => [b.task, b]));
   const anyWaiting = waits.some(Boolean);
   return (
     <div className="table-wrap">
@@ -294,6 +303,11 @@ function TaskTable({
                 >
                   {x.key}
                 </button>
+                {breaches.has(x.key) && (
+                  <span className="badge tone-bad badge-small" data-testid="task-breach">
+                    {t('sla.pastMaxDurationShort', { max: f.duration(breaches.get(x.key)!.maxDurationMs) })}
+                  </span>
+                )}
               </th>
               <td>
                 <StateBadge state={x.state} />
