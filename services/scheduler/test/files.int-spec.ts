@@ -30,10 +30,13 @@ describe.each(kinds)('file-arrival triggers (%s)', (kind) => {
   const work = mkdtempSync(join(tmpdir(), 'baton-files-'));
   const runs = async (): Promise<RunSummary[]> =>
     (await platform.api('GET', '/api/v1/runs?job=ingest&limit=100')).body.items;
+  // One token for the agent's whole life: its name is bound to the token that first claimed it.
+  let token: string | null = null;
   const startAgent = async () => {
+    token ??= await platform.agentToken();
     agent = startAgentProcess({
       server: platform.grpc,
-      token: await platform.agentToken(),
+      token,
       name: 'watcher',
       labels: 'files=yes',
       workDir: join(work, 'watcher'),
