@@ -9,6 +9,7 @@ import {
   type TaskEstimate,
   type TaskState,
   type TimedTask,
+  BoundedCache,
   decideSla,
   estimateTask,
   isTerminalTaskState,
@@ -26,7 +27,7 @@ import {
   scoped,
   skipLocked,
 } from '@baton/persistence';
-import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
+import { Drainer, EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
 
 /** Past successful runs of a job whose tasks make the estimates. */
@@ -37,6 +38,8 @@ export const SLA_RECHECK_MS = 5_000;
 const CLAIM_BATCH = 100;
 /** The safety net when no due time is known (a lost wake-up, a clock jump). */
 const POLL_MS = 5_000;
+/** How long a job's task estimates are reused before its history is read again. */
+const HISTORY_TTL_MS = 60_000;
 
 const CONSUMER = 'insight.sla';
 
@@ -72,10 +75,13 @@ function phaseOf(t: TaskRunEntity | undefined): PredictedTask['phase'] {
 @Injectable()
 export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
+  /** Evaluates due rows, one drain at a time; its interval is only the safety net. */
+  private readonly drainer: Drainer;
+  /** The alarm at the next due row. */
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
+  /** Task estimates per job: history changes slowly, and a run is looked at every few seconds. */
+  private readonly history = new BoundedCache<string, { at: number; estimates: Map<string, TaskEstimate> }>(1_000);
 
   constructor(
     private readonly db: Database,
@@ -84,6 +90,10 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('sla');
+    this.drainer = new Drainer(() => this.drain(), {
+      intervalMs: POLL_MS,
+      onError: (err, failures) => this.log.error('SLA evaluation failed', { error: String(err), failures }),
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -95,12 +105,13 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       else return;
       this.wake();
     });
-    this.wake();
+    this.drainer.start();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.drainer.stop();
   }
 
   /** Starts tracking a new run when its job version declares an SLA (idempotent). */
@@ -148,26 +159,14 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     );
   }
 
-  /** Evaluates due rows until none is left, then arms the alarm at the next due one. */
+  /** Evaluates due rows now (then the alarm is armed at the next due one). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.log.error('SLA evaluation failed', { error: String(err) }))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        } else void this.arm();
-      });
+    this.drainer.kick();
   }
 
   private async drain(): Promise<void> {
     while (!this.stopped && (await this.evaluateDue()) > 0);
+    await this.arm();
   }
 
   /** One transaction: claims up to CLAIM_BATCH due rows and decides each; returns how many. */
@@ -342,6 +341,19 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
    * task (or the run's start, for a root) to its start.
    */
   private async estimates(m: EntityManager, run: RunEntity, def: JobDefinition): Promise<Map<string, TaskEstimate>> {
+    const key = `${run.tenantId}|${run.jobId}|${run.jobVersionId}`;
+    const cached = this.history.get(key);
+    if (cached && Date.now() - cached.at < HISTORY_TTL_MS) return cached.estimates;
+    const estimates = await this.readEstimates(m, run, def);
+    this.history.set(key, { at: Date.now(), estimates });
+    return estimates;
+  }
+
+  private async readEstimates(
+    m: EntityManager,
+    run: RunEntity,
+    def: JobDefinition,
+  ): Promise<Map<string, TaskEstimate>> {
     const data = scoped(m, run);
     const past = await data.find(RunEntity, {
       where: { jobId: run.jobId, state: 'succeeded', id: Not(run.id), finishedAt: Not(IsNull()) },
@@ -391,9 +403,11 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       order: { nextCheckAt: 'ASC' },
       select: { runId: true, nextCheckAt: true },
     });
-    const at = Math.min(next?.nextCheckAt ?? Infinity, Date.now() + POLL_MS);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    this.timer = null;
+    // Without a due row the drainer's interval looks again.
+    if (next?.nextCheckAt == null) return;
+    this.timer = setTimeout(() => this.wake(), Math.max(0, next.nextCheckAt - Date.now()));
     this.timer.unref();
   }
 }
