@@ -640,7 +640,8 @@ function buildTask(t: ParsedTask, i: number, errors: FieldError[]): TaskDefiniti
   };
 }
 
-function buildSla(s: NonNullable<ParsedJob['sla']>): SlaSpec {
+/** The stored form of an SLA `slaSchema` accepted (in a job, or on its own: a proposal to backtest). */
+export function buildSla(s: z.output<typeof slaSchema>): SlaSpec {
   return {
     timezone: s.timezone ?? 'UTC',
     finishBy: s.finishBy === undefined ? null : parseWallTime(s.finishBy),
@@ -703,13 +704,6 @@ function buildTrigger(tr: ParsedTrigger): TriggerDefinition {
  * defaults. Shape errors come first; the cross-field and DAG checks run only
  * on a well-shaped definition, since they would misreport on a broken one.
  */
-/** An SLA on its own (a proposal to backtest), validated as in a job definition; errors are paths under it. */
-export function parseSlaSpec(input: unknown): ParseResult<SlaSpec> {
-  const parsed = slaSchema.safeParse(input, { error: parseErrorMap });
-  if (!parsed.success) return { ok: false, errors: issueErrors(parsed.error.issues) };
-  return { ok: true, value: buildSla(parsed.data) };
-}
-
 export function parseJobDefinition(input: unknown): ParseResult<JobDefinition> {
   const parsed = jobSchema.safeParse(input, { error: parseErrorMap });
   if (!parsed.success) return { ok: false, errors: issueErrors(parsed.error.issues) };

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
-import { backtestSla, parseSlaSpec, slaDeadlines, slaSchema } from '@baton/domain';
+import { backtestSla, buildSla, slaDeadlines, slaSchema } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { ApiDoc, ProblemException, parseInput } from '@baton/http';
 import { Database, JobEntity, RunEntity, scoped } from '@baton/persistence';
@@ -32,9 +32,7 @@ export class BacktestController {
   @Requires('read', 'Job')
   async backtest(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Body() body: unknown) {
     const cmd = parseInput(Backtest, body);
-    const parsed = parseSlaSpec(cmd.sla);
-    if (!parsed.ok) throw ProblemException.invalidField(`sla.${parsed.errors[0]!.path}`, parsed.errors[0]!.message);
-    const spec = parsed.value;
+    const spec = buildSla(cmd.sla);
     const data = scoped(this.db.manager, p);
     const job = await data.findOne(JobEntity, { where: { name } });
     if (!job) throw ProblemException.notFound(`job ${name}`);
