@@ -58,6 +58,43 @@ describe('Completion: results move tasks, readiness decides what runs next, the 
     expect(await f.runState(run.id)).toBe('succeeded');
   });
 
+  it('applies one batch over several runs: successes of every run in bulk, a failure on its own, each run advanced', async () => {
+    const runs = [await f.start('diamond'), await f.start('diamond'), await f.start('fragile')];
+    const started = await Promise.all(runs.map((r) => f.startTasks(r.id, ['a'])));
+    const at = Date.now();
+    const fx = await f.db.tx((m) =>
+      f.completion.finishAttempts(
+        m,
+        started.map((s, i) => ({
+          attemptId: s.a!,
+          tenantId: f.scope.tenantId,
+          result:
+            i < 2
+              ? { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at }
+              : { state: 'failed' as const, exitCode: 2, error: 'boom', output: null, at },
+        })),
+      ),
+    );
+    for (const s of started) expect(fx.dispositions.get(s.a!)).toEqual({ accepted: true });
+    expect(await f.tasks(runs[0]!.id)).toEqual({ a: 'succeeded', b: 'queued', c: 'queued', d: 'pending' });
+    expect(await f.tasks(runs[1]!.id)).toEqual({ a: 'succeeded', b: 'queued', c: 'queued', d: 'pending' });
+    expect(await f.tasks(runs[2]!.id)).toEqual({ a: 'failed', b: 'upstream_failed' });
+    expect(await f.runState(runs[2]!.id)).toBe('failed');
+    // The same results again change nothing: each is stale now.
+    const again = await f.db.tx((m) =>
+      f.completion.finishAttempts(
+        m,
+        started.slice(0, 2).map((s) => ({
+          attemptId: s.a!,
+          tenantId: f.scope.tenantId,
+          result: { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at },
+        })),
+      ),
+    );
+    for (const s of started.slice(0, 2)) expect(again.dispositions.get(s.a!)).toMatchObject({ rejection: 'stale' });
+    expect(await f.tasks(runs[0]!.id)).toEqual({ a: 'succeeded', b: 'queued', c: 'queued', d: 'pending' });
+  });
+
   it.each<[string, 'failed' | 'timed_out' | 'lost', string, string]>([
     ['a failure with tries left is retried after its backoff', 'failed', 'flaky', 'up_for_retry'],
     ['a timeout with tries left is retried too', 'timed_out', 'flaky', 'up_for_retry'],

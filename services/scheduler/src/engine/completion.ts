@@ -73,20 +73,25 @@ export class Completion {
       list.push({ attempt: a, result: i.result });
       byRun.set(a.runId, list);
     }
+    if (byRun.size === 0) return fx;
+    // The batch's runs are locked in one statement and their tasks read in one more (each read serves the
+    // results and then readiness, kept current as tasks move), whatever the number of runs.
+    const runs = new Map((await this.r.lockRuns(m, tenants, [...byRun.keys()])).map((r) => [r.id, r]));
+    const tasksOf = await runTasks(m, tenants, [...runs.keys()]);
+    const handled = new Set<string>();
+    const succeeded = await this.applySuccesses(m, runs, byRun, tasksOf, handled, fx);
     for (const runId of [...byRun.keys()].sort()) {
-      const run = await this.r.lockRun(m, byRun.get(runId)![0]!.attempt, runId);
+      const run = runs.get(runId);
       if (!run) {
         for (const { attempt } of byRun.get(runId)!) fx.dispositions.set(attempt.id, stale('the run is gone'));
         continue;
       }
       const def = await this.r.definition(m, run);
       const list = byRun.get(runId)!;
+      const tasks = tasksOf.get(runId)!;
       let at = 0;
       for (const { result } of list) at = Math.max(at, result.at);
-      // One read of the run's tasks serves the results and then readiness (kept current as they move).
-      const tasks = await runTasks(m, run);
-      const handled = new Set<string>();
-      let advance = await this.applySuccesses(m, run, list, tasks, handled, fx);
+      let advance = succeeded.has(runId);
       for (const { attempt, result } of list) {
         if (handled.has(attempt.id)) continue;
         if (await this.applyResult(m, run, def, attempt, result, tasks, fx)) advance = true;
@@ -97,49 +102,63 @@ export class Completion {
   }
 
   /**
-   * The hot path, in bulk: successes of live main attempts whose task still
-   * points at them. Called under the run lock, so the states read here hold
-   * until commit (an ack may still move an attempt assigned -> running, which
-   * both updates accept). Everything else takes the per-attempt path.
+   * The hot path, in bulk over the batch's runs: successes of live main
+   * attempts whose task still points at them. Called under the runs' locks, so
+   * the states read here hold until commit (an ack may still move an attempt
+   * assigned -> running, which both updates accept). Everything else takes the
+   * per-attempt path. Returns the runs that had a success.
    */
   private async applySuccesses(
     m: EntityManager,
-    run: RunEntity,
-    list: ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>,
-    tasks: RunTasks,
+    runs: ReadonlyMap<string, RunEntity>,
+    byRun: ReadonlyMap<string, ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>>,
+    tasksOf: ReadonlyMap<string, RunTasks>,
     handled: Set<string>,
     fx: Effects,
-  ): Promise<boolean> {
-    const candidates = list.filter((x) => x.result.state === 'succeeded' && x.attempt.kind !== 'compensation');
-    if (candidates.length < 2) return false;
+  ): Promise<Set<string>> {
+    const advanced = new Set<string>();
+    const candidates = [...byRun.values()]
+      .flat()
+      .filter((x) => x.result.state === 'succeeded' && x.attempt.kind !== 'compensation' && runs.has(x.attempt.runId));
+    // One success alone is cheaper on the per-attempt path (its compare-and-set counts it; no second read).
+    if (candidates.length < 2) return advanced;
+    const tenants = [...new Set(candidates.map((x) => x.attempt.tenantId))];
     const fresh = new Map<string, AttemptEntity>();
     for (let i = 0; i < candidates.length; i += 500) {
       const part = candidates.slice(i, i + 500);
-      const attemptRows = await scoped(m, run).find(AttemptEntity, {
+      const attemptRows = await scopedTo(m, tenants).find(AttemptEntity, {
         where: { id: In(part.map((x) => x.attempt.id)) },
+        select: { id: true, tenantId: true, state: true },
       });
       for (const a of attemptRows) fresh.set(a.id, a);
     }
     // Group by what gets written, so a batch of noop successes is two statements.
-    const groups = new Map<string, { r: FinishInput; attemptIds: string[]; taskIds: string[] }>();
+    const groups = new Map<
+      string,
+      { tenantId: string; r: FinishInput; attemptIds: string[]; taskIds: string[]; tasks: RunTasks[] }
+    >();
     for (const { attempt, result } of candidates) {
       const a = fresh.get(attempt.id);
+      const tasks = tasksOf.get(attempt.runId)!;
       const t = tasks.byId.get(attempt.taskRunId);
       if (!a || !LIVE.includes(a.state as TaskState) || !t || t.currentAttemptId !== a.id || !LIVE.includes(t.state))
         continue;
-      const key = JSON.stringify([result.exitCode, result.error, result.output, result.at]);
-      const g = groups.get(key) ?? { r: result, attemptIds: [], taskIds: [] };
+      const key = JSON.stringify([attempt.tenantId, result.exitCode, result.error, result.output, result.at]);
+      const g = groups.get(key) ?? { tenantId: attempt.tenantId, r: result, attemptIds: [], taskIds: [], tasks: [] };
       g.attemptIds.push(a.id);
       g.taskIds.push(t.id);
+      g.tasks.push(tasks);
       groups.set(key, g);
       handled.add(a.id);
+      advanced.add(attempt.runId);
       fx.dispositions.set(a.id, { accepted: true });
     }
-    for (const { r, attemptIds, taskIds } of groups.values()) {
+    for (const { tenantId, r, attemptIds, taskIds, tasks } of groups.values()) {
+      const scope = { tenantId };
       // A success whose ACK was lost still proves the agent ran it: assigned -> running -> succeeded.
       await this.r.moves.attempts(
         m,
-        run,
+        scope,
         { ids: attemptIds },
         LIVE_ATTEMPT,
         'succeeded',
@@ -148,17 +167,17 @@ export class Completion {
       );
       await this.r.moves.tasks(
         m,
-        run,
+        scope,
         { ids: taskIds, currentAttemptId: attemptIds },
         LIVE,
         'succeeded',
         { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
         'running',
       );
-      // Under the run lock every row checked above moved.
-      for (const id of taskIds) tasks.byId.get(id)!.state = 'succeeded';
+      // Under the runs' locks every row checked above moved.
+      taskIds.forEach((id, i) => (tasks[i]!.byId.get(id)!.state = 'succeeded'));
     }
-    return groups.size > 0;
+    return advanced;
   }
 
   /** One attempt's result; returns whether the run should be advanced. */
@@ -301,7 +320,7 @@ export class Completion {
     known?: RunTasks,
   ): Promise<Effects> {
     const states: Record<string, TaskState> = {};
-    for (const t of (known ?? (await runTasks(m, run))).byId.values()) {
+    for (const t of (known ?? (await runTasks(m, [run.tenantId], [run.id])).get(run.id)!).byId.values()) {
       states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
     }
     let outputs: Promise<Record<string, unknown>> | null = null;
@@ -433,27 +452,37 @@ export interface RunTasks {
   stale: boolean;
 }
 
-async function runTasks(m: EntityManager, run: RunEntity): Promise<RunTasks> {
-  // A plain query, not entities: this is the hot read of every result batch.
-  const rows = (await m.query(
-    'SELECT id, task_key, state, current_attempt_id, attempts_used FROM task_runs WHERE tenant_id = ? AND run_id = ?',
-    [run.tenantId, run.id],
-  )) as Array<{
-    id: string;
-    task_key: string;
-    state: TaskState;
-    current_attempt_id: string | null;
-    attempts_used: number | string;
-  }>;
-  const byId: RunTasks['byId'] = new Map();
-  for (const t of rows) {
-    byId.set(t.id, {
-      id: t.id,
-      taskKey: t.task_key,
-      state: t.state,
-      currentAttemptId: t.current_attempt_id,
-      attemptsUsed: Number(t.attempts_used),
-    });
+/** The tasks of the runs, by run, read in one statement per 500 runs. */
+async function runTasks(
+  m: EntityManager,
+  tenantIds: readonly string[],
+  runIds: readonly string[],
+): Promise<Map<string, RunTasks>> {
+  const out = new Map<string, RunTasks>(runIds.map((id) => [id, { byId: new Map(), stale: false }]));
+  for (let i = 0; i < runIds.length; i += 500) {
+    const part = runIds.slice(i, i + 500);
+    // A plain query, not entities: this is the hot read of every result batch.
+    const rows = (await m.query(
+      `SELECT run_id, id, task_key, state, current_attempt_id, attempts_used FROM task_runs
+       WHERE tenant_id IN (${tenantIds.map(() => '?').join(', ')}) AND run_id IN (${part.map(() => '?').join(', ')})`,
+      [...tenantIds, ...part],
+    )) as Array<{
+      run_id: string;
+      id: string;
+      task_key: string;
+      state: TaskState;
+      current_attempt_id: string | null;
+      attempts_used: number | string;
+    }>;
+    for (const t of rows) {
+      out.get(t.run_id)?.byId.set(t.id, {
+        id: t.id,
+        taskKey: t.task_key,
+        state: t.state,
+        currentAttemptId: t.current_attempt_id,
+        attemptsUsed: Number(t.attempts_used),
+      });
+    }
   }
-  return { byId, stale: false };
+  return out;
 }

@@ -9,6 +9,7 @@ import {
   TransitionStore,
   forUpdate,
   scoped,
+  scopedTo,
 } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -48,6 +49,19 @@ export class EngineResources {
   async lockRun(m: EntityManager, scope: TenantScope, runId: string): Promise<RunEntity | null> {
     const q = scoped(m, scope).query(RunEntity, 'r', 'r.id = :id', { id: runId });
     return forUpdate(this.db, q).getOne();
+  }
+
+  /** Locks many runs of the tenants in one statement (in id order, so concurrent batches cannot deadlock). */
+  async lockRuns(m: EntityManager, tenantIds: readonly string[], runIds: readonly string[]): Promise<RunEntity[]> {
+    const out: RunEntity[] = [];
+    const sorted = [...runIds].sort();
+    for (let i = 0; i < sorted.length; i += 500) {
+      const q = scopedTo(m, tenantIds)
+        .query(RunEntity, 'r', 'r.id IN (:...ids)', { ids: sorted.slice(i, i + 500) })
+        .orderBy('r.id', 'ASC');
+      out.push(...(await forUpdate(this.db, q).getMany()));
+    }
+    return out;
   }
 
   definition(m: EntityManager, run: RunEntity): Promise<JobDefinition> {
