@@ -188,6 +188,7 @@ export async function runFleet(kind: DbKind, o: FleetOptions, log: (s: string) =
     base.readyCheck = checkReady(sampled, rebuilt);
     if (skipped > 0) errors.push(`${skipped} tasks left out of ready -> Assign (retried, or no ready time)`);
     const succeeded = rows.tasks.filter((x) => x.state === 'succeeded').length;
+    queries.logShapes(log, kind, succeeded);
     let firstAssigned = Infinity;
     let lastFinished = -Infinity;
     for (const a of rows.attempts) {

@@ -95,6 +95,16 @@ export class QueryCounter {
   /** The statement shapes counted between begin() and end(), most frequent first (BENCH_QUERY_SHAPES=1). */
   lastShapes: Array<[string, number]> | null = null;
 
+  /** Logs the shapes of the last begin()..end() per unit (a finished task), the most frequent first. */
+  logShapes(log: (line: string) => void, label: string, units: number, top = 40): void {
+    const shapes = this.lastShapes;
+    if (!shapes) return;
+    const per = Math.max(1, units);
+    const total = shapes.reduce((n, [, c]) => n + c, 0);
+    log(`  statement shapes per task (${label}), of ${(total / per).toFixed(1)}:`);
+    for (const [shape, n] of shapes.slice(0, top)) log(`    ${(n / per).toFixed(2).padStart(6)}  ${shape}`);
+  }
+
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import { type BenchTarget, type DbKind, TERMINAL, freshTarget, launch, putJob } 
 import { QueryCounter, type StatementCounts } from './queries.js';
 import { type KafkaTopology, startKafkaTopology } from './topology.js';
 import { openReader, readRows } from './rows.js';
-import { type Summary, fmt, sleep, summarize } from './stats.js';
+import { type Summary, sleep, summarize } from './stats.js';
 
 export const SMALL_JOBS = 100;
 /** Every job fires every PERIOD_S seconds; job i at the seconds with parity i % 2. */
@@ -233,7 +233,6 @@ async function runSmallRunsOn(
     machine.begin();
     await sleep(w1 - Date.now());
     base.queries = await queries.end();
-    const shapes = queries.lastShapes;
     base.cpu = meter.end();
     base.machineCpu = machine.end();
     if (platform.agentsByReplica) base.agentsByReplica = platform.agentsByReplica();
@@ -242,12 +241,8 @@ async function runSmallRunsOn(
       [w0, w1],
     )) as Array<{ n: number | string }>;
     base.tasksFinishedInWindow = Number(finishedIn[0]!.n);
-    if (shapes) {
-      // A statement profile of the window (BENCH_QUERY_SHAPES=1): per finished task, the most frequent first.
-      const per = Math.max(1, base.tasksFinishedInWindow);
-      log(`  statement shapes per task (${kind}), of ${fmt((base.queries?.total ?? 0) / per)}:`);
-      for (const [shape, n] of shapes.slice(0, 40)) log(`    ${(n / per).toFixed(2).padStart(6)}  ${shape}`);
-    }
+    // A statement profile of the window (BENCH_QUERY_SHAPES=1): per finished task, the most frequent first.
+    queries.logShapes(log, kind, base.tasksFinishedInWindow);
 
     // Let the window's last runs finish (bounded).
     const filter = { jobNames: names, logicalFrom: w0, logicalTo: w1 };
