@@ -1,18 +1,53 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { Reflector } from '@nestjs/core';
-import { IsNull } from 'typeorm';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
-import { ApiKeyEntity, Database, MembershipEntity, SessionEntity, UserEntity, scoped } from '@baton/persistence';
+import {
+  ApiKeyEntity,
+  Database,
+  MembershipEntity,
+  SessionEntity,
+  TenantEntity,
+  type TenantState,
+  UserEntity,
+  scoped,
+} from '@baton/persistence';
 import { ProblemException } from '@baton/http';
 import { abilityFor, isRole, type Action, type Subject } from './abilities.js';
-import { IS_PUBLIC, type Principal, REQUIRES, actorOf } from './principal.js';
+import { IS_PUBLIC, type Principal, REQUIRES, TENANT_HEADER, actorOf } from './principal.js';
 import { CSRF_HEADER, SESSION_COOKIE, csrfMatches, memberRole, readCookie, sessionEnded } from './sessions.js';
 import { hashToken } from './tokens.js';
+import { AttemptLimiter } from './rate-limit.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A session's last-seen time is written at most this often (or a quarter of the idle time): not a write per call. */
 const TOUCH_EVERY_MS = 60_000;
+
+interface KeyRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  role: string;
+  expiresAt: number | string | null;
+  lastUsedAt: number | string | null;
+  tenantName: string;
+  tenantState: TenantState;
+  tenantReason: string | null;
+}
+
+/**
+ * A suspended or deleted tenant's callers are refused with the reason; a
+ * platform admin is not (they live in the platform's own tenant, which cannot
+ * be suspended, and act inside others explicitly).
+ */
+export function refuseInactive(
+  role: string,
+  tenant: { name: string; state: TenantState; stateReason: string | null },
+): void {
+  if (tenant.state === 'active' || role === 'platform_admin') return;
+  const why = tenant.stateReason ? `: ${tenant.stateReason}` : '';
+  throw ProblemException.forbidden(`tenant ${tenant.name} is ${tenant.state}${why}`);
+}
 
 interface GuardedRequest {
   method: string;
@@ -42,6 +77,7 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<GuardedRequest>();
     const p = await this.authenticate(req);
     req.principal = p;
+    this.limit(p);
     const need = this.reflector.getAllAndOverride<{ action: Action; subject: Subject } | undefined>(REQUIRES, targets);
     if (need && !abilityFor(p.role).can(need.action, need.subject)) {
       // A denied action is a security event: it goes to the audit log too.
@@ -64,24 +100,33 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /** Calls per API key or session a minute, in this process: 429 with Retry-After past it. */
+  private limit(p: Principal): void {
+    const perMinute = this.config.auth.callsPerMinute;
+    if (perMinute === 0) return;
+    const wait = (this.calls ??= new AttemptLimiter(perMinute, 60_000)).take(p.credentialId);
+    if (wait > 0) {
+      const what = p.credential === 'session' ? 'session' : 'API key';
+      throw ProblemException.tooManyRequests(`rate limit: ${perMinute} calls a minute per ${what}`, wait);
+    }
+  }
+
+  private calls: AttemptLimiter | null = null;
+
   private async authenticate(req: GuardedRequest): Promise<Principal> {
+    const p = await this.credential(req);
+    const acting = req.headers[TENANT_HEADER.toLowerCase()];
+    if (acting !== undefined && acting !== '') return this.actInside(p, acting);
+    return p;
+  }
+
+  /** The caller's own principal, from its API key or session, refused if its tenant is not active. */
+  private async credential(req: GuardedRequest): Promise<Principal> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw ProblemException.unauthorized('Authorization: Bearer <api key> is required');
-      // across tenants: the key says which tenant the caller is of
-      const key = await this.db.manager.findOne(ApiKeyEntity, {
-        where: { hash: hashToken(match[1]!), revokedAt: IsNull() },
-      });
-      if (!key || !isRole(key.role)) throw ProblemException.unauthorized('the API key is unknown or revoked');
-      return {
-        tenantId: key.tenantId,
-        credential: 'api_key',
-        credentialId: key.id,
-        userId: null,
-        name: key.name,
-        role: key.role,
-      };
+      return this.keyPrincipal(match[1]!);
     }
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (token === null) {
@@ -97,18 +142,67 @@ export class AuthGuard implements CanActivate {
     return p;
   }
 
+  /** An API key's principal: the key and its tenant's state are read in one statement. */
+  private async keyPrincipal(token: string): Promise<Principal> {
+    const now = Date.now();
+    // across tenants: the key says which tenant the caller is of
+    const row = await this.db.manager
+      .createQueryBuilder(ApiKeyEntity, 'k')
+      .innerJoin(TenantEntity, 't', 't.id = k.tenantId')
+      .select(['k.id AS id', 'k.tenantId AS tenantId', 'k.name AS name', 'k.role AS role'])
+      .addSelect(['k.expiresAt AS expiresAt', 'k.lastUsedAt AS lastUsedAt'])
+      .addSelect(['t.name AS tenantName', 't.state AS tenantState', 't.stateReason AS tenantReason'])
+      .where('k.hash = :hash AND k.revokedAt IS NULL', { hash: hashToken(token) })
+      .getRawOne<KeyRow>();
+    if (!row || !isRole(row.role)) throw ProblemException.unauthorized('the API key is unknown or revoked');
+    const expiresAt = row.expiresAt === null ? null : Number(row.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) {
+      throw ProblemException.unauthorized(`the API key expired at ${new Date(expiresAt).toISOString()}`);
+    }
+    refuseInactive(row.role, { name: row.tenantName, state: row.tenantState, stateReason: row.tenantReason });
+    const lastUsed = row.lastUsedAt === null ? 0 : Number(row.lastUsedAt);
+    if (now - lastUsed >= TOUCH_EVERY_MS) {
+      // Informational, and at most once a minute per key: a failure to write it does not fail the call.
+      await this.db
+        .tx((m) => scoped(m, { tenantId: row.tenantId }).update(ApiKeyEntity, { id: row.id }, { lastUsedAt: now }))
+        .catch(() => undefined);
+    }
+    return {
+      tenantId: row.tenantId,
+      credential: 'api_key',
+      credentialId: row.id,
+      userId: null,
+      name: row.name,
+      role: row.role,
+    };
+  }
+
+  /** A platform admin acting inside another tenant, named by id or name; nobody else may. */
+  private async actInside(p: Principal, idOrName: string): Promise<Principal> {
+    if (p.role !== 'platform_admin') {
+      throw ProblemException.forbidden(`${TENANT_HEADER}: only platform admins act inside another tenant`);
+    }
+    // across tenants: a platform admin names the tenant to act in
+    const t = await this.db.manager.findOne(TenantEntity, { where: [{ id: idOrName }, { name: idOrName }] });
+    if (!t) throw ProblemException.notFound(`tenant ${idOrName} (${TENANT_HEADER})`);
+    if (t.id === p.tenantId) return p;
+    return { ...p, tenantId: t.id, actingFrom: p.tenantId };
+  }
+
   /** The principal of a live session: its user's role in the session's tenant, read on every call. */
   private async sessionPrincipal(token: string): Promise<Principal | null> {
     const now = Date.now();
     // across tenants: a session's hash is unique over all tenants, and the session says which tenant it acts in
     const s = await this.db.manager.findOne(SessionEntity, { where: { hash: hashToken(token) } });
     if (!s || sessionEnded(s, this.config.auth.sessionIdleMs, now)) return null;
-    const [user, membership] = await Promise.all([
+    const [user, membership, tenant] = await Promise.all([
       this.db.manager.findOne(UserEntity, { where: { id: s.userId } }),
       scoped(this.db.manager, s).findOne(MembershipEntity, { where: { userId: s.userId } }),
+      this.db.manager.findOne(TenantEntity, { where: { id: s.tenantId } }),
     ]);
     // A removed membership ends the sessions in that tenant at once.
-    if (!user || !membership || !isRole(membership.role)) return null;
+    if (!user || !membership || !isRole(membership.role) || !tenant) return null;
+    refuseInactive(memberRole(user, membership.role), tenant);
     if (now - s.lastSeenAt >= Math.min(TOUCH_EVERY_MS, this.config.auth.sessionIdleMs / 4)) {
       // across tenants: the session found by its hash above
       await this.db.tx((m) => m.update(SessionEntity, { id: s.id }, { lastSeenAt: now }));

@@ -18,12 +18,18 @@ export interface Principal extends TenantScope {
   /** The key's name, or the user's email. */
   readonly name: string;
   readonly role: Role;
+  /** A platform admin acting inside another tenant (`X-Baton-Tenant`): the tenant they act from. */
+  readonly actingFrom?: string;
 }
+
+/** The header a platform admin names another tenant in (by id or name) to act inside it. */
+export const TENANT_HEADER = 'X-Baton-Tenant';
 
 /** The principal as audit records name it: a key by its id, a user by theirs (the same across sessions). */
 export function actorOf(p: Principal): string {
   const who = p.credential === 'session' ? `user ${p.userId}` : p.credentialId;
-  return `${p.role}:${p.name} (${who})`.slice(0, 200);
+  const from = p.actingFrom ? ` acting from tenant ${p.actingFrom}` : '';
+  return `${p.role}:${p.name} (${who})${from}`.slice(0, 200);
 }
 
 /** The audit record of a successful action by `p` (in its tenant unless another is given). */

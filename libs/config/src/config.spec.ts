@@ -60,8 +60,10 @@ describe('identity configuration', () => {
       sessionIdleMs: 7_200_000,
       sessionMaxMs: 86_400_000,
       login: { perEmail: 5, perIp: 50, windowMs: 900_000 },
+      callsPerMinute: 3_000,
       secureCookies: false,
     });
+    expect(loadConfig({ BATON_RATE_LIMIT_PER_MINUTE: '0' }, '/tmp').auth.callsPerMinute).toBe(0);
     const prod = loadConfig({ ...PROD, BATON_LOGIN_ATTEMPTS_PER_IP: '7' }, '/tmp').auth;
     expect([prod.secureCookies, prod.login.perIp]).toEqual([true, 7]);
     expect(loadConfig({}, '/tmp').http.trustProxy).toBeNull();

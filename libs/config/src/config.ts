@@ -60,6 +60,7 @@ const schema = z.object({
   BATON_LOGIN_ATTEMPTS_PER_EMAIL: int(5, 1),
   BATON_LOGIN_ATTEMPTS_PER_IP: int(50, 1),
   BATON_LOGIN_WINDOW_MS: int(900_000, 1_000),
+  BATON_RATE_LIMIT_PER_MINUTE: int(3_000, 0),
   BATON_ENV: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be a short name such as dev or prod')
@@ -127,6 +128,8 @@ export interface BatonConfig {
     sessionMaxMs: number;
     /** Failed logins allowed per email and per client address, refilled over `windowMs`. */
     login: { perEmail: number; perIp: number; windowMs: number };
+    /** Calls allowed per API key and per session a minute in each process (a token bucket); 0: not limited. */
+    callsPerMinute: number;
     /** Session cookies carry `Secure` (production mode). */
     secureCookies: boolean;
   };
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         perIp: e.BATON_LOGIN_ATTEMPTS_PER_IP,
         windowMs: e.BATON_LOGIN_WINDOW_MS,
       },
+      callsPerMinute: e.BATON_RATE_LIMIT_PER_MINUTE,
       secureCookies: mode === 'production',
     },
     log: { level: e.BATON_LOG_LEVEL, format: e.BATON_LOG_FORMAT },

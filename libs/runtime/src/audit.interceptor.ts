@@ -41,7 +41,8 @@ export class AuditInterceptor implements NestInterceptor {
         actor: actorOf(p),
         target: req.originalUrl.split('?')[0]!.slice(0, 300),
         status,
-        detail: {},
+        // A platform admin acting inside this tenant says where from.
+        detail: p.actingFrom ? { actingFrom: p.actingFrom } : {},
         occurredAt: Date.now(),
       };
       void this.db

@@ -26,6 +26,8 @@ export interface Connection {
   token: string | null;
   session: { cookie: string; csrfToken: string } | null;
   source: string;
+  /** Platform admins: the tenant (id or name) to act inside, sent as X-Baton-Tenant. */
+  actIn?: string;
 }
 
 /** The first client file that exists: BATON_CONFIG, data/client.json, ~/.baton/config.json. */
@@ -73,10 +75,15 @@ export function resolveServer(flags: { server?: string }, env: ClientEnv, file: 
  * client file (its `baton login` session before the key written at bootstrap).
  */
 export function resolveConnection(
-  flags: { server?: string; token?: string },
+  flags: { server?: string; token?: string; actIn?: string },
   env: ClientEnv,
   cwd = process.cwd(),
 ): Connection {
+  const conn = credentialOf(flags, env, cwd);
+  return flags.actIn ? { ...conn, actIn: flags.actIn } : conn;
+}
+
+function credentialOf(flags: { server?: string; token?: string }, env: ClientEnv, cwd: string): Connection {
   const { path, file } = findClientFile(env, cwd);
   const server = resolveServer(flags, env, file);
   const source = path ?? 'flags/env';
@@ -122,6 +129,7 @@ export class ApiClient {
           ...(this.conn.session
             ? { cookie: this.conn.session.cookie, 'x-csrf-token': this.conn.session.csrfToken }
             : {}),
+          ...(this.conn.actIn ? { 'x-baton-tenant': this.conn.actIn } : {}),
           ...(body !== undefined ? { 'content-type': contentType } : {}),
         },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

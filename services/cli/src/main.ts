@@ -25,13 +25,14 @@ import {
   type BacktestOptions,
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
+import { listTenants, moveTenant, purgeTenant } from './tenants.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 const env = readClientEnv();
 
 function api(cmd: Command): ApiClient {
-  const o = cmd.optsWithGlobals<{ server?: string; token?: string }>();
+  const o = cmd.optsWithGlobals<{ server?: string; token?: string; actIn?: string }>();
   return new ApiClient(resolveConnection(o, env));
 }
 
@@ -42,6 +43,7 @@ const program = new Command('baton')
     '--token <token>',
     'API key (default: BATON_TOKEN, else the session of `baton login` or the key in data/client.json)',
   )
+  .option('--act-in <tenant>', 'platform admins: act inside this tenant (id or name); audited there')
   .showHelpAfterError();
 
 program
@@ -85,7 +87,7 @@ program
   .command('logout')
   .description('end the session of `baton login` and forget it')
   .action(async (_o: unknown, cmd: Command) => {
-    const o = cmd.optsWithGlobals<{ server?: string; token?: string }>();
+    const o = cmd.optsWithGlobals<{ server?: string; token?: string; actIn?: string }>();
     await logout(resolveConnection({ server: o.server }, { ...env, token: null }), out);
   });
 
@@ -290,6 +292,39 @@ program
   .action(async (name: string, o: { slots: string; description?: string }, cmd: Command) =>
     setPool(api(cmd), name, o.slots, o.description, out),
   );
+
+program
+  .command('tenants')
+  .description('platform admins: every tenant with its state')
+  .option('--state <state>', 'only tenants in this state (active, suspended, deleted)')
+  .action(async (o: { state?: string }, cmd: Command) => listTenants(api(cmd), o.state, out));
+const tenant = program.command('tenant').description('platform admins: suspend, resume, delete or purge a tenant');
+tenant
+  .command('suspend <tenant>')
+  .description('refuse its calls (403 with the reason) and agents, and fire none of its triggers')
+  .requiredOption('--reason <text>', 'told to its callers and recorded in the audit log')
+  .action(async (name: string, o: { reason: string }, cmd: Command) =>
+    moveTenant(api(cmd), name, 'suspend', o.reason, out),
+  );
+tenant
+  .command('resume <tenant>')
+  .description('let a suspended tenant work again')
+  .action(async (name: string, _o: unknown, cmd: Command) => moveTenant(api(cmd), name, 'resume', undefined, out));
+tenant
+  .command('delete <tenant>')
+  .description('delete softly: refused like a suspended tenant, its data kept until `baton tenant purge`')
+  .option('--reason <text>', 'recorded in the audit log')
+  .action(async (name: string, o: { reason?: string }, cmd: Command) =>
+    moveTenant(api(cmd), name, 'delete', o.reason, out),
+  );
+tenant
+  .command('purge <tenant>')
+  .description('delete every row of a deleted tenant, for good')
+  .option('--yes', 'confirm: this cannot be undone')
+  .action(async (name: string, o: { yes?: boolean }, cmd: Command) => {
+    if (!o.yes) throw new CliError(`purging tenant ${name} cannot be undone: pass --yes to confirm`);
+    await purgeTenant(api(cmd), name, out);
+  });
 
 const secrets = program
   .command('secrets')

@@ -135,6 +135,32 @@ describe.each(kinds)('the baton CLI against a running platform (%s)', (kind) => 
     expect((await runCli(['jobs'], env, home)).stderr).toMatch(/baton login/);
   });
 
+  it('lets a platform admin list, suspend, resume, delete and purge tenants, and act inside one', async () => {
+    const t = await platform.api('POST', '/api/v1/tenants', { name: 'cli-co' });
+    expect(t.status).toBe(201);
+    const inside = await baton('--act-in', 'cli-co', 'apply', '-f', example);
+    expect(inside.code, inside.stderr).toBe(0);
+    const own = await runCli(['jobs'], { BATON_SERVER: platform.url, BATON_TOKEN: t.body.adminToken }, dir);
+    expect(own.stdout).toContain('hello');
+
+    const noReason = await baton('tenant', 'suspend', 'cli-co');
+    expect(noReason.code).not.toBe(0);
+    expect(noReason.stderr).toMatch(/--reason/);
+    const s = await baton('tenant', 'suspend', 'cli-co', '--reason', 'audit pending');
+    expect([s.code, s.stdout.trim()]).toEqual([0, 'tenant cli-co is suspended: audit pending']);
+    expect((await baton('tenants', '--state', 'suspended')).stdout).toMatch(/cli-co\s+suspended .* audit pending/);
+    const refused = await runCli(['jobs'], { BATON_SERVER: platform.url, BATON_TOKEN: t.body.adminToken }, dir);
+    expect(refused.stderr).toMatch(/403 tenant cli-co is suspended: audit pending/);
+    expect((await baton('tenant', 'resume', 'cli-co')).stdout.trim()).toBe('tenant cli-co is active');
+
+    expect((await baton('tenant', 'delete', 'cli-co')).stdout.trim()).toBe('tenant cli-co is deleted: deleted');
+    const unconfirmed = await baton('tenant', 'purge', 'cli-co');
+    expect([unconfirmed.code, unconfirmed.stderr]).toEqual([2, expect.stringMatching(/pass --yes/)]);
+    const purged = await baton('tenant', 'purge', 'cli-co', '--yes');
+    expect(purged.stdout).toMatch(/^tenant cli-co purged: \d+ rows in \d+ tables/);
+    expect((await baton('tenants')).stdout).not.toContain('cli-co');
+  });
+
   it('refuses to run without a token and says how to get one', async () => {
     const r = await runCli(
       ['runs'],

@@ -696,7 +696,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** list */
+    /** Every tenant with its state (platform admins); ?state=active|suspended|deleted */
     get: operations['Tenants.list'];
     put?: never;
     /** Create a tenant and its first admin key (platform admins) */
@@ -718,6 +718,75 @@ export interface paths {
     /** Set a tenant's quota and dispatch weight (platform admins; null = not limited; omitted = unchanged) */
     put: operations['Quotas.set'];
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/tenants/{tenant}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One tenant by id or name (platform admins) */
+    get: operations['Tenants.get'];
+    put?: never;
+    post?: never;
+    /** Delete a tenant (soft: refused like a suspended one; its rows stay until purged) */
+    delete: operations['Tenants.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/tenants/{tenant}/purge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Delete every row of a deleted tenant, for good (platform admins) */
+    post: operations['Tenants.purge'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/tenants/{tenant}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Resume a suspended tenant */
+    post: operations['Tenants.resume'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/tenants/{tenant}/suspend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Suspend a tenant: its calls get 403 with the reason, its triggers do not fire, its agents are refused */
+    post: operations['Tenants.suspend'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1438,6 +1507,9 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /** Format: date-time */
+          expiresAt?: string;
+          expiresIn?: string;
           name: string;
           /**
            * @default developer
@@ -3584,6 +3656,213 @@ export interface operations {
       };
     };
   };
+  'Tenants.get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Tenants.remove': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Tenants.purge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Tenants.resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Tenants.suspend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        tenant: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          reason: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Users.list': {
     parameters: {
       query?: never;
@@ -3846,6 +4125,7 @@ export const routePermissions = {
   'DELETE /api/v1/jobs/{name}': 'delete Job',
   'DELETE /api/v1/pools/{name}': 'manage Pool',
   'DELETE /api/v1/secrets/{name}': 'delete Secret',
+  'DELETE /api/v1/tenants/{tenant}': 'manage Tenant',
   'DELETE /api/v1/users/{id}': 'delete User',
   'GET /api/v1/agent-tokens': 'read AgentToken',
   'GET /api/v1/agents': 'read Agent',
@@ -3869,6 +4149,7 @@ export const routePermissions = {
   'GET /api/v1/schemas/job.json': 'read Job',
   'GET /api/v1/secrets': 'read Secret',
   'GET /api/v1/tenants': 'manage Tenant',
+  'GET /api/v1/tenants/{tenant}': 'manage Tenant',
   'GET /api/v1/users': 'read User',
   'POST /api/v1/agent-tokens': 'create AgentToken',
   'POST /api/v1/api-keys': 'create ApiKey',
@@ -3882,6 +4163,9 @@ export const routePermissions = {
   'POST /api/v1/schedule/preview': 'read Job',
   'POST /api/v1/secrets/rotate-key': 'manage Tenant',
   'POST /api/v1/tenants': 'create Tenant',
+  'POST /api/v1/tenants/{tenant}/purge': 'manage Tenant',
+  'POST /api/v1/tenants/{tenant}/resume': 'manage Tenant',
+  'POST /api/v1/tenants/{tenant}/suspend': 'manage Tenant',
   'POST /api/v1/users': 'create User',
   'PUT /api/v1/jobs/{name}': 'update Job',
   'PUT /api/v1/pools/{name}': 'manage Pool',

@@ -9,7 +9,14 @@ export class TenantEntity {
   @PrimaryColumn('varchar', { length: 36 }) id!: string;
   @Column('varchar', { length: 100 }) name!: string;
   @Column(ms()) createdAt!: number;
+  /** `active`, `suspended` (calls refused with the reason, triggers do not fire, agents refused) or `deleted`. */
+  @Column('varchar', { length: 16, default: 'active' }) state!: TenantState;
+  @Column('varchar', { length: 300, nullable: true }) stateReason!: string | null;
+  @Column(ms(true)) stateChangedAt!: number | null;
 }
+
+export const TENANT_STATES = ['active', 'suspended', 'deleted'] as const;
+export type TenantState = (typeof TENANT_STATES)[number];
 
 @Entity('api_keys')
 export class ApiKeyEntity {
@@ -21,6 +28,10 @@ export class ApiKeyEntity {
   @Column('varchar', { length: 64 }) hash!: string;
   @Column(ms()) createdAt!: number;
   @Column(ms(true)) revokedAt!: number | null;
+  /** After this the key is refused (null: it does not expire). */
+  @Column(ms(true)) expiresAt!: number | null;
+  /** Written at most once a minute. */
+  @Column(ms(true)) lastUsedAt!: number | null;
 }
 
 @Entity('agent_tokens')

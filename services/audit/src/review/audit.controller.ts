@@ -29,6 +29,7 @@ export class AuditController {
         actor: a.actor,
         target: a.target,
         status: a.status,
+        detail: detailOf(a.detail),
         occurredAt: new Date(a.occurredAt).toISOString(),
         hash: a.hash,
       })),
@@ -51,5 +52,14 @@ export class AuditController {
       return { ok: false, checked: rows.length, brokenAt: after + 1, reason: `records after ${after} are missing` };
     }
     return r;
+  }
+}
+
+/** A record's detail as stored (JSON text); text that does not parse is shown as it is. */
+function detailOf(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }

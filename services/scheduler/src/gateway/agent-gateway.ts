@@ -4,6 +4,7 @@ import { type EntityManager, In, IsNull } from 'typeorm';
 import {
   AgentEntity,
   AgentTokenEntity,
+  TenantEntity,
   AttemptEntity,
   Database,
   TransitionStore,
@@ -269,6 +270,14 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     if (!token) {
       this.log.warn('agent rejected: unknown or revoked token', { name: h.name });
       fail(status.UNAUTHENTICATED, 'agent token is unknown or revoked');
+      return null;
+    }
+    // across tenants: the token's tenant, read to refuse the agents of a suspended or deleted one
+    const tenant = await this.db.manager.findOne(TenantEntity, { where: { id: token.tenantId } });
+    if (!tenant || tenant.state !== 'active') {
+      const why = `tenant ${tenant?.name ?? token.tenantId} is ${tenant?.state ?? 'gone'}`;
+      this.log.warn('agent rejected: its tenant is not active', { name: h.name, tenant: token.tenantId });
+      fail(status.PERMISSION_DENIED, tenant?.stateReason ? `${why}: ${tenant.stateReason}` : why);
       return null;
     }
     const now = Date.now();

@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import { type EntityManager, In, Not } from 'typeorm';
 import { type OverlapPolicy, TIME_TRIGGER_TYPES, decideOverlap, truncateUtf8 } from '@baton/domain';
 import {
   Database,
   JobEntity,
   RUN_REQUEST_MAX_FAILURES,
   RunRequestEntity,
+  TenantEntity,
   TriggerSlotEntity,
   claimRunRequests,
   isUniqueViolation,
@@ -175,8 +176,12 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
    * A batch of trigger requests in one transaction. Requests without an
    * overlap policy to apply are created in bulk; the others one by one.
    */
-  async fromRequests(m: EntityManager, reqs: readonly RunRequested[]): Promise<Effects> {
+  async fromRequests(m: EntityManager, all: readonly RunRequested[]): Promise<Effects> {
     const fx = noEffects();
+    // A suspended or deleted tenant's triggers do not start runs: their slots are recorded as skipped.
+    const inactive = await inactiveTenants(m, all);
+    const reqs = inactive.size === 0 ? all : all.filter((r) => !inactive.has(r.tenantId));
+    for (const r of all) if (inactive.has(r.tenantId)) await this.fromRequest(m, r, 'skipped_suspended');
     const simple = reqs.filter((r) => !r.overlap || r.overlap === 'allow');
     for (const r of reqs) {
       if (r.overlap && r.overlap !== 'allow') {
@@ -244,13 +249,14 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
    * A trigger's run request, under the trigger's overlap policy, recorded in
    * the slot ledger with what became of it.
    */
-  private async fromRequest(m: EntityManager, req: RunRequested): Promise<Effects> {
+  private async fromRequest(m: EntityManager, req: RunRequested, refused?: 'skipped_suspended'): Promise<Effects> {
     const scope = { tenantId: req.tenantId };
     const fx = noEffects();
     const job = await scoped(m, req).findOne(JobEntity, { where: { id: req.jobId } });
     if (!job) return fx; // deleted after the trigger fired: nothing to run
-    const active = req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
-    const decision = decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
+    const active =
+      !refused && req.overlap && req.overlap !== 'allow' ? await this.engine.activeRuns(m, req.tenantId, job.id) : [];
+    const decision = refused ? 'skip' : decideOverlap((req.overlap ?? 'allow') as OverlapPolicy, active.length);
     let outcome = req.slotOutcome ?? 'fired';
     let runId: string | null = null;
     const input = {
@@ -266,7 +272,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
         runId = (await this.engine.createRun(m, scope, input)).run.id;
         break;
       case 'skip':
-        outcome = 'skipped_overlap';
+        outcome = refused ?? 'skipped_overlap';
         // A fixed-delay trigger waits for a run's end to schedule its next slot: tell it this slot ended here.
         if (req.triggerType === 'fixedDelay') {
           await enqueueEvent(m, {
@@ -320,4 +326,19 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
     fx.queued = true;
     return fx;
   }
+}
+
+/** The tenants among the requests' that are suspended or deleted (one read for the whole batch). */
+async function inactiveTenants(m: EntityManager, reqs: readonly RunRequested[]): Promise<Set<string>> {
+  const ids = [...new Set(reqs.map((r) => r.tenantId))];
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    // across tenants: a tenant's state is the platform's, read for the requests' tenants
+    const rows = await m.find(TenantEntity, {
+      where: { id: In(ids.slice(i, i + 500)), state: Not('active') },
+      select: { id: true },
+    });
+    for (const r of rows) out.add(r.id);
+  }
+  return out;
 }

@@ -10,7 +10,11 @@ export interface ApiKeyView {
   prefix: string;
   createdAt: string;
   revokedAt: string | null;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
 }
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const view = (k: ApiKeyEntity): ApiKeyView => ({
   id: k.id,
@@ -18,14 +22,21 @@ const view = (k: ApiKeyEntity): ApiKeyView => ({
   role: k.role,
   prefix: k.prefix,
   createdAt: new Date(k.createdAt).toISOString(),
-  revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+  revokedAt: iso(k.revokedAt),
+  expiresAt: iso(k.expiresAt),
+  lastUsedAt: iso(k.lastUsedAt),
 });
 
 @Injectable()
 export class ApiKeysService {
   constructor(private readonly db: Database) {}
 
-  async create(p: Principal, name: string, role: Role): Promise<ApiKeyView & { token: string }> {
+  async create(
+    p: Principal,
+    name: string,
+    role: Role,
+    expiresAt: number | null = null,
+  ): Promise<ApiKeyView & { token: string }> {
     if (role === 'platform_admin')
       throw ProblemException.invalidField('role', 'platform_admin keys are issued only at bootstrap');
     assertMayGrant(p, role, 'issue a key of', 'role');
@@ -39,6 +50,8 @@ export class ApiKeysService {
       hash: t.hash,
       createdAt: Date.now(),
       revokedAt: null,
+      expiresAt,
+      lastUsedAt: null,
     };
     await this.db.tx((m) => scoped(m, p).insert(ApiKeyEntity, row));
     return { ...view(row), token: t.token };

@@ -13,6 +13,7 @@ import {
 import { generatePassword, hashPassword, issueToken, tokenFromSecret } from '@baton/auth';
 import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 import { emailKey } from '../users/users.views.js';
+import { newTenant } from '../tenants/tenants.service.js';
 
 export const DEFAULT_ADMIN_EMAIL = 'admin@localhost';
 
@@ -37,7 +38,7 @@ export class BootstrapService {
     return this.db.tx(async (m) => {
       let tenant = await m.findOne(TenantEntity, { where: { name: DEFAULT_TENANT_NAME } });
       if (!tenant) {
-        tenant = { id: newId(), name: DEFAULT_TENANT_NAME, createdAt: Date.now() };
+        tenant = newTenant(DEFAULT_TENANT_NAME, Date.now());
         await m.insert(TenantEntity, tenant);
       }
       const created = admin ? await this.adminUser(m, tenant.id, admin) : null;
@@ -122,6 +123,8 @@ export class BootstrapService {
       hash,
       createdAt: Date.now(),
       revokedAt: null,
+      expiresAt: null,
+      lastUsedAt: null,
     };
   }
 }
