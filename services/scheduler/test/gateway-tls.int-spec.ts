@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Sqlite from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentProcess,
@@ -11,6 +9,7 @@ import {
   type TestDatabase,
   createTestCa,
   createTestDatabase,
+  queryPlatformDatabase,
   rawAgent,
   startAgentProcess,
   startPlatform,
@@ -165,16 +164,7 @@ describe('the agent gateway over TLS and mutual TLS', () => {
     /** The detail of the platform's audit records of an action, behind the API (which does not show it). */
     const auditDetails = async (action: string): Promise<{ status: number; detail: Record<string, unknown> }[]> => {
       const sql = `SELECT status, detail FROM audit_events WHERE action = '${action}' ORDER BY seq`;
-      let rows: { status: number; detail: string }[];
-      if (kind === 'mariadb') {
-        const c = await createConnection({ uri: db.url! });
-        rows = (await c.query(sql))[0] as typeof rows;
-        await c.end();
-      } else {
-        const s = new Sqlite(join(p.dataDir, 'baton.db'), { readonly: true });
-        rows = s.prepare(sql).all() as typeof rows;
-        s.close();
-      }
+      const rows = await queryPlatformDatabase<{ status: number; detail: string }>(db, p.dataDir, sql);
       return rows.map((r) => ({ status: Number(r.status), detail: JSON.parse(r.detail) as Record<string, unknown> }));
     };
 
