@@ -173,6 +173,10 @@ function portOf(component: Component, env: Record<string, string>): number {
   return Number(component === 'edge' ? (env.BATON_EDGE_PORT ?? 8080) : (env.BATON_HTTP_PORT ?? 8080));
 }
 
+/** A gateway in production mode starts with TLS on, or with plaintext allowed explicitly. */
+const gatewayStarts = (env: Record<string, string>) =>
+  (!!env.BATON_GRPC_TLS_CERT && !!env.BATON_GRPC_TLS_KEY) || env.BATON_GRPC_ALLOW_PLAINTEXT === 'true';
+
 const SERVICE_ENV: Record<string, string> = {
   BATON_MODE: 'production',
   BATON_KAFKA_BROKERS: 'kafka:9092',
@@ -290,6 +294,7 @@ describe('deployment files', () => {
         expect(env.BATON_DATABASE_URL, s).toMatch(/^mysql:\/\/baton:.+@mysql:3306\/baton$/);
       }
       expect(composeEnv(services.tenancy!).BATON_BOOTSTRAP_TOKEN).toBeDefined();
+      expect(gatewayStarts(composeEnv(services.scheduler!)), 'scheduler: TLS or BATON_GRPC_ALLOW_PLAINTEXT').toBe(true);
       expect(composeEnv(services.agent!).BATON_AGENT_TOKEN).toBeDefined();
       expect(services.agent!.command).toEqual(expect.arrayContaining(['--server', 'scheduler:7070']));
       const edge = composeEnv(services.edge!);
@@ -372,6 +377,7 @@ describe('deployment files', () => {
           expect(env, c.where).toMatchObject({ ...SERVICE_ENV, BATON_DATABASE_URL: '<secret>' });
         }
         if (component === 'tenancy') expect(env.BATON_BOOTSTRAP_TOKEN, c.where).toBe('<secret>');
+        if (component === 'scheduler') expect(gatewayStarts(env), `${c.where}: TLS or plaintext allowed`).toBe(true);
         if (component === 'agent') {
           expect(env.BATON_AGENT_TOKEN, c.where).toBe('<secret>');
           expect(c.container.command, c.where).toEqual(expect.arrayContaining(['--server', 'scheduler:7070']));

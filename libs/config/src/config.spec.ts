@@ -92,3 +92,39 @@ describe('BATON_SECRETS_KEY', () => {
       ).toBe(true);
   });
 });
+
+describe('gateway and agent TLS', () => {
+  it('resolves the PEM paths against the working directory; a client CA means mutual TLS', () => {
+    const c = loadConfig(
+      {
+        BATON_GRPC_TLS_CERT: 'tls/server.pem',
+        BATON_GRPC_TLS_KEY: '/etc/baton/server-key.pem',
+        BATON_GRPC_TLS_CLIENT_CA: 'tls/ca.pem',
+        BATON_AGENT_TLS_CA: 'tls/ca.pem',
+        BATON_AGENT_TLS_SERVER_NAME: 'gateway.example.org',
+      },
+      '/srv',
+    );
+    expect(c.grpc).toMatchObject({
+      tls: { certFile: '/srv/tls/server.pem', keyFile: '/etc/baton/server-key.pem', clientCaFile: '/srv/tls/ca.pem' },
+      allowPlaintext: false,
+    });
+    expect(c.localAgent.tls).toEqual({
+      ca: '/srv/tls/ca.pem',
+      cert: null,
+      key: null,
+      serverName: 'gateway.example.org',
+    });
+    expect(loadConfig({}, '/srv').grpc.tls).toBeNull();
+    expect(loadConfig({ BATON_GRPC_ALLOW_PLAINTEXT: 'true' }, '/srv').grpc.allowPlaintext).toBe(true);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    [
+      'a key without its certificate',
+      { BATON_GRPC_TLS_KEY: 'k.pem' },
+      /^BATON_GRPC_TLS_CERT: required with BATON_GRPC_TLS_KEY/,
+    ],
+    ['allow plaintext with a typo', { BATON_GRPC_ALLOW_PLAINTEXT: 'yes please' }, /^BATON_GRPC_ALLOW_PLAINTEXT:/],
+  ])('%s', (_what, env, problem) => expect(problems(env)).toEqual([expect.stringMatching(problem)]));
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 /** Raised at start when the environment is invalid; lists every bad variable. */
@@ -33,6 +34,12 @@ const schema = z.object({
   BATON_HTTP_PORT: int(8080),
   BATON_GRPC_HOST: z.string().default('0.0.0.0'),
   BATON_GRPC_PORT: int(7070),
+  // PEM files: certificate and key turn on TLS on the agent gateway; a client CA turns on mutual TLS.
+  BATON_GRPC_TLS_CERT: z.string().min(1).optional(),
+  BATON_GRPC_TLS_KEY: z.string().min(1).optional(),
+  BATON_GRPC_TLS_CLIENT_CA: z.string().min(1).optional(),
+  // Production mode refuses a plaintext gateway unless this says so (TLS ends in front of it, or a trusted network).
+  BATON_GRPC_ALLOW_PLAINTEXT: bool(false),
   BATON_PUBLIC_URL: z.string().url().optional(),
   // JSON and YAML request bodies; webhooks read their raw bodies with a limit of their own (1 MiB).
   BATON_MAX_BODY_BYTES: int(1_048_576, 1_024),
@@ -116,7 +123,16 @@ export interface BatonConfig {
    * `trustProxy`: the proxies (the edge, a load balancer) whose X-Forwarded-For gives the client's address; null: none.
    */
   http: { host: string; port: number; publicUrl: string; maxBodyBytes: number; trustProxy: string | number | null };
-  grpc: { host: string; port: number };
+  /**
+   * The agent gateway. `tls`: PEM file paths (resolved); `clientCaFile` set = mutual TLS. `allowPlaintext`: production
+   * mode may run the gateway without TLS.
+   */
+  grpc: {
+    host: string;
+    port: number;
+    tls: { certFile: string; keyFile: string; clientCaFile: string | null } | null;
+    allowPlaintext: boolean;
+  };
   dataDir: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
   bootstrapToken: string | null;
@@ -143,7 +159,8 @@ export interface BatonConfig {
     dispatchBatch: number;
   };
   trigger: { pollIntervalMs: number; misfireToleranceMs: number };
-  localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string> };
+  /** `tls`: the bundled agent's TLS files (BATON_AGENT_TLS_*, resolved), used when the gateway has TLS. */
+  localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string>; tls: AgentTlsEnv };
   /** Kafka for the production topology; null = the in-process bus (one process only). */
   kafka: { brokers: string[] | null; topicPrefix: string; partitions: number };
   /** Run pending migrations at start (otherwise `baton migrate` does). */
@@ -201,11 +218,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         : 'BATON_ADMIN_EMAIL: required in production mode when BATON_ADMIN_PASSWORD is set',
     );
   }
+  if (!!e.BATON_GRPC_TLS_CERT !== !!e.BATON_GRPC_TLS_KEY) {
+    problems.push(
+      e.BATON_GRPC_TLS_CERT
+        ? 'BATON_GRPC_TLS_KEY: required with BATON_GRPC_TLS_CERT (the private key of the gateway certificate)'
+        : 'BATON_GRPC_TLS_CERT: required with BATON_GRPC_TLS_KEY (the gateway certificate)',
+    );
+  }
+  if (e.BATON_GRPC_TLS_CLIENT_CA && !e.BATON_GRPC_TLS_CERT) {
+    problems.push('BATON_GRPC_TLS_CLIENT_CA: mutual TLS needs TLS: set BATON_GRPC_TLS_CERT and BATON_GRPC_TLS_KEY too');
+  }
   const keyIds = (e.BATON_SECRETS_KEY ?? '').split(',').map((k) => k.split(':')[0]);
   if (e.BATON_SECRETS_KEY && new Set(keyIds).size !== keyIds.length) {
     problems.push('BATON_SECRETS_KEY: each key id must appear once');
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const file = (path: string | null) => (path ? resolve(cwd, path) : null);
+  const agentTls = readClientEnv(env).agentTls;
   const publicHost = e.BATON_HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.BATON_HTTP_HOST;
   return {
     mode,
@@ -222,7 +251,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             ? Number(e.BATON_TRUST_PROXY)
             : e.BATON_TRUST_PROXY,
     },
-    grpc: { host: e.BATON_GRPC_HOST, port: e.BATON_GRPC_PORT },
+    grpc: {
+      host: e.BATON_GRPC_HOST,
+      port: e.BATON_GRPC_PORT,
+      tls:
+        e.BATON_GRPC_TLS_CERT && e.BATON_GRPC_TLS_KEY
+          ? {
+              certFile: resolve(cwd, e.BATON_GRPC_TLS_CERT),
+              keyFile: resolve(cwd, e.BATON_GRPC_TLS_KEY),
+              clientCaFile: e.BATON_GRPC_TLS_CLIENT_CA ? resolve(cwd, e.BATON_GRPC_TLS_CLIENT_CA) : null,
+            }
+          : null,
+      allowPlaintext: e.BATON_GRPC_ALLOW_PLAINTEXT,
+    },
     dataDir,
     database: e.BATON_DATABASE_URL
       ? { kind: 'mysql', url: e.BATON_DATABASE_URL }
@@ -263,8 +304,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       slots: e.BATON_LOCAL_AGENT_SLOTS,
       name: e.BATON_LOCAL_AGENT_NAME,
       labels: typeof labels === 'string' ? {} : labels,
+      tls: { ...agentTls, ca: file(agentTls.ca), cert: file(agentTls.cert), key: file(agentTls.key) },
     },
   };
+}
+
+/**
+ * Reads a PEM file named by a variable or flag (`what`): a file that is missing, unreadable or holds no PEM block
+ * is a ConfigError naming `what` and the file.
+ */
+export function readPem(file: string, what: string): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError([`${what}: cannot read ${file} (${code})`]);
+  }
+  if (!data.includes('-----BEGIN ')) throw new ConfigError([`${what}: ${file} holds no PEM block (-----BEGIN ...)`]);
+  return data;
+}
+
+/** The TLS files of an agent (`baton agent --tls-*` or BATON_AGENT_TLS_*); each null when unset. */
+export interface AgentTlsEnv {
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+  serverName: string | null;
 }
 
 /** Environment variables the CLI reads (server, token, config file). */
@@ -275,6 +341,7 @@ export interface ClientEnv {
   home: string | null;
   dataDir: string;
   agentToken: string | null;
+  agentTls: AgentTlsEnv;
 }
 
 export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
@@ -285,6 +352,12 @@ export function readClientEnv(env: NodeJS.ProcessEnv = process.env): ClientEnv {
     home: env.HOME ?? null,
     dataDir: env.BATON_DATA_DIR ?? './data',
     agentToken: env.BATON_AGENT_TOKEN ?? null,
+    agentTls: {
+      ca: env.BATON_AGENT_TLS_CA || null,
+      cert: env.BATON_AGENT_TLS_CERT || null,
+      key: env.BATON_AGENT_TLS_KEY || null,
+      serverName: env.BATON_AGENT_TLS_SERVER_NAME || null,
+    },
   };
 }
 

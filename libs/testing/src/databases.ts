@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import Sqlite from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { readTestEnv } from '@baton/config';
 
@@ -92,4 +93,25 @@ export async function testKafkaBrokers(): Promise<string[] | null> {
   if (env.requireMysql) throw new Error(`Kafka is required (CI=true) but ${brokers.join(',')} does not answer`);
   process.stderr.write(`\n  [baton tests] SKIPPING the Kafka topology runs: no broker at ${brokers.join(',')}\n\n`);
   return null;
+}
+
+/**
+ * The rows of one read-only statement on the database a platform under test uses, behind its API: `db` for
+ * MariaDB, else the SQLite file in the platform's `dataDir`.
+ */
+export async function queryPlatformDatabase<T>(db: TestDatabase, dataDir: string, sql: string): Promise<T[]> {
+  if (db.url) {
+    const c = await createConnection({ uri: db.url });
+    try {
+      return (await c.query(sql))[0] as T[];
+    } finally {
+      await c.end();
+    }
+  }
+  const s = new Sqlite(join(dataDir, 'baton.db'), { readonly: true });
+  try {
+    return s.prepare(sql).all() as T[];
+  } finally {
+    s.close();
+  }
 }

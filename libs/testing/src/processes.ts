@@ -125,7 +125,15 @@ export async function startPlatform(opts: {
     ...(opts.databaseUrl ? { BATON_DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
-  let proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // 'close' (not 'exit'): by then its output is read to the end, so a start-up error is all in output().
+  let ended = false;
+  const launch = () => {
+    const p = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ended = false;
+    p.once('close', () => (ended = true));
+    return p;
+  };
+  let proc = launch();
   let output = collect(proc);
   const url = `http://127.0.0.1:${http}`;
   const request = async <T>(
@@ -154,13 +162,14 @@ export async function startPlatform(opts: {
   const api = <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     request<T>(method, path, body, { authorization: `Bearer ${token}`, ...headers });
   const ready = async () => {
+    let state: 'ready' | 'exited';
     try {
-      await waitFor(
+      state = await waitFor<'ready' | 'exited'>(
         'the platform to be ready',
         async () => {
-          if (proc.exitCode !== null) throw new Error(`platform exited:\n${output()}`);
+          if (ended) return 'exited';
           const r = await fetch(`${url}/readyz`).catch(() => null);
-          return r?.ok ?? false;
+          return r?.ok ? 'ready' : false;
         },
         60_000,
       );
@@ -168,6 +177,7 @@ export async function startPlatform(opts: {
       proc.kill('SIGKILL');
       throw err;
     }
+    if (state === 'exited') throw new Error(`platform exited (${proc.exitCode ?? proc.signalCode}):\n${output()}`);
   };
   await ready();
   return {
@@ -193,7 +203,7 @@ export async function startPlatform(opts: {
     restart: async (opts = {}) => {
       await stopProcess(proc);
       if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
-      proc = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = launch();
       output = collect(proc);
       await ready();
     },
@@ -216,6 +226,9 @@ export function startAgentProcess(opts: {
   labels?: string;
   slots?: number;
   workDir: string;
+  /** More flags, e.g. `--tls-ca FILE`. */
+  args?: string[];
+  env?: Record<string, string>;
 }): AgentProcess {
   const args = [
     CLI,
@@ -232,7 +245,11 @@ export function startAgentProcess(opts: {
     opts.workDir,
   ];
   if (opts.labels) args.push('--labels', opts.labels);
-  const proc = spawn(process.execPath, args, { env: inheritedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  args.push(...(opts.args ?? []));
+  const proc = spawn(process.execPath, args, {
+    env: { ...inheritedEnv(), ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = collect(proc);
   return {
     name: opts.name,

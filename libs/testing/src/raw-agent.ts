@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { type ClientDuplexStream, type ServiceError, credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import {
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type ServiceError,
+  credentials,
+  loadPackageDefinition,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ROOT, waitFor } from './processes.js';
 
@@ -25,7 +31,7 @@ export interface RawAgent {
 
 type ServiceCtor = new (
   address: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
+  creds: ChannelCredentials,
 ) => {
   Connect(): ClientDuplexStream<Msg, Msg>;
   close(): void;
@@ -48,14 +54,27 @@ function agentService(): ServiceCtor {
   return service;
 }
 
+/** TLS credentials for a raw agent from PEM texts: `ca` alone for TLS, with `cert` and `key` for mutual TLS. */
+export function tlsCredentials(tls: { ca?: string; cert?: string; key?: string }): ChannelCredentials {
+  const pem = (s?: string) => (s === undefined ? null : Buffer.from(s));
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
+}
+
 /**
  * Connects and says Hello (with `hello` overriding the defaults). Like a real
  * agent it heartbeats every 150 ms naming the attempts it acknowledged and
- * whose results were not accepted yet; it never runs anything.
+ * whose results were not accepted yet; it never runs anything. `creds`:
+ * plaintext unless given (see `tlsCredentials`).
  */
-export function rawAgent(server: string, token: string, name: string, hello: Msg = {}): RawAgent {
+export function rawAgent(
+  server: string,
+  token: string,
+  name: string,
+  hello: Msg = {},
+  creds: ChannelCredentials = credentials.createInsecure(),
+): RawAgent {
   const Service = agentService();
-  const client = new Service(server, credentials.createInsecure());
+  const client = new Service(server, creds);
   const call = client.Connect();
   const running = new Set<string>();
   const beat = setInterval(

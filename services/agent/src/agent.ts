@@ -220,6 +220,13 @@ class Agent implements AgentHandle {
         // calls fast with UNAVAILABLE long after the server is back, overriding reconnect.maxMs.
         'grpc.initial_reconnect_backoff_ms': this.reconnectInitialMs,
         'grpc.max_reconnect_backoff_ms': this.reconnectMaxMs,
+        // A gateway certificate issued to another name than the address dialled (--tls-server-name).
+        ...(this.opts.tls?.serverName
+          ? {
+              'grpc.ssl_target_name_override': this.opts.tls.serverName,
+              'grpc.default_authority': this.opts.tls.serverName,
+            }
+          : {}),
       });
     }
     const call = this.client.connect();
@@ -270,11 +277,14 @@ class Agent implements AgentHandle {
     let delay: number;
     if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
       delay = this.backoff.max();
-      this.log.error('the server rejected the agent token; retrying at the maximum backoff', {
-        code: GrpcStatus[code],
-        details,
-        retryInMs: delay,
-      });
+      this.log.error(
+        'the server refused the agent (its token or client certificate); retrying at the maximum backoff',
+        {
+          code: GrpcStatus[code],
+          details,
+          retryInMs: delay,
+        },
+      );
     } else {
       delay = this.backoff.next();
       const fields = { code: GrpcStatus[code] ?? code, details, retryInMs: delay };

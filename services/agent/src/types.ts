@@ -6,9 +6,13 @@ export interface AgentLogger {
 }
 
 export interface AgentTlsOptions {
+  /** The CA the gateway's certificate is verified against (default: the system's CAs). */
   ca?: Buffer;
+  /** The client certificate and its key (mutual TLS). */
   cert?: Buffer;
   key?: Buffer;
+  /** The name the gateway's certificate must carry when it differs from the host of `server`. */
+  serverName?: string;
 }
 
 export interface AgentOptions {

@@ -112,6 +112,20 @@ program
   .option('--slots <n>', 'tasks run at once', '4')
   .option('--work-dir <dir>', 'journal and scratch directory (default: data/agents/<name>)')
   .option('--fsync-journal', 'fsync each result before sending it (survives a power cut of the host, slower)')
+  .option('--tls', "connect with TLS, verifying the gateway against the system's CAs (implied by the --tls-* flags)")
+  .option(
+    '--tls-ca <file>',
+    'PEM CA that signed the gateway certificate: connect with TLS (default: BATON_AGENT_TLS_CA)',
+  )
+  .option(
+    '--tls-cert <file>',
+    'PEM client certificate for mutual TLS, issued to --name (default: BATON_AGENT_TLS_CERT)',
+  )
+  .option('--tls-key <file>', 'PEM private key of --tls-cert (default: BATON_AGENT_TLS_KEY)')
+  .option(
+    '--tls-server-name <name>',
+    "the name on the gateway's certificate when it is not the --server host (default: BATON_AGENT_TLS_SERVER_NAME)",
+  )
   .action(async (_o: unknown, cmd: Command) => {
     const o = cmd.optsWithGlobals<{
       server?: string;
@@ -121,6 +135,11 @@ program
       slots: string;
       workDir?: string;
       fsyncJournal?: boolean;
+      tls?: boolean;
+      tlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsServerName?: string;
     }>();
     if (!o.server)
       throw new CliError(
@@ -134,7 +153,23 @@ program
     if (typeof labels === 'string') throw new CliError(`--labels: ${labels}`);
     const slots = Number(o.slots);
     if (!Number.isInteger(slots) || slots < 1) throw new CliError('--slots: must be a positive integer');
-    const { startAgent } = await import('@baton/agent');
+    const { loadAgentTls, startAgent } = await import('@baton/agent');
+    let tls;
+    try {
+      tls = loadAgentTls(
+        {
+          tls: o.tls === true,
+          ca: o.tlsCa ?? env.agentTls.ca,
+          cert: o.tlsCert ?? env.agentTls.cert,
+          key: o.tlsKey ?? env.agentTls.key,
+          serverName: o.tlsServerName ?? env.agentTls.serverName,
+        },
+        { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' },
+      );
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.problems.join('; '));
+      throw err;
+    }
     const logger = createLogger({ level: 'info', format: 'text', component: `agent ${o.name}` });
     const handle = startAgent({
       server: server.replace(/^grpc:\/\//, ''),
@@ -144,8 +179,10 @@ program
       slots,
       workDir: o.workDir ? resolve(o.workDir) : resolve(env.dataDir, 'agents', o.name),
       fsyncJournal: o.fsyncJournal === true,
+      tls,
       logger,
     });
+    logger.info('agent starting', { server, tls: tls ? (tls.cert ? 'mutual' : 'on') : 'off' });
     const stop = () => void handle.stop().then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

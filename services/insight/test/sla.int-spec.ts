@@ -1,11 +1,9 @@
-import { join } from 'node:path';
-import Sqlite from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Platform,
   type TestDatabase,
   createTestDatabase,
+  queryPlatformDatabase,
   runCli,
   startPlatform,
   testDatabaseKinds,
@@ -50,16 +48,7 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
   /** The SLA events the insight service wrote to the outbox for a run, in order. */
   const slaEvents = async (runId: string): Promise<Array<{ type: string; state: string; from: string }>> => {
     const sql = "SELECT type, payload FROM outbox WHERE topic LIKE '%sla-events' ORDER BY seq";
-    let rows: Array<{ type: string; payload: string }>;
-    if (kind === 'mariadb') {
-      const c = await createConnection({ uri: db.url! });
-      rows = (await c.query(sql))[0] as typeof rows;
-      await c.end();
-    } else {
-      const s = new Sqlite(join(platform.dataDir, 'baton.db'), { readonly: true });
-      rows = s.prepare(sql).all() as typeof rows;
-      s.close();
-    }
+    const rows = await queryPlatformDatabase<{ type: string; payload: string }>(db, platform.dataDir, sql);
     return rows
       .map((r) => ({ type: r.type, ...(JSON.parse(r.payload) as { runId: string; state: string; from: string }) }))
       .filter((e) => e.runId === runId)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { IsNull } from 'typeorm';
 import { AgentTokenEntity, type Database, scoped } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
-import type { BatonConfig } from '@baton/config';
+import { type BatonConfig, ConfigError } from '@baton/config';
 import type { Logger } from '@baton/telemetry';
 import { createBatonApp } from '@baton/runtime';
 import { AgentTokensService, BootstrapService, TenancyModule } from '@baton/tenancy';
@@ -13,7 +13,7 @@ import { InsightModule } from '@baton/insight';
 import { CatalogModule } from '@baton/catalog';
 import { TriggerModule } from '@baton/trigger';
 import { AgentGateway, SchedulerModule } from '@baton/scheduler';
-import { type AgentHandle, startAgent } from '@baton/agent';
+import { type AgentHandle, type AgentTlsOptions, loadAgentTls, startAgent } from '@baton/agent';
 import { PortalModule } from './portal.module.js';
 
 export interface StandaloneOptions {
@@ -60,6 +60,9 @@ export async function startStandalone(
   opts: StandaloneOptions = {},
 ): Promise<Standalone> {
   mkdirSync(config.dataDir, { recursive: true });
+  const startLocal = opts.agent ?? config.localAgent.enabled;
+  // Checked before anything starts: a local agent that could never connect is a configuration error.
+  const localTls = startLocal ? localAgentTls(config) : null;
   const baton = await createBatonApp('standalone', config, logger, [
     TenancyModule,
     CatalogModule,
@@ -105,7 +108,7 @@ export async function startStandalone(
   }
 
   let agent: AgentHandle | null = null;
-  if (opts.agent ?? config.localAgent.enabled) {
+  if (startLocal) {
     const token = await localAgentToken(config, db, app.get(AgentTokensService), boot.tenantId);
     agent = startAgent({
       server: `127.0.0.1:${grpcPort}`,
@@ -114,6 +117,7 @@ export async function startStandalone(
       labels: config.localAgent.labels,
       slots: config.localAgent.slots,
       workDir: join(config.dataDir, 'agent'),
+      tls: localTls,
       logger: logger.child('agent'),
     });
   }
@@ -133,6 +137,29 @@ export async function startStandalone(
       await baton.close();
     },
   };
+}
+
+/**
+ * The local agent dials the gateway like any agent: in plaintext, or, when the gateway has TLS, with the
+ * BATON_AGENT_TLS_* files (the CA that signed the gateway certificate; under mutual TLS its client certificate).
+ */
+function localAgentTls(config: BatonConfig): AgentTlsOptions | null {
+  const gateway = config.grpc.tls;
+  if (!gateway) return null;
+  const files = config.localAgent.tls;
+  const problems: string[] = [];
+  const off = 'or BATON_LOCAL_AGENT=false (run agents with `baton agent` instead)';
+  if (!files.ca)
+    problems.push(
+      `BATON_AGENT_TLS_CA: the gateway uses TLS, so the local agent needs the CA of its certificate, ${off}`,
+    );
+  if (gateway.clientCaFile && !(files.cert && files.key)) {
+    problems.push(
+      `BATON_AGENT_TLS_CERT: the gateway requires client certificates (BATON_GRPC_TLS_CLIENT_CA), so the local agent needs one issued to "${config.localAgent.name}" with BATON_AGENT_TLS_KEY, ${off}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return loadAgentTls(files, { ca: 'BATON_AGENT_TLS_CA', cert: 'BATON_AGENT_TLS_CERT', key: 'BATON_AGENT_TLS_KEY' });
 }
 
 /** The local agent keeps one token across restarts, stored beside the data. */

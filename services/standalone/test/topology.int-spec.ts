@@ -63,6 +63,8 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
       BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
       BATON_LOG_LEVEL: 'info',
+      // The scheduler replicas' gateways on loopback: plaintext, said explicitly (production refuses it otherwise).
+      BATON_GRPC_ALLOW_PLAINTEXT: 'true',
     };
     // Tenancy first: it migrates the schema and creates the admin key.
     tenancy = await startServiceProcess({ service: 'tenancy', env });

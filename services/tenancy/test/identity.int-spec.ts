@@ -479,6 +479,7 @@ describe.each(kinds)('the first platform admin user (%s)', (kind) => {
       const other = await createTestDatabase(kind);
       const prod = {
         BATON_MODE: 'production',
+        BATON_GRPC_ALLOW_PLAINTEXT: 'true',
         BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
         BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
       };

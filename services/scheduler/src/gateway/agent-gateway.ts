@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { type EntityManager, In, IsNull } from 'typeorm';
 import {
   AgentEntity,
@@ -14,7 +14,7 @@ import {
   scoped,
 } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
-import { truncateUtf8 } from '@baton/domain';
+import { certificateMismatch, truncateUtf8 } from '@baton/domain';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -28,6 +28,7 @@ import {
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { FileTriggers } from './file-triggers.js';
+import { type GatewayTransport, gatewayTransport } from './gateway-credentials.js';
 import {
   type Verdict,
   checkAck,
@@ -60,6 +61,7 @@ const REJECTIONS = {
 export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdown {
   private server: Server | null = null;
   private readonly log: Logger;
+  private security: GatewayTransport['security'] = 'plaintext';
   boundPort = 0;
 
   constructor(
@@ -78,6 +80,9 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Refuses to start (a ConfigError) before anything else: plaintext in production, unreadable TLS files.
+    const transport = gatewayTransport(this.config);
+    this.security = transport.security;
     await this.bus.subscribe(
       topic('tenancy-events'),
       `gateway.${newId()}`,
@@ -93,14 +98,12 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
     const server = new Server({ 'grpc.keepalive_permit_without_calls': 1 });
     server.addService(AgentServiceService, { connect: (call: Call) => this.connect(call) });
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${this.config.grpc.host}:${this.config.grpc.port}`,
-        ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
+      server.bindAsync(`${this.config.grpc.host}:${this.config.grpc.port}`, transport.credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
       ),
     );
     this.server = server;
-    this.log.info('agent gateway listening', { port: this.boundPort });
+    this.log.info('agent gateway listening', { port: this.boundPort, security: transport.security });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -293,6 +296,24 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
         detail,
         occurredAt: now,
       });
+    if (this.security === 'mtls') {
+      // The handshake already proved the certificate is the client CA's; it must also be issued to this agent.
+      const peer = call.getAuthContext().sslPeerCertificate;
+      const mismatch = peer
+        ? certificateMismatch(h.name, { commonName: peer.subject?.CN, subjectAltName: peer.subjectaltname })
+        : 'no verified client certificate';
+      if (mismatch) {
+        await this.db.tx((m) => audit(m, 403, { reason: 'client certificate of another agent', detail: mismatch }));
+        this.relay.kick();
+        this.log.warn('agent rejected: client certificate of another agent', {
+          name: h.name,
+          token: token.id,
+          mismatch,
+        });
+        fail(status.PERMISSION_DENIED, `agent "${h.name}" refused: ${mismatch}`);
+        return null;
+      }
+    }
     const connect = () =>
       this.db.tx(async (m) => {
         // The agent row is locked so that two tokens claiming one name at once are decided one after the other.
