@@ -10,6 +10,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** `id:key[,id:key...]`: each key 32 random bytes base64url; the first is current, all are accepted. */
+function keyRing() {
+  return z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43})*$/,
+      'must be id:key[,id:key...], each key 32 random bytes base64url (e.g. k1:$(openssl rand -base64 32 | tr "+/" "-_" | tr -d =)); the first key is current',
+    )
+    .optional();
+}
+
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
   z
@@ -101,13 +112,9 @@ const schema = z.object({
     .optional(),
   BATON_WEBHOOK_TOLERANCE_MS: int(300_000, 1_000),
   // Seals the tenants' secrets: `id:key[,id:key...]`, the first seals, all open (rotation keeps the old ones).
-  BATON_SECRETS_KEY: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43})*$/,
-      'must be id:key[,id:key...], each key 32 random bytes base64url (e.g. k1:$(openssl rand -base64 32 | tr "+/" "-_" | tr -d =)); the first key is current',
-    )
-    .optional(),
+  BATON_SECRETS_KEY: keyRing(),
+  // Keys the audit log's hash chain and signs its checkpoints; kept outside the database. Same shape.
+  BATON_AUDIT_KEY: keyRing(),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -172,6 +179,8 @@ export interface BatonConfig {
   };
   /** The tenants' secrets: the key ring (null: a key file in the data dir, development only). */
   secrets: { key: string | null };
+  /** The audit chain's key ring (null: a key file in the data dir, development only). */
+  audit: { key: string | null };
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -228,9 +237,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (e.BATON_GRPC_TLS_CLIENT_CA && !e.BATON_GRPC_TLS_CERT) {
     problems.push('BATON_GRPC_TLS_CLIENT_CA: mutual TLS needs TLS: set BATON_GRPC_TLS_CERT and BATON_GRPC_TLS_KEY too');
   }
-  const keyIds = (e.BATON_SECRETS_KEY ?? '').split(',').map((k) => k.split(':')[0]);
-  if (e.BATON_SECRETS_KEY && new Set(keyIds).size !== keyIds.length) {
-    problems.push('BATON_SECRETS_KEY: each key id must appear once');
+  for (const name of ['BATON_SECRETS_KEY', 'BATON_AUDIT_KEY'] as const) {
+    const keyIds = (e[name] ?? '').split(',').map((k) => k.split(':')[0]);
+    if (e[name] && new Set(keyIds).size !== keyIds.length) problems.push(`${name}: each key id must appear once`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const file = (path: string | null) => (path ? resolve(cwd, path) : null);
@@ -299,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     migrate: e.BATON_MIGRATE,
     webhooks: { secretsKey: e.BATON_TRIGGER_SECRETS_KEY ?? null, toleranceMs: e.BATON_WEBHOOK_TOLERANCE_MS },
     secrets: { key: e.BATON_SECRETS_KEY ?? null },
+    audit: { key: e.BATON_AUDIT_KEY ?? null },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
+import { AuditCheckpointEntity, AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
 import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
 import { TenantQuotaEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
@@ -19,6 +19,7 @@ const ENTITIES = [
   ...CORE_ENTITIES,
   AuditEventEntity,
   AuditHeadEntity,
+  AuditCheckpointEntity,
   TenantQuotaEntity,
   UserEntity,
   MembershipEntity,

@@ -26,6 +26,7 @@ import {
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
 import { listTenants, moveTenant, purgeTenant } from './tenants.js';
+import { exportCheckpoints, verifyAudit } from './audit.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -329,6 +330,21 @@ program
   .action(async (name: string, o: { slots: string; description?: string }, cmd: Command) =>
     setPool(api(cmd), name, o.slots, o.description, out),
   );
+
+const audit = program.command('audit').description("the tenant's audit log: verify it, export its checkpoints");
+audit
+  .command('verify')
+  .description('recompute the keyed chain and check its signed checkpoints (exit 1 when it does not hold)')
+  .option('--checkpoints <file>', 'also check against checkpoints exported earlier (baton audit checkpoints --out)')
+  .action(async (o: { checkpoints?: string }, cmd: Command) => {
+    process.exitCode = await verifyAudit(api(cmd), o.checkpoints, out);
+  });
+audit
+  .command('checkpoints')
+  .description('the signed checkpoints of the chain, as JSON (keep a copy outside the database)')
+  .option('--out <file>', 'write them to this file instead of standard output')
+  .option('--now', 'sign a checkpoint of the current head first')
+  .action(async (o: { out?: string; now?: boolean }, cmd: Command) => exportCheckpoints(api(cmd), o, out));
 
 program
   .command('tenants')

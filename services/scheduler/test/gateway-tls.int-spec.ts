@@ -264,6 +264,7 @@ describe('the agent gateway over TLS and mutual TLS', () => {
         BATON_MODE: 'production',
         BATON_TRIGGER_SECRETS_KEY: 'A'.repeat(21) + 'b'.repeat(22),
         BATON_SECRETS_KEY: `k1:${'A'.repeat(21)}${'b'.repeat(22)}`,
+        BATON_AUDIT_KEY: `a1:${'A'.repeat(21)}${'b'.repeat(22)}`,
       };
       try {
         const err = await start({ databaseUrl: db.url, env: prod }).catch((e: Error) => e);

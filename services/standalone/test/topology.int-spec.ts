@@ -62,6 +62,7 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       BATON_BOOTSTRAP_TOKEN: token,
       BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
       BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+      BATON_AUDIT_KEY: `a1:${randomBytes(32).toString('base64url')}`,
       BATON_LOG_LEVEL: 'info',
       // The scheduler replicas' gateways on loopback: plaintext, said explicitly (production refuses it otherwise).
       BATON_GRPC_ALLOW_PLAINTEXT: 'true',

@@ -482,6 +482,7 @@ describe.each(kinds)('the first platform admin user (%s)', (kind) => {
         BATON_GRPC_ALLOW_PLAINTEXT: 'true',
         BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
         BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+        BATON_AUDIT_KEY: `a1:${randomBytes(32).toString('base64url')}`,
       };
       try {
         platform = await startPlatform({ databaseUrl: other.url, env: prod });

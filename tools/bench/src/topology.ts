@@ -62,6 +62,7 @@ export async function startKafkaTopology(
     // Production mode has no default secrets: the trigger service seals webhook secrets with this key.
     BATON_TRIGGER_SECRETS_KEY: randomBytes(32).toString('base64url'),
     BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
+    BATON_AUDIT_KEY: `a1:${randomBytes(32).toString('base64url')}`,
     // Agents dial the scheduler replicas on loopback: plaintext, said explicitly (production refuses it otherwise).
     BATON_GRPC_ALLOW_PLAINTEXT: 'true',
   };

@@ -106,6 +106,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/audit/checkpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** listCheckpoints */
+    get: operations['Audit.listCheckpoints'];
+    put?: never;
+    /** Sign a checkpoint of the tenant's audit chain head now */
+    post: operations['Audit.checkpointNow'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/audit/verify': {
     parameters: {
       query?: never;
@@ -116,7 +134,8 @@ export interface paths {
     /** verify */
     get: operations['Audit.verify'];
     put?: never;
-    post?: never;
+    /** Verify the audit chain, also against exported checkpoints */
+    post: operations['Audit.verifyWith'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1626,6 +1645,80 @@ export interface operations {
       };
     };
   };
+  'Audit.listCheckpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Audit.checkpointNow': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Audit.verify': {
     parameters: {
       query?: never;
@@ -1634,6 +1727,56 @@ export interface operations {
       cookie?: never;
     };
     requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Audit.verifyWith': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          checkpoints: {
+            at: number;
+            hash: string;
+            keyId: string;
+            seq: number;
+            signature: string;
+            tenantId: string;
+          }[];
+        };
+      };
+    };
     responses: {
       /** @description success */
       200: {
@@ -4131,6 +4274,7 @@ export const routePermissions = {
   'GET /api/v1/agents': 'read Agent',
   'GET /api/v1/api-keys': 'read ApiKey',
   'GET /api/v1/audit': 'read Audit',
+  'GET /api/v1/audit/checkpoints': 'read Audit',
   'GET /api/v1/audit/verify': 'read Audit',
   'GET /api/v1/backfills/{id}': 'read Run',
   'GET /api/v1/jobs': 'read Job',
@@ -4153,6 +4297,8 @@ export const routePermissions = {
   'GET /api/v1/users': 'read User',
   'POST /api/v1/agent-tokens': 'create AgentToken',
   'POST /api/v1/api-keys': 'create ApiKey',
+  'POST /api/v1/audit/checkpoints': 'read Audit',
+  'POST /api/v1/audit/verify': 'read Audit',
   'POST /api/v1/jobs/{name}/backfills': 'run Run',
   'POST /api/v1/jobs/{name}/runs': 'run Run',
   'POST /api/v1/jobs/{name}/sla/backtest': 'read Job',

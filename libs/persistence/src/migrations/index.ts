@@ -13,6 +13,7 @@ import { Identity1733500000000 } from './1733500000000-identity.js';
 import { Secrets1733600000000 } from './1733600000000-secrets.js';
 import { RunSlas1733700000000 } from './1733700000000-run-slas.js';
 import { TenantLifecycle1734000000000 } from './1734000000000-tenant-lifecycle.js';
+import { AuditKeys1734100000000 } from './1734100000000-audit-keys.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   Secrets1733600000000,
   RunSlas1733700000000,
   TenantLifecycle1734000000000,
+  AuditKeys1734100000000,
 ];

@@ -11,13 +11,19 @@ import {
   topic,
 } from '@baton/bus';
 import { type ChainFields, GENESIS, chainHash } from '../chain.js';
+import { Checkpoints } from '../checkpoints.js';
 
-/** Consumes the audit topic and appends each tenant's records to its hash chain. */
+/**
+ * Consumes the audit topic and appends each tenant's records to its hash
+ * chain, keyed with the current audit key; signs a checkpoint of the head
+ * when one is due.
+ */
 @Injectable()
 export class AuditIngestService implements OnApplicationBootstrap {
   constructor(
     private readonly db: Database,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    private readonly checkpoints: Checkpoints,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -36,9 +42,10 @@ export class AuditIngestService implements OnApplicationBootstrap {
       const tenant = scoped(m, { tenantId });
       let head = await forUpdate(this.db, tenant.query(AuditHeadEntity, 'h')).getOne();
       if (!head) {
-        head = { tenantId, seq: 0, hash: GENESIS };
+        head = { tenantId, seq: 0, hash: GENESIS, checkpointSeq: 0, checkpointAt: null };
         await tenant.insert(AuditHeadEntity, head);
       }
+      const key = this.checkpoints.keys.current;
       const rows: Array<Omit<AuditEventEntity, 'id'>> = [];
       for (const e of byTenant.get(tenantId)!) {
         const rec = e.payload as AuditRecord;
@@ -52,12 +59,14 @@ export class AuditIngestService implements OnApplicationBootstrap {
           detail: JSON.stringify(rec.detail ?? {}),
           occurredAt: rec.occurredAt,
         };
-        const hash = chainHash(head.hash, fields);
-        rows.push({ tenantId, ...fields, prevHash: head.hash, hash });
-        head = { tenantId, seq: fields.seq, hash };
+        const hash = chainHash(head.hash, fields, key);
+        rows.push({ tenantId, ...fields, prevHash: head.hash, hash, keyId: key.id });
+        head = { ...head, seq: fields.seq, hash };
       }
       await tenant.insert(AuditEventEntity, rows);
       await tenant.update(AuditHeadEntity, {}, { seq: head.seq, hash: head.hash });
+      const now = Date.now();
+      if (this.checkpoints.due(head, now)) await this.checkpoints.write(m, { tenantId }, head, now);
     }
   }
 }

@@ -1,12 +1,35 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { AuditEventEntity, AuditHeadEntity, Database, scoped } from '@baton/persistence';
-import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
-import { verifyChain } from '../chain.js';
+import {
+  AuditCheckpointEntity,
+  AuditEventEntity,
+  AuditHeadEntity,
+  Database,
+  forUpdate,
+  scoped,
+} from '@baton/persistence';
+import { ApiDoc, ProblemException, decodeNumericCursor, encodeCursor, parseInput, parseLimit } from '@baton/http';
+import { type Checkpoint, checkpointProblem, verifyChain } from '../chain.js';
+import { Checkpoints, checkpointView } from '../checkpoints.js';
+
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits');
+const CheckpointBody = z.strictObject({
+  tenantId: z.string().min(1).max(36),
+  seq: z.int().min(0),
+  hash: Hex64,
+  at: z.int().min(0),
+  keyId: z.string().min(1).max(32),
+  signature: Hex64,
+});
+const VerifyBody = z.strictObject({ checkpoints: z.array(CheckpointBody).max(100_000) });
 
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly checkpoints: Checkpoints,
+  ) {}
 
   /** The tenant's audit log, newest first. */
   @Get()
@@ -37,21 +60,81 @@ export class AuditController {
     };
   }
 
-  /** Recomputes the tenant's chain: an edited or deleted record is reported with its sequence number. */
+  /**
+   * Recomputes the tenant's keyed chain and checks every stored checkpoint: an
+   * edited, inserted or deleted record, or a cut tail, is reported with its
+   * sequence number.
+   */
   @Get('verify')
   @Requires('read', 'Audit')
-  async verify(@CurrentPrincipal() p: Principal) {
+  verify(@CurrentPrincipal() p: Principal) {
+    return this.check(p, []);
+  }
+
+  /** As GET, and also against checkpoints kept outside the database (`baton audit verify --checkpoints FILE`). */
+  @Post('verify')
+  @HttpCode(200)
+  @ApiDoc({ summary: 'Verify the audit chain, also against exported checkpoints', body: VerifyBody })
+  @Requires('read', 'Audit')
+  verifyWith(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
+    return this.check(p, parseInput(VerifyBody, body).checkpoints);
+  }
+
+  /** The tenant's signed checkpoints, oldest first: export them and keep them outside the database. */
+  @Get('checkpoints')
+  @Requires('read', 'Audit')
+  async listCheckpoints(@CurrentPrincipal() p: Principal) {
+    const rows = await scoped(this.db.manager, p).find(AuditCheckpointEntity, { where: {}, order: { seq: 'ASC' } });
+    return { items: rows.map(checkpointView) };
+  }
+
+  /** Signs a checkpoint of the chain's head now (none when the log is empty). */
+  @Post('checkpoints')
+  @ApiDoc({ summary: "Sign a checkpoint of the tenant's audit chain head now", status: 201 })
+  @Requires('read', 'Audit')
+  async checkpointNow(@CurrentPrincipal() p: Principal) {
+    return this.db.tx(async (m) => {
+      const head = await forUpdate(this.db, scoped(m, p).query(AuditHeadEntity, 'h')).getOne();
+      if (!head || head.seq === 0) throw ProblemException.conflict('the audit log is empty: nothing to checkpoint');
+      return this.checkpoints.write(m, p, head, Date.now());
+    });
+  }
+
+  private async check(p: Principal, external: readonly Checkpoint[]) {
+    const keys = this.checkpoints.keys.byId;
     const rows = await scoped(this.db.manager, p).find(AuditEventEntity, { where: {}, order: { seq: 'ASC' } });
-    const r = verifyChain(rows);
-    if (!r.ok) return r;
+    const stored = await scoped(this.db.manager, p).find(AuditCheckpointEntity, { where: {}, order: { seq: 'ASC' } });
+    const hashes = new Map(rows.map((r) => [r.seq, r.hash]));
+    const failed: Array<{ seq: number; at: string; source: 'stored' | 'given'; problem: string }> = [];
+    for (const [source, list] of [
+      ['stored', stored.map(checkpointView)],
+      ['given', external],
+    ] as const) {
+      for (const c of list) {
+        const problem = checkpointProblem(c, keys, p.tenantId, (seq) => hashes.get(seq));
+        if (problem) failed.push({ seq: c.seq, at: new Date(c.at).toISOString(), source, problem });
+      }
+    }
+    const checkpoints = { checked: stored.length + external.length, failed };
+    const r = verifyChain(rows, keys);
+    if (!r.ok) return { ...r, checkpoints };
     // The chain head remembers the last record, so deleting the newest records is detected too.
     const head = await scoped(this.db.manager, p).findOne(AuditHeadEntity, { where: {} });
     const last = rows[rows.length - 1];
     if (head && (head.seq !== (last?.seq ?? 0) || (last !== undefined && head.hash !== last.hash))) {
       const after = last?.seq ?? 0;
-      return { ok: false, checked: rows.length, brokenAt: after + 1, reason: `records after ${after} are missing` };
+      return {
+        ...r,
+        ok: false,
+        brokenAt: after + 1,
+        reason: `records after ${after} are missing`,
+        checkpoints,
+      };
     }
-    return r;
+    if (failed.length > 0) {
+      return { ...r, ok: false, brokenAt: failed[0]!.seq, reason: `checkpoint: ${failed[0]!.problem}`, checkpoints };
+    }
+    return { ...r, checkpoints };
   }
 }
 
