@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,6 +13,29 @@ import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './naming.js';
 
 export type Dialect = 'sqlite' | 'mysql';
+
+/** What the first transaction of a call writes beside its own change (`withFirstTransaction`). */
+export interface FirstTransactionWrite {
+  write: (m: EntityManager) => Promise<void>;
+  /** A transaction of the call has taken the write (it is given back if that transaction fails). */
+  taken: boolean;
+  /** The transaction that carried it committed. */
+  committed: boolean;
+  /** No later transaction takes it (the call has answered). */
+  closed?: boolean;
+}
+
+const firstTransaction = new AsyncLocalStorage<FirstTransactionWrite>();
+
+/**
+ * Runs `fn`; the first transaction it opens (in any `Database` of the process)
+ * also runs `write` before it commits, so that, for example, the audit record
+ * of an API call commits with the call's change or not at all. `committed`
+ * says afterwards whether it did.
+ */
+export function withFirstTransaction<T>(write: FirstTransactionWrite, fn: () => T): T {
+  return firstTransaction.run(write, fn);
+}
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
 
@@ -145,12 +169,19 @@ export class Database {
 
   async tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     let hooks: Array<() => void> = [];
-    const body = (m: EntityManager) => {
+    // The first transaction of a call run under `withFirstTransaction` also writes what it was given.
+    const pending = firstTransaction.getStore();
+    const carry = pending && !pending.taken && !pending.closed ? pending : null;
+    if (carry) carry.taken = true;
+    const body = async (m: EntityManager) => {
       hooks = [];
       this.commitHooks.set(m, hooks);
-      return fn(m);
+      const value = await fn(m);
+      if (carry) await carry.write(m);
+      return value;
     };
     const committed = (value: T) => {
+      if (carry) carry.committed = true;
       for (const h of hooks) {
         try {
           h();
@@ -160,8 +191,13 @@ export class Database {
       }
       return value;
     };
+    // A transaction that did not commit leaves the write to the call's next one.
+    const failed = (err: unknown): never => {
+      if (carry) carry.taken = false;
+      throw err;
+    };
     if (this.dialect === 'sqlite') {
-      const run = this.sqliteChain.then(() => this.dataSource.transaction(body)).then(committed);
+      const run = this.sqliteChain.then(() => this.dataSource.transaction(body)).then(committed, failed);
       this.sqliteChain = run.catch(() => undefined);
       return run;
     }
@@ -176,7 +212,7 @@ export class Database {
           await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
           continue;
         }
-        throw err;
+        return failed(err);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database, TenantEntity, newId } from '@baton/persistence';
+import { Database, type FirstTransactionWrite, TenantEntity, newId, withFirstTransaction } from '@baton/persistence';
 import { type TestDatabase, createTestDatabase, testDatabaseKinds } from '@baton/testing';
 
 const kinds = await testDatabaseKinds();
@@ -35,6 +35,44 @@ describe.each(kinds)('database transactions (%s)', (kind) => {
     expect(hooks).toEqual(['kept']);
     expect(await db.manager.findOneBy(TenantEntity, { id: kept })).not.toBeNull();
     expect(await db.manager.findOneBy(TenantEntity, { id: dropped })).toBeNull();
+  });
+
+  it("writes a call's carried record in its first transaction that commits, and in no other", async () => {
+    const tenant = (id: string) => ({ id, name: `t-${id}`, createdAt: Date.now() });
+    const marks: string[] = [];
+    const carried: FirstTransactionWrite = {
+      taken: false,
+      committed: false,
+      write: async (m) => {
+        const id = newId();
+        marks.push(id);
+        await m.insert(TenantEntity, tenant(id));
+      },
+    };
+    const [failed, kept, later] = [newId(), newId(), newId()];
+    await withFirstTransaction(carried, async () => {
+      // A transaction that rolls back takes the record down with it and leaves it to the next one.
+      await expect(
+        db.tx(async (m) => {
+          await m.insert(TenantEntity, tenant(failed));
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect(carried.committed).toBe(false);
+      await db.tx((m) => m.insert(TenantEntity, tenant(kept)));
+      expect(carried.committed).toBe(true);
+      await db.tx((m) => m.insert(TenantEntity, tenant(later)));
+    });
+    // Written once, by the transaction that committed (the failed one never reached it).
+    expect(marks).toHaveLength(1);
+    expect(await db.manager.findOneBy(TenantEntity, { id: marks[0]! })).not.toBeNull();
+    expect(await db.manager.findOneBy(TenantEntity, { id: failed })).toBeNull();
+    expect(await db.manager.findOneBy(TenantEntity, { id: later })).not.toBeNull();
+
+    // A closed one (the call has answered) is taken by nothing started under it afterwards.
+    const closed: FirstTransactionWrite = { taken: false, committed: false, closed: true, write: carried.write };
+    await withFirstTransaction(closed, () => db.tx((m) => m.insert(TenantEntity, tenant(newId()))));
+    expect([closed.committed, marks.length]).toEqual([false, 1]);
   });
 
   it('wakes in-process listeners once per committed transaction, never for a rolled-back one', async () => {
