@@ -19,3 +19,4 @@ export * from './bounded-cache.js';
 export * from './sla.js';
 export * from './alerts.js';
 export * from './secret-mask.js';
+export * from './reports.js';

@@ -14,3 +14,4 @@ export * from './scope.js';
 export * from './transitions.js';
 export * from './usage.js';
 export * from './claims.js';
+export * from './reports.js';

@@ -1,3 +1,4 @@
 export * from './databases.js';
 export * from './processes.js';
 export * from './raw-agent.js';
+export * from './history.js';
