@@ -6,6 +6,7 @@ import {
   dayLabel,
   heatmap,
   jobDayReports,
+  jobRangeReports,
   percentileRank,
   rate,
   reportRange,
@@ -168,6 +169,38 @@ describe('per job and day', () => {
       slaMetRate: null,
       runtimeMs: { p50: null, p95: null },
     });
+  });
+
+  it('sums the days of each job over the range, with the range’s own percentiles', () => {
+    const rows = jobRangeReports(
+      counts,
+      [
+        { job: 'load', day, retries: 3 },
+        { job: 'load', day: day + 1, retries: 1 },
+      ],
+      [
+        { job: 'load', day, met: 1, missed: 1 },
+        { job: 'load', day: day + 1, met: 2, missed: 0 },
+      ],
+      [{ job: 'load', day: 0, metric: 'runtime', p: 95, value: 4_000 }],
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ job: 'etl', runs: 1, successRate: null }),
+      {
+        job: 'load',
+        runs: 6,
+        succeeded: 4,
+        failed: 1,
+        cancelled: 1,
+        successRate: 0.8,
+        runtimeMs: { p50: null, p95: 4_000 },
+        delayMs: { p50: null, p95: null },
+        retries: 4,
+        slaMet: 3,
+        slaMissed: 1,
+        slaMetRate: 0.75,
+      },
+    ]);
   });
 
   it('labels days in UTC', () => {

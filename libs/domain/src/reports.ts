@@ -191,6 +191,43 @@ export function jobDayReports(
     });
 }
 
+/** One job over the whole range: a day's figures without the day. */
+export type JobRangeReport = Omit<JobDayReport, 'day'>;
+
+function sumByJob<T extends { job: string; day: number }>(rows: readonly T[], add: (a: T, b: T) => T): T[] {
+  const byJob = new Map<string, T>();
+  for (const r of rows) {
+    const prev = byJob.get(r.job);
+    byJob.set(r.job, prev ? add(prev, r) : { ...r, day: 0 });
+  }
+  return [...byJob.values()];
+}
+
+/**
+ * Per job over the range: the days' counts summed, with the percentiles the
+ * database computed over the range (`day` 0).
+ */
+export function jobRangeReports(
+  counts: readonly JobDayCounts[],
+  retries: readonly JobDayRetries[],
+  slas: readonly JobDaySla[],
+  rangePercentiles: readonly JobDayPercentile[],
+): JobRangeReport[] {
+  const rows = jobDayReports(
+    sumByJob(counts, (a, b) => ({
+      ...a,
+      runs: a.runs + b.runs,
+      succeeded: a.succeeded + b.succeeded,
+      failed: a.failed + b.failed,
+      cancelled: a.cancelled + b.cancelled,
+    })),
+    sumByJob(retries, (a, b) => ({ ...a, retries: a.retries + b.retries })),
+    sumByJob(slas, (a, b) => ({ ...a, met: a.met + b.met, missed: a.missed + b.missed })),
+    rangePercentiles.map((p) => ({ ...p, day: 0 })),
+  );
+  return rows.map(({ day: _day, ...r }) => r);
+}
+
 /** Runs and failures of a job in an hour of day (UTC), over the range. */
 export interface HeatmapCount {
   job: string;

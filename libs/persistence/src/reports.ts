@@ -104,11 +104,17 @@ export async function reportSlaOutcomes(db: Database, s: ReportScope): Promise<J
 
 /**
  * Runtime (start to end of succeeded runs) and schedule delay (start minus
- * logical date) at REPORT_PERCENTILES per job and day.
+ * logical date) at REPORT_PERCENTILES per job and day (or per job over the
+ * whole range: percentiles of days do not add up to the range's).
  */
-export async function reportPercentiles(db: Database, s: ReportScope): Promise<JobDayPercentile[]> {
+export async function reportPercentiles(
+  db: Database,
+  s: ReportScope,
+  grain: 'day' | 'range' = 'day',
+): Promise<JobDayPercentile[]> {
   const w = runsWhere(s);
-  const day = dayOf(db, 'r.logical_date');
+  // Over the whole range, every run is of "day" 0.
+  const day = grain === 'day' ? dayOf(db, 'r.logical_date') : '0';
   const ranked = (metric: string, value: string, extra: string) =>
     `SELECT r.job_name AS job, ${day} AS day, '${metric}' AS metric, ${value} AS v,
        ROW_NUMBER() OVER (PARTITION BY r.job_name, ${day} ORDER BY ${value}) AS rn,

@@ -159,8 +159,28 @@ describe.each(kinds)('SLA history and reports (%s)', (kind) => {
   const NOVEMBER = 'from=2026-11-01&to=2026-12-01';
 
   it('reports each job and day: runs, success rate, runtime and delay p50/p95, retries, SLA met %', async () => {
-    const r = await get<{ from: string; to: string; items: DayRow[] }>(`/api/v1/reports/jobs?${NOVEMBER}`);
+    const r = await get<{ from: string; to: string; jobs: Array<Omit<DayRow, 'day'>>; items: DayRow[] }>(
+      `/api/v1/reports/jobs?${NOVEMBER}`,
+    );
     expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // Each job over the whole month.
+    expect(r.body.jobs.map((j) => j.job)).toEqual(['hourly', 'nightly']);
+    expect(r.body.jobs[1]).toEqual({
+      job: 'nightly',
+      runs: 30,
+      succeeded: 28,
+      failed: 2,
+      cancelled: 0,
+      successRate: 0.9333,
+      runtimeMs: { p50: MIN, p95: MIN },
+      delayMs: { p50: 5 * S, p95: 5 * S },
+      retries: 0,
+      slaMet: 29,
+      slaMissed: 1,
+      slaMetRate: 0.9667,
+    });
+    const { day: _day, ...hourlyDay } = r.body.items.find((i) => i.job === 'hourly')!;
+    expect(r.body.jobs[0]).toEqual(hourlyDay);
     expect(r.body.from).toBe('2026-11-01T00:00:00.000Z');
     expect(r.body.to).toBe('2026-12-01T00:00:00.000Z');
     const hourly = r.body.items.filter((i) => i.job === 'hourly');

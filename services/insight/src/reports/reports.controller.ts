@@ -27,7 +27,7 @@ export class ReportsController {
 
   @Get('jobs')
   @ApiDoc({
-    summary: `Per job and UTC day of the logical date: runs, success rate, runtime and schedule delay p50/p95, retries, SLA met % (range at most ${REPORT_MAX_DAYS} days)`,
+    summary: `Per job over the range and per job and UTC day of the logical date: runs, success rate, runtime and schedule delay p50/p95, retries, SLA met % (range at most ${REPORT_MAX_DAYS} days)`,
     query: ReportQuery,
   })
   @Requires('read', 'Run')

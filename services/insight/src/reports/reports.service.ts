@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { type Heatmap, type JobDayReport, type ReportRange, heatmap, jobDayReports } from '@baton/domain';
+import {
+  type Heatmap,
+  type JobDayReport,
+  type JobRangeReport,
+  type ReportRange,
+  heatmap,
+  jobDayReports,
+  jobRangeReports,
+} from '@baton/domain';
 import { ProblemException } from '@baton/http';
 import {
   Database,
@@ -36,15 +44,21 @@ export class ReportsService {
     tenant: TenantScope,
     range: ReportRange,
     job: string | undefined,
-  ): Promise<{ from: string; to: string; items: JobDayReport[] }> {
+  ): Promise<{ from: string; to: string; jobs: JobRangeReport[]; items: JobDayReport[] }> {
     const s = await this.scopeOf(tenant, range, job);
-    const [counts, retries, slas, percentiles] = await Promise.all([
+    const [counts, retries, slas, percentiles, overRange] = await Promise.all([
       reportRunCounts(this.db, s),
       reportRetries(this.db, s),
       reportSlaOutcomes(this.db, s),
-      reportPercentiles(this.db, s),
+      reportPercentiles(this.db, s, 'day'),
+      reportPercentiles(this.db, s, 'range'),
     ]);
-    return { from: iso(range.from), to: iso(range.to), items: jobDayReports(counts, retries, slas, percentiles) };
+    return {
+      from: iso(range.from),
+      to: iso(range.to),
+      jobs: jobRangeReports(counts, retries, slas, overRange),
+      items: jobDayReports(counts, retries, slas, percentiles),
+    };
   }
 
   async heatmap(
