@@ -16,20 +16,20 @@ import type { TenantScope } from './scope.js';
 /*
  * The report queries of the insight service: one tenant's runs over a range
  * of logical dates, aggregated in the database so an answer is a few rows
- * per job and day whatever the history. Each scans an index range:
- * runs (tenant_id, logical_date) or (tenant_id, job_id, logical_date);
- * task_runs by run_id; run_slas (tenant_id, state, logical_date) or
- * (tenant_id, job_name, logical_date). Percentiles are nearest-rank: a
+ * per job and day whatever the history. Each scans an index range that
+ * holds the columns it reads: runs (tenant_id, logical_date, job_name,
+ * state, started_at, finished_at) and run_slas (tenant_id, state,
+ * logical_date, job_name); retries join task_runs by run_id. Percentiles are nearest-rank: a
  * window function numbers each group's values and only the rows at the ranks
  * come back (SQLite ≥ 3.25 and MariaDB ≥ 10.2 both have ROW_NUMBER).
  */
 
-/** Which runs a report covers: the tenant's, in the range, of one job when `jobId` is given. */
+/** Which runs a report covers: the tenant's, in the range, of one job when `job` is given. */
 export interface ReportScope {
   tenant: TenantScope;
   range: ReportRange;
-  /** The job (its id and name), or all the tenant's jobs. */
-  job: { id: string; name: string } | null;
+  /** The job's name, or null for all the tenant's jobs. */
+  job: string | null;
 }
 
 /** Integer division of a non-negative integer expression (SQLite's `/` on integers is one; MySQL's is not). */
@@ -39,12 +39,13 @@ function intDiv(db: Database, expr: string, by: number): string {
 
 const dayOf = (db: Database, col: string) => intDiv(db, col, DAY_MS);
 
+/** By job name (not id): the covering index has the name, and a job deleted and made again is one line of a report. */
 function runsWhere(s: ReportScope): { sql: string; params: unknown[] } {
   const params: unknown[] = [s.tenant.tenantId, s.range.from, s.range.to];
   let sql = 'r.tenant_id = ? AND r.logical_date >= ? AND r.logical_date < ?';
   if (s.job) {
-    sql += ' AND r.job_id = ?';
-    params.push(s.job.id);
+    sql += ' AND r.job_name = ?';
+    params.push(s.job);
   }
   return { sql, params };
 }
@@ -90,7 +91,7 @@ export async function reportSlaOutcomes(db: Database, s: ReportScope): Promise<J
   let sql = "s.tenant_id = ? AND s.logical_date >= ? AND s.logical_date < ? AND s.state IN ('met', 'missed')";
   if (s.job) {
     sql += ' AND s.job_name = ?';
-    params.push(s.job.name);
+    params.push(s.job);
   }
   const rows: Array<Record<string, unknown>> = await db.manager.query(
     `SELECT s.job_name AS job, ${dayOf(db, 's.logical_date')} AS day,
@@ -102,49 +103,46 @@ export async function reportSlaOutcomes(db: Database, s: ReportScope): Promise<J
   return rows.map((r) => ({ job: String(r.job), day: num(r.day), met: num(r.met), missed: num(r.missed) }));
 }
 
+/** The values at REPORT_PERCENTILES of each job and day, and of each job over the whole range. */
+export interface ReportPercentiles {
+  byDay: JobDayPercentile[];
+  /** `day` is 0: over the range (percentiles of days do not add up to the range's). */
+  overRange: JobDayPercentile[];
+}
+
 /**
  * Runtime (start to end of succeeded runs) and schedule delay (start minus
- * logical date) at REPORT_PERCENTILES per job and day (or per job over the
- * whole range: percentiles of days do not add up to the range's).
+ * logical date) at REPORT_PERCENTILES, per job and day and per job over the
+ * range, from one scan: each value is ranked twice (in its day, in its job).
  */
-export async function reportPercentiles(
-  db: Database,
-  s: ReportScope,
-  grain: 'day' | 'range' = 'day',
-): Promise<JobDayPercentile[]> {
+export async function reportPercentiles(db: Database, s: ReportScope): Promise<ReportPercentiles> {
   const w = runsWhere(s);
-  // Over the whole range, every run is of "day" 0.
-  const day = grain === 'day' ? dayOf(db, 'r.logical_date') : '0';
+  const day = dayOf(db, 'r.logical_date');
   const ranked = (metric: string, value: string, extra: string) =>
     `SELECT r.job_name AS job, ${day} AS day, '${metric}' AS metric, ${value} AS v,
        ROW_NUMBER() OVER (PARTITION BY r.job_name, ${day} ORDER BY ${value}) AS rn,
-       COUNT(*) OVER (PARTITION BY r.job_name, ${day}) AS n
+       COUNT(*) OVER (PARTITION BY r.job_name, ${day}) AS n,
+       ROW_NUMBER() OVER (PARTITION BY r.job_name ORDER BY ${value}) AS rn_all,
+       COUNT(*) OVER (PARTITION BY r.job_name) AS n_all
      FROM runs r WHERE ${w.sql} AND ${extra}`;
   // The row at a nearest-rank percentile p: rn ≥ p·n/100 > rn − 1 (integers only, no CEIL on SQLite).
-  const atRank = REPORT_PERCENTILES.map((p) => `(x.rn * 100 >= ${p} * x.n AND (x.rn - 1) * 100 < ${p} * x.n)`).join(
-    ' OR ',
-  );
+  const atRank = (rn: string, n: string) =>
+    REPORT_PERCENTILES.map((p) => `(x.${rn} * 100 >= ${p} * x.${n} AND (x.${rn} - 1) * 100 < ${p} * x.${n})`);
   const rows: Array<Record<string, unknown>> = await db.manager.query(
-    `SELECT x.job, x.day, x.metric, x.v, x.rn, x.n FROM (
+    `SELECT x.job, x.day, x.metric, x.v, x.rn, x.n, x.rn_all, x.n_all FROM (
        ${ranked('runtime', '(r.finished_at - r.started_at)', "r.state = 'succeeded' AND r.started_at IS NOT NULL AND r.finished_at IS NOT NULL")}
        UNION ALL
        ${ranked('delay', '(r.started_at - r.logical_date)', 'r.started_at IS NOT NULL')}
-     ) x WHERE ${atRank}`,
+     ) x WHERE ${[...atRank('rn', 'n'), ...atRank('rn_all', 'n_all')].join(' OR ')}`,
     [...w.params, ...w.params],
   );
-  const out: JobDayPercentile[] = [];
+  const out: ReportPercentiles = { byDay: [], overRange: [] };
   for (const r of rows) {
-    const n = num(r.n);
-    const rn = num(r.rn);
+    const base = { job: String(r.job), metric: r.metric === 'delay' ? ('delay' as const) : ('runtime' as const) };
     for (const p of REPORT_PERCENTILES) {
-      if (percentileRank(n, p) !== rn) continue;
-      out.push({
-        job: String(r.job),
-        day: num(r.day),
-        metric: r.metric === 'delay' ? 'delay' : 'runtime',
-        p,
-        value: num(r.v),
-      });
+      if (percentileRank(num(r.n), p) === num(r.rn)) out.byDay.push({ ...base, day: num(r.day), p, value: num(r.v) });
+      if (percentileRank(num(r.n_all), p) === num(r.rn_all))
+        out.overRange.push({ ...base, day: 0, p, value: num(r.v) });
     }
   }
   return out;

@@ -32,12 +32,10 @@ export class ReportsService {
   /** A job of the tenant by name (404 when it has none: another tenant's job is not there). */
   private async scopeOf(tenant: TenantScope, range: ReportRange, job: string | undefined): Promise<ReportScope> {
     if (job === undefined) return { tenant, range, job: null };
-    const row = await scoped(this.db.manager, tenant).findOne(JobEntity, {
-      where: { name: job },
-      select: { id: true },
-    });
-    if (!row) throw ProblemException.notFound(`job ${job}`);
-    return { tenant, range, job: { id: row.id, name: job } };
+    if (!(await scoped(this.db.manager, tenant).exists(JobEntity, { where: { name: job } }))) {
+      throw ProblemException.notFound(`job ${job}`);
+    }
+    return { tenant, range, job };
   }
 
   async jobs(
@@ -46,18 +44,17 @@ export class ReportsService {
     job: string | undefined,
   ): Promise<{ from: string; to: string; jobs: JobRangeReport[]; items: JobDayReport[] }> {
     const s = await this.scopeOf(tenant, range, job);
-    const [counts, retries, slas, percentiles, overRange] = await Promise.all([
+    const [counts, retries, slas, percentiles] = await Promise.all([
       reportRunCounts(this.db, s),
       reportRetries(this.db, s),
       reportSlaOutcomes(this.db, s),
-      reportPercentiles(this.db, s, 'day'),
-      reportPercentiles(this.db, s, 'range'),
+      reportPercentiles(this.db, s),
     ]);
     return {
       from: iso(range.from),
       to: iso(range.to),
-      jobs: jobRangeReports(counts, retries, slas, overRange),
-      items: jobDayReports(counts, retries, slas, percentiles),
+      jobs: jobRangeReports(counts, retries, slas, percentiles.overRange),
+      items: jobDayReports(counts, retries, slas, percentiles.byDay),
     };
   }
 
