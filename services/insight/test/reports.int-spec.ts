@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Heatmap as FailureHeatmap, JobDayReport, JobRangeReport } from '@baton/domain';
 import {
   type PastRunSeed,
   type Platform,
@@ -16,26 +17,8 @@ const at = (iso: string) => Date.parse(iso);
 const S = 1_000;
 const MIN = 60 * S;
 
-interface DayRow {
-  job: string;
-  day: string;
-  runs: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  successRate: number | null;
-  runtimeMs: { p50: number | null; p95: number | null };
-  delayMs: { p50: number | null; p95: number | null };
-  retries: number;
-  slaMet: number;
-  slaMissed: number;
-  slaMetRate: number | null;
-}
-interface Heatmap {
-  hours: number[];
-  jobs: Array<{ job: string; runs: number[]; failures: number[]; totalFailures: number }>;
-  maxFailures: number;
-}
+type DayRow = JobDayReport;
+type Heatmap = FailureHeatmap;
 interface SlaItem {
   runId: string;
   job: string;
@@ -159,7 +142,7 @@ describe.each(kinds)('SLA history and reports (%s)', (kind) => {
   const NOVEMBER = 'from=2026-11-01&to=2026-12-01';
 
   it('reports each job and day: runs, success rate, runtime and delay p50/p95, retries, SLA met %', async () => {
-    const r = await get<{ from: string; to: string; jobs: Array<Omit<DayRow, 'day'>>; items: DayRow[] }>(
+    const r = await get<{ from: string; to: string; jobs: JobRangeReport[]; items: DayRow[] }>(
       `/api/v1/reports/jobs?${NOVEMBER}`,
     );
     expect(r.status, JSON.stringify(r.body)).toBe(200);

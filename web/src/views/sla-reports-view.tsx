@@ -82,24 +82,13 @@ function ReportFilters({ filter }: { filter: ReportFilter }) {
   const jobs = api.useQuery('get', '/api/v1/jobs', { params: { query: { limit: 200 } } });
   return (
     <Filters>
-      <label className="inline-field">
-        <span>{t('reports.from')}</span>
-        <input
-          type="date"
-          value={filter.from}
-          max={filter.to}
-          onChange={(e) => filter.set({ from: e.target.value || null })}
-        />
-      </label>
-      <label className="inline-field">
-        <span>{t('reports.to')}</span>
-        <input
-          type="date"
-          value={filter.to}
-          min={filter.from}
-          onChange={(e) => filter.set({ to: e.target.value || null })}
-        />
-      </label>
+      <DateField
+        label={t('reports.from')}
+        value={filter.from}
+        max={filter.to}
+        onChange={(from) => filter.set({ from })}
+      />
+      <DateField label={t('reports.to')} value={filter.to} min={filter.from} onChange={(to) => filter.set({ to })} />
       <span className="inline-field">
         <label htmlFor={id}>{t('reports.job')}</label>
         <select id={id} value={filter.job ?? ''} onChange={(e) => filter.set({ job: e.target.value || null })}>
@@ -115,6 +104,28 @@ function ReportFilters({ filter }: { filter: ReportFilter }) {
         </select>
       </span>
     </Filters>
+  );
+}
+
+/** A day in the URL's filter (cleared: back to the default). */
+function DateField({
+  label,
+  value,
+  min,
+  max,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  min?: string;
+  max?: string;
+  onChange: (day: string | null) => void;
+}) {
+  return (
+    <label className="inline-field">
+      <span>{label}</span>
+      <input type="date" value={value} min={min} max={max} onChange={(e) => onChange(e.target.value || null)} />
+    </label>
   );
 }
 
