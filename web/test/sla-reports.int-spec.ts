@@ -134,6 +134,15 @@ describe('the SLA reports view', () => {
     expect(await risk.locator('[data-field="predicted"]').textContent()).toBe(`${isoDay(today)} 04:30:00`);
     expect(await risk.locator('[data-field="deadline"]').textContent()).toBe(`${isoDay(today)} 04:00:00`);
     expect(await risk.locator('[data-field="run"]').getAttribute('href')).toContain(`/run/?id=${atRiskRun}`);
+    // The tasks that failed most: hourly-sync's main 7 of 112, nightly-load's transform 2 of 14 (1 retry).
+    const top = page.locator('[data-testid="top-failing-tasks"] tbody tr');
+    await top.first().waitFor();
+    expect(await top.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task')))).toEqual([
+      'hourly-sync/main',
+      'nightly-load/transform',
+    ]);
+    expect(await top.nth(0).locator('[data-field="failureRate"]').textContent()).toBe('6.3 %');
+    expect(await top.nth(1).locator('[data-field="failureRate"]').textContent()).toBe('14.3 %');
     // The heatmap of the same range: hourly-sync's 06:00 runs failed 7 times.
     const heat = page.locator('[data-testid="report-heatmap-table"] tr[data-job="hourly-sync"]');
     await heat.waitFor({ state: 'attached' });

@@ -10,6 +10,7 @@ import {
   percentileRank,
   rate,
   reportRange,
+  topFailingTasks,
 } from './reports.js';
 import { percentile } from './sla.js';
 
@@ -227,5 +228,25 @@ describe('the failure heatmap', () => {
 
   it('is empty with no runs', () => {
     expect(heatmap([])).toMatchObject({ jobs: [], maxFailures: 0 });
+  });
+});
+
+describe('top failing tasks', () => {
+  it('ranks by failures, then failure rate, then name, leaving out tasks that never failed', () => {
+    const rows = topFailingTasks(
+      [
+        { job: 'a', task: 'never', runs: 10, failed: 0, attempts: 12 },
+        { job: 'a', task: 'often', runs: 10, failed: 4, attempts: 15 },
+        { job: 'b', task: 'rare', runs: 100, failed: 4, attempts: 100 },
+        { job: 'b', task: 'load', runs: 2, failed: 1, attempts: 2 },
+        { job: 'a', task: 'load', runs: 2, failed: 1, attempts: 2 },
+      ],
+      3,
+    );
+    expect(rows.map((r) => [r.job, r.task, r.failureRate, r.retries])).toEqual([
+      ['a', 'often', 0.4, 5],
+      ['b', 'rare', 0.04, 0],
+      ['a', 'load', 0.5, 0],
+    ]);
   });
 });

@@ -261,3 +261,38 @@ export function heatmap(counts: readonly HeatmapCount[]): Heatmap {
     maxFailures: Math.max(0, ...jobs.flatMap((j) => j.failures)),
   };
 }
+
+/** A task's failures over the range, as the database counts them (tasks by job and key). */
+export interface TaskFailureCount {
+  job: string;
+  task: string;
+  /** Task runs of the range's runs. */
+  runs: number;
+  /** Of them, ended failed (after their last attempt): failed, timed out or lost. */
+  failed: number;
+  attempts: number;
+}
+
+/** One row of `GET /api/v1/reports/tasks`. */
+export interface TopFailingTask extends TaskFailureCount {
+  retries: number;
+  /** failed / runs. */
+  failureRate: number | null;
+}
+
+/** The task states that are a task's failure (after its last attempt). */
+export const FAILED_TASK_STATES = ['failed', 'timed_out', 'lost'] as const;
+
+/** The tasks that failed most: by failures, then by failure rate, then by job and key; tasks that never failed are left out. */
+export function topFailingTasks(counts: readonly TaskFailureCount[], limit: number): TopFailingTask[] {
+  return counts
+    .filter((c) => c.failed > 0)
+    .map((c) => ({ ...c, retries: Math.max(0, c.attempts - c.runs), failureRate: rate(c.failed, c.runs) }))
+    .sort(
+      (a, b) =>
+        b.failed - a.failed ||
+        (b.failureRate ?? 0) - (a.failureRate ?? 0) ||
+        (a.job === b.job ? (a.task < b.task ? -1 : 1) : a.job < b.job ? -1 : 1),
+    )
+    .slice(0, limit);
+}

@@ -1,5 +1,6 @@
 import {
   DAY_MS,
+  FAILED_TASK_STATES,
   HOUR_MS,
   type HeatmapCount,
   type JobDayCounts,
@@ -8,6 +9,7 @@ import {
   type JobDaySla,
   REPORT_PERCENTILES,
   type ReportRange,
+  type TaskFailureCount,
   percentileRank,
 } from '@baton/domain';
 import type { Database } from './database.js';
@@ -159,4 +161,25 @@ export async function reportHeatmapCounts(db: Database, s: ReportScope): Promise
     w.params,
   );
   return rows.map((r) => ({ job: String(r.job), hour: num(r.hour), runs: num(r.runs), failures: num(r.failures) }));
+}
+
+/** Per job and task key: task runs of the range's runs, how many ended failed, and their attempts. */
+export async function reportTaskFailures(db: Database, s: ReportScope): Promise<TaskFailureCount[]> {
+  const w = runsWhere(s);
+  const failed = FAILED_TASK_STATES.map((st) => `'${st}'`).join(', ');
+  const rows: Array<Record<string, unknown>> = await db.manager.query(
+    `SELECT r.job_name AS job, t.task_key AS task, COUNT(*) AS runs,
+       SUM(CASE WHEN t.state IN (${failed}) THEN 1 ELSE 0 END) AS failed,
+       SUM(t.attempts_used) AS attempts
+     FROM runs r JOIN task_runs t ON t.run_id = r.id AND t.tenant_id = r.tenant_id
+     WHERE ${w.sql} GROUP BY r.job_name, t.task_key`,
+    w.params,
+  );
+  return rows.map((r) => ({
+    job: String(r.job),
+    task: String(r.task),
+    runs: num(r.runs),
+    failed: num(r.failed),
+    attempts: num(r.attempts),
+  }));
 }

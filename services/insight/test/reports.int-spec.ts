@@ -245,6 +245,21 @@ describe.each(kinds)('SLA history and reports (%s)', (kind) => {
     expect(one.body.jobs.map((j) => j.job)).toEqual(['hourly']);
   });
 
+  it('lists the tasks that failed most, with failure rate and retries', async () => {
+    const r = await get<{ items: Array<Record<string, unknown>> }>(`/api/v1/reports/tasks?${NOVEMBER}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.items).toEqual([
+      { job: 'hourly', task: 'work', runs: 20, failed: 3, attempts: 23, retries: 3, failureRate: 0.15 },
+      { job: 'nightly', task: 'main', runs: 30, failed: 2, attempts: 30, retries: 0, failureRate: 0.0667 },
+    ]);
+    expect((await get<{ items: unknown[] }>(`/api/v1/reports/tasks?${NOVEMBER}&limit=1`)).body.items).toHaveLength(1);
+    const one = await get<{ items: Array<{ job: string }> }>(`/api/v1/reports/tasks?${NOVEMBER}&job=nightly`);
+    expect(one.body.items.map((i) => i.job)).toEqual(['nightly']);
+    expect((await get(`/api/v1/reports/tasks?${NOVEMBER}&job=hidden`)).status).toBe(404);
+    expect((await get<Problem>('/api/v1/reports/tasks?from=2026-11-02&to=2026-11-01')).body.errors[0]?.path).toBe('to');
+    expect((await get<Problem>(`/api/v1/reports/tasks?${NOVEMBER}&limit=0`)).body.errors[0]?.path).toBe('limit');
+  });
+
   it('answers 400 naming the field for a bad range, and 404 for a job it does not have', async () => {
     const field = async (query: string) => {
       const r = await get<Problem>(`/api/v1/reports/jobs?${query}`);

@@ -133,6 +133,7 @@ export async function runReports(kind: DbKind, attempts: number, log: (s: string
       ['jobs report, 30 days, all jobs', `/api/v1/reports/jobs?from=${ago(30)}&to=${today}`],
       ['jobs report, 92 days, all jobs', `/api/v1/reports/jobs?from=${ago(92)}&to=${today}`],
       ['jobs report, 30 days, one job', `/api/v1/reports/jobs?from=${ago(30)}&to=${today}&job=report-job-0`],
+      ['top failing tasks, 30 days', `/api/v1/reports/tasks?from=${ago(30)}&to=${today}`],
       ['heatmap, 30 days, all jobs', `/api/v1/reports/heatmap?from=${ago(30)}&to=${today}`],
       ['heatmap, 92 days, all jobs', `/api/v1/reports/heatmap?from=${ago(92)}&to=${today}`],
       ['at-risk list', '/api/v1/sla?state=at_risk'],

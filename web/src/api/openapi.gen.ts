@@ -535,6 +535,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/reports/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tasks that failed most over the range (after their last attempt: failed, timed out, lost), with failure rate and retries; ?limit (default 20) */
+    get: operations['Reports.tasks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/runs': {
     parameters: {
       query?: never;
@@ -1341,6 +1358,21 @@ export interface components {
       | 'cancelled'
       | 'compensating'
       | 'compensated';
+    TopFailingTasks: {
+      from: components['schemas']['Instant'];
+      items: {
+        attempts: number;
+        /** @description ended failed, timed out or lost (after the last attempt) */
+        failed: number;
+        failureRate: number | null;
+        job: string;
+        retries: number;
+        /** @description task runs of the range's runs */
+        runs: number;
+        task: string;
+      }[];
+      to: components['schemas']['Instant'];
+    };
     User: {
       createdAt: components['schemas']['Instant'];
       email: string;
@@ -3160,6 +3192,50 @@ export interface operations {
       };
     };
   };
+  'Reports.tasks': {
+    parameters: {
+      query?: {
+        from?: string;
+        job?: string;
+        limit?: number;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TopFailingTasks'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Runs.list': {
     parameters: {
       query?: {
@@ -4183,6 +4259,7 @@ export const routePermissions = {
   'GET /api/v1/quota': 'read Job',
   'GET /api/v1/reports/heatmap': 'read Run',
   'GET /api/v1/reports/jobs': 'read Run',
+  'GET /api/v1/reports/tasks': 'read Run',
   'GET /api/v1/runs': 'read Run',
   'GET /api/v1/runs/{id}': 'read Run',
   'GET /api/v1/runs/{id}/sla': 'read Run',

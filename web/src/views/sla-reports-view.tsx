@@ -17,10 +17,12 @@ import { href } from '@/lib/url';
 type JobRow = Schemas['JobRangeReport'];
 type DayRow = Schemas['JobDayReport'];
 type SlaItem = Schemas['SlaHistoryItem'];
+type FailingTask = Schemas['TopFailingTasks']['items'][number];
 
 /** Trend charts drawn at most (the jobs with the most runs). */
 const MAX_TRENDS = 8;
 const AT_RISK_LIMIT = 50;
+const TOP_TASKS = 10;
 
 /**
  * SLA reports: per job over the range (success rate, runtime and delay
@@ -71,6 +73,7 @@ export function SlaReportsView() {
           </div>
         </section>
       )}
+      <TopFailingTasks query={filter.query} />
       <FailureHeatmap query={filter.query} testId="report-heatmap" />
     </div>
   );
@@ -307,6 +310,60 @@ function AtRisk({ job }: { job: string | null }) {
             rows={d.items}
             rowKey={(r) => r.runId}
             rowAttrs={(r) => ({ 'data-run': r.runId })}
+            compact
+          />
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+function TopFailingTasks({ query }: { query: ReportFilter['query'] }) {
+  const { t } = useTranslation();
+  const tasks = api.useQuery('get', '/api/v1/reports/tasks', { params: { query: { ...query, limit: TOP_TASKS } } });
+  const columns: ReadonlyArray<Column<FailingTask>> = [
+    {
+      id: 'task',
+      header: t('reports.task'),
+      rowHeader: true,
+      cell: (r) => (
+        <span className="cell-stack">
+          <span className="mono">{r.task}</span>
+          <Link href={href.job(r.job)} className="small">
+            {r.job}
+          </Link>
+        </span>
+      ),
+    },
+    {
+      id: 'failed',
+      header: t('reports.failures'),
+      className: 'num',
+      cell: (r) => <span data-field="failed">{r.failed}</span>,
+    },
+    { id: 'runs', header: t('reports.runs'), className: 'num', cell: (r) => r.runs },
+    {
+      id: 'rate',
+      header: t('reports.failureRate'),
+      className: 'num',
+      cell: (r) => <span data-field="failureRate">{formatRate(r.failureRate)}</span>,
+    },
+    { id: 'retries', header: t('reports.retries'), className: 'num', cell: (r) => r.retries },
+  ];
+  return (
+    <section className="card" aria-labelledby="top-tasks-title" data-testid="top-failing-tasks">
+      <div className="section-head">
+        <h2 id="top-tasks-title">{t('reports.topTasks')}</h2>
+        <span className="muted small">{t('reports.topTasksHint')}</span>
+      </div>
+      <Loaded query={tasks} isEmpty={(d) => d.items.length === 0} empty={<Empty title={t('reports.noFailedTasks')} />}>
+        {(d) => (
+          <DataTable
+            caption={t('reports.topTasks')}
+            columns={columns}
+            rows={d.items}
+            rowKey={(r) => `${r.job}/${r.task}`}
+            rowAttrs={(r) => ({ 'data-task': `${r.job}/${r.task}` })}
             compact
           />
         )}

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { REPORT_MAX_DAYS, reportRange } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { ApiDoc, parseInput } from '@baton/http';
+import { ApiDoc, parseInput, parseLimit } from '@baton/http';
 import { ReportsService } from './reports.service.js';
 
 /** `from`/`to` (ISO dates or instants; default the last 30 days), `job`; the range is checked against the clock's today. */
@@ -55,5 +55,23 @@ export class ReportsController {
   ) {
     const q = parseInput(ReportQuery, { from, to, job });
     return this.reports.heatmap(p, q.range, q.job);
+  }
+
+  @Get('tasks')
+  @ApiDoc({
+    summary:
+      'The tasks that failed most over the range (after their last attempt: failed, timed out, lost), with failure rate and retries; ?limit (default 20)',
+    query: ReportQuery,
+  })
+  @Requires('read', 'Run')
+  tasks(
+    @CurrentPrincipal() p: Principal,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+    @Query('job') job?: string,
+    @Query('limit') limit?: string,
+  ) {
+    const q = parseInput(ReportQuery, { from, to, job });
+    return this.reports.tasks(p, q.range, q.job, parseLimit(limit, 20, 200));
   }
 }

@@ -7,6 +7,8 @@ import {
   heatmap,
   jobDayReports,
   jobRangeReports,
+  type TopFailingTask,
+  topFailingTasks,
 } from '@baton/domain';
 import { ProblemException } from '@baton/http';
 import {
@@ -19,6 +21,7 @@ import {
   reportRetries,
   reportRunCounts,
   reportSlaOutcomes,
+  reportTaskFailures,
   scoped,
 } from '@baton/persistence';
 
@@ -65,5 +68,19 @@ export class ReportsService {
   ): Promise<{ from: string; to: string } & Heatmap> {
     const s = await this.scopeOf(tenant, range, job);
     return { from: iso(range.from), to: iso(range.to), ...heatmap(await reportHeatmapCounts(this.db, s)) };
+  }
+
+  async tasks(
+    tenant: TenantScope,
+    range: ReportRange,
+    job: string | undefined,
+    limit: number,
+  ): Promise<{ from: string; to: string; items: TopFailingTask[] }> {
+    const s = await this.scopeOf(tenant, range, job);
+    return {
+      from: iso(range.from),
+      to: iso(range.to),
+      items: topFailingTasks(await reportTaskFailures(this.db, s), limit),
+    };
   }
 }
