@@ -132,20 +132,25 @@ function DateField({
   );
 }
 
+/** The row's job, linking to its SLA tab (the first column of the per-job table and the at-risk list). */
+function jobColumn<T extends { job: string }>(header: string): Column<T> {
+  return {
+    id: 'job',
+    header,
+    rowHeader: true,
+    cell: (r) => (
+      <Link href={href.job(r.job, 'sla')} className="strong-link">
+        {r.job}
+      </Link>
+    ),
+  };
+}
+
 function JobsTable({ rows }: { rows: readonly JobRow[] }) {
   const { t } = useTranslation();
   const f = useFormatters();
   const columns: ReadonlyArray<Column<JobRow>> = [
-    {
-      id: 'job',
-      header: t('reports.job'),
-      rowHeader: true,
-      cell: (r) => (
-        <Link href={href.job(r.job, 'sla')} className="strong-link">
-          {r.job}
-        </Link>
-      ),
-    },
+    jobColumn(t('reports.job')),
     { id: 'runs', header: t('reports.runs'), className: 'num', cell: (r) => r.runs },
     {
       id: 'success',
@@ -255,16 +260,7 @@ function AtRisk({ job }: { job: string | null }) {
     { refetchInterval: 10_000 },
   );
   const columns: ReadonlyArray<Column<SlaItem>> = [
-    {
-      id: 'job',
-      header: t('reports.job'),
-      rowHeader: true,
-      cell: (r) => (
-        <Link href={href.job(r.job, 'sla')} className="strong-link">
-          {r.job}
-        </Link>
-      ),
-    },
+    jobColumn(t('reports.job')),
     {
       id: 'run',
       header: t('reports.run'),
