@@ -20,3 +20,4 @@ export * from './sla.js';
 export * from './alerts.js';
 export * from './secret-mask.js';
 export * from './agent-certificate.js';
+export * from './reports.js';

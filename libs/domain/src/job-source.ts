@@ -155,7 +155,8 @@ export function jobDefinitionSource(def: JobDefinition): Source {
   return out;
 }
 
-function slaSource(sla: SlaSpec): Source {
+/** A stored SLA as written in a job definition (`finishBy`, `maxDuration`, ...). */
+export function slaSource(sla: SlaSpec): Source {
   const out: Source = {};
   if (sla.finishBy) out.finishBy = formatWallTime(sla.finishBy);
   if (sla.startBy) out.startBy = formatWallTime(sla.startBy);

@@ -1,4 +1,5 @@
 import { zonedInstant } from './cron.js';
+import { percentileRank } from './reports.js';
 import { wallClock } from './time.js';
 
 /**
@@ -93,8 +94,7 @@ export function slaDeadlines(spec: SlaSpec, logicalDate: number, startedAt: numb
 /** Nearest-rank percentile of ascending values (p in 0..100); null for none. */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+  return sorted[percentileRank(sorted.length, p) - 1]!;
 }
 
 /** What a task is expected to take, from its recent successful attempts. */

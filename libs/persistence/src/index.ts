@@ -15,3 +15,4 @@ export * from './transitions.js';
 export * from './usage.js';
 export * from './claims.js';
 export * from './purge.js';
+export * from './reports.js';

@@ -2,3 +2,4 @@ export * from './databases.js';
 export * from './processes.js';
 export * from './raw-agent.js';
 export * from './certificates.js';
+export * from './history.js';

@@ -23,6 +23,7 @@ import { type PeerResult, runBullmq, runGraphileWorker, runGrpc } from './peers.
 import { type Results, goals, markdown, summaryTable } from './report.js';
 import { SMALL_JOBS, SMALL_SECONDS, type SmallRunsResult, runSmallRuns, runSmallRunsKafka } from './small-runs.js';
 import { runFanoutKafka } from './topology.js';
+import { REPORTS_ATTEMPTS, type ReportsResult, runReports } from './reports.js';
 
 const SCENARIOS = [
   'chain',
@@ -34,6 +35,7 @@ const SCENARIOS = [
   'fairness',
   'small-runs',
   'small-runs-kafka',
+  'reports',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -52,6 +54,7 @@ export interface Sizes {
   fairnessTimeoutS: number;
   smallJobs: number;
   smallSeconds: number;
+  reportsAttempts: number;
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -68,6 +71,7 @@ export const DEFAULT_SIZES: Sizes = {
   fairnessTimeoutS: 600,
   smallJobs: SMALL_JOBS,
   smallSeconds: SMALL_SECONDS,
+  reportsAttempts: REPORTS_ATTEMPTS,
 };
 
 /** --quick: seconds, not minutes, for checking that the new scenarios work (flags given explicitly win). */
@@ -81,6 +85,7 @@ export const QUICK_SIZES: Partial<Sizes> = {
   fairnessWindowMs: 250,
   smallJobs: 10,
   smallSeconds: 10,
+  reportsAttempts: 20_000,
 };
 
 const SIZE_FLAGS: Record<string, { key: keyof Sizes; min: number }> = {
@@ -97,6 +102,7 @@ const SIZE_FLAGS: Record<string, { key: keyof Sizes; min: number }> = {
   '--fairness-timeout': { key: 'fairnessTimeoutS', min: 1 },
   '--small-jobs': { key: 'smallJobs', min: 1 },
   '--small-seconds': { key: 'smallSeconds', min: 2 },
+  '--reports-attempts': { key: 'reportsAttempts', min: 1_000 },
 };
 
 export interface Args {
@@ -115,7 +121,7 @@ export interface Args {
   results: string;
 }
 
-const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs,small-runs-kafka]
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs,small-runs-kafka,reports]
   [--db sqlite,mariadb] [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S]
   [--fleet-runs N] [--fleet-agents N] [--fleet-slots N] [--fleet-timeout S]
                        fleet: N runs of a 10-task DAG at once over N agent connections (default 1000 runs, 10 x 100 slots)
@@ -126,8 +132,11 @@ const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-
   [--small-jobs N] [--small-seconds S]
                        small-runs: N cron jobs every 2 s, 3 noop tasks each, measured over S s (default 100, 30 s)
                        small-runs-kafka: the same on MariaDB + Kafka, 2 trigger and 3 scheduler replicas, 6 agents
+  [--reports-attempts N]
+                       reports: N attempts of history (default 1,000,000) over 90 days, each report's latency
   [--quick]            small sizes for the new scenarios (fleet 50 runs / 2 agents; fairness 2,000-task floods, 5 s alone,
-                       1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s); explicit flags win
+                       1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s; reports 20,000 attempts);
+                       explicit flags win
   [--cpu-prof DIR] [--write]
   [--from-json FILE]   re-render the report (and with --write, docs/benchmarks.md) from a saved results file
   [--results FILE]     save this run's results there instead (e.g. for a quick check that must not replace last.json)
@@ -269,6 +278,7 @@ async function main(): Promise<void> {
     fleet: [],
     fairness: [],
     smallRuns: [],
+    reports: [],
     grpc: null,
     peers: [],
     skipped: [],
@@ -421,6 +431,15 @@ async function main(): Promise<void> {
       const r = await runSmallRunsKafka(found, { jobs: z.smallJobs, seconds: z.smallSeconds }, log);
       log(`  ${JSON.stringify(r)}`);
       results.smallRuns!.push(r);
+    }
+  }
+  sizeNote('reports', ['reportsAttempts']);
+  for (const db of dbs) {
+    if (args.only.includes('reports')) {
+      log(`reports: ${z.reportsAttempts} attempts of history on ${db}`);
+      const r: ReportsResult = await runReports(db, z.reportsAttempts, log);
+      log(`  ${JSON.stringify(r)}`);
+      results.reports!.push(r);
     }
   }
   results.durationS = (Date.now() - t0) / 1000;

@@ -348,6 +348,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/jobs/{name}/sla': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A job's declared SLA and its runs' SLA history (state, deadlines, predicted and actual finish, reason), newest first */
+    get: operations['SlaHistory.job'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/jobs/{name}/sla/backtest': {
     parameters: {
       query?: never;
@@ -495,6 +512,57 @@ export interface paths {
     };
     /** The caller's tenant quota and current usage */
     get: operations['Quotas.own'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/reports/heatmap': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Runs and failed runs per job and hour of day (UTC, of the logical date) over the range */
+    get: operations['Reports.heatmap'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/reports/jobs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Per job over the range and per job and UTC day of the logical date: runs, success rate, runtime and schedule delay p50/p95, retries, SLA met % (range at most 92 days) */
+    get: operations['Reports.jobs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/reports/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tasks that failed most over the range (after their last attempt: failed, timed out, lost), with failure rate and retries; ?limit (default 20) */
+    get: operations['Reports.tasks'];
     put?: never;
     post?: never;
     delete?: never;
@@ -702,6 +770,23 @@ export interface paths {
     put?: never;
     /** Seal every tenant's secrets again under the current BATON_SECRETS_KEY (platform admins) */
     post: operations['Secrets.rotateKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/sla': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Runs' SLAs across the tenant's jobs, newest first; ?state=at_risk is the at-risk list (predicted finish, key task) */
+    get: operations['SlaHistory.list'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -1004,6 +1089,18 @@ export interface components {
       }[];
       toRun: number;
     };
+    FailureHeatmap: {
+      from: components['schemas']['Instant'];
+      hours: number[];
+      jobs: {
+        failures: number[];
+        job: string;
+        runs: number[];
+        totalFailures: number;
+      }[];
+      maxFailures: number;
+      to: components['schemas']['Instant'];
+    };
     /**
      * Format: date-time
      * @description UTC, millisecond precision
@@ -1031,6 +1128,23 @@ export interface components {
       /** @description false when the definition equals the current version */
       changed: boolean;
       created: boolean;
+    };
+    JobDayReport: {
+      cancelled: number;
+      /** @description UTC day of the runs' logical dates, YYYY-MM-DD */
+      day: string;
+      delayMs: components['schemas']['Percentiles'];
+      failed: number;
+      job: string;
+      retries: number;
+      runs: number;
+      runtimeMs: components['schemas']['Percentiles'];
+      slaMet: number;
+      slaMetRate: number | null;
+      slaMissed: number;
+      succeeded: number;
+      /** @description succeeded / (succeeded + failed) */
+      successRate: number | null;
     };
     JobDefinition: {
       description?: string | null;
@@ -1071,6 +1185,29 @@ export interface components {
       items: components['schemas']['JobSummary'][];
       nextCursor: string | null;
     };
+    JobRangeReport: {
+      cancelled: number;
+      delayMs: components['schemas']['Percentiles'];
+      failed: number;
+      job: string;
+      retries: number;
+      runs: number;
+      runtimeMs: components['schemas']['Percentiles'];
+      slaMet: number;
+      slaMetRate: number | null;
+      slaMissed: number;
+      succeeded: number;
+      /** @description succeeded / (succeeded + failed) */
+      successRate: number | null;
+    };
+    JobSlaHistory: components['schemas']['SlaList'] & {
+      job: string;
+      /** @description the current version's declared SLA as written (finishBy, startBy, maxDuration, warnBefore, timezone); null when none */
+      sla: {
+        [key: string]: string;
+      } | null;
+      version: number;
+    };
     /** @description the definition as a person writes it (defaults left out, durations as 30s); PUT takes it back */
     JobSource: {
       /** @description the job's deadlines as written (absent when it declares none) */
@@ -1083,6 +1220,14 @@ export interface components {
       };
     } & {
       [key: string]: unknown;
+    };
+    JobsReport: {
+      from: components['schemas']['Instant'];
+      /** @description each job and UTC day of the logical date */
+      items: components['schemas']['JobDayReport'][];
+      /** @description each job over the whole range (percentiles of the range, not of its days) */
+      jobs: components['schemas']['JobRangeReport'][];
+      to: components['schemas']['Instant'];
     };
     JobSummary: {
       name: string;
@@ -1126,6 +1271,10 @@ export interface components {
         id: string;
         name: string;
       };
+    };
+    Percentiles: {
+      p50: number | null;
+      p95: number | null;
     };
     /** @enum {string} */
     Role: 'platform_admin' | 'tenant_admin' | 'developer' | 'operator' | 'viewer' | 'auditor';
@@ -1234,6 +1383,17 @@ export interface components {
       to: components['schemas']['Instant'] | null;
       worstLatenessMs: number;
     };
+    SlaHistoryItem: components['schemas']['RunSla'] & {
+      run: {
+        finishedAt: components['schemas']['Instant'] | null;
+        startedAt: components['schemas']['Instant'] | null;
+        state: components['schemas']['RunState'] | null;
+      };
+    };
+    SlaList: {
+      items: components['schemas']['SlaHistoryItem'][];
+      nextCursor: string | null;
+    };
     /** @enum {string} */
     SlaState: 'pending' | 'at_risk' | 'met' | 'missed';
     TaskRun: {
@@ -1286,6 +1446,21 @@ export interface components {
       | 'cancelled'
       | 'compensating'
       | 'compensated';
+    TopFailingTasks: {
+      from: components['schemas']['Instant'];
+      items: {
+        attempts: number;
+        /** @description ended failed, timed out or lost (after the last attempt) */
+        failed: number;
+        failureRate: number | null;
+        job: string;
+        retries: number;
+        /** @description task runs of the range's runs */
+        runs: number;
+        task: string;
+      }[];
+      to: components['schemas']['Instant'];
+    };
     User: {
       createdAt: components['schemas']['Instant'];
       email: string;
@@ -2651,6 +2826,51 @@ export interface operations {
       };
     };
   };
+  'SlaHistory.job': {
+    parameters: {
+      query?: {
+        cursor?: string;
+        limit?: number;
+        state?: 'pending' | 'at_risk' | 'met' | 'missed';
+      };
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobSlaHistory'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Backtest.backtest': {
     parameters: {
       query?: never;
@@ -3079,6 +3299,136 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Reports.heatmap': {
+    parameters: {
+      query?: {
+        from?: string;
+        job?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FailureHeatmap'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Reports.jobs': {
+    parameters: {
+      query?: {
+        from?: string;
+        job?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobsReport'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Reports.tasks': {
+    parameters: {
+      query?: {
+        from?: string;
+        job?: string;
+        limit?: number;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TopFailingTasks'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -3651,6 +4001,50 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'SlaHistory.list': {
+    parameters: {
+      query?: {
+        cursor?: string;
+        job?: string;
+        limit?: number;
+        state?: 'pending' | 'at_risk' | 'met' | 'missed';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SlaList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4280,18 +4674,23 @@ export const routePermissions = {
   'GET /api/v1/jobs': 'read Job',
   'GET /api/v1/jobs/{name}': 'read Job',
   'GET /api/v1/jobs/{name}/grid': 'read Run',
+  'GET /api/v1/jobs/{name}/sla': 'read Job',
   'GET /api/v1/jobs/{name}/slots': 'read Job',
   'GET /api/v1/jobs/{name}/triggers': 'read Job',
   'GET /api/v1/jobs/{name}/versions': 'read Job',
   'GET /api/v1/pools': 'read Pool',
   'GET /api/v1/pools/{name}': 'read Pool',
   'GET /api/v1/quota': 'read Job',
+  'GET /api/v1/reports/heatmap': 'read Run',
+  'GET /api/v1/reports/jobs': 'read Run',
+  'GET /api/v1/reports/tasks': 'read Run',
   'GET /api/v1/runs': 'read Run',
   'GET /api/v1/runs/{id}': 'read Run',
   'GET /api/v1/runs/{id}/sla': 'read Run',
   'GET /api/v1/runs/{id}/tasks/{key}/logs': 'read Run',
   'GET /api/v1/schemas/job.json': 'read Job',
   'GET /api/v1/secrets': 'read Secret',
+  'GET /api/v1/sla': 'read Run',
   'GET /api/v1/tenants': 'manage Tenant',
   'GET /api/v1/tenants/{tenant}': 'manage Tenant',
   'GET /api/v1/users': 'read User',

@@ -1,19 +1,27 @@
 'use client';
 
-import { BarChart, CustomChart, PieChart } from 'echarts/charts';
+import { BarChart, CustomChart, HeatmapChart, LineChart, PieChart } from 'echarts/charts';
 import {
   DataZoomComponent,
   GridComponent,
   LegendComponent,
   MarkLineComponent,
   TooltipComponent,
+  VisualMapComponent,
   type DataZoomComponentOption,
   type GridComponentOption,
   type LegendComponentOption,
   type MarkLineComponentOption,
   type TooltipComponentOption,
+  type VisualMapComponentOption,
 } from 'echarts/components';
-import type { BarSeriesOption, CustomSeriesOption, PieSeriesOption } from 'echarts/charts';
+import type {
+  BarSeriesOption,
+  CustomSeriesOption,
+  HeatmapSeriesOption,
+  LineSeriesOption,
+  PieSeriesOption,
+} from 'echarts/charts';
 import * as echarts from 'echarts/core';
 import type { ComposeOption } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
@@ -23,12 +31,15 @@ import ReactEChartsCore from 'echarts-for-react/lib/core';
 echarts.use([
   BarChart,
   CustomChart,
+  HeatmapChart,
+  LineChart,
   PieChart,
   GridComponent,
   TooltipComponent,
   LegendComponent,
   MarkLineComponent,
   DataZoomComponent,
+  VisualMapComponent,
   CanvasRenderer,
 ]);
 
@@ -36,11 +47,14 @@ export type ChartOption = ComposeOption<
   | BarSeriesOption
   | CustomSeriesOption
   | PieSeriesOption
+  | HeatmapSeriesOption
+  | LineSeriesOption
   | GridComponentOption
   | TooltipComponentOption
   | LegendComponentOption
   | MarkLineComponentOption
   | DataZoomComponentOption
+  | VisualMapComponentOption
 >;
 
 export { echarts };

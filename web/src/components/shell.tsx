@@ -15,6 +15,7 @@ const NAV = [
   { href: '/', key: 'nav.home' },
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
+  { href: '/sla/', key: 'nav.slaReports' },
   { href: '/admin/', key: 'nav.admin' },
 ] as const;
 
@@ -22,6 +23,7 @@ const NAV = [
 function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
+  if (pathname.startsWith('/sla')) return '/sla/';
   if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
 }

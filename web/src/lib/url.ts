@@ -36,6 +36,10 @@ export const href = {
       task && attempt ? `&attempt=${attempt}` : ''
     }`,
   agents: () => '/agents/',
+  slaReports: (q: { from?: string; to?: string; job?: string } = {}) => {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as Array<[string, string]>).toString();
+    return qs ? `/sla/?${qs}` : '/sla/';
+  },
   admin: (tab?: string) => (tab ? `/admin/?tab=${tab}` : '/admin/'),
   signIn: (next?: string, reason?: 'ended') => {
     const qs = new URLSearchParams();

@@ -6,8 +6,10 @@ import { useTranslation } from 'react-i18next';
 import { type Run, api } from '@/api/client';
 import { Chart, type ChartOption } from '@/components/chart';
 import { Empty, ErrorState, Loading, useTitle } from '@/components/feedback';
+import { FailureHeatmap } from '@/components/failure-heatmap';
 import { StateBadge } from '@/components/state-badge';
 import { elapsed, useFormatters } from '@/lib/prefs';
+import { useReportFilter } from '@/lib/report-range';
 import { RUN_STATES, toneOf } from '@/lib/states';
 import { href } from '@/lib/url';
 import { AgentStatus, SlotMeter } from './agents-view';
@@ -35,8 +37,23 @@ export function HomeView() {
         <AgentHealth />
         <RunList title={t('home.runningNow')} state="running" empty={t('home.nothingRunning')} testId="running-now" />
         <RunList title={t('home.recentFailures')} state="failed" empty={t('home.noFailures')} testId="failures" />
+        <HomeHeatmap />
       </div>
     </div>
+  );
+}
+
+/** Failures by job and hour of day over the reports' default range (the last 30 days), linking to the reports. */
+function HomeHeatmap() {
+  const { t } = useTranslation();
+  const filter = useReportFilter();
+  return (
+    <>
+      <FailureHeatmap query={filter.query} />
+      <p className="home-wide small">
+        <Link href={href.slaReports()}>{t('home.toReports')}</Link>
+      </p>
+    </>
   );
 }
 

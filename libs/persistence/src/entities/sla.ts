@@ -13,6 +13,7 @@ const ms = (nullable = false) => ({ type: 'bigint' as const, transformer: epochM
 @Entity('run_slas')
 @Index('ix_run_slas_due', ['nextCheckAt'])
 @Index('ix_run_slas_tenant_job', ['tenantId', 'jobName', 'logicalDate'])
+@Index('ix_run_slas_tenant_state', ['tenantId', 'state', 'logicalDate', 'jobName'])
 export class RunSlaEntity {
   @PrimaryColumn('varchar', { length: 36 }) runId!: string;
   @Column('varchar', { length: 36 }) tenantId!: string;
