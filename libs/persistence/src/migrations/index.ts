@@ -12,6 +12,7 @@ import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js'
 import { Identity1733500000000 } from './1733500000000-identity.js';
 import { Secrets1733600000000 } from './1733600000000-secrets.js';
 import { RunSlas1733700000000 } from './1733700000000-run-slas.js';
+import { Alerts1733800000000 } from './1733800000000-alerts.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   Identity1733500000000,
   Secrets1733600000000,
   RunSlas1733700000000,
+  Alerts1733800000000,
 ];
