@@ -140,6 +140,11 @@ describe('the message of an alert', () => {
     [{ event: 'sla_at_risk', resolved: true }, 'Resolved: SLA at risk: job nightly'],
     [{ event: 'agent_offline', agent: 'edge-1', jobName: null, runId: null }, 'Agent offline: agent edge-1'],
   ])('%j is titled %j', (over, title) => expect(alertMessage({ ...facts, ...over }, null).title).toBe(title));
+  it('names the task that failed a run on a line of its own', () => {
+    const m = alertMessage({ ...facts, event: 'run_failed', taskKey: 'load', reason: 'task load failed' }, null);
+    expect(m.title).toBe('Run failed: job nightly');
+    expect(m.lines.slice(0, 2)).toEqual(['Why: task load failed', 'Task: load']);
+  });
   it('names the run id without a portal address', () => {
     expect(alertMessage({ ...facts, reason: null, finishBy: null, keyTask: null }, null).lines).toEqual([
       'Logical date: 2026-12-01T00:00:00.000Z',

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
@@ -11,6 +13,7 @@ import {
   type TestDatabase,
   createTestDatabase,
   freePort,
+  startAgentProcess,
   startPlatform,
   startServiceProcess,
   testDatabaseKinds,
@@ -132,6 +135,9 @@ async function sql(kind: string, db: TestDatabase, platform: Platform, text: str
   s.close();
   return rows;
 }
+
+/** Long enough for another presence check (every 5 s) to have sent a duplicate, if it would. */
+const AGENT_SETTLE_MS = 6_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -441,6 +447,44 @@ describe.each(kinds)('alerts (%s)', (kind) => {
     expect((await api('DELETE', '/api/v1/alert-channels/op', undefined, operator)).status).toBe(200);
   });
 
+  it('alerts an agent offline longer than the rule says, then resolves it when it is back', async () => {
+    await ok('PUT', '/api/v1/alert-rules/agents', {
+      events: ['agent_offline'],
+      channels: ['hook'],
+      agentOfflineAfter: '1s',
+    });
+    const token = await platform.agentToken();
+    const work = mkdtempSync(join(tmpdir(), 'baton-alerts-agent-'));
+    const agentUp = () => startAgentProcess({ server: platform.grpc, token, name: 'edge-1', workDir: work });
+    const status = async () =>
+      ((await api('GET', '/api/v1/agents')).body.items as Array<{ name: string; status: string }>).find(
+        (a) => a.name === 'edge-1',
+      )?.status;
+    let agent = agentUp();
+    try {
+      await waitFor('the agent connected', async () => (await status()) === 'connected' || null);
+      await agent.stop();
+      const about = () => hooks.on('/hook').filter((g) => g.body.agent === 'edge-1');
+      const [offline] = await waitFor('the offline alert', async () => (about().length > 0 ? about() : null), 20_000);
+      expect(offline!.body).toMatchObject({
+        event: 'agent_offline',
+        resolved: false,
+        title: 'Agent offline: agent edge-1',
+      });
+      expect(offline!.body.reason).toMatch(/^no connection since /);
+      agent = agentUp();
+      const both = await waitFor('the resolved notice', async () => (about().length >= 2 ? about() : null), 20_000);
+      expect(both.map((g) => [g.body.event, g.body.resolved])).toEqual([
+        ['agent_offline', false],
+        ['agent_offline', true],
+      ]);
+      await sleep(AGENT_SETTLE_MS);
+      expect(about()).toHaveLength(2);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('pages the history with a cursor', async () => {
     const first = await api<{ items: AlertItem[]; nextCursor: string | null }>('GET', '/api/v1/alerts?limit=2');
     expect(first.body.items).toHaveLength(2);
@@ -450,6 +494,26 @@ describe.each(kinds)('alerts (%s)', (kind) => {
     const ids = (x: { items: Array<{ id?: string }> }) => x.items.map((i) => i.id);
     expect(ids(next.body).some((i) => ids(first.body).includes(i))).toBe(false);
     expect((await api('GET', '/api/v1/alerts?state=lost')).status).toBe(400);
+  });
+
+  it('alerts a trigger that misfired while the platform was down', async () => {
+    await ok('PUT', '/api/v1/alert-rules/misfires', { events: ['trigger_misfired'], jobs: ['mf'], channels: ['hook'] });
+    const def = (enabled: boolean) => ({
+      name: 'mf',
+      triggers: [{ type: 'fixedRate', every: '1s', misfire: 'skip', enabled }],
+      tasks: [{ key: 't', type: 'noop' }],
+    });
+    await ok('PUT', '/api/v1/jobs/mf', def(true));
+    await waitFor(
+      'a run of the trigger',
+      async () => (await api('GET', '/api/v1/runs?job=mf')).body.items.length > 0 || null,
+    );
+    await platform.restart({ downMs: 5_000 });
+    const about = () => hooks.on('/hook').filter((g) => g.body.event === 'trigger_misfired');
+    const [hook] = await waitFor('the misfire alert', async () => (about().length > 0 ? about() : null), 20_000);
+    await ok('PUT', '/api/v1/jobs/mf', def(false));
+    expect(hook!.body).toMatchObject({ job: 'mf', title: 'Trigger misfired: job mf', runId: null });
+    expect(hook!.body.reason).toMatch(/slot\(s\) from .* not run \(misfire policy skip\)/);
   });
 });
 

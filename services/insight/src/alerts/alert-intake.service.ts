@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { In, IsNull, MoreThan, Not } from 'typeorm';
 import {
@@ -20,7 +20,7 @@ import {
 } from '@baton/persistence';
 import { type BusEvent, EVENT_BUS, type EventBus, topic } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
-import { parseRule } from './alert-config.service.js';
+import { type StoredRule, parseRule } from './alert-config.service.js';
 import { AlertSender } from './alert-sender.service.js';
 
 const CONSUMER = 'insight.alerts';
@@ -50,7 +50,7 @@ const clip = (s: string | null, n: number) => (s === null ? null : s.length > n 
  * The sender is woken after commit.
  */
 @Injectable()
-export class AlertIntake implements OnApplicationBootstrap {
+export class AlertIntake implements OnModuleInit {
   private readonly log: Logger;
 
   constructor(
@@ -62,7 +62,12 @@ export class AlertIntake implements OnApplicationBootstrap {
     this.log = logger.child('alerts');
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Subscribes before any module's bootstrap: in one process (standalone) the
+   * trigger's catch-up at start publishes at once, and the in-process bus
+   * hands an event only to the groups subscribed by then.
+   */
+  async onModuleInit(): Promise<void> {
     // One consumer group per topic: kafkajs assigns a group's partitions as if every member read every topic.
     for (const name of ['run-events', 'task-events', 'sla-events'] as const) {
       await this.bus.subscribe(topic(name), `${CONSUMER}.${name}`, (e) => this.consume(e));
@@ -80,69 +85,93 @@ export class AlertIntake implements OnApplicationBootstrap {
       const fired = matchingRules(rules, signal.event, p.jobName ?? null);
       if (fired.length === 0) return 0;
       const facts = await this.facts(m, tenantId, signal, p);
-      const now = Date.now();
-      const rows = [];
-      for (const rule of fired) {
-        let channels = rule.channels;
-        let state = 'pending';
-        if (signal.resolves) {
-          // A resolved notice goes where the alert it resolves went, and only there.
-          if (!p.runId) continue;
-          const alerted = await scoped(m, { tenantId }).find(AlertDeliveryEntity, {
-            where: {
-              runId: p.runId,
-              ruleName: rule.name,
-              event: signal.event,
-              resolved: false,
-              state: Not('suppressed'),
-            },
-            select: { channelName: true },
-          });
-          channels = channels.filter((c) => alerted.some((a) => a.channelName === c));
-        } else if (rule.throttleMs > 0) {
-          const last = await scoped(m, { tenantId }).findOne(AlertDeliveryEntity, {
-            where: {
-              ruleName: rule.name,
-              jobName: facts.jobName === null ? IsNull() : facts.jobName,
-              resolved: false,
-              state: In(['pending', 'sent', 'failed']),
-              createdAt: MoreThan(now - rule.throttleMs),
-            },
-            order: { createdAt: 'DESC' },
-            select: { createdAt: true },
-          });
-          if (isThrottled(last?.createdAt ?? null, rule.throttleMs, now)) state = 'suppressed';
-        }
-        for (const channel of channels) {
-          rows.push({
-            id: newId(now),
-            tenantId,
-            dedupeKey: deliveryDedupeKey(e.id, rule.name, channel),
-            eventId: e.id,
-            event: signal.event,
-            resolved: signal.resolves,
+      // A resolved notice goes where the alert of the same run it resolves went, and only there.
+      const alertedBefore = async (rule: StoredRule) => {
+        if (!p.runId) return [];
+        const rows = await scoped(m, { tenantId }).find(AlertDeliveryEntity, {
+          where: {
+            runId: p.runId,
             ruleName: rule.name,
-            channelName: channel,
-            jobName: facts.jobName,
-            runId: facts.runId,
-            taskKey: facts.taskKey,
-            reason: clip(facts.reason, 500),
-            facts: JSON.stringify(facts),
-            state,
-            attempts: 0,
-            lastError: null,
-            nextAttemptAt: state === 'pending' ? now : null,
-            sentAt: null,
-            createdAt: now,
-            updatedAt: now,
-          });
-        }
-      }
-      await scoped(m, { tenantId }).insertIgnore(AlertDeliveryEntity, rows);
-      this.db.afterCommit(m, () => this.sender.wake());
-      return rows.length;
+            event: signal.event,
+            resolved: false,
+            state: Not('suppressed'),
+          },
+          select: { channelName: true },
+        });
+        return rows.map((r) => r.channelName);
+      };
+      return this.record(m, tenantId, e.id, facts, fired, alertedBefore);
     });
     if (n > 0) this.log.info('alerts recorded', { event: e.type, eventId: e.id, runId: p.runId, deliveries: n });
+  }
+
+  /**
+   * Offers, in the caller's transaction, one delivery per (rule, channel) of
+   * event `eventId`: suppressed when the rule's throttle holds it back; for a
+   * resolved notice, only to the channels `alertedBefore` names. Rows already
+   * there (the same event seen before) are left as they are. Returns how many
+   * were offered; the sender is woken after commit.
+   */
+  async record(
+    m: EntityManager,
+    tenantId: string,
+    eventId: string,
+    facts: AlertFacts,
+    fired: readonly StoredRule[],
+    alertedBefore: (rule: StoredRule) => Promise<string[]>,
+  ): Promise<number> {
+    const data = scoped(m, { tenantId });
+    const now = Date.now();
+    const rows = [];
+    for (const rule of fired) {
+      let channels = rule.channels;
+      let state = 'pending';
+      if (facts.resolved) {
+        const before = await alertedBefore(rule);
+        channels = channels.filter((c) => before.includes(c));
+      } else if (rule.throttleMs > 0) {
+        const last = await data.findOne(AlertDeliveryEntity, {
+          where: {
+            ruleName: rule.name,
+            jobName: facts.jobName === null ? IsNull() : facts.jobName,
+            resolved: false,
+            state: In(['pending', 'sent', 'failed']),
+            createdAt: MoreThan(now - rule.throttleMs),
+          },
+          order: { createdAt: 'DESC' },
+          select: { createdAt: true },
+        });
+        if (isThrottled(last?.createdAt ?? null, rule.throttleMs, now)) state = 'suppressed';
+      }
+      for (const channel of channels) {
+        rows.push({
+          id: newId(now),
+          tenantId,
+          dedupeKey: deliveryDedupeKey(eventId, rule.name, channel),
+          eventId,
+          event: facts.event,
+          resolved: facts.resolved,
+          ruleName: rule.name,
+          channelName: channel,
+          jobName: facts.jobName,
+          runId: facts.runId,
+          taskKey: facts.taskKey,
+          reason: clip(facts.reason, 500),
+          facts: JSON.stringify(facts),
+          state,
+          attempts: 0,
+          lastError: null,
+          nextAttemptAt: state === 'pending' ? now : null,
+          sentAt: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+      }
+    }
+    if (rows.length === 0) return 0;
+    await data.insertIgnore(AlertDeliveryEntity, rows);
+    this.db.afterCommit(m, () => this.sender.wake());
+    return rows.length;
   }
 
   /** What the message says: from the event, completed from the run (its logical date, the task that failed). */

@@ -145,6 +145,7 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
           rule: d.ruleName,
           channel: d.channelName,
           job: facts.jobName,
+          agent: facts.agent ?? null,
           runId: facts.runId,
           taskKey: facts.taskKey,
           reason: facts.reason,
