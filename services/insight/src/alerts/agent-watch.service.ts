@@ -3,8 +3,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { In, MoreThan, Not } from 'typeorm';
 import { type AlertFacts, DEFAULT_AGENT_OFFLINE_AFTER_MS, matchingRules } from '@baton/domain';
 import { AgentEntity, AlertDeliveryEntity, AlertRuleEntity, Database, scoped } from '@baton/persistence';
-import { Drainer } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
+import { AlarmedDrainer } from '../alarmed-drainer.js';
 import { type StoredRule, parseRule } from './alert-config.service.js';
 import { AlertIntake } from './alert-intake.service.js';
 
@@ -34,35 +34,30 @@ interface AgentFacts extends AlertFacts {
  */
 @Injectable()
 export class AgentWatch implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log: Logger;
-  private readonly drainer: Drainer;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private readonly loop: AlarmedDrainer;
 
   constructor(
     private readonly db: Database,
     private readonly intake: AlertIntake,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.log = logger.child('alerts');
-    this.drainer = new Drainer(() => this.check(), {
+    this.loop = new AlarmedDrainer(() => this.check(), {
       intervalMs: AGENT_CHECK_MS,
-      onError: (err, failures) => this.log.error('agent presence check failed', { error: String(err), failures }),
+      log: logger.child('alerts'),
+      failure: 'agent presence check failed',
     });
   }
 
   onApplicationBootstrap(): void {
-    this.drainer.start();
+    this.loop.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.drainer.stop();
+  onApplicationShutdown(): Promise<void> {
+    return this.loop.stop();
   }
 
-  /** Looks at the agents of every tenant with an agent_offline rule; arms the alarm at the next one due. */
-  async check(now = Date.now()): Promise<void> {
+  /** Looks at the agents of every tenant with an agent_offline rule; answers when the next one is due. */
+  async check(now = Date.now()): Promise<number | null> {
     // across tenants: which tenants watch their agents at all (a handful of rules)
     const rules = await this.db.manager.find(AlertRuleEntity, { where: { enabled: true } });
     const byTenant = new Map<string, StoredRule[]>();
@@ -76,13 +71,7 @@ export class AgentWatch implements OnApplicationBootstrap, OnApplicationShutdown
       const due = await this.checkTenant(tenantId, watching, now);
       if (due !== null) next = next === null ? due : Math.min(next, due);
     }
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (next !== null && next - now < AGENT_CHECK_MS) {
-      this.timer = setTimeout(() => this.drainer.kick(), Math.max(0, next - Date.now()));
-      this.timer.unref();
-    }
+    return next;
   }
 
   /** One tenant: alerts for agents offline long enough, resolved notices for those back; returns the next due time. */

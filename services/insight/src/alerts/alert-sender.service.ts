@@ -3,8 +3,8 @@ import { IsNull, Not } from 'typeorm';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ALERT_MAX_ATTEMPTS, type AlertFacts, alertMessage, nextDeliveryAttemptAt, runLink } from '@baton/domain';
 import { AlertChannelEntity, AlertDeliveryEntity, Database, scoped, skipLocked } from '@baton/persistence';
-import { Drainer } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
+import { AlarmedDrainer } from '../alarmed-drainer.js';
 import { AlertConfigService, channelSecretAad } from './alert-config.service.js';
 import { Mailer, PermanentDeliveryError, SEND_TIMEOUT_MS, sendSlack, sendWebhook } from './alert-transports.js';
 
@@ -26,10 +26,8 @@ const POLL_MS = 30_000;
 @Injectable()
 export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
-  private readonly drainer: Drainer;
+  private readonly loop: AlarmedDrainer;
   private readonly mailer: Mailer | null;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
 
   constructor(
     private readonly db: Database,
@@ -39,31 +37,37 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
   ) {
     this.log = logger.child('alerts');
     this.mailer = config.smtp ? new Mailer(config.smtp.url, config.smtp.from) : null;
-    this.drainer = new Drainer(() => this.drain(), {
+    this.loop = new AlarmedDrainer(() => this.drain(), {
       intervalMs: POLL_MS,
-      onError: (err, failures) => this.log.error('alert sending failed', { error: String(err), failures }),
+      log: this.log,
+      failure: 'alert sending failed',
     });
   }
 
   onApplicationBootstrap(): void {
-    this.drainer.start();
+    this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.drainer.stop();
+    await this.loop.stop();
     this.mailer?.close();
   }
 
-  /** Sends what is due now (then the alarm is armed at the next due delivery). */
+  /** Sends what is due now (then the alarm is set at the next due delivery). */
   wake(): void {
-    this.drainer.kick();
+    this.loop.kick();
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopped && (await this.sendDue()) > 0);
-    await this.arm();
+  /** Sends every due delivery; answers when the next one is due. */
+  private async drain(): Promise<number | null> {
+    while (!this.loop.isStopped && (await this.sendDue()) > 0);
+    // across tenants: one alarm for the next due delivery of any tenant
+    const next = await this.db.manager.findOne(AlertDeliveryEntity, {
+      where: { state: 'pending', nextAttemptAt: Not(IsNull()) },
+      order: { nextAttemptAt: 'ASC' },
+      select: { id: true, nextAttemptAt: true },
+    });
+    return next?.nextAttemptAt ?? null;
   }
 
   /** Claims up to CLAIM_BATCH due deliveries and sends them; returns how many it claimed. */
@@ -169,20 +173,5 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
       default:
         throw new PermanentDeliveryError(`unknown channel type ${channel.type}`);
     }
-  }
-
-  private async arm(): Promise<void> {
-    if (this.stopped) return;
-    // across tenants: one alarm for the next due delivery of any tenant
-    const next = await this.db.manager.findOne(AlertDeliveryEntity, {
-      where: { state: 'pending', nextAttemptAt: Not(IsNull()) },
-      order: { nextAttemptAt: 'ASC' },
-      select: { id: true, nextAttemptAt: true },
-    });
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (next?.nextAttemptAt == null) return;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, next.nextAttemptAt - Date.now()));
-    this.timer.unref();
   }
 }
