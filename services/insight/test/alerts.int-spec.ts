@@ -13,6 +13,7 @@ import {
   type TestDatabase,
   createTestDatabase,
   freePort,
+  runCli,
   startAgentProcess,
   startPlatform,
   startServiceProcess,
@@ -494,6 +495,21 @@ describe.each(kinds)('alerts (%s)', (kind) => {
     const ids = (x: { items: Array<{ id?: string }> }) => x.items.map((i) => i.id);
     expect(ids(next.body).some((i) => ids(first.body).includes(i))).toBe(false);
     expect((await api('GET', '/api/v1/alerts?state=lost')).status).toBe(400);
+  });
+
+  it('lists the history with `baton alerts`', async () => {
+    const env = { BATON_SERVER: platform.url, BATON_TOKEN: platform.token };
+    const r = await runCli(['alerts', '--rule', 'throttled'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^WHEN\s+EVENT\s+RULE\s+CHANNEL\s+JOB\s+STATE\s+TRIES/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(1, 6))).toEqual([
+      ['run_failed', 'throttled', 'hook', 'thr', 'suppressed'],
+      ['run_failed', 'throttled', 'hook', 'thr', 'sent'],
+    ]);
+    const bad = await runCli(['alerts', '--state', 'lost'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/state/);
   });
 
   it('alerts a trigger that misfired while the platform was down', async () => {
