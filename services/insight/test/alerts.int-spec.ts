@@ -533,6 +533,23 @@ describe.each(kinds)('alerts (%s)', (kind) => {
   });
 });
 
+describe('alerts without SMTP (sqlite)', () => {
+  let platform: Platform;
+  beforeAll(async () => {
+    platform = await startPlatform({ databaseUrl: null });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('refuses an email channel with a 400 that says what to configure', async () => {
+    const r = await platform.api('PUT', '/api/v1/alert-channels/mail', { type: 'email', to: ['ops@alerts.test'] });
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([{ path: 'type', message: expect.stringMatching(/BATON_SMTP_URL/) }]);
+    expect((await platform.api('GET', '/api/v1/alert-channels/mail')).status).toBe(404);
+  });
+});
+
 const brokers = kinds.includes('mariadb') ? await testKafkaBrokers() : null;
 const withKafka = brokers ? describe : describe.skip;
 
