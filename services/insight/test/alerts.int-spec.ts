@@ -486,6 +486,41 @@ describe.each(kinds)('alerts (%s)', (kind) => {
     }
   });
 
+  it('alerts a task lost with its agent (not idempotent: held, not retried)', async () => {
+    await ok('PUT', '/api/v1/alert-rules/lost', { events: ['task_lost'], jobs: ['held'], channels: ['hook'] });
+    await ok('PUT', '/api/v1/jobs/held', {
+      name: 'held',
+      tasks: [{ key: 'charge', type: 'shell', command: 'sleep 30', agentSelector: { role: 'victim' } }],
+    });
+    const victim = startAgentProcess({
+      server: platform.grpc,
+      token: await platform.agentToken(),
+      name: 'victim',
+      labels: 'role=victim',
+      workDir: mkdtempSync(join(tmpdir(), 'baton-alerts-victim-')),
+    });
+    try {
+      const id = await start('held');
+      await waitFor('the task to run', async () => {
+        const r = await api('GET', `/api/v1/runs/${id}`);
+        return r.body.tasks[0].state === 'running' || null;
+      });
+      await victim.kill('SIGKILL');
+      const [lost] = await waitFor('the lost alert', async () => {
+        const got = webhooksAbout('/hook', id);
+        return got.length > 0 ? got : null;
+      });
+      expect(lost!.body).toMatchObject({
+        event: 'task_lost',
+        taskKey: 'charge',
+        title: 'Task lost: task charge of job held',
+      });
+      await ok('POST', `/api/v1/runs/${id}/cancel`, {});
+    } finally {
+      await victim.stop();
+    }
+  });
+
   it('pages the history with a cursor', async () => {
     const first = await api<{ items: AlertItem[]; nextCursor: string | null }>('GET', '/api/v1/alerts?limit=2');
     expect(first.body.items).toHaveLength(2);
