@@ -153,7 +153,7 @@ describe('the message of an alert', () => {
   });
   it('is a Slack message with text, blocks and a link to the run', () => {
     const url = runLink('http://baton.test/', 'r1');
-    expect(url).toBe('http://baton.test/runs/r1');
+    expect(url).toBe('http://baton.test/run/?id=r1');
     const s = slackPayload(alertMessage(facts, url), url);
     expect(s.text.split('\n')[0]).toBe('SLA missed: job nightly');
     expect(s.blocks.map((b) => b.type)).toEqual(['header', 'section', 'actions']);

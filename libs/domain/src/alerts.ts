@@ -170,9 +170,9 @@ export function deliveryDedupeKey(eventId: string, rule: string, channel: string
   return `${eventId}:${rule}:${channel}`;
 }
 
-/** The portal page of a run. */
+/** The portal page of a run (web/src/lib/url.ts `href.run`: the portal is a static export, `/run/?id=`). */
 export function runLink(baseUrl: string, runId: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/runs/${encodeURIComponent(runId)}`;
+  return `${baseUrl.replace(/\/+$/, '')}/run/?id=${encodeURIComponent(runId)}`;
 }
 
 /** What an alert is about, as the events carry it. */

@@ -72,7 +72,12 @@ class SmtpReceiver {
         let raw = '';
         stream.on('data', (d: Buffer) => (raw += d.toString()));
         stream.on('end', () => {
-          const text = raw.replace(/=\r?\n/g, '');
+          // The body as a reader sees it (quoted-printable when nodemailer chose it).
+          const text = /^Content-Transfer-Encoding: quoted-printable/im.test(raw)
+            ? raw
+                .replace(/=\r?\n/g, '')
+                .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+            : raw;
           this.mails.push({
             to: session.envelope.rcptTo.map((r) => r.address),
             subject: /^Subject: (.*)$/m.exec(text)?.[1]?.trim() ?? '',
@@ -272,7 +277,7 @@ describe.each(kinds)('alerts (%s)', (kind) => {
       job: 'fail-once',
       runId: id,
       taskKey: 'boom',
-      runUrl: `http://portal.test/runs/${id}`,
+      runUrl: `http://portal.test/run/?id=${id}`,
       title: 'Run failed: job fail-once',
     });
     expect(hook!.body.reason).toMatch(/^task boom failed/);
@@ -282,7 +287,7 @@ describe.each(kinds)('alerts (%s)', (kind) => {
     const [mail] = smtp.about(id);
     expect(mail!.to).toEqual(['ops@alerts.test']);
     expect(mail!.subject).toBe('Run failed: job fail-once');
-    expect(mail!.text).toContain(`http://portal.test/runs/${id}`);
+    expect(mail!.text).toContain(`http://portal.test/run/?id=${id}`);
     expect(mail!.text).toContain('Task: boom');
 
     // The run's events delivered again (the relay publishes them once more): no second alert.
