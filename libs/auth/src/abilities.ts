@@ -28,7 +28,19 @@ export function mayGrant(actor: Role, target: Role): boolean {
 
 export type Action = 'manage' | 'create' | 'read' | 'update' | 'delete' | 'run' | 'cancel';
 export type Subject =
-  'Job' | 'Run' | 'Agent' | 'AgentToken' | 'ApiKey' | 'User' | 'Tenant' | 'Audit' | 'Pool' | 'Secret' | 'all';
+  | 'Job'
+  | 'Run'
+  | 'Agent'
+  | 'AgentToken'
+  | 'ApiKey'
+  | 'User'
+  | 'Tenant'
+  | 'Audit'
+  | 'Pool'
+  | 'Secret'
+  /** Alert channels and rules (managed by tenant admins and operators) and the alert history (read by all). */
+  | 'Alert'
+  | 'all';
 export type AppAbility = MongoAbility<[Action, Subject]>;
 
 /** What each role may do inside its tenant; `platform_admin` also crosses tenants. */
@@ -48,19 +60,19 @@ export function abilityFor(role: Role): AppAbility {
       // Secrets: written and deleted, never read back (no route returns a value); the names are listed.
       can('manage', ['Job', 'Secret']);
       can(['read', 'run', 'cancel'], 'Run');
-      can('read', ['Agent', 'Pool']);
+      can('read', ['Agent', 'Pool', 'Alert']);
       break;
     case 'operator':
       can('read', 'Job');
       can(['read', 'run', 'cancel'], 'Run');
       can('read', ['Agent', 'Secret']);
-      can('manage', ['AgentToken', 'Pool']);
+      can('manage', ['AgentToken', 'Pool', 'Alert']);
       break;
     case 'viewer':
-      can('read', ['Job', 'Run', 'Agent', 'Pool', 'Secret']);
+      can('read', ['Job', 'Run', 'Agent', 'Pool', 'Secret', 'Alert']);
       break;
     case 'auditor':
-      can('read', ['Job', 'Run', 'Agent', 'Audit', 'Pool', 'Secret']);
+      can('read', ['Job', 'Run', 'Agent', 'Audit', 'Pool', 'Secret', 'Alert']);
       break;
     default: {
       const never: never = role;

@@ -115,6 +115,12 @@ const schema = z.object({
   BATON_SECRETS_KEY: keyRing(),
   // Keys the audit log's hash chain and signs its checkpoints; kept outside the database. Same shape.
   BATON_AUDIT_KEY: keyRing(),
+  // Email alerts: the SMTP server (smtp://user:pass@host:port, smtps:// for TLS) and the sender address.
+  BATON_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'must be smtp://[user:pass@]host:port or smtps://...')
+    .optional(),
+  BATON_SMTP_FROM: z.string().min(3).max(200).optional(),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -181,6 +187,8 @@ export interface BatonConfig {
   secrets: { key: string | null };
   /** The audit chain's key ring (null: a key file in the data dir, development only). */
   audit: { key: string | null };
+  /** Email alerts over SMTP; null: email channels are refused. `from` defaults to `baton@<the SMTP host>`. */
+  smtp: { url: string; from: string } | null;
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -309,6 +317,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     webhooks: { secretsKey: e.BATON_TRIGGER_SECRETS_KEY ?? null, toleranceMs: e.BATON_WEBHOOK_TOLERANCE_MS },
     secrets: { key: e.BATON_SECRETS_KEY ?? null },
     audit: { key: e.BATON_AUDIT_KEY ?? null },
+    smtp: e.BATON_SMTP_URL
+      ? { url: e.BATON_SMTP_URL, from: e.BATON_SMTP_FROM ?? `baton@${smtpHost(e.BATON_SMTP_URL)}` }
+      : null,
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,
@@ -341,6 +352,14 @@ export interface AgentTlsEnv {
   cert: string | null;
   key: string | null;
   serverName: string | null;
+}
+
+function smtpHost(url: string): string {
+  try {
+    return new URL(url).hostname || 'localhost';
+  } catch {
+    return 'localhost';
+  }
 }
 
 /** Environment variables the CLI reads (server, token, config file). */

@@ -7,6 +7,7 @@ import { AuditCheckpointEntity, AuditEventEntity, AuditHeadEntity } from './enti
 import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
 import { TenantQuotaEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
+import { AlertChannelEntity, AlertDeliveryEntity, AlertRuleEntity } from './entities/alert.js';
 import { SecretEntity } from './entities/secret.js';
 import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -50,6 +51,9 @@ const ENTITIES = [
   SessionEntity,
   RunSlaEntity,
   SecretEntity,
+  AlertChannelEntity,
+  AlertRuleEntity,
+  AlertDeliveryEntity,
 ];
 
 const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);

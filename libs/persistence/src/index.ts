@@ -4,6 +4,7 @@ export * from './entities/audit.js';
 export * from './entities/identity.js';
 export * from './entities/quota.js';
 export * from './entities/sla.js';
+export * from './entities/alert.js';
 export * from './entities/secret.js';
 export * from './entities/index.js';
 export * from './ids.js';

@@ -92,6 +92,28 @@ export class TenantData {
     }
   }
 
+  /**
+   * Inserts rows of the scope's tenants, leaving out each that collides with a
+   * unique key (`INSERT IGNORE` on MySQL, `INSERT OR IGNORE` on SQLite): an
+   * idempotent write keyed by a dedupe column.
+   */
+  async insertIgnore<E extends Owned>(entity: EntityTarget<E>, rows: readonly ScopedRow<E>[]): Promise<void> {
+    for (const r of rows) {
+      if (!this.tenants.includes(r.tenantId)) {
+        throw new Error(`a row of tenant ${String(r.tenantId)} written in the scope of ${this.tenants.join(', ')}`);
+      }
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await this.m
+        .createQueryBuilder()
+        .insert()
+        .into(entity)
+        .values(rows.slice(i, i + INSERT_CHUNK) as QueryDeepPartialEntity<E>[])
+        .orIgnore()
+        .execute();
+    }
+  }
+
   /** Inserts the row, or updates the row it collides with on `conflict` (a row of another tenant throws). */
   async upsert<E extends Owned>(entity: EntityTarget<E>, row: ScopedRow<E>, conflict: string[]): Promise<void> {
     if (!this.tenants.includes(row.tenantId)) {

@@ -406,3 +406,45 @@ export async function slaBacktest(api: ApiClient, job: string, o: BacktestOption
   }
   return r.missed > 0 ? 1 : 0;
 }
+
+export interface AlertsOptions {
+  rule?: string;
+  job?: string;
+  state?: string;
+  limit: string;
+}
+
+/** `baton alerts`: the tenant's alert history, newest first. */
+export async function listAlerts(api: ApiClient, o: AlertsOptions, out: Out): Promise<void> {
+  const q = new URLSearchParams({ limit: o.limit });
+  if (o.rule) q.set('rule', o.rule);
+  if (o.job) q.set('job', o.job);
+  if (o.state) q.set('state', o.state);
+  const r = await api.request<{
+    items: Array<{
+      createdAt: string;
+      event: string;
+      resolved: boolean;
+      rule: string;
+      channel: string;
+      job: string | null;
+      runId: string | null;
+      state: string;
+      attempts: number;
+      reason: string | null;
+      lastError: string | null;
+    }>;
+  }>('GET', `/api/v1/alerts?${q.toString()}`);
+  out(
+    `${pad('WHEN', 25)} ${pad('EVENT', 18)} ${pad('RULE', 16)} ${pad('CHANNEL', 12)} ${pad('JOB', 16)} ${pad('STATE', 11)} ${pad('TRIES', 5)} RUN / WHY`,
+  );
+  for (const a of r.items) {
+    const event = a.resolved ? `${a.event} (ok)` : a.event;
+    const why = [a.runId ?? '', a.reason ?? '', a.lastError ? `last error: ${a.lastError}` : '']
+      .filter(Boolean)
+      .join('  ');
+    out(
+      `${pad(a.createdAt, 25)} ${pad(event, 18)} ${pad(a.rule, 16)} ${pad(a.channel, 12)} ${pad(a.job ?? '-', 16)} ${pad(a.state, 11)} ${pad(String(a.attempts), 5)} ${why}`,
+    );
+  }
+}

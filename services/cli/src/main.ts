@@ -8,6 +8,7 @@ import {
   type BackfillOptions,
   apply,
   backfill,
+  listAlerts,
   listSlots,
   cancelRun,
   listAgents,
@@ -22,6 +23,7 @@ import {
   showRun,
   slaBacktest,
   triggerRun,
+  type AlertsOptions,
   type BacktestOptions,
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
@@ -302,6 +304,15 @@ program
   .action(async (job: string, o: BacktestOptions, cmd: Command) => {
     process.exitCode = await slaBacktest(api(cmd), job, o, out);
   });
+
+program
+  .command('alerts')
+  .description('alert history, newest first: what was sent (or held back by a throttle) to which channel, and why')
+  .option('--rule <name>', 'only this rule')
+  .option('--job <name>', 'only this job')
+  .option('--state <state>', 'pending, sent, failed or suppressed')
+  .option('--limit <n>', 'how many', '50')
+  .action(async (o: AlertsOptions, cmd: Command) => listAlerts(api(cmd), o, out));
 
 program
   .command('slots <job>')

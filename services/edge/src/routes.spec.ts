@@ -42,6 +42,11 @@ describe('routeFor', () => {
     // insight
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/sla', 'insight'],
     ['/api/v1/jobs/nightly/sla/backtest', 'insight'],
+    ['/api/v1/alert-channels', 'insight'],
+    ['/api/v1/alert-channels/ops-hook', 'insight'],
+    ['/api/v1/alert-rules', 'insight'],
+    ['/api/v1/alert-rules/failures', 'insight'],
+    ['/api/v1/alerts', 'insight'],
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/tasks', 'scheduler'],
     ['/api/v1/audit/verify', 'audit'],
     // catalog: the job itself and everything else under it
@@ -60,6 +65,8 @@ describe('routeFor', () => {
     ['/api/v1/runsx', null],
     ['/api/v1/agentsx', null],
     ['/api/v1/auditor', null],
+    ['/api/v1/alerts/extra', null],
+    ['/api/v1/alertsx', null],
     ['/api/v1/secretsx', null],
     ['/api/v1/backfills', null],
     ['/api/v1/schedule', null],

@@ -1,2 +1,3 @@
 export * from './insight.module.js';
 export * from './sla/sla-tracker.service.js';
+export * from './alerts/alert-transports.js';

@@ -24,7 +24,7 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
   let db: TestDatabase;
   let platform: Platform;
   const rootEmail = 'Root@Baton.test';
-  const rootPassword = randomBytes(12).toString('hex');
+  const rootPassword = randomBytes(18).toString('base64url');
   const pw = () => randomBytes(9).toString('base64url');
 
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -433,7 +433,7 @@ describe.each(kinds)('login limits behind a trusted proxy (%s)', (kind) => {
     expect((await from('203.0.113.1', 'c@baton.test')).status).toBe(429);
     // Another client behind the same proxy is not held up.
     expect((await from('203.0.113.2', 'c@baton.test')).status).toBe(401);
-    const password = randomBytes(12).toString('hex');
+    const password = randomBytes(18).toString('base64url');
     await platform.api('POST', '/api/v1/users', { email: 'p@baton.test', name: 'P', password, role: 'viewer' });
     const ok = await from('203.0.113.3', 'p@baton.test', password);
     expect(ok.status).toBe(200);
@@ -489,7 +489,7 @@ describe.each(kinds)('the first platform admin user (%s)', (kind) => {
         expect(platform.output()).not.toContain('Admin login');
         expect(await loginStatus(platform, 'admin@localhost', 'anything-at-all')).toBe(401);
         await platform.stop();
-        const password = randomBytes(16).toString('hex');
+        const password = randomBytes(18).toString('base64url');
         platform = await startPlatform({
           databaseUrl: other.url,
           env: { ...prod, BATON_ADMIN_EMAIL: 'ops@baton.test', BATON_ADMIN_PASSWORD: password },

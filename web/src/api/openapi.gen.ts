@@ -54,6 +54,95 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/alert-channels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's alert channels (a webhook's secret is never shown: `hasSecret`) */
+    get: operations['AlertChannels.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alert-channels/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One alert channel */
+    get: operations['AlertChannels.get'];
+    /** Create (201) or replace (200) an alert channel: {type: webhook|slack, url} or {type: email, to: [...]}; a webhook may sign with `secret` */
+    put: operations['AlertChannels.put'];
+    post?: never;
+    /** Delete an alert channel no rule uses (409 names the rules that do) */
+    delete: operations['AlertChannels.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alert-rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's alert rules */
+    get: operations['AlertRules.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alert-rules/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One alert rule */
+    get: operations['AlertRules.get'];
+    /** Create (201) or replace (200) an alert rule: {events, jobs (names or globs; empty: all), channels, throttle, agentOfflineAfter} */
+    put: operations['AlertRules.put'];
+    post?: never;
+    /** Delete an alert rule (its history stays) */
+    delete: operations['AlertRules.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Alert history, newest first: event, rule, channel, run/task, reason, state, attempts, last error, times */
+    get: operations['Alerts.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/api-keys': {
     parameters: {
       query?: never;
@@ -1630,6 +1719,389 @@ export interface operations {
         content: {
           'application/json': components['schemas']['AgentList'];
         };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertChannels.list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertChannels.get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertChannels.put': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          secret?: string;
+          to?: string[];
+          /** @enum {string} */
+          type: 'webhook' | 'slack' | 'email';
+          /** Format: uri */
+          url?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertChannels.remove': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertRules.list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertRules.get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertRules.put': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          agentOfflineAfter?: string;
+          channels: string[];
+          /** @default true */
+          enabled?: boolean;
+          events: (
+            | 'run_failed'
+            | 'task_failed'
+            | 'task_lost'
+            | 'sla_at_risk'
+            | 'sla_missed'
+            | 'agent_offline'
+            | 'trigger_misfired'
+          )[];
+          /** @default [] */
+          jobs?: string[];
+          throttle?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'AlertRules.remove': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Alerts.list': {
+    parameters: {
+      query?: {
+        cursor?: string;
+        job?: string;
+        limit?: string;
+        rule?: string;
+        state?: 'pending' | 'sent' | 'failed' | 'suppressed';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4658,6 +5130,8 @@ export interface operations {
 /** The permission (`action Subject`) each route requires, from `x-baton-permission`. */
 export const routePermissions = {
   'DELETE /api/v1/agent-tokens/{id}': 'delete AgentToken',
+  'DELETE /api/v1/alert-channels/{name}': 'delete Alert',
+  'DELETE /api/v1/alert-rules/{name}': 'delete Alert',
   'DELETE /api/v1/api-keys/{id}': 'delete ApiKey',
   'DELETE /api/v1/jobs/{name}': 'delete Job',
   'DELETE /api/v1/pools/{name}': 'manage Pool',
@@ -4666,6 +5140,11 @@ export const routePermissions = {
   'DELETE /api/v1/users/{id}': 'delete User',
   'GET /api/v1/agent-tokens': 'read AgentToken',
   'GET /api/v1/agents': 'read Agent',
+  'GET /api/v1/alert-channels': 'read Alert',
+  'GET /api/v1/alert-channels/{name}': 'read Alert',
+  'GET /api/v1/alert-rules': 'read Alert',
+  'GET /api/v1/alert-rules/{name}': 'read Alert',
+  'GET /api/v1/alerts': 'read Alert',
   'GET /api/v1/api-keys': 'read ApiKey',
   'GET /api/v1/audit': 'read Audit',
   'GET /api/v1/audit/checkpoints': 'read Audit',
@@ -4712,6 +5191,8 @@ export const routePermissions = {
   'POST /api/v1/tenants/{tenant}/resume': 'manage Tenant',
   'POST /api/v1/tenants/{tenant}/suspend': 'manage Tenant',
   'POST /api/v1/users': 'create User',
+  'PUT /api/v1/alert-channels/{name}': 'update Alert',
+  'PUT /api/v1/alert-rules/{name}': 'update Alert',
   'PUT /api/v1/jobs/{name}': 'update Job',
   'PUT /api/v1/pools/{name}': 'manage Pool',
   'PUT /api/v1/secrets/{name}': 'update Secret',

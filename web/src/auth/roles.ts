@@ -25,11 +25,19 @@ const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly 
       Audit: 'all',
       Pool: 'all',
       Secret: 'all',
+      Alert: 'all',
       Tenant: ['read'],
     },
   },
   developer: {
-    subjects: { Job: 'all', Run: ['read', 'run', 'cancel'], Agent: ['read'], Pool: ['read'], Secret: 'all' },
+    subjects: {
+      Job: 'all',
+      Run: ['read', 'run', 'cancel'],
+      Agent: ['read'],
+      Pool: ['read'],
+      Secret: 'all',
+      Alert: ['read'],
+    },
   },
   operator: {
     subjects: {
@@ -39,11 +47,22 @@ const GRANTS: Record<Role, { subjects: 'all' | Partial<Record<Subject, readonly 
       AgentToken: 'all',
       Pool: 'all',
       Secret: ['read'],
+      Alert: 'all',
     },
   },
-  viewer: { subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Pool: ['read'], Secret: ['read'] } },
+  viewer: {
+    subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Pool: ['read'], Secret: ['read'], Alert: ['read'] },
+  },
   auditor: {
-    subjects: { Job: ['read'], Run: ['read'], Agent: ['read'], Audit: ['read'], Pool: ['read'], Secret: ['read'] },
+    subjects: {
+      Job: ['read'],
+      Run: ['read'],
+      Agent: ['read'],
+      Audit: ['read'],
+      Pool: ['read'],
+      Secret: ['read'],
+      Alert: ['read'],
+    },
   },
 };
 

@@ -12,6 +12,7 @@ import { TriggerLookups1733400000000 } from './1733400000000-trigger-lookups.js'
 import { Identity1733500000000 } from './1733500000000-identity.js';
 import { Secrets1733600000000 } from './1733600000000-secrets.js';
 import { RunSlas1733700000000 } from './1733700000000-run-slas.js';
+import { Alerts1733800000000 } from './1733800000000-alerts.js';
 import { ReportRanges1733900000000 } from './1733900000000-report-ranges.js';
 import { TenantLifecycle1734000000000 } from './1734000000000-tenant-lifecycle.js';
 import { AuditKeys1734100000000 } from './1734100000000-audit-keys.js';
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   Identity1733500000000,
   Secrets1733600000000,
   RunSlas1733700000000,
+  Alerts1733800000000,
   ReportRanges1733900000000,
   TenantLifecycle1734000000000,
   AuditKeys1734100000000,

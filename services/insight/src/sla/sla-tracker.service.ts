@@ -27,8 +27,9 @@ import {
   scoped,
   skipLocked,
 } from '@baton/persistence';
-import { Drainer, EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
+import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueEvent, topic } from '@baton/bus';
 import { LOGGER, type Logger } from '@baton/telemetry';
+import { AlarmedDrainer } from '../alarmed-drainer.js';
 
 /** Past successful runs of a job whose tasks make the estimates. */
 export const SLA_HISTORY_RUNS = 20;
@@ -75,11 +76,8 @@ function phaseOf(t: TaskRunEntity | undefined): PredictedTask['phase'] {
 @Injectable()
 export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
-  /** Evaluates due rows, one drain at a time; its interval is only the safety net. */
-  private readonly drainer: Drainer;
-  /** The alarm at the next due row. */
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  /** Evaluates due rows, one drain at a time, with an alarm at the next due row; its interval is only the safety net. */
+  private readonly loop: AlarmedDrainer;
   /** Task estimates per job: history changes slowly, and a run is looked at every few seconds. */
   private readonly history = new BoundedCache<string, { at: number; estimates: Map<string, TaskEstimate> }>(1_000);
 
@@ -90,9 +88,10 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('sla');
-    this.drainer = new Drainer(() => this.drain(), {
+    this.loop = new AlarmedDrainer(() => this.drain(), {
       intervalMs: POLL_MS,
-      onError: (err, failures) => this.log.error('SLA evaluation failed', { error: String(err), failures }),
+      log: this.log,
+      failure: 'SLA evaluation failed',
     });
   }
 
@@ -105,13 +104,11 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       else return;
       this.wake();
     });
-    this.drainer.start();
+    this.loop.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.drainer.stop();
+  onApplicationShutdown(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Starts tracking a new run when its job version declares an SLA (idempotent). */
@@ -161,12 +158,19 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Evaluates due rows now (then the alarm is armed at the next due one). */
   wake(): void {
-    this.drainer.kick();
+    this.loop.kick();
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopped && (await this.evaluateDue()) > 0);
-    await this.arm();
+  /** Decides every due row; answers when the next one is due. */
+  private async drain(): Promise<number | null> {
+    while (!this.loop.isStopped && (await this.evaluateDue()) > 0);
+    // across tenants: one alarm for the next due SLA row of any tenant
+    const next = await this.db.manager.findOne(RunSlaEntity, {
+      where: { nextCheckAt: Not(IsNull()) },
+      order: { nextCheckAt: 'ASC' },
+      select: { runId: true, nextCheckAt: true },
+    });
+    return next?.nextCheckAt ?? null;
   }
 
   /** One transaction: claims up to CLAIM_BATCH due rows and decides each; returns how many. */
@@ -393,21 +397,5 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       }
     }
     return new Map([...samples].map(([key, s]) => [key, estimateTask(s.runs, s.waits)]));
-  }
-
-  private async arm(): Promise<void> {
-    if (this.stopped) return;
-    // across tenants: one alarm for the next due SLA row of any tenant
-    const next = await this.db.manager.findOne(RunSlaEntity, {
-      where: { nextCheckAt: Not(IsNull()) },
-      order: { nextCheckAt: 'ASC' },
-      select: { runId: true, nextCheckAt: true },
-    });
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    // Without a due row the drainer's interval looks again.
-    if (next?.nextCheckAt == null) return;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, next.nextCheckAt - Date.now()));
-    this.timer.unref();
   }
 }

@@ -297,6 +297,27 @@ export class Completion {
       fx.retryAt = fx.retryAt === null ? readyAt : Math.min(fx.retryAt, readyAt!);
       return false;
     }
+    if (next === 'failed' || next === 'timed_out' || next === 'lost') {
+      // The task's final failure (no retry left) or loss, once, with it: what alerts learn of it.
+      await enqueueEvent(m, {
+        topic: topic('task-events'),
+        type: next === 'lost' ? 'task.lost' : 'task.failed',
+        key: run.tenantId,
+        tenantId: run.tenantId,
+        payload: {
+          tenantId: run.tenantId,
+          runId: run.id,
+          jobName: run.jobName,
+          logicalDate: run.logicalDate,
+          taskKey: task.taskKey,
+          state: next,
+          error: r.error,
+          exitCode: r.exitCode,
+          attempts: task.attemptsUsed,
+          at: r.at,
+        },
+      });
+    }
     if (next === 'lost') {
       this.r.log.warn('attempt lost; task held for an operator (not idempotent)', {
         runId: run.id,

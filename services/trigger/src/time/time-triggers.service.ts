@@ -9,6 +9,7 @@ import {
   type OutboxRelay,
   type RunRequested,
   consumeOnce,
+  enqueueEvent,
   requestRuns,
   slotDedupeKey,
   topic,
@@ -135,7 +136,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     let fired = 0;
     for (;;) {
       const now = Date.now();
-      const { claimed, requested } = await this.db.tx(async (m) => {
+      const { claimed, requested, misfires } = await this.db.tx(async (m) => {
         // across tenants: every replica claims the due triggers of all tenants
         const q = m
           .createQueryBuilder(TriggerEntity, 't')
@@ -145,6 +146,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           .limit(CLAIM_BATCH);
         const due = await skipLocked(this.db, q).getMany();
         const misfiredRows: TriggerSlotEntity[] = [];
+        let misfires = 0;
         const requests: RunRequested[] = [];
         const moves: Array<{ id: string; next: number | null; last: number | null }> = [];
         for (const t of due) {
@@ -183,6 +185,24 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
             });
           }
           if (plan.misfired.length > 0) {
+            // What alerts learn of it (trigger_misfired), with the ledger rows.
+            await enqueueEvent(m, {
+              topic: topic('run-events'),
+              type: 'trigger.misfired',
+              key: t.tenantId,
+              tenantId: t.tenantId,
+              payload: {
+                tenantId: t.tenantId,
+                jobName: t.jobName,
+                triggerId: t.id,
+                policy: spec.misfire,
+                misfired: plan.misfired.length,
+                logicalDate: plan.misfired[0],
+                reason: `${plan.misfired.length} slot(s) from ${new Date(plan.misfired[0]!).toISOString()} not run (misfire policy ${String(spec.misfire)})`,
+                at: now,
+              },
+            });
+            misfires++;
             this.log.warn('missed slots not run (misfire policy)', {
               job: t.jobName,
               trigger: t.id,
@@ -199,10 +219,10 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           await m.insert(TriggerSlotEntity, misfiredRows.slice(i, i + 500));
         }
         const count = requests.length;
-        return { claimed: due.length, requested: count };
+        return { claimed: due.length, requested: count, misfires };
       });
       fired += requested;
-      if (requested > 0) this.relay.kick();
+      if (requested > 0 || misfires > 0) this.relay.kick();
       if (claimed < CLAIM_BATCH) return fired;
     }
   }
