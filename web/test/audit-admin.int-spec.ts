@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Platform, startPlatform, waitFor } from '@baton/testing';
+import { type Platform, openPlatformDatabase, startPlatform, waitFor } from '@baton/testing';
 import { VIEWPORT, launchBrowser, pageErrors, screenshot } from './browser';
 
 // The Audit view (an auditor reviews, filters, pages, verifies and exports) and
@@ -142,6 +142,30 @@ describe('the Audit view and Admin → Tenants', () => {
       await page.getByRole('button', { name: 'Verify chain' }).click();
       await page.getByTestId('audit-verdict').waitFor();
       await screenshot(page, 'audit');
+
+      // A record rewritten behind the API's back: the result names it and why.
+      const where = `seq = 5 AND tenant_id = (SELECT id FROM tenants WHERE name = 'default')`;
+      const tamper = async (status?: number): Promise<number> => {
+        const db = await openPlatformDatabase({ databaseUrl: null, dataDir: platform.dataDir });
+        try {
+          const [row] = (await db.manager.query(`SELECT status FROM audit_events WHERE ${where}`)) as Array<{
+            status: number;
+          }>;
+          if (status !== undefined)
+            await db.manager.query(`UPDATE audit_events SET status = ? WHERE ${where}`, [status]);
+          return Number(row!.status);
+        } finally {
+          await db.close();
+        }
+      };
+      const original = await tamper();
+      await tamper(299);
+      await page.getByRole('button', { name: 'Verify chain' }).click();
+      await expect.poll(() => verdict.getAttribute('data-ok')).toBe('false');
+      expect(await verdict.textContent()).toMatch(/The chain is broken at record 5: record was modified/);
+      await tamper(original);
+      await page.getByRole('button', { name: 'Verify chain' }).click();
+      await expect.poll(() => verdict.getAttribute('data-ok')).toBe('true');
       expect(errors).toEqual([]);
     } finally {
       await close();
