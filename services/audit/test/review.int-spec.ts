@@ -176,6 +176,14 @@ describe.each(kinds)('reviewing the audit log (%s)', (kind) => {
     expect(row).not.toContain('elsewhere');
   });
 
+  it('keeps roles without read Audit out of the list and the CSV', async () => {
+    const viewer = await platform.api('POST', '/api/v1/api-keys', { name: 'reader', role: 'viewer' }, as);
+    const headers = { authorization: `Bearer ${viewer.body.token}` };
+    for (const path of ['/api/v1/audit?actor=night', '/api/v1/audit.csv?actor=night']) {
+      expect((await platform.api('GET', path, undefined, headers)).status, path).toBe(403);
+    }
+  });
+
   it("never shows another tenant's records, in the list or the CSV", async () => {
     const mine = await all('target=alpha');
     const theirs = await all('target=alpha', 1000, other);

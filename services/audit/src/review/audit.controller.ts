@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { stringify } from 'csv-stringify/sync';
 import type { Response } from 'express';
@@ -79,22 +78,28 @@ export class AuditController {
     res.type('text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="audit-${p.tenantId}.csv"`);
     res.write(stringify([[...CSV_COLUMNS]]));
-    for await (const rows of this.review.all(p, f)) {
-      const csv = stringify(
-        rows.map((a) => [
-          a.seq,
-          new Date(a.occurredAt).toISOString(),
-          a.actor,
-          a.action,
-          a.target,
-          a.status,
-          a.detail,
-          a.hash,
-        ]),
-      );
-      if (!res.write(csv)) await once(res, 'drain');
+    try {
+      for await (const rows of this.review.all(p, f)) {
+        if (res.destroyed) return; // the client went away: stop reading
+        const csv = stringify(
+          rows.map((a) => [
+            a.seq,
+            new Date(a.occurredAt).toISOString(),
+            a.actor,
+            a.action,
+            a.target,
+            a.status,
+            a.detail,
+            a.hash,
+          ]),
+        );
+        if (!res.write(csv)) await writable(res);
+      }
+      res.end();
+    } catch (err) {
+      // 200 is sent already: a cut connection tells the client the file is incomplete
+      res.destroy(err as Error);
     }
-    res.end();
   }
 
   /**
@@ -173,4 +178,17 @@ export class AuditController {
     }
     return { ...r, checkpoints };
   }
+}
+
+/** Resolves when the response takes more (drained) or will take nothing more (closed). */
+function writable(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
