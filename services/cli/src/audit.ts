@@ -63,3 +63,62 @@ export async function exportCheckpoints(api: ApiClient, o: { out?: string; now?:
   writeFileSync(o.out, text);
   out(`${page.items.length} checkpoint(s) written to ${o.out}; keep the file outside the database`);
 }
+
+/** The review filters of `baton audit list` and `baton audit export`, as the API names them. */
+export interface AuditFilters {
+  actor?: string;
+  action?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  status?: string;
+}
+
+interface AuditRecord {
+  seq: number;
+  occurredAt: string;
+  actor: string;
+  action: string;
+  target: string;
+  status: number;
+}
+
+function filterQuery(f: AuditFilters, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...f, ...extra })) if (v !== undefined) q.set(k, v);
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+
+/** The newest `limit` matching records (following the API's pages), newest first. */
+export async function listAudit(api: ApiClient, f: AuditFilters, limit: string | undefined, out: Out): Promise<void> {
+  const want = limit === undefined ? 50 : Number(limit);
+  if (!Number.isInteger(want) || want < 1) throw new CliError('--limit: must be a positive integer');
+  const items: AuditRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const extra: Record<string, string> = { limit: String(Math.min(want - items.length, 1000)) };
+    if (cursor) extra.cursor = cursor;
+    const page = await api.request<{ items: AuditRecord[]; nextCursor: string | null }>(
+      'GET',
+      `/api/v1/audit${filterQuery(f, extra)}`,
+    );
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < want);
+  out(`${pad('SEQ', 6)} ${pad('OCCURRED', 24)} ${pad('STATUS', 6)} ${pad('ACTOR', 28)} ${pad('ACTION', 36)} TARGET`);
+  for (const a of items) {
+    out(
+      `${pad(String(a.seq), 6)} ${pad(a.occurredAt, 24)} ${pad(String(a.status), 6)} ${pad(a.actor, 28)} ${pad(a.action, 36)} ${a.target}`,
+    );
+  }
+  if (cursor) out(`(more: raise --limit or narrow the filters)`);
+}
+
+/** Streams every matching record as CSV into `file` (GET /api/v1/audit.csv). */
+export async function exportAudit(api: ApiClient, f: AuditFilters, file: string, out: Out): Promise<void> {
+  await api.download(`/api/v1/audit.csv${filterQuery(f)}`, file);
+  out(`audit records written to ${file} (CSV)`);
+}

@@ -1,4 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { dirname, join, resolve } from 'node:path';
 import type { ClientEnv } from '@baton/config';
 
@@ -119,6 +122,28 @@ export class ApiClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<{ body: T; headers: Headers }> {
+    const res = await this.send(method, path, body, contentType);
+    const text = await res.text();
+    if ((res.headers.get('content-type') ?? '').includes('application/json')) {
+      return { body: JSON.parse(text) as T, headers: res.headers };
+    }
+    return { body: text as T, headers: res.headers };
+  }
+
+  /** Streams a GET's response body into a file (an export of any size); the API's refusal as a CliError. */
+  async download(path: string, file: string): Promise<void> {
+    const res = await this.send('GET', path);
+    if (!res.body) throw new CliError(`GET ${path}: empty response`, 1);
+    await pipeline(Readable.fromWeb(res.body as NodeWebStream), createWriteStream(file));
+  }
+
+  /** Sends one call; a response that is not 2xx becomes a CliError naming the API's field problems. */
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.conn.server}${path}`, {
@@ -139,8 +164,8 @@ export class ApiClient {
         `cannot reach ${this.conn.server}: ${(err as Error).cause ? String((err as Error).cause) : String(err)}`,
       );
     }
-    const text = await res.text();
     if (!res.ok) {
+      const text = await res.text();
       let p: Problem = { status: res.status };
       try {
         p = JSON.parse(text) as Problem;
@@ -151,9 +176,6 @@ export class ApiClient {
       for (const e of p.errors ?? []) lines.push(`  ${e.path}: ${e.message}`);
       throw new CliError(lines.join('\n'), 1);
     }
-    if ((res.headers.get('content-type') ?? '').includes('application/json')) {
-      return { body: JSON.parse(text) as T, headers: res.headers };
-    }
-    return { body: text as T, headers: res.headers };
+    return res;
   }
 }

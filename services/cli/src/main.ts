@@ -28,7 +28,7 @@ import {
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
 import { listTenants, moveTenant, purgeTenant } from './tenants.js';
-import { exportCheckpoints, verifyAudit } from './audit.js';
+import { type AuditFilters, exportAudit, exportCheckpoints, listAudit, verifyAudit } from './audit.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -342,7 +342,34 @@ program
     setPool(api(cmd), name, o.slots, o.description, out),
   );
 
-const audit = program.command('audit').description("the tenant's audit log: verify it, export its checkpoints");
+const audit = program
+  .command('audit')
+  .description("the tenant's audit log: review and export it, verify it, export its checkpoints");
+/** The review filters both `audit list` and `audit export` take. */
+const auditFilters = (c: Command) =>
+  c
+    .option('--actor <text>', 'records whose actor contains this')
+    .option('--action <prefix>', 'records whose action starts with this (e.g. "POST /api/v1/jobs" or "denied")')
+    .option('--target <text>', 'records whose target (the resource) contains this')
+    .option('--from <time>', 'records at or after this ISO time')
+    .option('--to <time>', 'records before this ISO time')
+    .option('--status <code>', 'records with this status (403) or class (4xx)');
+auditFilters(audit.command('list').description('the newest matching records, newest first'))
+  .option('--limit <n>', 'how many records (default 50)')
+  .action(async (o: AuditFilters & { limit?: string }, cmd: Command) => {
+    const { limit, ...f } = o;
+    await listAudit(api(cmd), f, limit, out);
+  });
+auditFilters(
+  audit
+    .command('export')
+    .description('every matching record as CSV (seq, occurredAt, actor, action, target, status, detail, hash)'),
+)
+  .requiredOption('--out <file>', 'the CSV file to write')
+  .action(async (o: AuditFilters & { out: string }, cmd: Command) => {
+    const { out: file, ...f } = o;
+    await exportAudit(api(cmd), f, file, out);
+  });
 audit
   .command('verify')
   .description('recompute the keyed chain and check its signed checkpoints (exit 1 when it does not hold)')

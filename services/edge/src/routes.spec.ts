@@ -39,6 +39,7 @@ describe('routeFor', () => {
     ['/api/v1/secrets/rotate-key', 'tenancy'],
     // audit
     ['/api/v1/audit', 'audit'],
+    ['/api/v1/audit.csv', 'audit'],
     // insight
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/sla', 'insight'],
     ['/api/v1/jobs/nightly/sla/backtest', 'insight'],

@@ -45,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/users*', service: 'tenancy' },
   { pattern: '/api/v1/secrets*', service: 'tenancy' },
   { pattern: '/api/v1/audit*', service: 'audit' },
+  { pattern: '/api/v1/audit.csv', service: 'audit' },
   { pattern: '/api/v1/alert-channels*', service: 'insight' },
   { pattern: '/api/v1/alert-rules*', service: 'insight' },
   { pattern: '/api/v1/alerts', service: 'insight' },

@@ -225,6 +225,13 @@ run('separate services on MariaDB and Kafka, with replicas', () => {
       const actions = r.body.items.map((a) => a.action);
       return actions.includes('PUT /api/v1/jobs/:name') && actions.includes('POST /api/v1/jobs/:name/runs');
     });
+    // The filtered CSV export through the edge (its own route: /api/v1/audit* does not cover it).
+    const csv = await callApi<string>(edge.url, token, 'GET', '/api/v1/audit.csv?action=PUT%20%2Fapi%2Fv1%2Fjobs');
+    expect(csv.status).toBe(200);
+    const lines = csv.body.trimEnd().split('\n');
+    expect(lines[0]).toBe('seq,occurredAt,actor,action,target,status,detail,hash');
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.slice(1).every((l) => l.includes(',PUT /api/v1/jobs/:name,'))).toBe(true);
   });
 
   it('opens a secret sealed by tenancy in another scheduler process, and the agents mask it', async () => {

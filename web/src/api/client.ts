@@ -28,6 +28,8 @@ export type Member = Schemas['Member'];
 export type ApiKey = Schemas['ApiKey'];
 export type ApiKeyIssued = Schemas['ApiKeyIssued'];
 export type AgentToken = Schemas['AgentToken'];
+export type Tenant = Schemas['Tenant'];
+export type TenantState = Schemas['TenantState'];
 
 /** The platform's problem+json error body. */
 export interface Problem {

@@ -185,8 +185,25 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** list */
+    /** The tenant's audit log, newest first: ?actor and ?target (substring), ?action (prefix), ?from/?to (ISO times of occurredAt, to exclusive), ?status (403 or 4xx), ?limit, ?cursor */
     get: operations['Audit.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/audit.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's audit records as CSV, newest first, with the filters of GET /api/v1/audit (no limit): seq, occurredAt, actor, action, target, status, detail, hash */
+    get: operations['Audit.csv'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1114,7 +1131,11 @@ export interface components {
     };
     ApiKey: {
       createdAt: components['schemas']['Instant'];
+      /** @description when the key stops working; null when it never does */
+      expiresAt: components['schemas']['Instant'] | null;
       id: string;
+      /** @description the last call made with it (to the minute); null when never used */
+      lastUsedAt: components['schemas']['Instant'] | null;
       name: string;
       /** @description the first characters of the key */
       prefix: string;
@@ -1143,6 +1164,55 @@ export interface components {
     };
     /** @enum {string} */
     AttemptState: 'assigned' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'cancelled' | 'expired';
+    AuditCheckpoint: {
+      /** @description epoch milliseconds */
+      at: number;
+      hash: string;
+      keyId: string;
+      seq: number;
+      signature: string;
+      tenantId: string;
+    };
+    AuditCheckpointList: {
+      items: components['schemas']['AuditCheckpoint'][];
+    };
+    AuditPage: {
+      items: components['schemas']['AuditRecord'][];
+      nextCursor: string | null;
+    };
+    AuditRecord: {
+      action: string;
+      actor: string;
+      /** @description what the record keeps of the call (JSON as stored) */
+      detail: unknown;
+      hash: string;
+      occurredAt: components['schemas']['Instant'];
+      /** @description the record's place in the tenant's chain */
+      seq: number;
+      status: number;
+      /** @description the resource acted on */
+      target: string;
+    };
+    AuditVerdict: {
+      /** @description the first record that does not hold */
+      brokenAt: number | null;
+      /** @description records checked */
+      checked: number;
+      checkpoints: {
+        checked: number;
+        failed: {
+          at: components['schemas']['Instant'];
+          problem: string;
+          seq: number;
+          /** @enum {string} */
+          source: 'stored' | 'given';
+        }[];
+      };
+      keyed?: number;
+      ok: boolean;
+      reason: string | null;
+      unkeyed?: number;
+    };
     Backfill: {
       createdAt: components['schemas']['Instant'];
       finishedAt: components['schemas']['Instant'] | null;
@@ -1535,6 +1605,30 @@ export interface components {
       | 'cancelled'
       | 'compensating'
       | 'compensated';
+    Tenant: {
+      createdAt: components['schemas']['Instant'];
+      id: string;
+      name: string;
+      state: components['schemas']['TenantState'];
+      stateChangedAt: components['schemas']['Instant'] | null;
+      stateReason: string | null;
+    };
+    TenantCreated: components['schemas']['Tenant'] & {
+      /** @description the tenant's first tenant_admin key */
+      adminToken: string;
+    };
+    TenantList: {
+      items: components['schemas']['Tenant'][];
+    };
+    TenantPurged: {
+      /** @description rows deleted per table */
+      deleted: {
+        [key: string]: number;
+      };
+      tenant: string;
+    };
+    /** @enum {string} */
+    TenantState: 'active' | 'suspended' | 'deleted';
     TopFailingTasks: {
       from: components['schemas']['Instant'];
       items: {
@@ -2257,7 +2351,16 @@ export interface operations {
   };
   'Audit.list': {
     parameters: {
-      query?: never;
+      query?: {
+        action?: string;
+        actor?: string;
+        cursor?: string;
+        from?: string;
+        limit?: string;
+        status?: string;
+        target?: string;
+        to?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -2269,7 +2372,55 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AuditPage'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Audit.csv': {
+    parameters: {
+      query?: {
+        action?: string;
+        actor?: string;
+        from?: string;
+        status?: string;
+        target?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2306,7 +2457,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AuditCheckpointList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2343,7 +2496,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AuditCheckpoint'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2380,7 +2535,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AuditVerdict'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2430,7 +2587,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AuditVerdict'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4541,7 +4700,9 @@ export interface operations {
   };
   'Tenants.list': {
     parameters: {
-      query?: never;
+      query?: {
+        state?: components['schemas']['TenantState'];
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -4553,7 +4714,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['TenantList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4596,7 +4759,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['TenantCreated'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4681,7 +4846,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4726,7 +4893,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4765,7 +4934,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['TenantPurged'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4804,7 +4975,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4849,7 +5022,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -5147,6 +5322,7 @@ export const routePermissions = {
   'GET /api/v1/alerts': 'read Alert',
   'GET /api/v1/api-keys': 'read ApiKey',
   'GET /api/v1/audit': 'read Audit',
+  'GET /api/v1/audit.csv': 'read Audit',
   'GET /api/v1/audit/checkpoints': 'read Audit',
   'GET /api/v1/audit/verify': 'read Audit',
   'GET /api/v1/backfills/{id}': 'read Run',

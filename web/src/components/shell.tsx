@@ -16,6 +16,7 @@ const NAV = [
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
   { href: '/sla/', key: 'nav.slaReports' },
+  { href: '/audit/', key: 'nav.audit' },
   { href: '/admin/', key: 'nav.admin' },
 ] as const;
 
@@ -24,6 +25,7 @@ function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
   if (pathname.startsWith('/sla')) return '/sla/';
+  if (pathname.startsWith('/audit')) return '/audit/';
   if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
 }
@@ -141,7 +143,12 @@ function Header() {
   const { t, i18n } = useTranslation();
   const { session } = useSession();
   const { utc, setUtc } = usePrefs();
-  const nav = NAV.filter((n) => n.href !== '/admin/' || (session !== null && mayAdmin(session)));
+  const nav = NAV.filter((n) => {
+    if (n.href === '/admin/') return session !== null && mayAdmin(session);
+    // tenant admins, auditors and platform admins read the audit log
+    if (n.href === '/audit/') return roleMayCall(session?.role ?? null, 'GET /api/v1/audit');
+    return true;
+  });
   const pathname = usePathname();
   const active = section(pathname);
   return (

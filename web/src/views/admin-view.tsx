@@ -3,7 +3,16 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type AgentToken, type ApiKey, type Member, type Role, type SessionList, api } from '@/api/client';
+import {
+  type AgentToken,
+  type ApiKey,
+  type Member,
+  type Role,
+  type SessionList,
+  type Tenant,
+  type TenantState,
+  api,
+} from '@/api/client';
 import { useCan } from '@/auth/permissions';
 import { MEMBER_ROLES, ROLES, ROLE_RANK, grantable } from '@/auth/roles';
 import { signOut, useSession } from '@/auth/session';
@@ -15,7 +24,7 @@ import { TabPanel, Tabs } from '@/components/tabs';
 import { useFormatters } from '@/lib/prefs';
 import { useQueryState } from '@/lib/url';
 
-type Tab = 'members' | 'keys' | 'tokens' | 'sessions';
+type Tab = 'members' | 'keys' | 'tokens' | 'sessions' | 'tenants';
 type Session = SessionList['items'][number];
 
 /** Whether `actor` may act on something held at `role` (the API's rank rule; it still decides). */
@@ -37,6 +46,8 @@ function AdminTab({ tab }: { tab: Tab }) {
       return <AgentTokensTab />;
     case 'sessions':
       return <SessionsTab />;
+    case 'tenants':
+      return <TenantsTab />;
     default: {
       const never: never = tab;
       return never;
@@ -44,7 +55,7 @@ function AdminTab({ tab }: { tab: Tab }) {
   }
 }
 
-/** Users and memberships, API keys and the user's own sessions, each tab offered to who may use it. */
+/** Users and memberships, API keys and the user's own sessions, and (platform admins) tenants: each tab offered to who may use it. */
 export function AdminView() {
   const { t } = useTranslation();
   useTitle(t('admin.title'));
@@ -53,11 +64,13 @@ export function AdminView() {
   const canMembers = useCan('GET /api/v1/users');
   const canKeys = useCan('GET /api/v1/api-keys');
   const canTokens = useCan('GET /api/v1/agent-tokens');
+  const canTenants = useCan('GET /api/v1/tenants');
   const tabs = [
     ...(canMembers ? [{ id: 'members' as const, label: t('admin.tabs.members') }] : []),
     ...(canKeys ? [{ id: 'keys' as const, label: t('admin.tabs.keys') }] : []),
     ...(canTokens ? [{ id: 'tokens' as const, label: t('admin.tabs.tokens') }] : []),
     ...(session?.credential === 'session' ? [{ id: 'sessions' as const, label: t('admin.tabs.sessions') }] : []),
+    ...(canTenants ? [{ id: 'tenants' as const, label: t('admin.tabs.tenants') }] : []),
   ];
   const tab = tabs.find((x) => x.id === params.get('tab'))?.id ?? tabs[0]?.id;
   return (
@@ -76,7 +89,7 @@ export function AdminView() {
             label={t('admin.title')}
             idPrefix="admin"
             // a new tab starts without the previous tab's filters
-            onChange={(id: Tab) => setParams({ tab: id, q: null, role: null, status: null, tenant: null })}
+            onChange={(id: Tab) => setParams({ tab: id, q: null, role: null, status: null, tenant: null, state: null })}
           />
           <TabPanel idPrefix="admin" value={tab}>
             <AdminTab tab={tab} />
@@ -431,7 +444,15 @@ interface Credential {
   createdAt: string;
   revokedAt: string | null;
   role?: Role;
+  /** API keys: when it stops working (null: never) and its last use. */
+  expiresAt?: string | null;
+  lastUsedAt?: string | null;
 }
+
+/** The expiries the create form offers, sent as `expiresIn`. */
+const EXPIRIES = ['never', '30d', '90d', '1y'] as const;
+type Expiry = (typeof EXPIRIES)[number];
+const expiresIn = (e: Expiry) => (e === 'never' ? {} : { expiresIn: e === '1y' ? '365d' : e });
 
 /**
  * API keys and agent tokens: the same list (filter by name and status), the
@@ -444,6 +465,7 @@ function CredentialsTab<T extends Credential>({
   canCreate,
   canRevoke,
   roles,
+  expiring,
   create,
   revoke,
   testId,
@@ -455,7 +477,9 @@ function CredentialsTab<T extends Credential>({
   canRevoke: boolean;
   /** The roles a new one may get; null for credentials without a role. */
   roles: readonly Role[] | null;
-  create: (name: string, role: Role | null) => Promise<T & { token: string }>;
+  /** Whether they expire and record their last use (API keys): shown, and an expiry offered when created. */
+  expiring?: boolean;
+  create: (name: string, role: Role | null, expiry: Expiry) => Promise<T & { token: string }>;
   revoke: (row: T) => Promise<unknown>;
   testId: string;
 }) {
@@ -483,11 +507,34 @@ function CredentialsTab<T extends Credential>({
       ? [{ id: 'role', header: t('admin.keys.role'), cell: (k: T) => k.role && <RoleBadge role={k.role} /> }]
       : []),
     { id: 'created', header: t('admin.keys.created'), cell: (k) => f.instant(k.createdAt) },
+    ...(expiring
+      ? [
+          {
+            id: 'expires',
+            header: t('admin.keys.expires'),
+            cell: (k: T) => (k.expiresAt ? f.instant(k.expiresAt) : t('admin.keys.never')),
+          },
+          {
+            id: 'used',
+            header: t('admin.keys.lastUsed'),
+            cell: (k: T) =>
+              k.lastUsedAt ? (
+                <span title={f.instant(k.lastUsedAt)}>{f.relative(k.lastUsedAt)}</span>
+              ) : (
+                <span className="muted">{t('admin.keys.neverUsed')}</span>
+              ),
+          },
+        ]
+      : []),
     {
       id: 'status',
       header: t('admin.keys.status'),
       cell: (k) =>
-        k.revokedAt ? (
+        !k.revokedAt && k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? (
+          <span className="badge tone-warn" data-status="expired">
+            {t('admin.keys.expired')}
+          </span>
+        ) : k.revokedAt ? (
           <span className="badge tone-muted" data-status="revoked">
             {t('admin.keys.revokedAt', { at: f.instant(k.revokedAt) })}
           </span>
@@ -562,6 +609,7 @@ function CredentialsTab<T extends Credential>({
           confirmLabel={t(`admin.${ns}.create`)}
           nameLabel={t(`admin.${ns}.name`)}
           roles={roles}
+          expiring={expiring}
           create={create}
           onClose={() => setCreating(false)}
           onCreated={(k) => (setCreating(false), setIssued(k), reload())}
@@ -601,7 +649,10 @@ function KeysTab() {
       canRevoke={useCan('DELETE /api/v1/api-keys/{id}')}
       // platform_admin keys are issued only at bootstrap
       roles={grantable(role, MEMBER_ROLES)}
-      create={(name, r) => create.mutateAsync({ body: { name, ...(r ? { role: r } : {}) } })}
+      expiring
+      create={(name, r, expiry) =>
+        create.mutateAsync({ body: { name, ...(r ? { role: r } : {}), ...expiresIn(expiry) } })
+      }
       revoke={(k) => revoke.mutateAsync({ params: { path: { id: k.id } } })}
       testId="keys-table"
     />
@@ -632,6 +683,7 @@ function CreateCredential<T>({
   confirmLabel,
   nameLabel,
   roles,
+  expiring,
   create,
   onClose,
   onCreated,
@@ -640,18 +692,21 @@ function CreateCredential<T>({
   confirmLabel: string;
   nameLabel: string;
   roles: readonly Role[] | null;
-  create: (name: string, role: Role | null) => Promise<T>;
+  expiring?: boolean;
+  create: (name: string, role: Role | null, expiry: Expiry) => Promise<T>;
   onClose: () => void;
   onCreated: (k: T) => void;
 }) {
   const { t } = useTranslation();
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role | null>(roles && defaultRole(roles));
+  const [expiry, setExpiry] = useState<Expiry>('never');
+  const expiryId = useId();
   return (
     <ActionDialog
       title={title}
       confirmLabel={confirmLabel}
-      run={() => create(name.trim(), role).then(onCreated)}
+      run={() => create(name.trim(), role, expiry).then(onCreated)}
       onDone={() => undefined}
       onClose={onClose}
     >
@@ -660,6 +715,18 @@ function CreateCredential<T>({
         <input required value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       {roles && role && <RoleSelect label={t('admin.keys.role')} value={role} roles={roles} onChange={setRole} />}
+      {expiring && (
+        <span className="field">
+          <label htmlFor={expiryId}>{t('admin.keys.expiry')}</label>
+          <select id={expiryId} value={expiry} onChange={(e) => setExpiry(e.target.value as Expiry)}>
+            {EXPIRIES.map((x) => (
+              <option key={x} value={x}>
+                {t(`admin.keys.expiryOptions.${x}`)}
+              </option>
+            ))}
+          </select>
+        </span>
+      )}
     </ActionDialog>
   );
 }
@@ -803,5 +870,252 @@ function SessionsTab() {
         </ActionDialog>
       )}
     </section>
+  );
+}
+
+const TENANT_STATES = ['active', 'suspended', 'deleted'] as const satisfies readonly TenantState[];
+const STATE_TONE: Record<TenantState, string> = { active: 'tone-ok', suspended: 'tone-warn', deleted: 'tone-muted' };
+type TenantMove = 'suspend' | 'resume' | 'delete' | 'purge';
+/** The tenant `npm start` creates, where platform admins live (DEFAULT_TENANT_NAME in libs/persistence). */
+const PLATFORM_TENANT = 'default';
+
+/**
+ * Platform admins: every tenant with its state, why and since when; create one
+ * (its first admin key shown once), suspend (with a reason), resume, delete
+ * (softly, a reason optional) and purge a deleted one (confirmed by its name).
+ */
+function TenantsTab() {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const queryClient = useQueryClient();
+  const { session } = useSession();
+  const [params] = useQueryState();
+  const q = params.get('q') ?? '';
+  const state = TENANT_STATES.find((s) => s === params.get('state'));
+  const tenants = api.useQuery('get', '/api/v1/tenants', { params: { query: state ? { state } : {} } });
+  const [creating, setCreating] = useState(false);
+  const [issued, setIssued] = useState<{ name: string; token: string } | null>(null);
+  const [moving, setMoving] = useState<{ tenant: Tenant; move: TenantMove } | null>(null);
+  const outcome = useOutcome();
+  const reload = () => void queryClient.invalidateQueries({ queryKey: ['get', '/api/v1/tenants'] });
+  const open = (tenant: Tenant, move: TenantMove) => (outcome.clear(), setMoving({ tenant, move }));
+
+  const columns: Array<Column<Tenant>> = [
+    {
+      id: 'name',
+      header: t('admin.tenants.name'),
+      rowHeader: true,
+      cell: (x) => (
+        <>
+          {x.name}{' '}
+          {x.id === session?.tenant.id && <span className="badge tone-active">{t('admin.tenants.current')}</span>}
+        </>
+      ),
+    },
+    {
+      id: 'state',
+      header: t('admin.tenants.state'),
+      cell: (x) => (
+        <span className={`badge ${STATE_TONE[x.state]}`} data-state={x.state}>
+          {t(`admin.tenants.states.${x.state}`)}
+        </span>
+      ),
+    },
+    { id: 'reason', header: t('admin.tenants.reason'), className: 'wrap small', cell: (x) => x.stateReason ?? '' },
+    { id: 'since', header: t('admin.tenants.since'), cell: (x) => f.instant(x.stateChangedAt ?? x.createdAt) },
+    {
+      id: 'actions',
+      header: <span className="visually-hidden">{t('admin.actions')}</span>,
+      // the platform's own tenant is never suspended or deleted (the API refuses it)
+      cell: (x) =>
+        x.name !== PLATFORM_TENANT && (
+          <span className="actions">
+            {x.state === 'active' && (
+              <RowAction label={t('admin.tenants.suspend')} of={x.name} onClick={() => open(x, 'suspend')} />
+            )}
+            {x.state === 'suspended' && (
+              <RowAction label={t('admin.tenants.resume')} of={x.name} onClick={() => open(x, 'resume')} />
+            )}
+            {x.state !== 'deleted' && (
+              <RowAction label={t('admin.tenants.delete')} of={x.name} onClick={() => open(x, 'delete')} />
+            )}
+            {x.state === 'deleted' && (
+              <RowAction label={t('admin.tenants.purge')} of={x.name} onClick={() => open(x, 'purge')} />
+            )}
+          </span>
+        ),
+    },
+  ];
+  return (
+    <section aria-label={t('admin.tabs.tenants')}>
+      <div className="section-head">
+        <Filters>
+          <TextFilter label={t('admin.tenants.search')} />
+          <ChoiceFilter
+            name="state"
+            label={t('admin.tenants.state')}
+            any={t('admin.tenants.anyState')}
+            options={TENANT_STATES.map((s) => ({ value: s, label: t(`admin.tenants.states.${s}`) }))}
+          />
+        </Filters>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => (outcome.clear(), setIssued(null), setCreating(true))}
+        >
+          {t('admin.tenants.create')}
+        </button>
+      </div>
+      {issued && (
+        <IssuedSecret
+          title={t('admin.tenants.issued', { name: issued.name })}
+          label={t('admin.tenants.token')}
+          secret={issued.token}
+          onDismiss={() => setIssued(null)}
+        />
+      )}
+      {outcome.node}
+      <FilteredTable
+        query={tenants}
+        keep={(x) => matches(q, x.name, x.id)}
+        empty={t('admin.tenants.empty')}
+        noneMatch={t('admin.tenants.noneMatch')}
+        caption={t('admin.tabs.tenants')}
+        columns={columns}
+        rowKey={(x) => x.id}
+        rowAttrs={(x) => ({ 'data-tenant': x.name, 'data-state': x.state })}
+        testId="tenants-table"
+      />
+      {creating && (
+        <CreateTenant
+          onClose={() => setCreating(false)}
+          onCreated={(x) => (setCreating(false), setIssued({ name: x.name, token: x.adminToken }), reload())}
+        />
+      )}
+      {moving && (
+        <MoveTenant
+          tenant={moving.tenant}
+          move={moving.move}
+          onClose={() => setMoving(null)}
+          onDone={(text) => (setMoving(null), outcome.done(text), reload())}
+        />
+      )}
+    </section>
+  );
+}
+
+function CreateTenant({
+  onClose,
+  onCreated,
+}: {
+  onClose: () => void;
+  onCreated: (t: Tenant & { adminToken: string }) => void;
+}) {
+  const { t } = useTranslation();
+  const create = api.useMutation('post', '/api/v1/tenants');
+  const [name, setName] = useState('');
+  return (
+    <ActionDialog
+      title={t('admin.tenants.createTitle')}
+      confirmLabel={t('admin.tenants.create')}
+      run={() => create.mutateAsync({ body: { name: name.trim() } }).then(onCreated)}
+      onDone={() => undefined}
+      onClose={onClose}
+    >
+      <label className="field">
+        <span>{t('admin.tenants.createName')}</span>
+        <input
+          required
+          value={name}
+          pattern="[a-z0-9][a-z0-9_\-]{0,99}"
+          aria-describedby="create-tenant-help"
+          onChange={(e) => setName(e.target.value)}
+        />
+      </label>
+      <p id="create-tenant-help" className="muted small">
+        {t('admin.tenants.createNameHelp')}
+      </p>
+    </ActionDialog>
+  );
+}
+
+/** One confirmed lifecycle step of a tenant: suspend asks why, delete may say why, purge wants the name typed. */
+function MoveTenant({
+  tenant,
+  move,
+  onClose,
+  onDone,
+}: {
+  tenant: Tenant;
+  move: TenantMove;
+  onClose: () => void;
+  onDone: (text: string) => void;
+}) {
+  const { t } = useTranslation();
+  const suspend = api.useMutation('post', '/api/v1/tenants/{tenant}/suspend');
+  const resume = api.useMutation('post', '/api/v1/tenants/{tenant}/resume');
+  const remove = api.useMutation('delete', '/api/v1/tenants/{tenant}');
+  const purge = api.useMutation('post', '/api/v1/tenants/{tenant}/purge');
+  const [text, setText] = useState('');
+  const path = { path: { tenant: tenant.id } };
+  const name = tenant.name;
+  const run = async (): Promise<string> => {
+    switch (move) {
+      case 'suspend':
+        await suspend.mutateAsync({ params: path, body: { reason: text.trim() } });
+        return t('admin.tenants.suspended', { name });
+      case 'resume':
+        await resume.mutateAsync({ params: path });
+        return t('admin.tenants.resumed', { name });
+      case 'delete':
+        await remove.mutateAsync({ params: path, body: text.trim() ? { reason: text.trim() } : {} });
+        return t('admin.tenants.deleted', { name });
+      case 'purge': {
+        if (text !== name) throw new Error(t('admin.tenants.purgeConfirm', { name }));
+        const r = await purge.mutateAsync({ params: path });
+        const rows = Object.values(r.deleted).reduce((a, b) => a + b, 0);
+        return t('admin.tenants.purged', { name, rows });
+      }
+      default: {
+        const never: never = move;
+        return never;
+      }
+    }
+  };
+  return (
+    <ActionDialog
+      title={t(`admin.tenants.${move}Title`, { name })}
+      confirmLabel={t(`admin.tenants.${move}`)}
+      danger={move !== 'resume'}
+      run={() => run().then(onDone)}
+      onDone={() => undefined}
+      onClose={onClose}
+    >
+      <p>{t(`admin.tenants.${move}Body`)}</p>
+      {move === 'suspend' && (
+        <label className="field">
+          <span>{t('admin.tenants.suspendReason')}</span>
+          <input required maxLength={300} value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+      )}
+      {move === 'delete' && (
+        <label className="field">
+          <span>{t('admin.tenants.deleteReason')}</span>
+          <input maxLength={300} value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+      )}
+      {move === 'purge' && (
+        <label className="field">
+          <span>{t('admin.tenants.purgeConfirm', { name })}</span>
+          <input
+            required
+            autoComplete="off"
+            spellCheck={false}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </label>
+      )}
+    </ActionDialog>
   );
 }

@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { stringify } from 'csv-stringify/sync';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import {
@@ -12,6 +14,10 @@ import {
 import { ApiDoc, ProblemException, decodeNumericCursor, encodeCursor, parseInput, parseLimit } from '@baton/http';
 import { type Checkpoint, checkpointProblem, verifyChain } from '../chain.js';
 import { Checkpoints, checkpointView } from '../checkpoints.js';
+import { AuditReview, recordView } from './audit-review.service.js';
+import { AuditListQuery, AuditQuery, filterInput } from './audit.dto.js';
+
+const CSV_COLUMNS = ['seq', 'occurredAt', 'actor', 'action', 'target', 'status', 'detail', 'hash'] as const;
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits');
 const CheckpointBody = z.strictObject({
@@ -24,40 +30,76 @@ const CheckpointBody = z.strictObject({
 });
 const VerifyBody = z.strictObject({ checkpoints: z.array(CheckpointBody).max(100_000) });
 
-@Controller('api/v1/audit')
+@Controller('api/v1')
 export class AuditController {
   constructor(
     private readonly db: Database,
     private readonly checkpoints: Checkpoints,
+    private readonly review: AuditReview,
   ) {}
 
-  /** The tenant's audit log, newest first. */
-  @Get()
+  /** The tenant's audit log, newest first, filtered (audit.dto.ts), in pages. */
+  @Get('audit')
+  @ApiDoc({
+    summary:
+      "The tenant's audit log, newest first: ?actor and ?target (substring), ?action (prefix), ?from/?to (ISO times of occurredAt, to exclusive), ?status (403 or 4xx), ?limit, ?cursor",
+    query: AuditListQuery,
+  })
   @Requires('read', 'Audit')
-  async list(@CurrentPrincipal() p: Principal, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @Query() query: Record<string, unknown>,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    const f = parseInput(AuditQuery, filterInput(query));
     const n = parseLimit(limit, 100, 1000);
     const after = decodeNumericCursor(cursor);
-    const q = scoped(this.db.manager, p)
-      .query(AuditEventEntity, 'a')
-      .orderBy('a.seq', 'DESC')
-      .limit(n + 1);
-    if (after) q.andWhere('a.seq < :s', { s: Number(after.k) });
-    const rows = await q.getMany();
+    const rows = await this.review.page(p, f, n + 1, after ? Number(after.k) : undefined);
     const page = rows.slice(0, n);
     const last = page[page.length - 1];
     return {
-      items: page.map((a) => ({
-        seq: a.seq,
-        action: a.action,
-        actor: a.actor,
-        target: a.target,
-        status: a.status,
-        detail: detailOf(a.detail),
-        occurredAt: new Date(a.occurredAt).toISOString(),
-        hash: a.hash,
-      })),
+      items: page.map(recordView),
       nextCursor: rows.length > n && last ? encodeCursor({ k: last.seq, id: String(last.id) }) : null,
     };
+  }
+
+  /** The filtered records as CSV (RFC 4180), every one of them: read from the database in chunks while it streams. */
+  @Get('audit.csv')
+  @ApiDoc({
+    summary:
+      "The tenant's audit records as CSV, newest first, with the filters of GET /api/v1/audit (no limit): seq, occurredAt, actor, action, target, status, detail, hash",
+    query: AuditQuery,
+  })
+  @Requires('read', 'Audit')
+  async csv(@CurrentPrincipal() p: Principal, @Query() query: Record<string, unknown>, @Res() res: Response) {
+    const f = parseInput(AuditQuery, query);
+    res.status(200);
+    res.type('text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="audit-${p.tenantId}.csv"`);
+    res.write(stringify([[...CSV_COLUMNS]]));
+    try {
+      for await (const rows of this.review.all(p, f)) {
+        if (res.destroyed) return; // the client went away: stop reading
+        const csv = stringify(
+          rows.map((a) => [
+            a.seq,
+            new Date(a.occurredAt).toISOString(),
+            a.actor,
+            a.action,
+            a.target,
+            a.status,
+            a.detail,
+            a.hash,
+          ]),
+        );
+        if (!res.write(csv)) await writable(res);
+      }
+      res.end();
+    } catch (err) {
+      // 200 is sent already: a cut connection tells the client the file is incomplete
+      res.destroy(err as Error);
+    }
   }
 
   /**
@@ -65,14 +107,14 @@ export class AuditController {
    * edited, inserted or deleted record, or a cut tail, is reported with its
    * sequence number.
    */
-  @Get('verify')
+  @Get('audit/verify')
   @Requires('read', 'Audit')
   verify(@CurrentPrincipal() p: Principal) {
     return this.check(p, []);
   }
 
   /** As GET, and also against checkpoints kept outside the database (`baton audit verify --checkpoints FILE`). */
-  @Post('verify')
+  @Post('audit/verify')
   @HttpCode(200)
   @ApiDoc({ summary: 'Verify the audit chain, also against exported checkpoints', body: VerifyBody })
   @Requires('read', 'Audit')
@@ -81,7 +123,7 @@ export class AuditController {
   }
 
   /** The tenant's signed checkpoints, oldest first: export them and keep them outside the database. */
-  @Get('checkpoints')
+  @Get('audit/checkpoints')
   @Requires('read', 'Audit')
   async listCheckpoints(@CurrentPrincipal() p: Principal) {
     const rows = await scoped(this.db.manager, p).find(AuditCheckpointEntity, { where: {}, order: { seq: 'ASC' } });
@@ -89,7 +131,7 @@ export class AuditController {
   }
 
   /** Signs a checkpoint of the chain's head now (none when the log is empty). */
-  @Post('checkpoints')
+  @Post('audit/checkpoints')
   @ApiDoc({ summary: "Sign a checkpoint of the tenant's audit chain head now", status: 201 })
   @Requires('read', 'Audit')
   async checkpointNow(@CurrentPrincipal() p: Principal) {
@@ -138,11 +180,15 @@ export class AuditController {
   }
 }
 
-/** A record's detail as stored (JSON text); text that does not parse is shown as it is. */
-function detailOf(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+/** Resolves when the response takes more (drained) or will take nothing more (closed). */
+function writable(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
