@@ -108,7 +108,8 @@ export async function engineFixture() {
     (await db.manager.findOneByOrFail(RunEntity, { tenantId: scope.tenantId, id: runId })).state;
 
   /** Offers the queued tasks named (as the dispatcher does) and starts them (as an ACK does); returns attempt ids. */
-  const startTasks = async (runId: string, keys: readonly string[]) =>
+  /** Assigns the tasks and, unless `acked: false`, starts them as their agent's ACK would. */
+  const startTasks = async (runId: string, keys: readonly string[], o: { acked?: boolean } = {}) =>
     db.tx(async (m) => {
       const rows = await m.find(TaskRunEntity, {
         where: { tenantId: scope.tenantId, runId, taskKey: In([...keys]) },
@@ -120,7 +121,7 @@ export async function engineFixture() {
         ids[t.taskKey] = attemptId;
         const compensation = t.state === 'compensating';
         await r.moves.assign(m, [{ tenantId: t.tenantId, taskRunId: t.id, attemptId, compensation }], now);
-        await insertAttempt(m, t, attemptId, compensation ? 'compensation' : 'main', now);
+        await insertAttempt(m, t, attemptId, compensation ? 'compensation' : 'main', now, o.acked ?? true);
       }
       return ids;
     });
@@ -131,6 +132,7 @@ export async function engineFixture() {
     attemptId: string,
     kind: 'main' | 'compensation',
     now: number,
+    acked = true,
   ) => {
     await m.insert(AttemptEntity, {
       id: attemptId,
@@ -139,13 +141,13 @@ export async function engineFixture() {
       taskRunId: t.id,
       taskKey: t.taskKey,
       number: t.attemptsUsed + 1,
-      state: 'running',
+      state: acked ? 'running' : 'assigned',
       agentId: 'agent-1',
       sessionId: 'session-1',
       expiresAt: now + 60_000,
       deadlineAt: null,
       assignedAt: now,
-      startedAt: now,
+      startedAt: acked ? now : null,
       finishedAt: null,
       exitCode: null,
       error: null,
@@ -154,9 +156,10 @@ export async function engineFixture() {
       kind,
       lateResult: null,
     });
-    if (kind === 'main') {
+    if (kind === 'main' && acked) {
       await r.moves.tasks(m, { tenantId: t.tenantId }, { ids: [t.id] }, ['assigned'], 'running', {
         attemptsUsed: t.attemptsUsed + 1,
+        startedAt: t.startedAt ?? now,
       });
     }
   };

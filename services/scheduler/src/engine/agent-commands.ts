@@ -60,6 +60,10 @@ interface BatchOutcome {
 
 /** Commands of one tenant applied in one transaction; more wait for the next one. */
 const MAX_BATCH = 500;
+/** How long an ACK waits for more (its own result above all) before it is applied. */
+const ACK_LINGER_MS = 3;
+/** The same while more than one tenant has commands waiting: one tenant's flood holds the others for less. */
+const CONTENDED_BATCH = 100;
 
 function tenantOf(c: Command): string {
   switch (c.kind) {
@@ -171,6 +175,27 @@ export class AgentCommands {
 
   private enqueue(c: Command): void {
     this.queue.push(c);
+    if (this.flushing) return;
+    if (c.kind === 'ack') {
+      // An ACK waits a moment for its result: a task that ends at once is then applied in one transaction.
+      if (!this.scheduled && this.lingering === null) {
+        this.lingering = setTimeout(() => {
+          this.lingering = null;
+          this.schedule();
+        }, ACK_LINGER_MS);
+      }
+      return;
+    }
+    this.schedule();
+  }
+
+  private lingering: NodeJS.Timeout | null = null;
+
+  private schedule(): void {
+    if (this.lingering !== null) {
+      clearTimeout(this.lingering);
+      this.lingering = null;
+    }
     if (!this.flushing && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.flush());
@@ -197,14 +222,19 @@ export class AgentCommands {
     }
   }
 
-  /** The queue's commands by tenant, up to MAX_BATCH each (in arrival order within a tenant); the rest stay queued. */
+  /**
+   * The queue's commands by tenant, up to MAX_BATCH each (CONTENDED_BATCH when
+   * several tenants wait), in arrival order within a tenant; the rest stay queued.
+   */
   private takeBatches(): Command[][] {
     const byTenant = new Map<string, Command[]>();
     const rest: Command[] = [];
+    const tenants = new Set(this.queue.map(tenantOf));
+    const max = tenants.size > 1 ? CONTENDED_BATCH : MAX_BATCH;
     for (const c of this.queue) {
       const tenant = tenantOf(c);
       const list = byTenant.get(tenant) ?? [];
-      if (list.length < MAX_BATCH) {
+      if (list.length < max) {
         list.push(c);
         byTenant.set(tenant, list);
       } else rest.push(c);
@@ -247,9 +277,21 @@ export class AgentCommands {
 
   private async applyBatch(m: EntityManager, batch: readonly Command[]): Promise<BatchOutcome> {
     const now = Date.now();
+    // A success waiting beside its own ACK is applied with it: the result path starts the task too, so the
+    // ACK costs no statements of its own (a task that ran quickly is one transaction, not two). Only for an
+    // offer this very connection holds: any other ACK takes its own path (and a foreign one gets Cancel).
+    const succeeded = new Set(
+      batch.flatMap((c) =>
+        c.kind === 'result' &&
+        c.result.status === Result_Status.SUCCEEDED &&
+        this.sessions.ownerOf(c.result.attemptId) === c.session
+          ? [`${c.session.id}|${c.result.attemptId}`]
+          : [],
+      ),
+    );
     const lateAcks = await this.applyAcks(
       m,
-      batch.flatMap((c) => (c.kind === 'ack' ? [c] : [])),
+      batch.flatMap((c) => (c.kind === 'ack' && !succeeded.has(`${c.session.id}|${c.attemptId}`) ? [c] : [])),
       now,
     );
     const expired = new Set<string>();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunEntity } from '@baton/persistence';
+import { AttemptEntity, RunEntity, TaskRunEntity } from '@baton/persistence';
 import { engineFixture } from '../../test/engine-fixture.js';
 
 type Fixture = Awaited<ReturnType<typeof engineFixture>>;
@@ -93,6 +93,34 @@ describe('Completion: results move tasks, readiness decides what runs next, the 
     );
     for (const s of started.slice(0, 2)) expect(again.dispositions.get(s.a!)).toMatchObject({ rejection: 'stale' });
     expect(await f.tasks(runs[0]!.id)).toEqual({ a: 'succeeded', b: 'queued', c: 'queued', d: 'pending' });
+  });
+
+  it('starts a task whose success arrives with (or without) its ACK: its try is counted and its start kept', async () => {
+    const run = await f.start('diamond');
+    const { a } = await f.startTasks(run.id, ['a'], { acked: false }); // its ACK waits in the same batch
+    const at = Date.now();
+    await f.finish(a!, { state: 'succeeded', exitCode: 0 });
+    // In bulk: one acknowledged, one not.
+    const b = (await f.startTasks(run.id, ['b'])).b!;
+    const c = (await f.startTasks(run.id, ['c'], { acked: false })).c!;
+    await f.db.tx((m) =>
+      f.completion.finishAttempts(
+        m,
+        [b, c].map((attemptId) => ({
+          attemptId,
+          tenantId: f.scope.tenantId,
+          result: { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at },
+        })),
+      ),
+    );
+    const attempts = await f.db.manager.find(AttemptEntity, { where: { tenantId: f.scope.tenantId, runId: run.id } });
+    for (const x of attempts)
+      expect([x.taskKey, x.state, x.startedAt !== null]).toEqual([x.taskKey, 'succeeded', true]);
+    const rows = await f.db.manager.find(TaskRunEntity, { where: { tenantId: f.scope.tenantId, runId: run.id } });
+    for (const t of rows.filter((x) => x.taskKey !== 'd')) {
+      expect([t.taskKey, t.state, t.attemptsUsed]).toEqual([t.taskKey, 'succeeded', 1]);
+      expect(t.startedAt).not.toBeNull();
+    }
   });
 
   it.each<[string, 'failed' | 'timed_out' | 'lost', string, string]>([

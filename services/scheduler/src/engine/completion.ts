@@ -132,10 +132,18 @@ export class Completion {
       });
       for (const a of attemptRows) fresh.set(a.id, a);
     }
-    // Group by what gets written, so a batch of noop successes is two statements.
+    // Group by what gets written, so a batch of noop successes is two statements (three when some were
+    // never acknowledged: a result applied with its ACK starts the task too).
     const groups = new Map<
       string,
-      { tenantId: string; r: FinishInput; attemptIds: string[]; taskIds: string[]; tasks: RunTasks[] }
+      {
+        tenantId: string;
+        r: FinishInput;
+        from: TaskState;
+        attemptIds: string[];
+        taskIds: string[];
+        tasks: RunTasks[];
+      }
     >();
     for (const { attempt, result } of candidates) {
       const a = fresh.get(attempt.id);
@@ -143,8 +151,15 @@ export class Completion {
       const t = tasks.byId.get(attempt.taskRunId);
       if (!a || !LIVE.includes(a.state as TaskState) || !t || t.currentAttemptId !== a.id || !LIVE.includes(t.state))
         continue;
-      const key = JSON.stringify([attempt.tenantId, result.exitCode, result.error, result.output, result.at]);
-      const g = groups.get(key) ?? { tenantId: attempt.tenantId, r: result, attemptIds: [], taskIds: [], tasks: [] };
+      const key = JSON.stringify([attempt.tenantId, t.state, result.exitCode, result.error, result.output, result.at]);
+      const g = groups.get(key) ?? {
+        tenantId: attempt.tenantId,
+        r: result,
+        from: t.state,
+        attemptIds: [],
+        taskIds: [],
+        tasks: [],
+      };
       g.attemptIds.push(a.id);
       g.taskIds.push(t.id);
       g.tasks.push(tasks);
@@ -153,25 +168,40 @@ export class Completion {
       advanced.add(attempt.runId);
       fx.dispositions.set(a.id, { accepted: true });
     }
-    for (const { tenantId, r, attemptIds, taskIds, tasks } of groups.values()) {
+    for (const { tenantId, r, from, attemptIds, taskIds, tasks } of groups.values()) {
       const scope = { tenantId };
-      // A success whose ACK was lost still proves the agent ran it: assigned -> running -> succeeded.
+      // A success whose ACK was lost (or waits in this batch) still proves the agent ran it:
+      // assigned -> running -> succeeded, the task started and its try counted as the ACK would have.
       await this.r.moves.attempts(
         m,
         scope,
         { ids: attemptIds },
         LIVE_ATTEMPT,
         'succeeded',
-        { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+        {
+          finishedAt: r.at,
+          exitCode: r.exitCode,
+          error: r.error,
+          expiresAt: null,
+          startedAt: () => `COALESCE(started_at, ${Math.trunc(r.at)})`,
+        },
         'running',
       );
       await this.r.moves.tasks(
         m,
         scope,
         { ids: taskIds, currentAttemptId: attemptIds },
-        LIVE,
+        [from],
         'succeeded',
-        { readyAt: null, exitCode: r.exitCode, error: r.error, output: r.output, finishedAt: r.at, updatedAt: r.at },
+        {
+          readyAt: null,
+          exitCode: r.exitCode,
+          error: r.error,
+          output: r.output,
+          finishedAt: r.at,
+          updatedAt: r.at,
+          ...startedBy(from, r.at),
+        },
         'running',
       );
       // Under the runs' locks every row checked above moved.
@@ -197,7 +227,13 @@ export class Completion {
       { ids: [attemptId] },
       LIVE_ATTEMPT,
       r.state,
-      { finishedAt: r.at, exitCode: r.exitCode, error: r.error, expiresAt: null },
+      {
+        finishedAt: r.at,
+        exitCode: r.exitCode,
+        error: r.error,
+        expiresAt: null,
+        startedAt: () => `COALESCE(started_at, ${Math.trunc(r.at)})`,
+      },
       'running',
     );
     if (moved !== 1) {
@@ -254,7 +290,8 @@ export class Completion {
     let next: TaskState = r.state;
     let readyAt: number | null = null;
     if (r.state !== 'succeeded' && r.state !== 'cancelled' && spec && run.state === 'running') {
-      const used = Math.max(task.attemptsUsed, 1);
+      // A result applied with its ACK (the task still `assigned`) counts the try the ACK would have.
+      const used = Math.max(task.attemptsUsed + (task.state === 'assigned' ? 1 : 0), 1);
       // A lost attempt may still be running somewhere: only idempotent tasks are re-run blindly.
       const mayRetry = r.state !== 'lost' || spec.idempotent || spec.retryOnLost === true;
       if (
@@ -282,6 +319,7 @@ export class Completion {
         finishedAt: next === 'up_for_retry' ? null : r.at,
         updatedAt: r.at,
         currentAttemptId: next === 'up_for_retry' ? null : attemptId,
+        ...startedBy(task.state, r.at),
       },
       next === 'up_for_retry' ? r.state : 'running',
     );
@@ -431,7 +469,13 @@ export class Completion {
       key: run.tenantId,
       tenantId: run.tenantId,
       headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
-      payload: { ...payload, backfillId: run.backfillId, triggerId: run.triggerId, finishedAt: now },
+      payload: {
+        ...payload,
+        jobVersionId: run.jobVersionId,
+        backfillId: run.backfillId,
+        triggerId: run.triggerId,
+        finishedAt: now,
+      },
     });
     fx.finishedRun = payload;
     this.r.log.info('run finished', { runId: run.id, job: run.jobName, state });
@@ -506,4 +550,13 @@ async function runTasks(
     }
   }
   return out;
+}
+
+/** What the ACK of a task's attempt writes, for a result applied while the task is still `assigned`. */
+function startedBy(from: TaskState, at: number): { attemptsUsed?: () => string; startedAt?: () => string } {
+  if (from !== 'assigned') return {};
+  return {
+    attemptsUsed: () => 'attempts_used + 1',
+    startedAt: () => `COALESCE(started_at, ${Math.trunc(at)})`,
+  };
 }
