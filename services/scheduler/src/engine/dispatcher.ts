@@ -44,6 +44,11 @@ type JobDef = JobDefinition & { maxActiveTasks?: number | null };
 const LOOKAHEAD = 20;
 /** Tenants claimed for in one batch; more take turns across batches. */
 const MAX_TENANTS_PER_BATCH = 64;
+/**
+ * A batch's size while more than one tenant has queued work: smaller
+ * transactions, so a tenant's few tasks wait for less of another's flood.
+ */
+export const CONTENDED_BATCH = 100;
 /** Tasks per tenant remembered as unplaceable on this replica (past it the memory starts over). */
 const MAX_UNPLACEABLE = 2_000;
 
@@ -98,6 +103,8 @@ export class Dispatcher {
   private unplaceableGeneration = -1;
   /** When a batch last left claimable work of a tenant for later because the batch went to other shares. */
   private readonly heldBack = new Map<string, number>();
+  /** The last batch claimed work of more than one tenant. */
+  private contended = false;
   private readonly log: Logger;
 
   constructor(
@@ -158,7 +165,12 @@ export class Dispatcher {
     for (const s of free) capacityOf.set(s.tenantId, (capacityOf.get(s.tenantId) ?? 0) + s.slots - s.inFlight.size);
     const tenants = this.rotation([...capacityOf.keys()]);
     const capacity = tenants.reduce((n, t) => n + capacityOf.get(t)!, 0);
-    const limit = Math.min(capacity, this.config.scheduler.dispatchBatch);
+    const limit = Math.min(
+      capacity,
+      this.contended
+        ? Math.min(CONTENDED_BATCH, this.config.scheduler.dispatchBatch)
+        : this.config.scheduler.dispatchBatch,
+    );
     // Built inside the transaction callback and returned: a deadlock retry starts them over.
     let learned = 0;
     const { placements, failedToRender } = await this.db.tx(async (m) => {
@@ -188,6 +200,7 @@ export class Dispatcher {
         );
         if (rows.length > 0) queues.set(tenant, rows);
       }
+      this.contended = queues.size > 1;
       if (queues.size === 0) return { placements, failedToRender };
       const claimed = [...queues.values()].flat();
       const runIds = [...new Set(claimed.map((t) => t.runId))];
