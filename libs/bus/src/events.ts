@@ -89,6 +89,8 @@ export interface RunFinished {
   state: string;
   /** How the run was started (`cron`, `manual`, `dependency`, ...), so consumers skip what is not theirs. */
   triggerType?: string;
+  /** The job version the run is pinned to (in the event, not the in-process hook payload). */
+  jobVersionId?: string;
 }
 
 /**

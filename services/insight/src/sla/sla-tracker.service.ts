@@ -97,12 +97,15 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe(topic('run-events'), CONSUMER, async (e) => {
-      const p = e.payload as { tenantId?: string; runId?: string };
+      const p = e.payload as { tenantId?: string; runId?: string; jobVersionId?: string };
       if (!p.tenantId || !p.runId) return;
-      if (e.type === 'run.created') await this.track(p.tenantId, p.runId);
-      else if (e.type === 'run.finished') await this.due(p.tenantId, p.runId);
+      // Most jobs declare no deadline: their runs cost no statement here once their version is known.
+      if (p.jobVersionId && !(await this.declaresDeadlines(p.tenantId, p.jobVersionId))) return;
+      let changed: boolean;
+      if (e.type === 'run.created') changed = await this.track(p.tenantId, p.runId);
+      else if (e.type === 'run.finished') changed = await this.due(p.tenantId, p.runId);
       else return;
-      this.wake();
+      if (changed) this.wake();
     });
     this.loop.start();
   }
@@ -111,14 +114,27 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     return this.loop.stop();
   }
 
-  /** Starts tracking a new run when its job version declares an SLA (idempotent). */
-  async track(tenantId: string, runId: string): Promise<void> {
+  /** Job versions (immutable) by whether they declare deadlines. */
+  private readonly deadlines = new BoundedCache<string, boolean>(10_000);
+
+  /** Whether the job version declares an SLA or a task's maxDuration (read once per version). */
+  private async declaresDeadlines(tenantId: string, versionId: string): Promise<boolean> {
+    const known = this.deadlines.get(versionId);
+    if (known !== undefined) return known;
+    const v = await scoped(this.db.manager, { tenantId }).findOne(JobVersionEntity, { where: { id: versionId } });
+    const has = !!v && hasDeadlines(v.definition as JobDefinition);
+    if (v) this.deadlines.set(versionId, has);
+    return has;
+  }
+
+  /** Starts tracking a new run when its job version declares an SLA (idempotent); whether it did. */
+  async track(tenantId: string, runId: string): Promise<boolean> {
     const data = scoped(this.db.manager, { tenantId });
     const run = await data.findOne(RunEntity, { where: { id: runId } });
-    if (!run) return;
+    if (!run) return false;
     const def = (await data.findOne(JobVersionEntity, { where: { id: run.jobVersionId } }))?.definition as
       JobDefinition | undefined;
-    if (!def || !hasDeadlines(def)) return;
+    if (!def || !hasDeadlines(def)) return false;
     const d = slaDeadlines(def.sla ?? NO_DEADLINES, run.logicalDate, run.startedAt);
     const now = Date.now();
     try {
@@ -144,16 +160,19 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err; // redelivered: tracked already
+      return false;
     }
+    return true;
   }
 
-  /** Asks for a look at the run's SLA now (its run ended). */
-  async due(tenantId: string, runId: string): Promise<void> {
-    await scoped(this.db.manager, { tenantId }).update(
+  /** Asks for a look at the run's SLA now (its run ended); whether it is tracked and undecided. */
+  async due(tenantId: string, runId: string): Promise<boolean> {
+    const affected = await scoped(this.db.manager, { tenantId }).update(
       RunSlaEntity,
       { runId, decidedAt: IsNull() },
       { nextCheckAt: Date.now() },
     );
+    return affected > 0;
   }
 
   /** Evaluates due rows now (then the alarm is armed at the next due one). */

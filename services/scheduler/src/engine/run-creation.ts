@@ -76,7 +76,13 @@ export class RunCreation {
       key: scope.tenantId,
       tenantId: scope.tenantId,
       headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
-      payload: { tenantId: scope.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
+      payload: {
+        tenantId: scope.tenantId,
+        runId: run.id,
+        jobName: run.jobName,
+        jobVersionId: run.jobVersionId,
+        dedupeKey: run.dedupeKey,
+      },
     });
     return { run, created: true };
   }
@@ -203,7 +209,13 @@ export class RunCreation {
         key: run.tenantId,
         tenantId: run.tenantId,
         headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
-        payload: { tenantId: run.tenantId, runId: run.id, jobName: run.jobName, dedupeKey: run.dedupeKey },
+        payload: {
+          tenantId: run.tenantId,
+          runId: run.id,
+          jobName: run.jobName,
+          jobVersionId: run.jobVersionId,
+          dedupeKey: run.dedupeKey,
+        },
       })),
     );
     for (const { run, def } of needAdvance) await this.completion.advance(m, run, def, now);
@@ -260,6 +272,7 @@ export class RunCreation {
         tenantId: run.tenantId,
         runId: next.id,
         jobName: run.jobName,
+        jobVersionId: next.jobVersionId,
         dedupeKey: next.dedupeKey,
         parentRunId: run.id,
       },
