@@ -1,5 +1,12 @@
 import { type EntityManager, In } from 'typeorm';
-import { type Database, OutboxEntity, ProcessedEventEntity, isUniqueViolation, newId } from '@baton/persistence';
+import {
+  type Database,
+  OutboxEntity,
+  ProcessedEventEntity,
+  isUniqueViolation,
+  newId,
+  notifyAfterCommitOf,
+} from '@baton/persistence';
 import { Drainer } from './drainer.js';
 import { type BusEvent, type EventBus, topic } from './events.js';
 
@@ -13,7 +20,17 @@ export interface OutgoingEvent<T = unknown> {
 }
 
 /** Writes an event in the caller's transaction; the relay publishes it after commit. */
+/** Signalled after a commit that wrote outbox rows: the relay of this process drains only then. */
+export const OUTBOX_WRITTEN = 'baton.outbox.written';
+/** Rows written outside a tracked transaction: the next kick drains whatever it is told. */
+let untracked = false;
+
+function written(m: EntityManager): void {
+  if (!notifyAfterCommitOf(m, OUTBOX_WRITTEN)) untracked = true;
+}
+
 export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<string> {
+  written(m);
   const id = newId();
   await m.insert(OutboxEntity, {
     id,
@@ -31,6 +48,8 @@ export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<
 
 /** Several events in one multi-row insert (hot paths that create many runs at once). */
 export async function enqueueEvents(m: EntityManager, events: readonly OutgoingEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  written(m);
   const now = Date.now();
   const rows = events.map((e) => ({
     id: newId(now),
@@ -64,12 +83,16 @@ export interface RelayLogger {
 }
 
 /**
- * Publishes committed outbox rows in order. Woken by `kick()` right after a
- * commit; the interval is only the safety net (e.g. after a crash between
- * commit and publish).
+ * Publishes committed outbox rows in order. Woken right after a commit of
+ * this process that wrote outbox rows (`kick()` after other commits costs
+ * nothing); the interval is only the safety net (e.g. after a crash between
+ * commit and publish, or rows another process left).
  */
 export class OutboxRelay {
   private readonly drainer: Drainer;
+  /** Rows of this process may wait: set by a commit that wrote some, cleared when a drain starts. */
+  private dirty = true;
+  private unlisten: () => void = () => undefined;
 
   constructor(
     private readonly db: Database,
@@ -84,15 +107,21 @@ export class OutboxRelay {
   }
 
   start(): void {
+    this.unlisten = this.db.listen(OUTBOX_WRITTEN, () => {
+      this.dirty = true;
+      this.drainer.kick();
+    });
     this.drainer.start();
   }
 
   stop(): Promise<void> {
+    this.unlisten();
     return this.drainer.stop();
   }
 
+  /** Drains now if a commit of this process wrote rows not drained yet (the safety interval does the rest). */
   kick(): void {
-    this.drainer.kick();
+    if (this.dirty || untracked) this.drainer.kick();
   }
 
   /**
@@ -127,6 +156,8 @@ export class OutboxRelay {
   }
 
   private async drain(): Promise<void> {
+    this.dirty = false;
+    untracked = false;
     if (this.db.dialect === 'mysql') return this.drainLocked();
     const batch = this.opts.batch ?? 200;
     for (;;) {

@@ -28,6 +28,20 @@ export interface FirstTransactionWrite {
 
 const firstTransaction = new AsyncLocalStorage<FirstTransactionWrite>();
 
+/** The Database whose transaction each transactional manager belongs to. */
+const owners = new WeakMap<EntityManager, Database>();
+
+/**
+ * `notifyAfterCommit` for code that holds only the transaction's manager (the
+ * outbox writer): false when `m` is not one of a Database's transactions.
+ */
+export function notifyAfterCommitOf(m: EntityManager, topic: string): boolean {
+  const db = owners.get(m);
+  if (!db) return false;
+  db.notifyAfterCommit(m, topic);
+  return true;
+}
+
 /**
  * Runs `fn`; the first transaction it opens (in any `Database` of the process)
  * also runs `write` before it commits, so that, for example, the audit record
@@ -180,6 +194,7 @@ export class Database {
     const body = async (m: EntityManager) => {
       hooks = [];
       this.commitHooks.set(m, hooks);
+      owners.set(m, this);
       const value = await fn(m);
       if (carry) await carry.write(m);
       return value;
