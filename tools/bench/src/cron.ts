@@ -65,6 +65,9 @@ async function insertTriggers(t: BenchTarget, n: number): Promise<{ ids: string[
       id: newId(),
       name: `bench-tenant-${k}`,
       createdAt: now,
+      state: 'active',
+      stateReason: null,
+      stateChangedAt: null,
     }));
     const groups: string[][] = Array.from({ length: CYCLE_S }, () => []);
     await db.tx(async (m) => {
