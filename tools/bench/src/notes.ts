@@ -6,19 +6,21 @@
  */
 export const NOTES = {
   status:
-    'Written by hand on 2026-12-01 for the run of that day, with what was measured after it. Most speed targets ' +
-    'are not met yet. The machine ran slower that day than on 2026-11-24: the peers of the run lost about 40 % ' +
-    '(grpc-js 48,600 against 78,400 round trips/s, Graphile Worker 2,607 against 4,316 jobs/s, BullMQ 13,733 against ' +
-    '22,314 jobs/s), and Baton lost about as much, so compare Baton with the peers of the same run. The chain, ' +
-    'fan-out and cron paragraphs come from the 2026-11-24 CPU profile; the fleet, fairness and small-runs ones from ' +
-    'statement profiles (`BENCH_QUERY_SHAPES=1`) and short runs since. After this run, a scenario of the production ' +
-    'topology was added (`small-runs-kafka`: MariaDB, Kafka, 2 trigger and 3 scheduler replicas, 6 agents), and the ' +
-    'result path lost a read per task (one read of a run’s tasks serves its results and readiness) and the ' +
-    'outbox round trip of every wake-up of the other replicas. Measured on it the same day, alone on the machine: ' +
-    '1,500 of 1,500 slots fired, run p50 364 ms (target ≤ 500 ms: met), agents 1 / 3 / 2 on the three replicas ' +
-    '(met), 11.3 statements per task (target ≤ 8: not met; it was 11.8 before the two changes) and the machine 1.07 ' +
-    'cores busy (target ≤ 1 of 2: not met; 1.45 before). It is not yet in the tables below: the next full run ' +
-    'includes it.',
+    'Written by hand on 2026-12-01 (evening) for the run of that hour, alone on the machine (its peers ran as fast ' +
+    'as in the morning run: Graphile Worker 2,469 against 2,607 jobs/s, BullMQ 14,064 against 13,733). Most speed ' +
+    'targets are not met yet. Since the morning run: a result batch locks all its runs in one statement and reads ' +
+    'their tasks in one more; a success waiting beside its own ACK is applied with it (one transaction instead of ' +
+    'two for a task that ends at once; an ACK lingers 3 ms for its result); while several tenants have work, a ' +
+    'dispatch transaction and a tenant’s result batch hold at most 100; the outbox relay drains only after commits ' +
+    'that wrote outbox rows; the SLA tracker spends nothing on runs of jobs without deadlines. Effects: small runs ' +
+    'went from 8.5–8.9 to 3.3–3.6 statements per task in one process (run p50 on MariaDB 521 → 279 ms, machine ' +
+    '0.93 → 0.57 cores); fleet +44 % on SQLite and +68 % on MariaDB; fairness on MariaDB: Jain 0.84 → 0.97 (met), ' +
+    'B’s p99 ratio 57× → 40× (on SQLite 10× → 15×: not better); fan-out on SQLite read 283 tasks/s against 351 in ' +
+    'the morning (not profiled yet; check first in the next run). On the production topology (small-runs-kafka) ' +
+    'the full suite’s run read 6.2 statements per task (target ≤ 8: met; was 11.3) but 1.78 cores and run p50 673 ' +
+    'ms, disturbed by the scenario before it; run again alone right after: 6.3 statements per task, run p50 369 ms ' +
+    '(met), agents 1 / 3 / 2 (met), machine 1.23 cores (target ≤ 1: not met). The paragraphs below come from the ' +
+    'profiles of earlier runs; re-check them against these figures.',
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
