@@ -10,6 +10,7 @@ import {
   TenantEntity,
   type TenantState,
   UserEntity,
+  findTenant,
   scoped,
 } from '@baton/persistence';
 import { ProblemException } from '@baton/http';
@@ -183,7 +184,7 @@ export class AuthGuard implements CanActivate {
       throw ProblemException.forbidden(`${TENANT_HEADER}: only platform admins act inside another tenant`);
     }
     // across tenants: a platform admin names the tenant to act in
-    const t = await this.db.manager.findOne(TenantEntity, { where: [{ id: idOrName }, { name: idOrName }] });
+    const t = await findTenant(this.db.manager, idOrName);
     if (!t) throw ProblemException.notFound(`tenant ${idOrName} (${TENANT_HEADER})`);
     if (t.id === p.tenantId) return p;
     return { ...p, tenantId: t.id, actingFrom: p.tenantId };

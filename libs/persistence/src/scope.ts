@@ -9,6 +9,7 @@ import {
   type SelectQueryBuilder,
 } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { TenantEntity } from './entities/index.js';
 
 /**
  * The tenant a query runs for. Tenant-owned data is reached through
@@ -23,6 +24,11 @@ export interface TenantScope {
 }
 
 export const DEFAULT_TENANT_NAME = 'default';
+
+/** A tenant named by its id or its name (platform admins address tenants either way); null when none is. */
+export function findTenant(m: EntityManager, idOrName: string): Promise<TenantEntity | null> {
+  return m.findOne(TenantEntity, { where: [{ id: idOrName }, { name: idOrName }] });
+}
 
 /** A row that belongs to one tenant. */
 export type Owned = ObjectLiteral & { tenantId: string };

@@ -7,6 +7,7 @@ import {
   TenantEntity,
   type TenantState,
   isUniqueViolation,
+  findTenant,
   newId,
   purgeTenantRows,
   scoped,
@@ -101,7 +102,7 @@ export class TenantsService {
   /** A tenant by id or by name; 404 when there is none. */
   private async find(m: EntityManager, idOrName: string): Promise<TenantEntity> {
     // across tenants: platform admins address any tenant
-    const t = await m.findOne(TenantEntity, { where: [{ id: idOrName }, { name: idOrName }] });
+    const t = await findTenant(m, idOrName);
     if (!t) throw ProblemException.notFound(`tenant ${idOrName}`);
     return t;
   }
