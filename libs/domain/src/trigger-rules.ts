@@ -90,21 +90,45 @@ export function resolveReadiness(
   nodes: readonly ReadinessNode[],
   states: Readonly<Record<string, TaskState>>,
 ): Record<string, ReadinessChange> {
-  const byKey = new Map(nodes.map((n) => [n.key, n]));
   const current = new Map<string, TaskState>();
   const stateOf = (key: string): TaskState => current.get(key) ?? states[key] ?? 'pending';
   const changes: Record<string, ReadinessChange> = {};
 
-  for (const key of topologicalOrder(nodes)) {
+  for (const { key, rule, upstream } of readinessPlan(nodes)) {
     if (stateOf(key) !== 'pending') continue;
-    const node = byKey.get(key)!;
-    const decision = evaluateTriggerRule(node.triggerRule, [...new Set(node.dependsOn)].map(stateOf));
+    const decision = evaluateTriggerRule(rule, upstream.map(stateOf));
     if (decision === 'wait') continue;
     const next: ReadinessChange = decision === 'run' ? 'queued' : decision === 'skip' ? 'skipped' : 'upstream_failed';
     current.set(key, next);
     changes[key] = next;
   }
   return changes;
+}
+
+interface PlannedNode {
+  key: string;
+  rule: TriggerRule;
+  upstream: readonly string[];
+}
+
+/**
+ * The nodes in topological order with their distinct upstream keys, worked out
+ * once per definition: readiness is decided after every result batch, and a
+ * run may hold 10,000 tasks. Definitions are not changed once built.
+ */
+const plans = new WeakMap<readonly ReadinessNode[], readonly PlannedNode[]>();
+
+function readinessPlan(nodes: readonly ReadinessNode[]): readonly PlannedNode[] {
+  let plan = plans.get(nodes);
+  if (!plan) {
+    const byKey = new Map(nodes.map((n) => [n.key, n]));
+    plan = topologicalOrder(nodes).map((key) => {
+      const n = byKey.get(key)!;
+      return { key, rule: n.triggerRule, upstream: [...new Set(n.dependsOn)] };
+    });
+    plans.set(nodes, plan);
+  }
+  return plan;
 }
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed';

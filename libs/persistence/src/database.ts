@@ -8,6 +8,7 @@ import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity
 import { TenantQuotaEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
 import { AlertChannelEntity, AlertDeliveryEntity, AlertRuleEntity } from './entities/alert.js';
+import { describeTenantIndexes } from './sqlite-planner.js';
 import { SecretEntity } from './entities/secret.js';
 import { ENTITIES as CORE_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -146,6 +147,7 @@ export class Database {
       }
     }
     const done = await this.dataSource.runMigrations({ transaction: 'each' });
+    await describeTenantIndexes(this.dataSource);
     return done.map((m) => m.name);
   }
 

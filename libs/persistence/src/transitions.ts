@@ -202,6 +202,17 @@ export class TransitionStore {
   }
 
   /**
+   * Moves a run's task epoch: said by whoever settled or decided tasks of a
+   * large run, so a scheduler that remembers the run's task states knows they
+   * are old (checked under the run's lock). Not a state: nothing to check.
+   */
+  async touchTaskEpoch(m: EntityManager, scope: TenantScope, runId: string): Promise<void> {
+    await this.write(m, RunEntity, { taskEpoch: () => 'task_epoch + 1' }, (q) =>
+      q.where('tenant_id = :tenant AND id = :id', { tenant: scope.tenantId, id: runId }),
+    );
+  }
+
+  /**
    * The dispatcher's batch in one statement: each queued task becomes
    * assigned to its own new attempt; a compensation keeps its state and only
    * gets the attempt. Returns how many rows took their attempt.

@@ -120,6 +120,8 @@ export class RunEntity {
   @Column('varchar', { length: 36, nullable: true }) parentRunId!: string | null;
   /** W3C traceparent of the run (the root span of its trace). */
   @Column('varchar', { length: 55, nullable: true }) traceparent!: string | null;
+  /** Moves with every readiness change of a large run's tasks (see Completion's task-state memory). */
+  @Column('int', { default: 0 }) taskEpoch!: number;
 }
 
 @Entity('task_runs')

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttemptEntity, RunEntity, TaskRunEntity } from '@baton/persistence';
 import { engineFixture } from '../../test/engine-fixture.js';
+import { LARGE_RUN } from './completion.js';
 
 type Fixture = Awaited<ReturnType<typeof engineFixture>>;
 
@@ -20,6 +21,15 @@ describe('Completion: results move tasks, readiness decides what runs next, the 
     await f.job({
       name: 'flaky',
       tasks: [{ key: 'a', type: 'noop', retry: { maxAttempts: 2, backoff: 'fixed', delay: '1h' } }],
+    });
+    const middle = Array.from({ length: LARGE_RUN }, (_, i) => `m${i}`);
+    await f.job({
+      name: 'wide',
+      tasks: [
+        { key: 'root', type: 'noop' },
+        ...middle.map((key) => ({ key, type: 'noop', dependsOn: ['root'] })),
+        { key: 'join', type: 'noop', dependsOn: middle },
+      ],
     });
     await f.job({
       name: 'fragile',
@@ -157,6 +167,87 @@ describe('Completion: results move tasks, readiness decides what runs next, the 
     expect((await f.tasks(run.id)).a).toBe('succeeded');
     const unknown = await f.finish('01900000-0000-7000-8000-000000000000', { state: 'succeeded' });
     expect(unknown.dispositions.get('01900000-0000-7000-8000-000000000000')).toMatchObject({ rejection: 'unknown' });
+  });
+
+  describe('a large run is remembered between batches, checked by its task epoch under the run lock', () => {
+    const middle = Array.from({ length: LARGE_RUN }, (_, i) => `m${i}`);
+    const succeed = (ids: Record<string, string>, keys: readonly string[]) =>
+      f.db.tx((m) =>
+        f.completion.finishAttempts(
+          m,
+          keys.map((k) => ({
+            attemptId: ids[k]!,
+            tenantId: f.scope.tenantId,
+            result: { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at: Date.now() },
+          })),
+        ),
+      );
+    const epoch = async (runId: string) =>
+      (await f.db.manager.findOneByOrFail(RunEntity, { tenantId: f.scope.tenantId, id: runId })).taskEpoch;
+    /** A run whose root and first half of the middle succeeded (two batches: the second one is remembered). */
+    const halfDone = async () => {
+      const run = await f.start('wide');
+      await f.finish((await f.startTasks(run.id, ['root'])).root!, { state: 'succeeded' });
+      const ids = await f.startTasks(run.id, middle);
+      await succeed(ids, middle.slice(0, 50));
+      return { run, ids };
+    };
+
+    it('moves the epoch with each batch and decides the join from what it remembers plus the batch', async () => {
+      const { run, ids } = await halfDone();
+      const before = await epoch(run.id);
+      expect(before).toBeGreaterThan(0);
+      await succeed(ids, middle.slice(50, -1));
+      expect(await epoch(run.id)).toBe(before + 1);
+      expect((await f.tasks(run.id)).join).toBe('pending');
+      await succeed(ids, middle.slice(-1));
+      expect((await f.tasks(run.id)).join).toBe('queued');
+      await f.finish((await f.startTasks(run.id, ['join'])).join!, { state: 'succeeded' });
+      expect(await f.runState(run.id)).toBe('succeeded');
+    });
+
+    it('believes what it remembers while the epoch stands (the contract: writers of a large run move it)', async () => {
+      const { run, ids } = await halfDone();
+      // A writer that does not keep the contract: the last middle task ends without moving the epoch.
+      await f.db.tx((m) =>
+        f.r.moves.tasks(m, f.scope, { runId: run.id, keys: [middle.at(-1)!] }, ['running'], 'cancelled', {}),
+      );
+      await succeed(ids, middle.slice(50, -1));
+      expect((await f.tasks(run.id)).join).toBe('pending');
+    });
+
+    it('reads the run again once another writer moved its epoch (an operator marking a task)', async () => {
+      const { run, ids } = await halfDone();
+      const before = await epoch(run.id);
+      await f.db.tx(async (m) =>
+        f.operator.markTask(m, (await f.r.lockRun(m, f.scope, run.id))!, middle.at(-1)!, 'succeeded', Date.now()),
+      );
+      expect(await epoch(run.id)).toBe(before + 1);
+      await succeed(ids, middle.slice(50, -1));
+      expect((await f.tasks(run.id)).join).toBe('queued');
+    });
+
+    it('forgets what a rolled-back batch did', async () => {
+      const { run, ids } = await halfDone();
+      await expect(
+        f.db.tx(async (m) => {
+          await f.completion.finishAttempts(
+            m,
+            middle.slice(50).map((k) => ({
+              attemptId: ids[k]!,
+              tenantId: f.scope.tenantId,
+              result: { state: 'succeeded' as const, exitCode: 0, error: null, output: null, at: Date.now() },
+            })),
+          );
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect((await f.tasks(run.id)).join).toBe('pending');
+      await succeed(ids, middle.slice(50, -1));
+      expect((await f.tasks(run.id)).join).toBe('pending');
+      await succeed(ids, middle.slice(-1));
+      expect((await f.tasks(run.id)).join).toBe('queued');
+    });
   });
 
   it('runs the registered run-finish hooks in the transaction that ends the run, once, after its state moved', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import {
+  BoundedCache,
   type JobDefinition,
   type TaskState,
   canTransition,
@@ -20,6 +21,20 @@ import { outputsOf } from './task-renderer.js';
 import { PeerWakeups } from './peer-wakeups.js';
 
 /**
+ * Runs of at least this many tasks are remembered between result batches: their
+ * readiness states stay in memory, checked against the run's `taskEpoch` under
+ * its lock, so a batch reads only its own tasks instead of all of a run's
+ * (a fan-out of 10,000 read 10,000 rows for every batch of results).
+ */
+export const LARGE_RUN = 100;
+
+/** A large run's readiness states (`lost` counted as running) as of its task epoch. */
+interface Remembered {
+  epoch: number;
+  states: Record<string, TaskState>;
+}
+
+/**
  * Completion and readiness: attempts' ends (agents' results and the timers'
  * verdicts) move their tasks, readiness decides what runs next, and a run
  * ends by the leaf rule, starting the next run its job has waiting. Work on
@@ -27,6 +42,9 @@ import { PeerWakeups } from './peer-wakeups.js';
  */
 @Injectable()
 export class Completion {
+  /** Taken out while a transaction works on the run, put back after its commit: a rollback forgets it. */
+  private readonly remembered = new BoundedCache<string, Remembered>(64);
+
   constructor(
     private readonly r: EngineResources,
     private readonly compensation: Compensation,
@@ -77,7 +95,33 @@ export class Completion {
     // The batch's runs are locked in one statement and their tasks read in one more (each read serves the
     // results and then readiness, kept current as tasks move), whatever the number of runs.
     const runs = new Map((await this.r.lockRuns(m, tenants, [...byRun.keys()])).map((r) => [r.id, r]));
-    const tasksOf = await runTasks(m, tenants, [...runs.keys()]);
+    const defs = new Map<string, JobDefinition>();
+    for (const run of runs.values()) defs.set(run.id, await this.r.definition(m, run));
+    // A large run remembered as of its current epoch reads only the tasks of this batch's attempts.
+    const remembered = new Map<string, Remembered>();
+    for (const run of runs.values()) {
+      const known = defs.get(run.id)!.tasks.length >= LARGE_RUN ? this.remembered.get(run.id) : undefined;
+      this.remembered.delete(run.id);
+      if (known && known.epoch === run.taskEpoch) remembered.set(run.id, known);
+    }
+    const tasksOf = await runTasks(
+      m,
+      tenants,
+      [...runs.keys()].filter((id) => !remembered.has(id)),
+    );
+    if (remembered.size > 0) {
+      const taskIds = [...byRun.entries()]
+        .filter(([runId]) => remembered.has(runId))
+        .flatMap(([, list]) => list.map((x) => x.attempt.taskRunId));
+      for (const [runId, part] of await tasksById(m, tenants, [...new Set(taskIds)])) {
+        tasksOf.set(runId, { ...part, states: remembered.get(runId)!.states });
+      }
+      for (const runId of remembered.keys()) {
+        if (!tasksOf.has(runId))
+          tasksOf.set(runId, { byId: new Map(), stale: false, states: remembered.get(runId)!.states });
+      }
+    }
+    for (const run of runs.values()) tasksOf.get(run.id)!.epoch = run.taskEpoch;
     const handled = new Set<string>();
     const succeeded = await this.applySuccesses(m, runs, byRun, tasksOf, handled, fx);
     for (const runId of [...byRun.keys()].sort()) {
@@ -86,7 +130,7 @@ export class Completion {
         for (const { attempt } of byRun.get(runId)!) fx.dispositions.set(attempt.id, stale('the run is gone'));
         continue;
       }
-      const def = await this.r.definition(m, run);
+      const def = defs.get(runId)!;
       const list = byRun.get(runId)!;
       const tasks = tasksOf.get(runId)!;
       let at = 0;
@@ -96,7 +140,12 @@ export class Completion {
         if (handled.has(attempt.id)) continue;
         if (await this.applyResult(m, run, def, attempt, result, tasks, fx)) advance = true;
       }
-      if (advance) await this.advance(m, run, def, at, fx, tasks.stale ? undefined : tasks);
+      if (advance) await this.advance(m, run, def, at, fx, tasks);
+      else if (tasks.states && !tasks.stale) {
+        // Nothing settled (retries, stale results): what is remembered still holds, at the same epoch.
+        const same = { epoch: run.taskEpoch, states: tasks.states };
+        this.r.db.afterCommit(m, () => this.remembered.set(runId, same));
+      }
     }
     return fx;
   }
@@ -378,10 +427,11 @@ export class Completion {
     fx: Effects = noEffects(),
     known?: RunTasks,
   ): Promise<Effects> {
-    const states: Record<string, TaskState> = {};
-    for (const t of (known ?? (await runTasks(m, [run.tenantId], [run.id])).get(run.id)!).byId.values()) {
-      states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
-    }
+    const large = def.tasks.length >= LARGE_RUN;
+    const tasks = known && !known.stale ? known : (await runTasks(m, [run.tenantId], [run.id])).get(run.id)!;
+    // Remembered states hold every task; this batch's own tasks are read afresh and moved since.
+    const states: Record<string, TaskState> = tasks.states ?? {};
+    for (const t of tasks.byId.values()) states[t.taskKey] = t.state === 'lost' ? 'running' : t.state;
     let outputs: Promise<Record<string, unknown>> | null = null;
     const loadOutputs = () =>
       (outputs ??= scoped(m, run)
@@ -431,6 +481,16 @@ export class Completion {
     // Other replicas' agents may be the ones free to take the new work.
     if (fx.queued) this.r.db.afterCommit(m, this.peers.wake);
     const outcome = runOutcome(def.tasks, states);
+    if (large) {
+      // Whoever settles or decides a large run's tasks moves its epoch, so what anyone remembers of it is
+      // known to be old. Remembered again only when the run was locked here at a known epoch and stays running.
+      await this.r.moves.touchTaskEpoch(m, run, run.id);
+      this.remembered.delete(run.id);
+      if (known?.epoch !== undefined && outcome === 'running' && run.state === 'running') {
+        const next = { epoch: known.epoch + 1, states };
+        this.r.db.afterCommit(m, () => this.remembered.set(run.id, next));
+      }
+    }
     if (outcome === 'running' || run.state !== 'running') return fx;
     if (outcome === 'failed' && (await this.compensation.start(m, run, def, states, now, fx))) return fx;
     await this.finishRun(m, run, outcome, now, fx);
@@ -515,6 +575,13 @@ export interface RunTasks {
   >;
   /** Something moved tasks this read does not know of: read them again before deciding readiness. */
   stale: boolean;
+  /**
+   * A large run's remembered readiness states of all its tasks (then `byId` holds only the batch's own
+   * tasks, read afresh); absent when `byId` holds every task.
+   */
+  states?: Record<string, TaskState>;
+  /** The run's task epoch, when the run was locked in this transaction. */
+  epoch?: number;
 }
 
 /** The tasks of the runs, by run, read in one statement per 500 runs. */
@@ -547,6 +614,34 @@ async function runTasks(
         currentAttemptId: t.current_attempt_id,
         attemptsUsed: Number(t.attempts_used),
       });
+    }
+  }
+  return out;
+}
+
+/** Tasks by id (a batch's own tasks of remembered large runs), by run, in one statement per 500. */
+async function tasksById(
+  m: EntityManager,
+  tenantIds: readonly string[],
+  ids: readonly string[],
+): Promise<Map<string, RunTasks>> {
+  const out = new Map<string, RunTasks>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const part = ids.slice(i, i + 500);
+    const rows = await scopedTo(m, tenantIds).find(TaskRunEntity, {
+      where: { id: In(part) },
+      select: { id: true, runId: true, taskKey: true, state: true, currentAttemptId: true, attemptsUsed: true },
+    });
+    for (const t of rows) {
+      const tasks = out.get(t.runId) ?? { byId: new Map(), stale: false };
+      tasks.byId.set(t.id, {
+        id: t.id,
+        taskKey: t.taskKey,
+        state: t.state,
+        currentAttemptId: t.currentAttemptId,
+        attemptsUsed: t.attemptsUsed,
+      });
+      out.set(t.runId, tasks);
     }
   }
   return out;

@@ -207,7 +207,13 @@ export class Dispatcher {
       const batch = scopedTo(m, [...queues.keys()]);
       const runs = await batch.query(RunEntity, 'r').andWhereInIds(runIds).getMany();
       const runById = new Map(runs.map((r) => [r.id, r]));
-      const active = await this.activeTasks(batch, runIds);
+      // Active tasks are counted only for runs whose job limits them (a count reads the run's task index).
+      const limited: string[] = [];
+      for (const r of runs) {
+        const def = (await this.defs.get(m, r.tenantId, r.jobVersionId)) as JobDef;
+        if (def.maxActiveTasks !== null && def.maxActiveTasks !== undefined) limited.push(r.id);
+      }
+      const active = limited.length > 0 ? await this.activeTasks(batch, limited) : new Map<string, number>();
       // Pools the claimed tasks draw on, per tenant, with the slots in use (placements below add to them).
       const pools = new Map<string, { slots: number; used: number }>();
       for (const [tenant, rows] of queues) {

@@ -66,6 +66,7 @@ export class RunCreation {
       backfillId: input.backfillId ?? null,
       parentRunId: null,
       traceparent: childTraceparent(input.traceparent),
+      taskEpoch: 0,
     };
     await scoped(m, scope).insert(RunEntity, run as never);
     await this.insertTasks(m, run, def, new Map(), now);
@@ -166,6 +167,7 @@ export class RunCreation {
         backfillId: input.backfillId ?? null,
         parentRunId: null,
         traceparent: childTraceparent(input.traceparent),
+        taskEpoch: 0,
       };
       out.set(k(tenantId, input.dedupeKey), run);
       runs.push(run);
@@ -258,6 +260,7 @@ export class RunCreation {
       finishedAt: null,
       parentRunId: run.id,
       traceparent: childTraceparent(run.traceparent),
+      taskEpoch: 0,
     };
     await scoped(m, run).insert(RunEntity, next as never);
     await this.insertTasks(m, next, def, carried, now);
