@@ -21,6 +21,7 @@ import {
   type TaskSpec,
 } from '@baton/proto';
 import { startAgent } from './index.js';
+import { readJournalSync } from './journal.js';
 import type { AgentHandle, AgentLogger, AgentOptions } from './index.js';
 
 // ---------------------------------------------------------------- scripted gateway (real grpc-js server)
@@ -314,6 +315,8 @@ function captureLogger(lines: LogLine[]): AgentLogger {
 describe('agent', () => {
   let gw: Gateway;
   let workDir: string;
+  /** The result the agent's journal holds for the attempt, if any. */
+  const journaled = (attemptId: string) => readJournalSync(join(workDir, 'journal')).results.get(attemptId);
   let agents: AgentHandle[];
   let logs: LogLine[];
 
@@ -400,16 +403,14 @@ describe('agent', () => {
     const order = s.messages.map((m) => m.msg?.$case);
     expect(order.lastIndexOf('logChunk')).toBeLessThan(order.indexOf('result'));
 
-    const journalFile = join(workDir, 'journal', 'att-1.json');
-    expect(existsSync(journalFile)).toBe(true);
-    expect((JSON.parse(readFileSync(journalFile, 'utf8')) as Result).status).toBe(Result_Status.SUCCEEDED);
+    expect(journaled('att-1')?.status).toBe(Result_Status.SUCCEEDED);
 
     // A duplicate Assign is only re-acknowledged.
     s.assign('att-1', { command: 'echo again' });
     await until(() => s.all('ack').filter((x) => x.attemptId === 'att-1').length === 2, 2000, 'second ack');
 
     s.ack('att-1');
-    await until(() => !existsSync(journalFile), 2000, 'journal removal');
+    await until(() => !journaled('att-1'), 2000, 'journal removal');
     await sleep(100);
     expect(s.all('result')).toHaveLength(1);
     expect(s.logText('att-1')).not.toContain('again');
@@ -439,13 +440,12 @@ describe('agent', () => {
     expect(s.all('ack').map((x) => x.attemptId)).toEqual(['att-fresh']);
     expect(s.all('logChunk').filter((c) => c.attemptId === 'att-late')).toEqual([]);
 
-    const journalFile = join(workDir, 'journal', 'att-fresh.json');
-    expect(existsSync(journalFile)).toBe(true);
+    expect(journaled('att-fresh')).toBeDefined();
     s.send({
       $case: 'resultAck',
       value: { attemptId: 'att-fresh', accepted: false, rejection: ResultAck_Rejection.STALE, detail: 'already lost' },
     });
-    await until(() => !existsSync(journalFile), 2000, 'journal removal after a rejection');
+    await until(() => !journaled('att-fresh'), 2000, 'journal removal after a rejection');
   });
 
   it('masks the secret values of the Assign in logs, output and error, also split across chunks', async () => {
@@ -549,10 +549,9 @@ describe('agent', () => {
     s3.welcome();
     const r3 = await s3.next('result', (x) => x.attemptId === 'att-4');
     expect(r3).toEqual(r2);
-    const journalFile = join(workDir, 'journal', 'att-4.json');
-    expect(existsSync(journalFile)).toBe(true);
+    expect(journaled('att-4')).toBeDefined();
     s3.ack('att-4');
-    await until(() => !existsSync(journalFile), 2000, 'journal removal');
+    await until(() => !journaled('att-4'), 2000, 'journal removal');
   });
 
   it('buffers logs produced while disconnected and sends them before the result', async () => {
@@ -691,7 +690,7 @@ describe('agent', () => {
     await s2.next('heartbeat', (h) => h.runningAttemptIds.length === 0 && h.freeSlots === 2, 3000);
     await sleep(100);
     expect(s2.all('result')).toHaveLength(0);
-    expect(existsSync(join(workDir, 'journal', 'att-rej.json'))).toBe(false);
+    expect(journaled('att-rej')).toBeUndefined();
   });
 
   it('delivers results journaled by an earlier agent process after the first Welcome', async () => {
@@ -715,8 +714,11 @@ describe('agent', () => {
     s.welcome();
     expect(await s.next('result')).toEqual(old);
     expect(existsSync(join(workDir, 'journal', '.att-x.1234.tmp'))).toBe(false);
+    // Taken over into the journal's file.
+    expect(existsSync(join(workDir, 'journal', 'att-old.json'))).toBe(false);
+    expect(journaled('att-old')).toEqual(old);
     s.ack('att-old');
-    await until(() => !existsSync(join(workDir, 'journal', 'att-old.json')), 2000, 'journal removal');
+    await until(() => !journaled('att-old'), 2000, 'journal removal');
   });
 
   it('runs http tasks', async () => {
@@ -1062,7 +1064,6 @@ describe('agent', () => {
     await until(() => !isAlive(pid), 2000, 'task to die');
     await s.waitClosed();
     // Its result waits in the journal for the next agent process.
-    const r = JSON.parse(readFileSync(join(workDir, 'journal', 'att-stop.json'), 'utf8')) as Result;
-    expect(r.status).toBe(Result_Status.FAILED);
+    expect(journaled('att-stop')?.status).toBe(Result_Status.FAILED);
   });
 });

@@ -199,6 +199,7 @@ class Agent implements AgentHandle {
       if (call) await closeCall(call, CLOSE_GRACE_MS);
       this.client?.close();
       this.client = null;
+      await this.journal.close().catch(() => undefined);
       for (const w of this.waiters.splice(0)) w.reject(new Error('agent stopped'));
       this.log.info('agent stopped');
     })();
@@ -584,7 +585,9 @@ class Agent implements AgentHandle {
     this.remember(id);
     this.journal
       .remove(id)
-      .catch((err: unknown) => this.log.warn('could not remove a journal file', { attemptId: id, error: String(err) }));
+      .catch((err: unknown) =>
+        this.log.warn('could not record an acknowledgement in the journal', { attemptId: id, error: String(err) }),
+      );
   }
 
   private onDrainRequest(call: Call, d: Drain): void {
