@@ -1,26 +1,26 @@
 /**
  * The "what limits it" paragraphs of docs/benchmarks.md, written by hand from
- * the CPU meter, a CPU profile of the platform (`--cpu-prof DIR`, fan-out of
- * 5,000 on MariaDB) and the code, on 2026-11-24 after results, dispatch,
- * readiness and run creation were batched; re-check them when the numbers move.
+ * the CPU meter, CPU profiles of the platform (`--cpu-prof DIR`) and of the
+ * agents, and the code; fan-out and fleet re-profiled on 2026-12-01 (night),
+ * the others earlier: re-check them when the numbers move.
  */
 export const NOTES = {
   status:
-    'Written by hand on 2026-12-01 (evening) for the run of that hour, alone on the machine (its peers ran as fast ' +
-    'as in the morning run: Graphile Worker 2,469 against 2,607 jobs/s, BullMQ 14,064 against 13,733). Most speed ' +
-    'targets are not met yet. Since the morning run: a result batch locks all its runs in one statement and reads ' +
-    'their tasks in one more; a success waiting beside its own ACK is applied with it (one transaction instead of ' +
-    'two for a task that ends at once; an ACK lingers 3 ms for its result); while several tenants have work, a ' +
-    'dispatch transaction and a tenant’s result batch hold at most 100; the outbox relay drains only after commits ' +
-    'that wrote outbox rows; the SLA tracker spends nothing on runs of jobs without deadlines. Effects: small runs ' +
-    'went from 8.5–8.9 to 3.3–3.6 statements per task in one process (run p50 on MariaDB 521 → 279 ms, machine ' +
-    '0.93 → 0.57 cores); fleet +44 % on SQLite and +68 % on MariaDB; fairness on MariaDB: Jain 0.84 → 0.97 (met), ' +
-    'B’s p99 ratio 57× → 40× (on SQLite 10× → 15×: not better); fan-out on SQLite read 283 tasks/s against 351 in ' +
-    'the morning (not profiled yet; check first in the next run). On the production topology (small-runs-kafka) ' +
-    'the full suite’s run read 6.2 statements per task (target ≤ 8: met; was 11.3) but 1.78 cores and run p50 673 ' +
-    'ms, disturbed by the scenario before it; run again alone right after: 6.3 statements per task, run p50 369 ms ' +
-    '(met), agents 1 / 3 / 2 (met), machine 1.23 cores (target ≤ 1: not met). The paragraphs below come from the ' +
-    'profiles of earlier runs; re-check them against these figures.',
+    'Written by hand on 2026-12-01 (night) for the run of that hour, alone on the machine (peers as fast as in the ' +
+    'evening: Graphile Worker 3,124 jobs/s, BullMQ 15,837). Most speed targets are not met yet. Since the evening ' +
+    'run, from profiles of the fan-out: (1) a result batch of a large run (100 tasks or more) no longer reads every ' +
+    'task of the run — its readiness states are remembered between batches and checked by a task epoch on the run ' +
+    'row under its lock (the fan-out read 10,000 rows, 22 ms, per batch); readiness plans are worked out once per ' +
+    'definition; (2) SQLite’s planner searched task_runs and runs by their tenant index instead of by primary key ' +
+    'or run_id (it took `tenant_id = ?` as selective): statistics rows now describe the tenant indexes, so every ' +
+    'lookup by id and every read of a run’s tasks stopped scanning the tenant’s rows (chain on SQLite 0.25 → 0.17 ' +
+    's); (3) the agent journals results in one append-only file instead of a file per attempt (agents’ CPU in the ' +
+    'fan-out 0.8 → 0.28 cores). Effects against the evening run: fan-out on SQLite 283 → 1,554 tasks/s, on MariaDB ' +
+    '728 → 1,373, on Kafka 648 → 1,085; fleet 810 → 1,126 (SQLite) and 693 → 818 (MariaDB); chain on MariaDB 0.65 → ' +
+    '0.43 s; cron p99 577 / 514 → 455 / 456 ms; fairness: B’s p99 ratio 15× → 9.2× (SQLite) and 40× → 6.6× ' +
+    '(MariaDB), Jain met on both. The production topology (small-runs-kafka) read 6.2 statements per task (met), ' +
+    'run p50 471 ms (met), machine 1.59 cores (not met: the other engineers’ work had started on the machine when ' +
+    'it ran; 1.23 alone in the evening).',
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
@@ -31,16 +31,15 @@ export const NOTES = {
     'statement is a network round trip through TypeORM and mysql2, about ten per transition plus two commits, hence ' +
     'a few ms p50 and a p99 that follows the database.',
   fanout:
-    'Round trips and the single event loop, not one hot spot. Results from all agent streams are applied in one ' +
-    'transaction per flush (successes of a run written with two statements, the run advanced once per batch), the ' +
-    'dispatcher claims and assigns up to 500 tasks per transaction, and readiness reads only task keys and states. ' +
-    'On MariaDB the platform uses well under one core and its profile is about one third idle; the top self time is ' +
-    'socket writes, TypeORM parameter handling, GC and serving the bench’s own polls of the 10,000-task run: one ' +
-    'flush and one dispatch transaction are in flight at a time, each waiting on its round trips in turn. The two ' +
-    'agent processes take a large share of the 2 cores for 10,000 noop tasks (gRPC, journal file per result). On ' +
-    'SQLite the single Node thread is saturated by TypeORM and better-sqlite3 work. The dispatch latency is mostly ' +
-    'queueing for a free slot (1,000 slots, 10,000 ready tasks). Levers: several result transactions in flight for ' +
-    'different runs, prepared statements instead of the query builder on the hot path, batched results per agent.',
+    'CPU of one event loop on SQLite, round trips on MariaDB. Profiled (night run): on SQLite the platform uses ' +
+    'one core; its statements take under a third of it and the rest is TypeORM building queries (parameter ' +
+    'handling, alias replacement), protobuf encoding of Assigns, task rendering and the GC. The largest single ' +
+    'statements are the dispatcher’s claim, the ACK’s attempt and task updates and the COMMITs. On MariaDB the ' +
+    'platform is about half idle, waiting on its round trips: one result flush and one dispatch transaction in ' +
+    'flight at a time, each a sequence of statements. The agents now take about 0.3 cores for 1,500 noop tasks a ' +
+    'second (gRPC and their journal). Dispatch latency is mostly queueing for a free slot (1,000 slots, 10,000 ready ' +
+    'tasks). Levers: prepared statements instead of the query builder on the claim/ACK/result path, several result ' +
+    'transactions in flight for different runs on MariaDB, ACK and start written in the claim’s statement shape.',
   fanoutKafka:
     'Both replicas work (see tasks per agent process): a claim locks only its batch plus a margin, so the other ' +
     'replica — woken through Kafka and by its sweep — finds queued rows to take. It is slower than one standalone ' +
@@ -62,11 +61,12 @@ export const NOTES = {
     'task transition and per batch. Graphile Worker’s throughput varies between runs on this machine (PostgreSQL ' +
     'shares the 2 cores with everything else); the ratios use the figure from the same run as the Baton numbers.',
   fleet:
-    'Not profiled yet. The same single-flight pipeline as fan-out — one result flush and one dispatch transaction ' +
-    'in flight at a time per process — with 1,000 runs in flight: a result batch locks and reads each of its runs ' +
-    'once, so it costs one run lock and one read of the run’s tasks per run in the batch, where fan-out’s 10,000 ' +
-    'tasks share one run. Levers: as for fan-out, several result transactions in flight for different runs, and ' +
-    'prepared statements on the hot path.',
+    'The same single-flight pipeline as fan-out — one result flush and one dispatch transaction in flight at a ' +
+    'time per process — with 1,000 runs in flight: runs of 10 tasks are below the size that is remembered between ' +
+    'batches, so a result batch locks and reads each of its runs (now by run_id on SQLite too). Since the evening ' +
+    'the agents cost a third of what they did (one journal file), which freed CPU for the platform on this 2-core ' +
+    'machine. Levers: as for fan-out, prepared statements on the hot path and several result transactions in ' +
+    'flight for different runs.',
   fairness:
     'B’s tasks share the dispatcher and the result queue with the flood. Each process runs one dispatch ' +
     'transaction at a time (up to 500 tasks placed) and applies agents’ results in one transaction per tenant ' +
