@@ -112,25 +112,23 @@ export class TransitionStore {
     let moved = 0;
     if ('runId' in sel) {
       for (let i = 0; i < sel.keys.length; i += CHUNK) {
-        moved += await this.write(m, TaskRunEntity, values, (q) =>
-          q
-            .where('tenant_id = :tenant AND run_id = :run', { tenant: scope.tenantId, run: sel.runId })
-            .andWhere('task_key IN (:...keys)', { keys: sel.keys.slice(i, i + CHUNK) })
-            .andWhere('state IN (:...from)', { from }),
-        );
+        moved += await this.write(m, TaskRunEntity, values, scope, [
+          ['run_id', [sel.runId]],
+          ['task_key', sel.keys.slice(i, i + CHUNK)],
+          ['state', from],
+        ]);
       }
       return moved;
     }
     const current = sel.currentAttemptId;
     for (let i = 0; i < sel.ids.length; i += CHUNK) {
-      moved += await this.write(m, TaskRunEntity, values, (q) => {
-        q.where('tenant_id = :tenant', { tenant: scope.tenantId })
-          .andWhere('id IN (:...ids)', { ids: sel.ids.slice(i, i + CHUNK) })
-          .andWhere('state IN (:...from)', { from });
-        if (typeof current === 'string') q.andWhere('current_attempt_id = :cur', { cur: current });
-        else if (current) q.andWhere('current_attempt_id IN (:...cur)', { cur: current });
-        return q;
-      });
+      moved += await this.write(m, TaskRunEntity, values, scope, [
+        ['id', sel.ids.slice(i, i + CHUNK)],
+        ['state', from],
+        ...(current === undefined
+          ? []
+          : ([['current_attempt_id', typeof current === 'string' ? [current] : current]] as const)),
+      ]);
     }
     return moved;
   }
@@ -169,13 +167,11 @@ export class TransitionStore {
   ): Promise<number> {
     let moved = 0;
     for (let i = 0; i < sel.ids.length; i += CHUNK) {
-      moved += await this.write(m, AttemptEntity, values, (q) => {
-        q.where('tenant_id = :tenant', { tenant: scope.tenantId })
-          .andWhere('id IN (:...ids)', { ids: sel.ids.slice(i, i + CHUNK) })
-          .andWhere('state IN (:...from)', { from });
-        if (sel.agentId !== undefined) q.andWhere('agent_id = :agent', { agent: sel.agentId });
-        return q;
-      });
+      moved += await this.write(m, AttemptEntity, values, scope, [
+        ['id', sel.ids.slice(i, i + CHUNK)],
+        ['state', from],
+        ...(sel.agentId === undefined ? [] : ([['agent_id', [sel.agentId]]] as const)),
+      ]);
     }
     return moved;
   }
@@ -191,12 +187,10 @@ export class TransitionStore {
     check('run', canRunTransition, from, to);
     let moved = 0;
     for (let i = 0; i < ids.length; i += CHUNK) {
-      moved += await this.write(m, RunEntity, { ...patch, state: to }, (q) =>
-        q
-          .where('tenant_id = :tenant', { tenant: scope.tenantId })
-          .andWhere('id IN (:...ids)', { ids: ids.slice(i, i + CHUNK) })
-          .andWhere('state IN (:...from)', { from }),
-      );
+      moved += await this.write(m, RunEntity, { ...patch, state: to }, scope, [
+        ['id', ids.slice(i, i + CHUNK)],
+        ['state', from],
+      ]);
     }
     return this.done(m, moved);
   }
@@ -207,9 +201,7 @@ export class TransitionStore {
    * are old (checked under the run's lock). Not a state: nothing to check.
    */
   async touchTaskEpoch(m: EntityManager, scope: TenantScope, runId: string): Promise<void> {
-    await this.write(m, RunEntity, { taskEpoch: () => 'task_epoch + 1' }, (q) =>
-      q.where('tenant_id = :tenant AND id = :id', { tenant: scope.tenantId, id: runId }),
-    );
+    await this.write(m, RunEntity, { taskEpoch: () => 'task_epoch + 1' }, scope, [['id', [runId]]]);
   }
 
   /**
@@ -242,19 +234,43 @@ export class TransitionStore {
     return this.done(m, moved);
   }
 
+  /**
+   * One UPDATE of the tenant's rows matching every condition (a column in a
+   * list of values), as plain SQL: this is the hot path of every ACK, result
+   * and readiness decision, and the query builder's parameter handling cost
+   * more than the statement. Values are prepared as the driver would (transformers, types);
+   * a function is an SQL expression of the columns (`attempts_used + 1`).
+   */
   private async write<E extends ObjectLiteral>(
     m: EntityManager,
     entity: new () => E,
     values: ObjectLiteral,
-    where: (q: ReturnType<ReturnType<EntityManager['createQueryBuilder']>['update']>) => unknown,
+    scope: TenantScope,
+    where: ReadonlyArray<readonly [string, readonly unknown[]]>,
   ): Promise<number> {
-    const q = m
-      .createQueryBuilder()
-      .update(entity)
-      .set(values as never);
-    where(q);
-    const res = await q.execute();
-    return res.affected ?? 0;
+    const meta = m.connection.getMetadata(entity);
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [property, value] of Object.entries(values)) {
+      if (value === undefined) continue;
+      const column = meta.findColumnWithPropertyName(property);
+      if (!column) throw new Error(`${meta.tableName} has no column for ${property}`);
+      if (typeof value === 'function') {
+        sets.push(`${column.databaseName} = ${(value as () => string)()}`);
+        continue;
+      }
+      sets.push(`${column.databaseName} = ?`);
+      params.push(m.connection.driver.preparePersistentValue(value, column));
+    }
+    if (sets.length === 0) throw new Error(`an update of ${meta.tableName} needs at least one column to set`);
+    const conditions = ['tenant_id = ?'];
+    params.push(scope.tenantId);
+    for (const [column, list] of where) {
+      if (list.length === 0) return 0;
+      conditions.push(list.length === 1 ? `${column} = ?` : `${column} IN (${list.map(() => '?').join(', ')})`);
+      params.push(...list);
+    }
+    return affectedBy(m, `UPDATE ${meta.tableName} SET ${sets.join(', ')} WHERE ${conditions.join(' AND ')}`, params);
   }
 
   private done(m: EntityManager, moved: number): number {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import {
   BoundedCache,
   type JobDefinition,
@@ -66,10 +66,7 @@ export class Completion {
     const attempts = new Map<string, AttemptEntity>();
     const ids = [...new Set(items.map((i) => i.attemptId))];
     const tenants = [...new Set(items.map((i) => i.tenantId))];
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await scopedTo(m, tenants).find(AttemptEntity, { where: { id: In(ids.slice(i, i + 500)) } });
-      for (const a of rows) attempts.set(a.id, a);
-    }
+    for (const a of await scopedTo(m, tenants).byIds(AttemptEntity, ids)) attempts.set(a.id, a);
     const byRun = new Map<string, Array<{ attempt: AttemptEntity; result: FinishInput }>>();
     for (const i of items) {
       const a = attempts.get(i.attemptId);
@@ -172,15 +169,13 @@ export class Completion {
     // One success alone is cheaper on the per-attempt path (its compare-and-set counts it; no second read).
     if (candidates.length < 2) return advanced;
     const tenants = [...new Set(candidates.map((x) => x.attempt.tenantId))];
-    const fresh = new Map<string, AttemptEntity>();
-    for (let i = 0; i < candidates.length; i += 500) {
-      const part = candidates.slice(i, i + 500);
-      const attemptRows = await scopedTo(m, tenants).find(AttemptEntity, {
-        where: { id: In(part.map((x) => x.attempt.id)) },
-        select: { id: true, tenantId: true, state: true },
-      });
-      for (const a of attemptRows) fresh.set(a.id, a);
-    }
+    const fresh = new Map<string, Pick<AttemptEntity, 'id' | 'tenantId' | 'state'>>();
+    const rows = await scopedTo(m, tenants).byIds(
+      AttemptEntity,
+      candidates.map((x) => x.attempt.id),
+      ['tenantId', 'state'],
+    );
+    for (const a of rows) fresh.set(a.id, a);
     // Group by what gets written, so a batch of noop successes is two statements (three when some were
     // never acknowledged: a result applied with its ACK starts the task too).
     const groups = new Map<
@@ -619,30 +614,30 @@ async function runTasks(
   return out;
 }
 
-/** Tasks by id (a batch's own tasks of remembered large runs), by run, in one statement per 500. */
+/** Tasks by id (a batch's own tasks of remembered large runs), by run. */
 async function tasksById(
   m: EntityManager,
   tenantIds: readonly string[],
   ids: readonly string[],
 ): Promise<Map<string, RunTasks>> {
   const out = new Map<string, RunTasks>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const part = ids.slice(i, i + 500);
-    const rows = await scopedTo(m, tenantIds).find(TaskRunEntity, {
-      where: { id: In(part) },
-      select: { id: true, runId: true, taskKey: true, state: true, currentAttemptId: true, attemptsUsed: true },
+  const rows = await scopedTo(m, tenantIds).byIds(TaskRunEntity, ids, [
+    'runId',
+    'taskKey',
+    'state',
+    'currentAttemptId',
+    'attemptsUsed',
+  ]);
+  for (const t of rows) {
+    const tasks = out.get(t.runId) ?? { byId: new Map(), stale: false };
+    tasks.byId.set(t.id, {
+      id: t.id,
+      taskKey: t.taskKey,
+      state: t.state,
+      currentAttemptId: t.currentAttemptId,
+      attemptsUsed: t.attemptsUsed,
     });
-    for (const t of rows) {
-      const tasks = out.get(t.runId) ?? { byId: new Map(), stale: false };
-      tasks.byId.set(t.id, {
-        id: t.id,
-        taskKey: t.taskKey,
-        state: t.state,
-        currentAttemptId: t.currentAttemptId,
-        attemptsUsed: t.attemptsUsed,
-      });
-      out.set(t.runId, tasks);
-    }
+    out.set(t.runId, tasks);
   }
   return out;
 }
