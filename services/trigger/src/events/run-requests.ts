@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { MAX_PLAIN_DEDUPE_KEY, type TriggerDefinition } from '@baton/domain';
 import { type Database, TriggerDeliveryEntity, type TriggerEntity, newId, scoped } from '@baton/persistence';
 import { type RunRequested, requestRuns } from '@baton/bus';
+import { currentTraceparent } from '@baton/telemetry';
 
 /** Keeps a dedupe key within the runs' column: long keys keep their prefix and end in a hash of the whole. */
 export function boundedDedupeKey(key: string): string {
@@ -63,6 +64,8 @@ export async function requestEventRun(
     triggerId: t.id,
     params: req.params,
     overlap: spec.overlap,
+    // The webhook call's or event's span is the run's parent (nothing with tracing off).
+    traceparent: currentTraceparent() ?? undefined,
   };
   await requestRuns(db, m, [payload]);
   return { requested: true, dedupeKey, logicalDate };
