@@ -277,6 +277,7 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
               dedupeKey: r.dedupeKey,
               logicalDate: null,
               params: r.params,
+              traceparent: headers['traceparent'],
             });
             if (res.requested) n++;
           }

@@ -221,7 +221,12 @@ export class WebhooksService implements OnApplicationBootstrap {
     let result: { requested: boolean; dedupeKey: string };
     try {
       result = await this.db.tx((m) =>
-        requestEventRun(this.db, m, t, spec, { dedupeKey: wanted, logicalDate: null, params: params.value }),
+        requestEventRun(this.db, m, t, spec, {
+          dedupeKey: wanted,
+          logicalDate: null,
+          params: params.value,
+          traceparent: header(d.headers, 'traceparent'),
+        }),
       );
     } catch (err) {
       // A concurrent delivery of the same key committed first.
