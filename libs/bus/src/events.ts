@@ -73,6 +73,8 @@ export interface RunRequested {
   overlap?: string;
   /** For a time trigger's slot: `fired` on time, or `caught_up` after a misfire. */
   slotOutcome?: string;
+  /** W3C trace context of what requested the run (a trigger's fire, a webhook call, an event): the run's parent span. */
+  traceparent?: string;
 }
 
 export interface JobChanged {

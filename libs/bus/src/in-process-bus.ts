@@ -1,3 +1,4 @@
+import { withRemoteContext } from '@baton/telemetry';
 import type { BatchHandler, BusEvent, EventBus, EventHandler } from './events.js';
 
 type Handler = { kind: 'one'; fn: EventHandler } | { kind: 'batch'; fn: BatchHandler };
@@ -24,7 +25,8 @@ export class InProcessBus implements EventBus {
         this.next.set(k, i + 1);
         const h = handlers[i]!;
         if (h.kind === 'batch') await h.fn(list);
-        else for (const e of list) await h.fn(e);
+        // Each event is handled in the trace context its headers carry.
+        else for (const e of list) await withRemoteContext(e.headers, () => h.fn(e));
       }
     }
   }

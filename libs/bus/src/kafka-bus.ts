@@ -12,6 +12,7 @@ import {
   type TopicMessages,
   logLevel,
 } from 'kafkajs';
+import { withRemoteContext } from '@baton/telemetry';
 import {
   type BusEvent,
   type EventBus,
@@ -322,7 +323,8 @@ export class KafkaBus implements EventBus {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await handler(event);
+          // In the trace context the record's headers carry (traceparent).
+          await withRemoteContext(event.headers, () => handler(event));
           return true;
         } catch (err) {
           const delay = retryDelayMs(attempt, this.backoff.initial, this.backoff.max);

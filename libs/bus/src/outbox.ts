@@ -7,6 +7,7 @@ import {
   newId,
   notifyAfterCommitOf,
 } from '@baton/persistence';
+import { traceHeaders } from '@baton/telemetry';
 import { Drainer } from './drainer.js';
 import { type BusEvent, type EventBus, topic } from './events.js';
 
@@ -29,6 +30,12 @@ function written(m: EntityManager): void {
   if (!notifyAfterCommitOf(m, OUTBOX_WRITTEN)) untracked = true;
 }
 
+/** The event's headers; without any, the active span's trace context (Kafka headers carry it on). */
+function headersOf(e: OutgoingEvent): string | null {
+  const h = e.headers ?? traceHeaders();
+  return h ? JSON.stringify(h) : null;
+}
+
 export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<string> {
   written(m);
   const id = newId();
@@ -39,7 +46,7 @@ export async function enqueueEvent(m: EntityManager, e: OutgoingEvent): Promise<
     key: e.key,
     tenantId: e.tenantId,
     payload: JSON.stringify(e.payload),
-    headers: e.headers ? JSON.stringify(e.headers) : null,
+    headers: headersOf(e),
     createdAt: Date.now(),
     publishedAt: null,
   });
@@ -58,7 +65,7 @@ export async function enqueueEvents(m: EntityManager, events: readonly OutgoingE
     key: e.key,
     tenantId: e.tenantId,
     payload: JSON.stringify(e.payload),
-    headers: e.headers ? JSON.stringify(e.headers) : null,
+    headers: headersOf(e),
     createdAt: now,
     publishedAt: null,
   }));

@@ -128,3 +128,57 @@ describe('gateway and agent TLS', () => {
     ['allow plaintext with a typo', { BATON_GRPC_ALLOW_PLAINTEXT: 'yes please' }, /^BATON_GRPC_ALLOW_PLAINTEXT:/],
   ])('%s', (_what, env, problem) => expect(problems(env)).toEqual([expect.stringMatching(problem)]));
 });
+
+describe('OpenTelemetry configuration (OTEL_*)', () => {
+  it.each<[string, Record<string, string>, { traces: string[]; otlpMetrics: boolean; endpoint: string }]>([
+    ['off by default', {}, { traces: [], otlpMetrics: false, endpoint: 'http://localhost:4318/v1/traces' }],
+    [
+      'an endpoint turns OTLP tracing on',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' },
+      { traces: ['otlp'], otlpMetrics: false, endpoint: 'http://collector:4318/v1/traces' },
+    ],
+    [
+      'an exporter named wins over the endpoint',
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' },
+      { traces: [], otlpMetrics: false, endpoint: 'http://c:4318/v1/traces' },
+    ],
+    [
+      'a traces endpoint of its own, metrics pushed too',
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t:4318/custom',
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_TRACES_EXPORTER: 'otlp,console',
+      },
+      { traces: ['otlp', 'console'], otlpMetrics: true, endpoint: 'http://t:4318/custom' },
+    ],
+    [
+      'the SDK disabled',
+      { OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp', OTEL_METRICS_EXPORTER: 'otlp' },
+      { traces: [], otlpMetrics: false, endpoint: 'http://localhost:4318/v1/traces' },
+    ],
+  ])('%s', (_what, env, expected) => {
+    const t = loadConfig(env, '/tmp').telemetry;
+    expect({ traces: t.traces.exporters, otlpMetrics: t.metrics.otlp, endpoint: t.traces.endpoint }).toEqual(expected);
+  });
+
+  it('reads headers, resource attributes and the service name', () => {
+    const t = loadConfig(
+      {
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x,x-team=ops',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod',
+        OTEL_SERVICE_NAME: 'baton-eu',
+      },
+      '/tmp',
+    ).telemetry;
+    expect(t.otlp.headers).toEqual({ authorization: 'Bearer x', 'x-team': 'ops' });
+    expect(t.resourceAttributes).toEqual({ 'deployment.environment': 'prod' });
+    expect(t.serviceName).toBe('baton-eu');
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['grpc is refused', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /^OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported/],
+    ['an unknown exporter', { OTEL_TRACES_EXPORTER: 'jaeger' }, /^OTEL_TRACES_EXPORTER:/],
+    ['a bad endpoint', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' }, /^OTEL_EXPORTER_OTLP_ENDPOINT:/],
+    ['a bad ratio', { OTEL_TRACES_SAMPLER_ARG: '2' }, /^OTEL_TRACES_SAMPLER_ARG:/],
+  ])('%s', (_what, env, problem) => expect(problems(env)).toEqual([expect.stringMatching(problem)]));
+});

@@ -127,6 +127,121 @@ const schema = z.object({
   BATON_LOCAL_AGENT_LABELS: z.string().default(''),
 });
 
+// The standard OpenTelemetry variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+const otelSchema = z.object({
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_RESOURCE_ATTRIBUTES: z.string().optional(),
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .regex(/^(otlp|console|none)(,(otlp|console|none))*$/, 'must be otlp, console or none (comma-separated)')
+    .optional(),
+  OTEL_METRICS_EXPORTER: z
+    .string()
+    .regex(
+      /^(otlp|prometheus|console|none)(,(otlp|prometheus|console|none))*$/,
+      'must be otlp, prometheus, console or none (comma-separated)',
+    )
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json', 'grpc'])
+    .refine((p) => p !== 'grpc', 'grpc is not supported; use http/protobuf (port 4318) or http/json')
+    .optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ])
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(5_000, 1),
+  OTEL_METRIC_EXPORT_INTERVAL: int(60_000, 100),
+  // Metric label cardinality: jobs with their own label per tenant, and tenants; the rest are `other`.
+  BATON_METRICS_MAX_JOBS: int(50, 1),
+  BATON_METRICS_MAX_TENANTS: int(200, 1),
+});
+
+/**
+ * OpenTelemetry, from the standard `OTEL_*` variables. Tracing is off unless a
+ * traces exporter is chosen (`OTEL_TRACES_EXPORTER`) or an OTLP endpoint is
+ * set; metrics are always served on `/metrics` (Prometheus) and pushed over
+ * OTLP only when `OTEL_METRICS_EXPORTER` names `otlp`.
+ */
+export interface TelemetryConfig {
+  /** OTEL_SERVICE_NAME; null: the process's own (`baton-standalone`, `baton-scheduler`, `baton-agent`, ...). */
+  serviceName: string | null;
+  resourceAttributes: Record<string, string>;
+  traces: { exporters: Array<'otlp' | 'console'>; endpoint: string; sampler: string; samplerArg: number | null };
+  metrics: { otlp: boolean; endpoint: string; exportIntervalMs: number; maxJobsPerTenant: number; maxTenants: number };
+  otlp: { protocol: 'http/protobuf' | 'http/json'; headers: Record<string, string> };
+  batchDelayMs: number;
+}
+
+/** `k=v,k2=v2` with percent-encoded values (the OTEL_* list format). */
+function keyValues(text: string | undefined): Record<string, string> {
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v.trim());
+    } catch {
+      return v.trim();
+    }
+  };
+  const out: Record<string, string> = {};
+  for (const part of (text ?? '').split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[decode(part.slice(0, eq))] = decode(part.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The OTEL_* variables of a process. */
+export function readTelemetryEnv(env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  const parsed = otelSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const base = (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '');
+  const listed = (v: string | undefined) => new Set((v ?? '').split(',').filter(Boolean));
+  const traces = listed(e.OTEL_TRACES_EXPORTER);
+  // Off unless asked for: an exporter named, or (none named) an OTLP endpoint set.
+  if (!e.OTEL_TRACES_EXPORTER && (e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) {
+    traces.add('otlp');
+  }
+  const metrics = listed(e.OTEL_METRICS_EXPORTER);
+  const disabled = e.OTEL_SDK_DISABLED;
+  return {
+    serviceName: e.OTEL_SERVICE_NAME ?? null,
+    resourceAttributes: keyValues(e.OTEL_RESOURCE_ATTRIBUTES),
+    traces: {
+      exporters: disabled || traces.has('none') ? [] : (['otlp', 'console'] as const).filter((x) => traces.has(x)),
+      endpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`,
+      sampler: e.OTEL_TRACES_SAMPLER,
+      samplerArg: e.OTEL_TRACES_SAMPLER_ARG ?? null,
+    },
+    metrics: {
+      otlp: !disabled && metrics.has('otlp'),
+      endpoint: e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? `${base}/v1/metrics`,
+      exportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+      maxJobsPerTenant: e.BATON_METRICS_MAX_JOBS,
+      maxTenants: e.BATON_METRICS_MAX_TENANTS,
+    },
+    otlp: {
+      protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/json' ? 'http/json' : 'http/protobuf',
+      headers: keyValues(e.OTEL_EXPORTER_OTLP_HEADERS),
+    },
+    batchDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+  };
+}
+
 export interface BatonConfig {
   mode: 'development' | 'production';
   /** The environment name templates see as `{{ env }}`. */
@@ -189,6 +304,8 @@ export interface BatonConfig {
   audit: { key: string | null };
   /** Email alerts over SMTP; null: email channels are refused. `from` defaults to `baton@<the SMTP host>`. */
   smtp: { url: string; from: string } | null;
+  /** OpenTelemetry (the standard OTEL_* variables, see TelemetryConfig). */
+  telemetry: TelemetryConfig;
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -209,8 +326,11 @@ export function parseLabels(text: string): Record<string, string> | string {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): BatonConfig {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const otel = otelSchema.safeParse(env);
+  if (!parsed.success || !otel.success) {
+    throw new ConfigError(
+      [...(parsed.error?.issues ?? []), ...(otel.error?.issues ?? [])].map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
   }
   const e = parsed.data;
   const problems: string[] = [];
@@ -320,6 +440,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     smtp: e.BATON_SMTP_URL
       ? { url: e.BATON_SMTP_URL, from: e.BATON_SMTP_FROM ?? `baton@${smtpHost(e.BATON_SMTP_URL)}` }
       : null,
+    telemetry: readTelemetryEnv(env),
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,
@@ -412,6 +533,7 @@ export function readTestEnv(env: NodeJS.ProcessEnv = process.env): TestEnv {
 /** The environment a child process of a test inherits. */
 export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (!k.startsWith('BATON_')) out[k] = v;
+  // OTEL_* too: a test's processes export telemetry only where the test says so.
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith('BATON_') && !k.startsWith('OTEL_')) out[k] = v;
   return out;
 }

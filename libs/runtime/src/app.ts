@@ -7,9 +7,18 @@ import { AuthGuard } from '@baton/auth';
 import { BusModule, type EventBus, InProcessBus, KafkaBus, OutboxRelay, configureTopicPrefix } from '@baton/bus';
 import { type BatonConfig, ConfigModule } from '@baton/config';
 import { ProblemFilter, checkBodyDepth } from '@baton/http';
-import { type Logger, NestLoggerAdapter, TelemetryModule } from '@baton/telemetry';
+import {
+  type Logger,
+  NestLoggerAdapter,
+  TelemetryModule,
+  flushTelemetry,
+  httpServerSpans,
+  startTelemetry,
+  tracingEnabled,
+} from '@baton/telemetry';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { OpenApiController } from './openapi.controller.js';
 
 export interface BatonApp {
@@ -41,7 +50,7 @@ class RootModule {
         DiscoveryModule,
         ...modules,
       ],
-      controllers: [HealthController, OpenApiController],
+      controllers: [HealthController, MetricsController, OpenApiController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
@@ -76,6 +85,8 @@ export async function createBatonApp(
   logger: Logger,
   modules: ReadonlyArray<Type | DynamicModule>,
 ): Promise<BatonApp> {
+  // Before anything records a metric or starts a span (OTEL_* variables; tracing off unless set).
+  startTelemetry(config.telemetry, `baton-${name}`, logger.child('otel'));
   const db = await Database.open(config.database, { migrate: config.migrate });
   const bus = await createBus(config, logger, `baton-${name}`);
   const relay = new OutboxRelay(db, bus, logger.child('outbox'));
@@ -85,6 +96,8 @@ export async function createBatonApp(
   );
   // Behind the edge or a load balancer the client's address (login rate limits) comes from X-Forwarded-For.
   if (config.http.trustProxy !== null) app.set('trust proxy', config.http.trustProxy);
+  // A span per API and webhook call (a child of the caller's traceparent), only with tracing on.
+  if (tracingEnabled()) app.use(httpServerSpans());
   // A larger body is refused before it is read (413 problem+json, see ProblemFilter).
   app.useBodyParser('json', { limit: config.http.maxBodyBytes });
   app.useBodyParser('text', {
@@ -115,6 +128,7 @@ export async function createBatonApp(
       await relay.stop();
       await bus.close();
       await db.close();
+      await flushTelemetry().catch(() => undefined);
     },
   };
 }

@@ -1,10 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { type DestinationStream, pino, stdTimeFunctions } from 'pino';
 import { maskOrder, maskOrdered } from '@baton/domain';
+import { tracing } from './state.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 // Field names whose values never reach a log line.
 const SECRET_KEY = /(token|secret|password|passwd|authorization|api[-_]?key|cookie)/i;
@@ -55,33 +56,65 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
+// Defence in depth beside maskSecrets: request credentials never leave pino, whatever a caller passes.
+const REDACT = ['authorization', 'cookie', '*.authorization', '*.cookie', 'headers.authorization', 'headers.cookie'];
+
+/** `trace_id` / `span_id` of the active span (nothing when tracing is off or no span is active). */
+function traceFields(): Record<string, string> {
+  if (!tracing.tracer) return {};
+  const sc = trace.getSpanContext(context.active());
+  return sc && isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
+
+/** One pino line (JSON) as the text format: `time LEVEL [component] msg k=v ...`. */
+function textLine(json: string): string {
+  const { time, level, component, msg, ...rest } = JSON.parse(json) as Record<string, unknown>;
+  const extra = Object.entries(rest)
+    .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('');
+  return `${String(time)} ${String(level).toUpperCase().padEnd(5)} [${typeof component === 'string' ? component : 'baton'}] ${String(msg)}${extra}`;
+}
+
+/**
+ * The process logger: pino underneath (JSON lines, or the text format for a
+ * terminal), secrets masked in the message and every field before pino sees
+ * them, `trace_id` / `span_id` on lines written inside a span.
+ */
 export function createLogger(opts: LoggerOptions): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const min = ORDER[opts.level];
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (ORDER[level] < min) return;
-    const time = new Date().toISOString();
-    const safeMsg = maskSecrets(msg) as string;
-    const safe = fields ? (maskSecrets(fields) as LogFields) : undefined;
-    if (opts.format === 'json') {
-      write(JSON.stringify({ time, level, component: opts.component, msg: safeMsg, ...safe }));
-      return;
-    }
-    const extra = safe
-      ? ' ' +
-        Object.entries(safe)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ')
-      : '';
-    write(`${time} ${level.toUpperCase().padEnd(5)} [${opts.component ?? 'baton'}] ${safeMsg}${extra}`);
+  const stream: DestinationStream = {
+    write: (line: string) => {
+      const json = line.endsWith('\n') ? line.slice(0, -1) : line;
+      write(opts.format === 'json' ? json : textLine(json));
+    },
   };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (component) => createLogger({ ...opts, component }),
+  const root = pino(
+    {
+      level: opts.level,
+      base: null,
+      messageKey: 'msg',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: traceFields,
+      redact: { paths: REDACT, censor: '***' },
+    },
+    stream,
+  );
+  const make = (component: string | undefined): Logger => {
+    const p = component ? root.child({ component }) : root;
+    const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
+      if (!p.isLevelEnabled(level)) return;
+      p[level](fields ? (maskSecrets(fields) as LogFields) : {}, maskSecrets(msg) as string);
+    };
+    return {
+      debug: (m, f) => emit('debug', m, f),
+      info: (m, f) => emit('info', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      error: (m, f) => emit('error', m, f),
+      child: (c) => make(c),
+    };
   };
+  return make(opts.component);
 }
 
 /** Adapts the Baton logger to Nest's LoggerService. */

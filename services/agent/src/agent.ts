@@ -23,6 +23,7 @@ import {
   type Welcome,
 } from '@baton/proto';
 import { maskJson, maskText } from '@baton/domain';
+import { startExecutionSpan } from '@baton/telemetry';
 import { Backoff } from './backoff.js';
 import { FileWatcher } from './file-watcher.js';
 import { NO_EXIT_CODE, startTask, type RunningTask, type TaskOutcome } from './executor.js';
@@ -495,8 +496,17 @@ class Agent implements AgentHandle {
       finished: Promise.resolve(),
     };
     this.attempts.set(id, st);
+    // The execution's span, a child of the attempt's (Assign.trace_context); the task gets it as TRACEPARENT.
+    const span = startExecutionSpan(a.traceContext['traceparent'], {
+      attemptId: id,
+      runId: a.runId,
+      taskKey: a.taskKey,
+      attemptNumber: a.attemptNumber,
+      type: a.spec?.type ?? 'noop',
+      agent: this.opts.name,
+    });
     const task = startTask({
-      assign: a,
+      assign: span ? { ...a, traceContext: { ...a.traceContext, traceparent: span.traceparent } } : a,
       workDir: this.opts.workDir,
       baseEnv: this.baseEnv,
       onOutput: (stream, data) => st.batcher.write(stream, this.maskerOf(st, stream).push(data)),
@@ -514,7 +524,10 @@ class Agent implements AgentHandle {
           finishedAtMs: now,
         };
       })
-      .then((outcome) => this.onTaskDone(st, outcome));
+      .then((outcome) => {
+        span?.end(statusName(outcome.status), outcome.exitCode, outcome.error);
+        return this.onTaskDone(st, outcome);
+      });
   }
 
   private maskerOf(st: AttemptState, stream: LogChunk_Stream): StreamMasker {
@@ -689,4 +702,17 @@ function closeCall(call: Call, graceMs: number): Promise<void> {
       done();
     }
   });
+}
+
+function statusName(s: Result_Status): string {
+  switch (s) {
+    case Result_Status.SUCCEEDED:
+      return 'succeeded';
+    case Result_Status.TIMED_OUT:
+      return 'timed_out';
+    case Result_Status.CANCELLED:
+      return 'cancelled';
+    default:
+      return 'failed';
+  }
 }

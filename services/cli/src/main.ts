@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, parseLabels, readClientEnv } from '@baton/config';
-import { createLogger } from '@baton/telemetry';
+import { ConfigError, loadConfig, parseLabels, readClientEnv, readTelemetryEnv } from '@baton/config';
+import { createLogger, shutdownTelemetry, startTelemetry } from '@baton/telemetry';
 import { ApiClient, CliError, clientFileToWrite, findClientFile, resolveConnection, resolveServer } from './client.js';
 import {
   type BackfillOptions,
@@ -174,6 +174,16 @@ program
       throw err;
     }
     const logger = createLogger({ level: 'info', format: 'text', component: `agent ${o.name}` });
+    const telemetry = (() => {
+      try {
+        return readTelemetryEnv();
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.problems.join('; '));
+        throw err;
+      }
+    })();
+    // Spans of the tasks it executes (OTEL_* variables; off unless set).
+    startTelemetry(telemetry, 'baton-agent', logger);
     const handle = startAgent({
       server: server.replace(/^grpc:\/\//, ''),
       token,
@@ -186,7 +196,11 @@ program
       logger,
     });
     logger.info('agent starting', { server, tls: tls ? (tls.cert ? 'mutual' : 'on') : 'off' });
-    const stop = () => void handle.stop().then(() => process.exit(0));
+    const stop = () =>
+      void handle
+        .stop()
+        .then(() => shutdownTelemetry())
+        .then(() => process.exit(0));
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });

@@ -12,6 +12,7 @@ import { SlaHistoryController } from './sla/sla-history.controller.js';
 import { SlaHistoryService } from './sla/sla-history.service.js';
 import { SlaController } from './sla/sla.controller.js';
 import { SlaTracker } from './sla/sla-tracker.service.js';
+import { SlaGauges } from './sla/sla-gauges.js';
 
 /** Deadlines of runs (SLA states and predictions), their history, the reports over run history, and alerts. */
 @Module({
@@ -24,6 +25,15 @@ import { SlaTracker } from './sla/sla-tracker.service.js';
     AlertRulesController,
     AlertsController,
   ],
-  providers: [SlaTracker, SlaHistoryService, ReportsService, AlertConfigService, AlertSender, AlertIntake, AgentWatch],
+  providers: [
+    SlaTracker,
+    SlaGauges,
+    SlaHistoryService,
+    ReportsService,
+    AlertConfigService,
+    AlertSender,
+    AlertIntake,
+    AgentWatch,
+  ],
 })
 export class InsightModule {}

@@ -2,8 +2,7 @@ import { Module } from '@nestjs/common';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { Database, TransitionStore } from '@baton/persistence';
 import { AgentsController } from './agents/agents.controller.js';
-import { MetricsController } from './metrics/metrics.controller.js';
-import { SchedulerMetrics } from './metrics/metrics.js';
+import { SchedulerGauges } from './metrics/scheduler-gauges.js';
 import { BackfillsController } from './backfills/backfills.controller.js';
 import { BackfillsService } from './backfills/backfills.service.js';
 import { AgentCommands } from './engine/agent-commands.js';
@@ -37,7 +36,7 @@ import { RunsService } from './runs/runs.service.js';
 /** Runs, the task state machine, dispatch to agents over gRPC, retries and timeouts. */
 @Module({
   imports: [GridModule],
-  controllers: [RunsController, AgentsController, BackfillsController, MetricsController, PoolsController],
+  controllers: [RunsController, AgentsController, BackfillsController, PoolsController],
   providers: [
     AgentCommands,
     Alarm,
@@ -58,7 +57,7 @@ import { RunsService } from './runs/runs.service.js';
     RunEngine,
     RunRequestIntake,
     RunsService,
-    SchedulerMetrics,
+    SchedulerGauges,
     SessionRegistry,
     // The engine sees agents through its own port; the gateway's registry implements it.
     { provide: AgentDirectory, useExisting: SessionRegistry },

@@ -20,6 +20,7 @@ interface RunSummary {
   logicalDate: string;
   params: Record<string, unknown>;
   trigger: { type: string; id: string | null };
+  traceId: string | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -221,10 +222,10 @@ describe.runIf(kafkaUp).each(kinds)('Kafka event triggers (%s)', (kind) => {
   // A fresh marker per run: records left on the shared topic by earlier runs never match.
   const run = randomBytes(4).toString('hex');
 
-  const produce = (value: unknown, eventId: string) =>
+  const produce = (value: unknown, eventId: string, headers: Record<string, string> = {}) =>
     producer.send({
       topic: TOPIC,
-      messages: [{ key: 'orders', value: JSON.stringify(value), headers: { 'event-id': eventId } }],
+      messages: [{ key: 'orders', value: JSON.stringify(value), headers: { 'event-id': eventId, ...headers } }],
     });
   const ordersRuns = async () => (await runsOf(platform, 'on-order')).filter((r) => r.params.run === run);
 
@@ -289,6 +290,18 @@ describe.runIf(kafkaUp).each(kinds)('Kafka event triggers (%s)', (kind) => {
     expect(first[0]!.trigger.type).toBe('event');
   });
 
+  it("continues the record's trace (its traceparent header) in the run it starts", async () => {
+    const trace = randomBytes(16).toString('hex');
+    await produce({ kind: 'order', amount: 300, id: `traced-${run}`, run }, `evt-${run}-traced`, {
+      traceparent: `00-${trace}-${randomBytes(8).toString('hex')}-01`,
+    });
+    const [traced] = await waitFor('the traced run', async () => {
+      const found = (await ordersRuns()).filter((r) => r.params.order === `traced-${run}`);
+      return found.length > 0 ? found : null;
+    });
+    expect(traced!.traceId).toBe(trace);
+  });
+
   it('does not run for a record the filter rejects', async () => {
     await produce({ kind: 'order', amount: 5, id: `small-${run}`, run }, `evt-${run}-small`);
     await produce({ kind: 'refund', amount: 500, id: `refund-${run}`, run }, `evt-${run}-refund`);
@@ -298,7 +311,7 @@ describe.runIf(kafkaUp).each(kinds)('Kafka event triggers (%s)', (kind) => {
       (await ordersRuns()).some((r) => r.params.order === `marker2-${run}`),
     );
     const ids = (await ordersRuns()).map((r) => r.params.order).sort();
-    expect(ids).toEqual([`marker-${run}`, `marker2-${run}`, `o-${run}`]);
+    expect(ids).toEqual([`marker-${run}`, `marker2-${run}`, `o-${run}`, `traced-${run}`]);
   });
 
   it('shows an event trigger on a topic of another tenant as inactive', async () => {

@@ -3,7 +3,7 @@ import { type EntityManager, In } from 'typeorm';
 import { AgentEntity, AttemptEntity, Database, TransitionStore, scoped } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, batonMetrics } from '@baton/telemetry';
 import { type LogChunk, LogChunk_Stream, Result_Status } from '@baton/proto';
 import { LogSink } from '../logs/log-sink.js';
 import { AgentDirectory, type AgentLink } from './agents.js';
@@ -16,7 +16,6 @@ import {
   type ResultDisposition,
   RunEngine,
 } from './run-engine.js';
-import { SchedulerMetrics } from '../metrics/metrics.js';
 
 export interface ResultInput {
   attemptId: string;
@@ -143,7 +142,6 @@ export class AgentCommands {
     private readonly sessions: AgentDirectory,
     private readonly logs: LogSink,
     private readonly alarm: Alarm,
-    private readonly metrics: SchedulerMetrics,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
     @Inject(LOGGER) logger: Logger,
@@ -430,7 +428,7 @@ export class AgentCommands {
             rejection: 'stale',
             detail: 'not applied',
           };
-          if (d.accepted) this.metrics.inc('baton_attempts_total', { outcome: outcomeOf(c.result.status) });
+          if (d.accepted) batonMetrics().attempts.add(1, { outcome: outcomeOf(c.result.status) });
           // Only the sender's own attempt frees a slot: a foreign result must not touch another agent's.
           if (this.sessions.ownerOf(id) === c.session) {
             this.sessions.release(id);
@@ -442,6 +440,8 @@ export class AgentCommands {
         }
         case 'finish': {
           const d = out.fx.dispositions.get(c.attemptId);
+          // The server's own verdicts (lost lease, deadline) count beside the agents' results.
+          if (d?.accepted) batonMetrics().attempts.add(1, { outcome: c.result.state });
           this.sessions.release(c.attemptId);
           slotFreed = true;
           c.done(d?.accepted === true);

@@ -12,6 +12,7 @@ import {
 } from '@baton/domain';
 import { AttemptEntity, RunEntity, TaskRunEntity, scoped, scopedTo } from '@baton/persistence';
 import { type RunFinished, enqueueEvent, topic } from '@baton/bus';
+import { batonMetrics, recordAttemptSpan, recordRunSpan, runEventHeaders, tracingEnabled } from '@baton/telemetry';
 import { Compensation } from './compensation.js';
 import { taskOf } from './definitions.js';
 import { type Effects, type FinishInput, noEffects, stale } from './effects.js';
@@ -144,7 +145,38 @@ export class Completion {
         this.r.db.afterCommit(m, () => this.remembered.set(runId, same));
       }
     }
+    this.observeEnded(m, runs, byRun, fx);
     return fx;
+  }
+
+  /** After commit: metrics of the attempts whose results were applied, and their spans (tracing on). */
+  private observeEnded(
+    m: EntityManager,
+    runs: ReadonlyMap<string, RunEntity>,
+    byRun: ReadonlyMap<string, ReadonlyArray<{ attempt: AttemptEntity; result: FinishInput }>>,
+    fx: Effects,
+  ): void {
+    const ended: Array<{ run: RunEntity; attempt: AttemptEntity; result: FinishInput }> = [];
+    for (const [runId, list] of byRun) {
+      const run = runs.get(runId);
+      if (!run) continue;
+      for (const x of list) if (fx.dispositions.get(x.attempt.id)?.accepted) ended.push({ run, ...x });
+    }
+    if (ended.length === 0) return;
+    this.r.db.afterCommit(m, () => {
+      const metrics = batonMetrics();
+      const traced = tracingEnabled();
+      for (const { run, attempt, result } of ended) {
+        metrics.attemptEnded(
+          run.tenantId,
+          run.jobName,
+          result.state,
+          attempt.startedAt ?? attempt.assignedAt,
+          result.at,
+        );
+        if (traced) recordAttemptSpan(run, attempt, result.state, result.at, result.error);
+      }
+    });
   }
 
   /**
@@ -523,7 +555,7 @@ export class Completion {
       type: 'run.finished',
       key: run.tenantId,
       tenantId: run.tenantId,
-      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+      headers: runEventHeaders(run),
       payload: {
         ...payload,
         jobVersionId: run.jobVersionId,
@@ -533,6 +565,7 @@ export class Completion {
       },
     });
     fx.finishedRun = payload;
+    if (tracingEnabled()) this.r.db.afterCommit(m, () => recordRunSpan(run, state, now));
     this.r.log.info('run finished', { runId: run.id, job: run.jobName, state });
     await this.hooks.run(m, run);
     await this.startNextQueued(m, run.tenantId, run.jobId, now, fx);

@@ -25,10 +25,16 @@ import {
 } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
-import { LOGGER, type Logger, childTraceparent } from '@baton/telemetry';
+import {
+  LOGGER,
+  type Logger,
+  attemptTraceparent,
+  batonMetrics,
+  recordDispatchSpans,
+  tracingEnabled,
+} from '@baton/telemetry';
 import type { Assign } from '@baton/proto';
 import { AgentDirectory, type AgentLink } from './agents.js';
-import { SchedulerMetrics } from '../metrics/metrics.js';
 import { ACK_GRACE_MS, Alarm } from './alarm.js';
 import { DefinitionCache, taskOf } from './definitions.js';
 import { RunEngine } from './run-engine.js';
@@ -76,6 +82,9 @@ interface Placement {
   msg: Assign;
   cpu: number;
   memory: number;
+  /** For metrics and spans: the run, and when the task was queued. */
+  run: RunEntity;
+  readyAt: number | null;
 }
 
 /**
@@ -114,7 +123,6 @@ export class Dispatcher {
     private readonly defs: DefinitionCache,
     private readonly engine: RunEngine,
     private readonly renderer: TaskRenderer,
-    private readonly metrics: SchedulerMetrics,
     private readonly alarm: Alarm,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
@@ -173,6 +181,7 @@ export class Dispatcher {
     );
     // Built inside the transaction callback and returned: a deadlock retry starts them over.
     let learned = 0;
+    const claimedAt = Date.now();
     const { placements, failedToRender } = await this.db.tx(async (m) => {
       const placements: Placement[] = [];
       let failedToRender = 0;
@@ -320,6 +329,8 @@ export class Dispatcher {
           session: best,
           cpu: needCpu,
           memory: needMem,
+          run,
+          readyAt: t.readyAt,
           msg: {
             attemptId,
             runId: run.id,
@@ -327,8 +338,8 @@ export class Dispatcher {
             attemptNumber: number,
             spec: rendered.spec,
             deadlineMs: 0,
-            // Each attempt is a span of the run's trace; the agent hands it to the task as TRACEPARENT.
-            traceContext: { traceparent: childTraceparent(run.traceparent) },
+            // The attempt's span (a child of the run's); the agent's span is its child and the task gets that.
+            traceContext: { traceparent: attemptTraceparent(run, attemptId) },
             // The same for every attempt of this task in this run.
             idempotencyKey: `${run.id}:${spec.key}`,
             // The agent does not start an offer it receives after this (it was frozen, the stream stalled).
@@ -380,13 +391,33 @@ export class Dispatcher {
       return { placements, failedToRender };
     });
     if (placements.length > 0) {
-      this.metrics.inc('baton_assigned_total', {}, placements.length);
+      const sent = Date.now();
+      const metrics = batonMetrics();
+      for (const p of placements) {
+        const tenant = metrics.tenantLabel(p.run.tenantId);
+        metrics.assigned.add(1, { tenant });
+        const labels = metrics.jobLabels(p.run.tenantId, p.run.jobName);
+        if (p.readyAt !== null) metrics.queueWait.record(Math.max(0, sent - p.readyAt) / 1000, labels);
+        if (p.msg.attemptNumber > 1) metrics.retries.add(1, labels);
+      }
       // Offers not acknowledged by then are expired on time, not at the next sweep.
       this.alarm.at(Date.now() + this.config.scheduler.ackTimeoutMs + ACK_GRACE_MS);
     }
     for (const p of placements) {
       this.sessions.track(p.session, p.msg.attemptId, p.cpu, p.memory);
       p.session.send({ msg: { $case: 'assign', value: p.msg } });
+    }
+    if (tracingEnabled()) {
+      const sent = Date.now();
+      for (const p of placements) {
+        const a = {
+          id: p.msg.attemptId,
+          taskKey: p.msg.taskKey,
+          number: p.msg.attemptNumber,
+          agentId: p.session.agentId,
+        };
+        recordDispatchSpans(p.run, a, p.readyAt, claimedAt, sent);
+      }
     }
     if (failedToRender > 0) this.relay.kick();
     return placements.length + failedToRender + (learned > 0 ? 1 : 0);

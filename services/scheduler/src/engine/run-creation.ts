@@ -13,7 +13,13 @@ import {
 } from '@baton/persistence';
 import { enqueueEvent, enqueueEvents, topic } from '@baton/bus';
 import { ProblemException } from '@baton/http';
-import { childTraceparent } from '@baton/telemetry';
+import {
+  batonMetrics,
+  creationTraceparent,
+  currentTraceparent,
+  runEventHeaders,
+  runTraceparent,
+} from '@baton/telemetry';
 import { Completion } from './completion.js';
 import type { CreateRunInput } from './effects.js';
 import { EngineResources } from './engine-resources.js';
@@ -65,10 +71,14 @@ export class RunCreation {
       finishedAt: null,
       backfillId: input.backfillId ?? null,
       parentRunId: null,
-      traceparent: childTraceparent(input.traceparent),
+      traceparent: creationTraceparent(input.traceparent, {
+        'cicd.pipeline.name': job.name,
+        'baton.tenant': scope.tenantId,
+      }),
       taskEpoch: 0,
     };
     await scoped(m, scope).insert(RunEntity, run as never);
+    this.r.db.afterCommit(m, () => batonMetrics().runCreated(run));
     await this.insertTasks(m, run, def, new Map(), now);
     if (run.state === 'running') await this.completion.advance(m, run, def, now);
     await enqueueEvent(m, {
@@ -76,7 +86,7 @@ export class RunCreation {
       type: 'run.created',
       key: scope.tenantId,
       tenantId: scope.tenantId,
-      headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+      headers: runEventHeaders(run),
       payload: {
         tenantId: scope.tenantId,
         runId: run.id,
@@ -166,7 +176,10 @@ export class RunCreation {
         finishedAt: null,
         backfillId: input.backfillId ?? null,
         parentRunId: null,
-        traceparent: childTraceparent(input.traceparent),
+        traceparent: creationTraceparent(input.traceparent, {
+          'cicd.pipeline.name': job.name,
+          'baton.tenant': tenantId,
+        }),
         taskEpoch: 0,
       };
       out.set(k(tenantId, input.dedupeKey), run);
@@ -202,6 +215,7 @@ export class RunCreation {
       }
     }
     for (let i = 0; i < runs.length; i += 200) await batch.insert(RunEntity, runs.slice(i, i + 200) as never);
+    if (runs.length > 0) this.r.db.afterCommit(m, () => runs.forEach((run) => batonMetrics().runCreated(run)));
     await batch.insert(TaskRunEntity, tasks);
     await enqueueEvents(
       m,
@@ -210,7 +224,7 @@ export class RunCreation {
         type: 'run.created',
         key: run.tenantId,
         tenantId: run.tenantId,
-        headers: run.traceparent ? { traceparent: run.traceparent } : undefined,
+        headers: runEventHeaders(run),
         payload: {
           tenantId: run.tenantId,
           runId: run.id,
@@ -259,7 +273,8 @@ export class RunCreation {
       startedAt: waits ? null : now,
       finishedAt: null,
       parentRunId: run.id,
-      traceparent: childTraceparent(run.traceparent),
+      // A child of the call that asked for it, else of the run it reruns.
+      traceparent: creationTraceparent(currentTraceparent() ?? runTraceparent(run)),
       taskEpoch: 0,
     };
     await scoped(m, run).insert(RunEntity, next as never);
@@ -270,7 +285,7 @@ export class RunCreation {
       type: 'run.created',
       key: run.tenantId,
       tenantId: run.tenantId,
-      headers: next.traceparent ? { traceparent: next.traceparent } : undefined,
+      headers: runEventHeaders(next),
       payload: {
         tenantId: run.tenantId,
         runId: next.id,

@@ -202,6 +202,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
           dedupeKey: r.dedupeKey,
           triggerType: r.triggerType,
           triggerId: r.triggerId,
+          traceparent: r.traceparent ?? null,
         },
       })),
     );
@@ -266,6 +267,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       dedupeKey: req.dedupeKey,
       triggerType: req.triggerType,
       triggerId: req.triggerId,
+      traceparent: req.traceparent ?? null,
     };
     switch (decision) {
       case 'start':

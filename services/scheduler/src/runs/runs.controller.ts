@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { RUN_STATES } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
 import { ApiDoc, ProblemException, parseInput, parseLimit } from '@baton/http';
-import { isTraceparent } from '@baton/telemetry';
+import { currentTraceparent, isTraceparent } from '@baton/telemetry';
 import { RunsService } from './runs.service.js';
 
 const TriggerRun = z.strictObject({
@@ -41,7 +41,8 @@ export class RunsController {
       params: cmd.params,
       logicalDate: cmd.logicalDate ? Date.parse(cmd.logicalDate) : null,
       idempotencyKey: cmd.idempotencyKey ?? null,
-      traceparent: isTraceparent(traceparent) ? traceparent : null,
+      // The call's span when tracing is on (itself a child of the caller's traceparent), else the caller's.
+      traceparent: currentTraceparent() ?? (isTraceparent(traceparent) ? traceparent : null),
     });
     res.status(r.created ? 201 : 200);
     return r.run;

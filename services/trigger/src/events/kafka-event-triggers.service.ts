@@ -25,7 +25,7 @@ import {
   topic,
 } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, SpanKind, withSpan } from '@baton/telemetry';
 import { triggerSpec } from '../time/trigger-spec.js';
 import { requestEventRun } from './run-requests.js';
 
@@ -192,10 +192,33 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
   }
 
   /** Resolves only once the record's run requests are committed (or it needs none), so its offset may be committed. */
-  private async handle({ topic: name, partition, message }: EachMessagePayload): Promise<void> {
+  private async handle(p: EachMessagePayload): Promise<void> {
+    if ((this.byTopic.get(p.topic) ?? []).length === 0) return;
+    // A span per record, a child of the producer's trace context (its traceparent header): the runs' parent.
+    const headers = decodeHeaders(p.message.headers, true);
+    return withSpan(
+      `${p.topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: headers['traceparent'] ?? null,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': p.topic,
+          'messaging.destination.partition.id': String(p.partition),
+          'messaging.kafka.offset': p.message.offset,
+        },
+      },
+      () => this.handleRecord(p, headers),
+    );
+  }
+
+  private async handleRecord(
+    { topic: name, partition, message }: EachMessagePayload,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const bound = this.byTopic.get(name) ?? [];
     if (bound.length === 0) return;
-    const headers = decodeHeaders(message.headers, true);
     const text = message.value?.toString('utf8') ?? null;
     let value: unknown = text;
     if (text !== null) {
@@ -254,6 +277,7 @@ export class KafkaEventTriggersService implements OnApplicationBootstrap, OnAppl
               dedupeKey: r.dedupeKey,
               logicalDate: null,
               params: r.params,
+              traceparent: headers['traceparent'],
             });
             if (res.requested) n++;
           }

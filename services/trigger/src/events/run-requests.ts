@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { MAX_PLAIN_DEDUPE_KEY, type TriggerDefinition } from '@baton/domain';
 import { type Database, TriggerDeliveryEntity, type TriggerEntity, newId, scoped } from '@baton/persistence';
 import { type RunRequested, requestRuns } from '@baton/bus';
+import { currentTraceparent, isTraceparent } from '@baton/telemetry';
 
 /** Keeps a dedupe key within the runs' column: long keys keep their prefix and end in a hash of the whole. */
 export function boundedDedupeKey(key: string): string {
@@ -15,6 +16,8 @@ export interface EventRunRequest {
   /** Null: now (kept strictly increasing per trigger, so each delivery has its own slot in the ledger). */
   logicalDate: number | null;
   params: Record<string, unknown>;
+  /** The trace context the delivery came with (a Kafka record's or a webhook call's `traceparent`). */
+  traceparent?: string | null;
 }
 
 /**
@@ -63,6 +66,8 @@ export async function requestEventRun(
     triggerId: t.id,
     params: req.params,
     overlap: spec.overlap,
+    // The webhook call's or event's span is the run's parent; with tracing off, the context the delivery carried.
+    traceparent: currentTraceparent() ?? (isTraceparent(req.traceparent) ? req.traceparent : undefined),
   };
   await requestRuns(db, m, [payload]);
   return { requested: true, dedupeKey, logicalDate };

@@ -20,7 +20,7 @@ import {
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig, ConfigError } from '@baton/config';
 import { ProblemException } from '@baton/http';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, activeSpan } from '@baton/telemetry';
 import { SecretBox } from '@baton/auth';
 import { triggerSpec } from '../time/trigger-spec.js';
 import { newWebhookSecret } from './secret-box.js';
@@ -186,6 +186,12 @@ export class WebhooksService implements OnApplicationBootstrap {
       throw unauthorized('missing or invalid X-Baton-Signature');
     const spec = triggerSpec(t.type, t.spec, t.enabled);
     if (spec.type !== 'webhook') throw unauthorized('missing or invalid X-Baton-Signature');
+    // The call's span (what creates the run) names the job it triggers.
+    activeSpan()?.setAttributes({
+      'cicd.pipeline.name': t.jobName,
+      'baton.tenant': t.tenantId,
+      'baton.trigger.id': t.id,
+    });
     if (!t.enabled) throw ProblemException.conflict('the webhook trigger is disabled');
 
     let body: unknown = null;
@@ -215,7 +221,12 @@ export class WebhooksService implements OnApplicationBootstrap {
     let result: { requested: boolean; dedupeKey: string };
     try {
       result = await this.db.tx((m) =>
-        requestEventRun(this.db, m, t, spec, { dedupeKey: wanted, logicalDate: null, params: params.value }),
+        requestEventRun(this.db, m, t, spec, {
+          dedupeKey: wanted,
+          logicalDate: null,
+          params: params.value,
+          traceparent: header(d.headers, 'traceparent'),
+        }),
       );
     } catch (err) {
       // A concurrent delivery of the same key committed first.

@@ -15,7 +15,7 @@ import {
   topic,
 } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
-import { LOGGER, type Logger } from '@baton/telemetry';
+import { LOGGER, type Logger, triggerFireTraceparent } from '@baton/telemetry';
 import { triggerSpec } from './trigger-spec.js';
 
 const CLAIM_BATCH = 200;
@@ -170,6 +170,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
               params: {},
               overlap: spec.overlap,
               slotOutcome: s < now - this.config.trigger.misfireToleranceMs ? 'caught_up' : 'fired',
+              traceparent: triggerFireTraceparent(t.tenantId, t.jobName, t.id, spec.type, s),
             });
           }
           for (const s of plan.misfired) {
