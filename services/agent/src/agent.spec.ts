@@ -695,7 +695,8 @@ describe('agent', () => {
   });
 
   it('delivers results journaled by an earlier agent process after the first Welcome', async () => {
-    const old: Result = {
+    // Journaled by an agent older than Result.cpu_millis: delivered with 0 (not measured).
+    const old: Omit<Result, 'cpuMillis'> = {
       attemptId: 'att-old',
       status: Result_Status.SUCCEEDED,
       exitCode: 0,
@@ -713,7 +714,7 @@ describe('agent', () => {
     await sleep(50);
     expect(s.all('result')).toHaveLength(0);
     s.welcome();
-    expect(await s.next('result')).toEqual(old);
+    expect(await s.next('result')).toEqual({ ...old, cpuMillis: 0 });
     expect(existsSync(join(workDir, 'journal', '.att-x.1234.tmp'))).toBe(false);
     s.ack('att-old');
     await until(() => !existsSync(join(workDir, 'journal', 'att-old.json')), 2000, 'journal removal');
