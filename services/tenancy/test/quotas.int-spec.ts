@@ -9,6 +9,7 @@ import {
   type TestDatabase,
   createTestDatabase,
   rawAgent,
+  runCli,
   startAgentProcess,
   startPlatform,
   testDatabaseKinds,
@@ -345,5 +346,29 @@ describe.each(kinds)('tenant quotas and usage (%s)', (kind) => {
     expect([long.status, long.body.errors[0].path]).toEqual([400, 'from']);
     const junk = await platform.api('GET', '/api/v1/usage?from=yesterday', undefined, t.as);
     expect([junk.status, junk.body.errors[0].path]).toEqual([400, 'from']);
+  });
+  it('sets and shows quotas and usage from the CLI', async () => {
+    const t = await tenant('quota-cli', {});
+    const dir = mkdtempSync(join(tmpdir(), 'baton-q-cli-'));
+    const admin = { BATON_SERVER: platform.url, BATON_TOKEN: platform.token, HOME: dir };
+    const set = await runCli(['quota', 'set', 'quota-cli', '--max-jobs', '3', '--runs-per-minute', 'none'], admin, dir);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/maxJobs\s+3\s+0/);
+    const bad = await runCli(['quota', 'set', 'quota-cli', '--max-agents', 'lots'], admin, dir);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--max-agents')]);
+    const own = { ...admin, BATON_TOKEN: t.as.authorization.slice('Bearer '.length) };
+    const shown = await runCli(['quota'], own, dir);
+    expect(shown.stdout).toMatch(/maxJobs\s+3\s+0/);
+    expect(shown.stdout).toMatch(/maxAgents\s+none/);
+    // A tenant may not set its own quotas.
+    expect((await runCli(['quota', 'set', 'quota-cli', '--max-jobs', '99'], own, dir)).code).not.toBe(0);
+    const today = new Date().toISOString().slice(0, 10);
+    const csv = await runCli(['usage', '--from', today, '--to', today, '--csv'], own, dir);
+    expect(csv.stdout.trim().split('\n')).toEqual([
+      'day,runsStarted,runsSucceeded,runsFailed,taskSeconds,cpuSeconds,agentHours',
+      `${today},0,0,0,0,0,0`,
+    ]);
+    const table = await runCli(['usage', '--from', today, '--to', today], own, dir);
+    expect(table.stdout).toContain('total');
   });
 });
