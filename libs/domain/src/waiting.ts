@@ -1,4 +1,5 @@
 import { labelsMatch } from './matching.js';
+import { type QuotaLimits, type TaskQuotaUse, quotaResources, taskQuotaRefusal } from './quotas.js';
 import type { RunState, TaskState } from './task-state.js';
 
 /**
@@ -71,6 +72,13 @@ export interface WaitContext {
   /** Tasks of the tenant assigned or running now, and its quota. */
   readonly tenantRunningTasks: number;
   readonly tenantMaxRunningTasks: number | null;
+  /** The tenant's CPU and memory quotas with what its tasks hold now, when either is set. */
+  readonly tenantResources?: {
+    readonly limits: Pick<QuotaLimits, 'maxCpuMillis' | 'maxMemoryMb'>;
+    readonly use: Pick<TaskQuotaUse, 'cpuMillis' | 'memoryMb'>;
+  };
+  /** A queued run waits for its tenant's maxConcurrentRuns rather than its job's turn. */
+  readonly runQueuedByTenant?: boolean;
   readonly agents: readonly AgentView[];
   /** The tenant's pools: their slots and the slots taken by tasks assigned or running. */
   readonly pools: ReadonlyMap<string, { readonly slots: number; readonly used: number }>;
@@ -113,7 +121,9 @@ export function poolHasRoom(
 
 /** The reason a task waits, or null when it is not waiting (running, offered, or finished). */
 export function waitingReason(task: WaitingTask, ctx: WaitContext): Waiting | null {
-  if (ctx.runState === 'queued') return { reason: 'job_max_active_runs', until: null };
+  if (ctx.runState === 'queued') {
+    return { reason: ctx.runQueuedByTenant ? 'tenant_quota' : 'job_max_active_runs', until: null };
+  }
   if (ctx.runState !== 'running') return null;
   switch (task.state) {
     case 'pending':
@@ -129,6 +139,16 @@ export function waitingReason(task: WaitingTask, ctx: WaitContext): Waiting | nu
   const matching = ctx.agents.filter((a) => a.healthy && fits(a, task));
   if (matching.length === 0) return { reason: 'no_matching_agent', until: null };
   if (ctx.tenantMaxRunningTasks !== null && ctx.tenantRunningTasks >= ctx.tenantMaxRunningTasks) {
+    return { reason: 'tenant_quota', until: null };
+  }
+  if (
+    ctx.tenantResources &&
+    taskQuotaRefusal(
+      { maxRunningTasks: null, ...ctx.tenantResources.limits },
+      { tasks: 0, ...ctx.tenantResources.use },
+      quotaResources(task),
+    ) !== null
+  ) {
     return { reason: 'tenant_quota', until: null };
   }
   if (ctx.maxActiveTasks !== null && ctx.runActiveTasks >= ctx.maxActiveTasks) {

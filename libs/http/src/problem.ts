@@ -18,6 +18,8 @@ export class ProblemException extends Error {
     readonly errors: readonly FieldProblem[] = [],
     /** Seconds the client should wait before trying again (the `Retry-After` header). */
     readonly retryAfterSeconds: number | null = null,
+    /** RFC 9457 extension members added to the body (e.g. the quota that refused). */
+    readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(detail);
     this.name = 'ProblemException';
@@ -43,6 +45,21 @@ export class ProblemException extends Error {
   }
   static tooManyRequests(detail: string, retryAfterMs: number) {
     return new ProblemException(429, 'too_many_requests', detail, [], Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
+  /** A tenant quota refused the call: `quota` and `limit` in the body, `Retry-After` when waiting helps. */
+  static quotaExceeded(
+    status: 400 | 409 | 429,
+    refusal: { quota: string; limit: number; message: string },
+    retryAfterMs: number | null = null,
+  ) {
+    return new ProblemException(
+      status,
+      'quota_exceeded',
+      refusal.message,
+      [],
+      retryAfterMs === null ? null : Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      { quota: refusal.quota, limit: refusal.limit },
+    );
   }
 }
 
@@ -117,8 +134,9 @@ export class ProblemFilter implements ExceptionFilter {
     let code = 'internal';
     let detail = 'internal error';
     let errors: readonly FieldProblem[] = [];
+    let extensions: Readonly<Record<string, unknown>> = {};
     if (exception instanceof ProblemException) {
-      ({ status, code, detail, errors } = exception);
+      ({ status, code, detail, errors, extensions } = exception);
       if (exception.retryAfterSeconds !== null) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     } else if (isBodyParserError(exception)) {
       ({ status, code, detail } = bodyProblem(exception));
@@ -156,6 +174,7 @@ export class ProblemFilter implements ExceptionFilter {
           detail,
           instance: req.originalUrl,
           ...(errors.length > 0 ? { errors } : {}),
+          ...extensions,
         }),
       );
   }

@@ -109,6 +109,8 @@ export function claimRunRequests(db: Database, m: EntityManager, limit: number, 
   const q = m
     .createQueryBuilder(RunRequestEntity, 'r')
     .where('r.failures < :max', { max: RUN_REQUEST_MAX_FAILURES })
+    // Requests a tenant's runs-per-minute quota holds back wait until their tokens are there.
+    .andWhere('(r.not_before IS NULL OR r.not_before <= :now)', { now: Date.now() })
     .orderBy('r.seq', 'ASC')
     .limit(limit);
   if (seq !== undefined) q.andWhere('r.seq = :seq', { seq });

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditCheckpointEntity, AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
 import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
-import { TenantQuotaEntity } from './entities/quota.js';
+import { TenantQuotaEntity, TenantUsageDailyEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
 import { AlertChannelEntity, AlertDeliveryEntity, AlertRuleEntity } from './entities/alert.js';
 import { describeTenantIndexes } from './sqlite-planner.js';
@@ -61,6 +61,7 @@ const ENTITIES = [
   AuditHeadEntity,
   AuditCheckpointEntity,
   TenantQuotaEntity,
+  TenantUsageDailyEntity,
   UserEntity,
   MembershipEntity,
   SessionEntity,

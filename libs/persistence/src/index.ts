@@ -17,3 +17,4 @@ export * from './usage.js';
 export * from './claims.js';
 export * from './purge.js';
 export * from './reports.js';
+export * from './quotas.js';

@@ -97,6 +97,8 @@ describe.each(kinds)('the transition store (%s)', (kind) => {
       logSeq: -1,
       kind: 'main',
       lateResult: null,
+      quotaCpuMillis: 0,
+      quotaMemoryMb: 0,
     };
     await db.manager.insert(AttemptEntity, a);
     return a;

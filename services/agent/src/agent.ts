@@ -553,7 +553,7 @@ class Agent implements AgentHandle {
       this.log.info('rejected attempt stopped', { attemptId: st.id });
       return;
     }
-    const result: Result = { attemptId: st.id, ...outcome };
+    const result: Result = { attemptId: st.id, ...outcome, cpuMillis: outcome.cpuMillis ?? 0 };
     try {
       await this.journal.write(result);
     } catch (err) {

@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { truncateUtf8 } from '@baton/domain';
 import { LogChunk_Stream, Result_Status, type Assign, type TaskSpec } from '@baton/proto';
+import { childCpu } from './cpu-time.js';
 import { safeName } from './safe-name.js';
 import {
   DEFAULT_SQL_CONNECT_TIMEOUT_MS,
@@ -32,6 +33,8 @@ export interface TaskOutcome {
   error: string;
   startedAtMs: number;
   finishedAtMs: number;
+  /** CPU time (user + system) of the task's processes, for process tasks on Linux. */
+  cpuMillis?: number;
 }
 
 /** Why a task is being stopped from outside; decides the result's status. */
@@ -313,8 +316,13 @@ function startProcess(
     // A stop requested while spawning takes effect now that there is a pid.
     if (stopKind !== null) terminate(stopKind === 'shutdown');
 
+    let cpuMillis = 0;
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-      child.once('exit', (c, s) => resolve([c, s]));
+      child.once('exit', (c, s) => {
+        // Read as soon as the exit is reported: the child was just reaped, so its CPU time is now in ours.
+        cpuMillis = childCpu.take();
+        resolve([c, s]);
+      });
     });
     exited = true;
     if (timeoutTimer) clearTimeout(timeoutTimer);
@@ -341,7 +349,15 @@ function startProcess(
     }
     const output = await readOutput(outputPath);
     if (output.error) errors.push(output.error);
-    return { status, exitCode, outputJson: output.json, error: errors.join('; '), startedAtMs, finishedAtMs };
+    return {
+      status,
+      exitCode,
+      outputJson: output.json,
+      error: errors.join('; '),
+      startedAtMs,
+      finishedAtMs,
+      cpuMillis,
+    };
   })();
 
   return { done, stop };

@@ -189,6 +189,7 @@ function normalize(r: Partial<Result>): Result {
     error: r.error ?? '',
     startedAtMs: r.startedAtMs ?? 0,
     finishedAtMs: r.finishedAtMs ?? 0,
+    cpuMillis: r.cpuMillis ?? 0,
   };
 }
 

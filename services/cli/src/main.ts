@@ -28,6 +28,7 @@ import {
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
 import { listTenants, moveTenant, purgeTenant } from './tenants.js';
+import { QUOTA_FLAGS, parseQuotaValue, setQuota, showQuota, showUsage } from './quotas.js';
 import { type AuditFilters, exportAudit, exportCheckpoints, listAudit, verifyAudit } from './audit.js';
 import { login, logout, readLine, readSecret } from './session.js';
 
@@ -430,6 +431,30 @@ tenant
     if (!o.yes) throw new CliError(`purging tenant ${name} cannot be undone: pass --yes to confirm`);
     await purgeTenant(api(cmd), name, out);
   });
+
+const quota = program
+  .command('quota')
+  .description("the tenant's quotas, each against what it uses now")
+  .action(async (_o: unknown, cmd: Command) => showQuota(api(cmd), out));
+const setQuotaCommand = quota
+  .command('set <tenant>')
+  .description('platform admins: set quotas of a tenant (a number, or "none" to lift one); others stay as they are');
+for (const flag of Object.keys(QUOTA_FLAGS)) setQuotaCommand.option(`--${flag} <n>`);
+setQuotaCommand.action(async (name: string, o: Record<string, string>, cmd: Command) => {
+  const change: Record<string, number | null> = {};
+  for (const [flag, field] of Object.entries(QUOTA_FLAGS)) {
+    const key = flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    if (o[key] !== undefined) change[field] = parseQuotaValue(flag, o[key]);
+  }
+  await setQuota(api(cmd), name, change, out);
+});
+program
+  .command('usage')
+  .description("the tenant's usage per UTC day: runs, task-seconds, CPU-seconds, agent-hours (chargeback)")
+  .option('--from <day>', 'first day (YYYY-MM-DD); default 29 days before --to')
+  .option('--to <day>', 'last day (YYYY-MM-DD); default today')
+  .option('--csv', 'print CSV (for a spreadsheet or a billing system)')
+  .action(async (o: { from?: string; to?: string; csv?: boolean }, cmd: Command) => showUsage(api(cmd), o, out));
 
 const secrets = program
   .command('secrets')

@@ -26,6 +26,8 @@ describe('routeFor', () => {
     ['/api/v1/tenants', 'tenancy'],
     ['/api/v1/tenants/acme', 'tenancy'],
     ['/api/v1/whoami', 'tenancy'],
+    ['/api/v1/quota', 'tenancy'],
+    ['/api/v1/usage', 'tenancy'],
     ['/api/v1/api-keys', 'tenancy'],
     ['/api/v1/api-keys/0190a1b2', 'tenancy'],
     ['/api/v1/agent-tokens', 'tenancy'],

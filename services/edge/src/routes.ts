@@ -39,6 +39,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/tenants*', service: 'tenancy' },
   { pattern: '/api/v1/whoami', service: 'tenancy' },
   { pattern: '/api/v1/quota', service: 'tenancy' },
+  { pattern: '/api/v1/usage', service: 'tenancy' },
   { pattern: '/api/v1/api-keys*', service: 'tenancy' },
   { pattern: '/api/v1/agent-tokens*', service: 'tenancy' },
   { pattern: '/api/v1/auth/*', service: 'tenancy' },

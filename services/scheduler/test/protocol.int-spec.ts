@@ -119,6 +119,7 @@ describe.each(kinds)('agent protocol edge cases (%s)', (kind) => {
           error: 'late',
           startedAtMs: Date.now(),
           finishedAtMs: Date.now(),
+          cpuMillis: 0,
         },
       },
     });

@@ -7,14 +7,16 @@ import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { BootstrapService } from './bootstrap/bootstrap.service.js';
 import { QuotasController } from './quotas/quotas.controller.js';
+import { QuotasService } from './quotas/quotas.service.js';
 import { SecretsController } from './secrets/secrets.controller.js';
 import { SecretsService } from './secrets/secrets.service.js';
 import { TenantsController } from './tenants/tenants.controller.js';
 import { TenantsService } from './tenants/tenants.service.js';
+import { UsageController } from './usage/usage.controller.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
-/** Tenants, their people (users, logins), API keys, agent tokens and secrets. */
+/** Tenants, their people (users, logins), API keys, agent tokens, secrets, quotas and usage. */
 @Module({
   controllers: [
     AgentTokensController,
@@ -23,6 +25,7 @@ import { UsersService } from './users/users.service.js';
     TenantsController,
     QuotasController,
     SecretsController,
+    UsageController,
     UsersController,
   ],
   providers: [
@@ -30,6 +33,7 @@ import { UsersService } from './users/users.service.js';
     ApiKeysService,
     AuthService,
     BootstrapService,
+    QuotasService,
     SecretsService,
     TenantsService,
     UsersService,

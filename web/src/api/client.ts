@@ -30,6 +30,9 @@ export type ApiKeyIssued = Schemas['ApiKeyIssued'];
 export type AgentToken = Schemas['AgentToken'];
 export type Tenant = Schemas['Tenant'];
 export type TenantState = Schemas['TenantState'];
+export type QuotaView = Schemas['QuotaView'];
+export type QuotaLine = Schemas['QuotaLine'];
+export type UsageDay = Schemas['UsageDay'];
 
 /** The platform's problem+json error body. */
 export interface Problem {

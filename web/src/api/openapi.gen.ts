@@ -616,7 +616,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The caller's tenant quota and current usage */
+    /** The caller's tenant quotas, each against what the tenant uses now */
     get: operations['Quotas.own'];
     put?: never;
     post?: never;
@@ -925,7 +925,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Set a tenant's quota and dispatch weight (platform admins; null = not limited; omitted = unchanged) */
+    /** Set a tenant's quotas and dispatch weight (platform admins; null = not limited; omitted = unchanged) */
     put: operations['Quotas.set'];
     post?: never;
     delete?: never;
@@ -997,6 +997,23 @@ export interface paths {
     put?: never;
     /** Suspend a tenant: its calls get 403 with the reason, its triggers do not fire, its agents are refused */
     post: operations['Tenants.suspend'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's usage per UTC day in [from, to] (default: the last 30 days; at most 366): runs started, succeeded, failed, task-seconds, agent-hours. CSV with Accept: text/csv or format=csv */
+    get: operations['Usage.usage'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -1435,6 +1452,46 @@ export interface components {
       p50: number | null;
       p95: number | null;
     };
+    QuotaLine: {
+      /** @description null when not limited */
+      limit: number | null;
+      /** @enum {string} */
+      name:
+        | 'maxJobs'
+        | 'runsPerMinute'
+        | 'maxConcurrentRuns'
+        | 'maxRunningTasks'
+        | 'maxCpuMillis'
+        | 'maxMemoryMb'
+        | 'maxAgents'
+        | 'maxBackfillSize';
+      unit: string;
+      /** @description in use now (runsPerMinute - tokens spent and not yet refilled) */
+      used: number;
+    };
+    QuotaView: {
+      dispatchWeight: number;
+      maxAgents?: number | null;
+      maxBackfillSize?: number | null;
+      maxConcurrentRuns?: number | null;
+      maxCpuMillis?: number | null;
+      maxJobs?: number | null;
+      maxMemoryMb?: number | null;
+      maxRunningTasks?: number | null;
+      quotas: components['schemas']['QuotaLine'][];
+      runsPerMinute?: number | null;
+      tenantId: string;
+      updatedAt: components['schemas']['Instant'] | null;
+      usage: {
+        agents: number;
+        concurrentRuns: number;
+        cpuMillis: number;
+        jobs: number;
+        memoryMb: number;
+        runningTasks: number;
+        runTokens: number | null;
+      };
+    };
     /** @enum {string} */
     Role: 'platform_admin' | 'tenant_admin' | 'developer' | 'operator' | 'viewer' | 'auditor';
     Run: {
@@ -1643,6 +1700,32 @@ export interface components {
         task: string;
       }[];
       to: components['schemas']['Instant'];
+    };
+    UsageDay: {
+      agentHours: number;
+      cpuSeconds: number;
+      /** Format: date */
+      day: string;
+      runsFailed: number;
+      runsStarted: number;
+      runsSucceeded: number;
+      taskSeconds: number;
+    };
+    UsageReport: {
+      days: components['schemas']['UsageDay'][];
+      /** Format: date */
+      from: string;
+      tenantId: string;
+      /** Format: date */
+      to: string;
+      totals: {
+        agentHours: number;
+        cpuSeconds: number;
+        runsFailed: number;
+        runsStarted: number;
+        runsSucceeded: number;
+        taskSeconds: number;
+      };
     };
     User: {
       createdAt: components['schemas']['Instant'];
@@ -3929,7 +4012,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['QuotaView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -4797,7 +4882,14 @@ export interface operations {
       content: {
         'application/json': {
           dispatchWeight?: number | null;
+          maxAgents?: number | null;
+          maxBackfillSize?: number | null;
+          maxConcurrentRuns?: number | null;
+          maxCpuMillis?: number | null;
+          maxJobs?: number | null;
+          maxMemoryMb?: number | null;
           maxRunningTasks?: number | null;
+          runsPerMinute?: number | null;
         };
       };
     };
@@ -4807,7 +4899,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['QuotaView'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -5024,6 +5118,49 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Tenant'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Usage.usage': {
+    parameters: {
+      query?: {
+        format?: 'json' | 'csv';
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UsageReport'];
         };
       };
       /** @description problem+json: `errors[].path` names each bad field */
@@ -5348,6 +5485,7 @@ export const routePermissions = {
   'GET /api/v1/sla': 'read Run',
   'GET /api/v1/tenants': 'manage Tenant',
   'GET /api/v1/tenants/{tenant}': 'manage Tenant',
+  'GET /api/v1/usage': 'read Run',
   'GET /api/v1/users': 'read User',
   'POST /api/v1/agent-tokens': 'create AgentToken',
   'POST /api/v1/api-keys': 'create ApiKey',

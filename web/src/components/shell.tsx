@@ -16,6 +16,7 @@ const NAV = [
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
   { href: '/sla/', key: 'nav.slaReports' },
+  { href: '/quotas/', key: 'nav.quotas' },
   { href: '/audit/', key: 'nav.audit' },
   { href: '/admin/', key: 'nav.admin' },
 ] as const;
@@ -25,6 +26,7 @@ function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
   if (pathname.startsWith('/sla')) return '/sla/';
+  if (pathname.startsWith('/quotas')) return '/quotas/';
   if (pathname.startsWith('/audit')) return '/audit/';
   if (pathname.startsWith('/admin')) return '/admin/';
   return '/';

@@ -122,6 +122,8 @@ export class RunEntity {
   @Column('varchar', { length: 55, nullable: true }) traceparent!: string | null;
   /** Moves with every readiness change of a large run's tasks (see Completion's task-state memory). */
   @Column('int', { default: 0 }) taskEpoch!: number;
+  /** `tenant_quota` while the run waits for its tenant's maxConcurrentRuns (else its job's queue, or null). */
+  @Column('varchar', { length: 20, nullable: true }) queuedBy?: 'tenant_quota' | null;
 }
 
 @Entity('task_runs')
@@ -182,6 +184,9 @@ export class AttemptEntity {
   @Column(ms(true)) deadlineAt!: number | null;
   @Column('varchar', { length: 20 }) kind!: 'main' | 'compensation';
   @Column('text', { nullable: true }) lateResult!: string | null;
+  /** What the attempt counts against the tenant's CPU and memory quotas while assigned or running. */
+  @Column('int', { default: 0 }) quotaCpuMillis!: number;
+  @Column('int', { default: 0 }) quotaMemoryMb!: number;
 }
 
 @Entity('task_logs')
@@ -218,6 +223,8 @@ export class RunRequestEntity {
   @Column(ms()) createdAt!: number;
   @Column('int') failures!: number;
   @Column('varchar', { length: 1000, nullable: true }) lastError!: string | null;
+  /** Held back until then (the tenant's runs-per-minute quota); null = take now. */
+  @Column(ms(true)) notBefore!: number | null;
 }
 
 @Entity('processed_events')

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type JobDefinition, jobDefinitionSource, nextSlot, parseJobDefinition } from '@baton/domain';
+import { type JobDefinition, exceeds, jobDefinitionSource, nextSlot, parseJobDefinition } from '@baton/domain';
 import {
   Database,
   JobEntity,
@@ -8,6 +8,7 @@ import {
   type TenantScope,
   TriggerEntity,
   isUniqueViolation,
+  lockQuota,
   newId,
   scoped,
 } from '@baton/persistence';
@@ -144,6 +145,12 @@ export class JobsService {
       job.updatedAt = now;
       await scoped(m, scope).update(JobEntity, { id: job.id }, { currentVersion: job.currentVersion, updatedAt: now });
     } else {
+      // The tenant's maxJobs quota: counted with its quota row locked, so concurrent creations count in turn.
+      const limits = await lockQuota(this.db, m, scope);
+      if (limits.maxJobs !== null) {
+        const refused = exceeds('maxJobs', limits.maxJobs, await scoped(m, scope).count(JobEntity));
+        if (refused) throw ProblemException.quotaExceeded(409, refused);
+      }
       job = {
         id: newId(),
         tenantId: scope.tenantId,

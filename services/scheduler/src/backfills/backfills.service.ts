@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
-import { type TriggerDefinition, nextSlot } from '@baton/domain';
+import { type TriggerDefinition, exceeds, nextSlot } from '@baton/domain';
 import {
   BackfillEntity,
   Database,
@@ -12,6 +12,7 @@ import {
   TriggerSlotEntity,
   newId,
   forUpdate,
+  readQuota,
   scoped,
 } from '@baton/persistence';
 import { OUTBOX_RELAY, type OutboxRelay, slotDedupeKey } from '@baton/bus';
@@ -90,6 +91,9 @@ export class BackfillsService implements OnModuleInit {
       }
       slots.push(t);
     }
+    // The tenant's maxBackfillSize quota (a dry run is refused too: it previews what would be refused).
+    const refused = exceeds('maxBackfillSize', (await readQuota(m, scope)).maxBackfillSize, 0, slots.length);
+    if (refused) throw ProblemException.quotaExceeded(400, refused);
     return { job, trigger, slots };
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import { AgentEntity, AttemptEntity, Database, TransitionStore, scoped } from '@baton/persistence';
+import { DAY_MS } from '@baton/domain';
+import { AgentEntity, AttemptEntity, Database, TransitionStore, addCpuTime, scoped } from '@baton/persistence';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { LOGGER, type Logger, batonMetrics } from '@baton/telemetry';
@@ -24,6 +25,8 @@ export interface ResultInput {
   output: string;
   error: string;
   finishedAt: number;
+  /** CPU time of the task's processes measured on the agent (validated), for the tenant's usage. */
+  cpuMillis?: number;
 }
 
 interface Settle<T> {
@@ -316,8 +319,26 @@ export class AgentCommands {
       ];
     });
     const fx = await this.engine.finishAttempts(m, items);
+    await this.addCpuUsage(m, batch, fx, now);
     if (expired.size > 0) fx.queued = true;
     return { fx, lateAcks, expired };
+  }
+
+  /** CPU time of the results applied in this flush, per tenant and day: one statement for the flush, if any. */
+  private async addCpuUsage(m: EntityManager, batch: readonly Command[], fx: Effects, now: number): Promise<void> {
+    const cpu = new Map<string, number>();
+    for (const c of batch) {
+      if (c.kind !== 'result' || !c.result.cpuMillis || fx.dispositions.get(c.result.attemptId)?.accepted !== true)
+        continue;
+      cpu.set(c.session.tenantId, (cpu.get(c.session.tenantId) ?? 0) + c.result.cpuMillis);
+    }
+    if (cpu.size === 0) return;
+    const day = now - (now % DAY_MS);
+    await addCpuTime(
+      this.db,
+      m,
+      [...cpu].map(([tenantId, cpuMs]) => ({ tenantId, day, cpuMs })),
+    );
   }
 
   /** Starts the acknowledged attempts, one statement per agent; finds the ACKs that came too late. */

@@ -571,23 +571,44 @@ export class Completion {
     await this.startNextQueued(m, run.tenantId, run.jobId, now, fx);
   }
 
-  /** Overlap policy `queue`: the oldest queued run of the job starts when none is running. */
   /**
    * The job's queue of waiting runs (overlap policy `queue`, or `maxActiveRuns`):
-   * the oldest start while the job has room (its `maxActiveRuns`, else one at a time).
+   * the oldest start while the job has room (its `maxActiveRuns`, else one at a
+   * time); and the tenant's (runs waiting for its maxConcurrentRuns, of any
+   * job), read in the same statement, start while the tenant has room.
    */
   private async startNextQueued(m: EntityManager, tenantId: string, jobId: string, now: number, fx: Effects) {
     for (;;) {
-      const next = await scoped(m, { tenantId }).findOne(RunEntity, {
-        where: { jobId, state: 'queued' },
+      const queued = await scoped(m, { tenantId }).find(RunEntity, {
+        where: [
+          { jobId, state: 'queued' },
+          { queuedBy: 'tenant_quota', state: 'queued' },
+        ],
         order: { createdAt: 'ASC' },
+        take: 20,
       });
-      if (!next) return;
-      const def = await this.r.definition(m, next);
-      if ((await this.r.runRoom(m, tenantId, jobId, { maxActiveRuns: def.maxActiveRuns ?? 1 })) <= 0) return;
-      if ((await this.r.moves.runs(m, next, [next.id], ['queued'], 'running', { startedAt: now })) !== 1) return;
+      let next: RunEntity | null = null;
+      let def: JobDefinition | null = null;
+      for (const q of queued) {
+        const d = await this.r.definition(m, q);
+        const byTenant = q.queuedBy === 'tenant_quota';
+        // A run waiting for the tenant is held by its job only under the job's own maxActiveRuns.
+        const jobLimit = byTenant ? (d.maxActiveRuns ?? null) : (d.maxActiveRuns ?? 1);
+        if ((await this.r.runRoom(m, tenantId, q.jobId, { maxActiveRuns: jobLimit })) <= 0) continue;
+        next = q;
+        def = d;
+        break;
+      }
+      if (!next || !def) return;
+      if ((await this.r.tenantRunRoom(m, tenantId)) <= 0) return;
+      const started = await this.r.moves.runs(m, next, [next.id], ['queued'], 'running', {
+        startedAt: now,
+        queuedBy: null,
+      });
+      if (started !== 1) return;
       next.state = 'running';
       next.startedAt = now;
+      next.queuedBy = null;
       await this.advance(m, next, def, now, fx);
       // A run that ended at once (every task skipped) started the next one itself.
       if (next.state !== 'running') return;

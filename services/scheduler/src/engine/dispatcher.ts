@@ -3,10 +3,13 @@ import type { EntityManager } from 'typeorm';
 import {
   FAIR_SHARE_MEMORY_MS,
   type JobDefinition,
+  type QuotaLimits,
   type TaskDefinition,
   fairShares,
   labelsMatch,
   poolHasRoom,
+  quotaResources,
+  taskQuotaRefusal,
 } from '@baton/domain';
 import {
   type Assignment,
@@ -45,6 +48,13 @@ type TaskDef = TaskDefinition & {
   compensate?: Executable | null;
 };
 type JobDef = JobDefinition & { maxActiveTasks?: number | null };
+
+/** A tenant's task quotas in a dispatch batch, with what its tasks hold (placements add to it). */
+interface TenantTaskQuota {
+  limits: Pick<QuotaLimits, 'maxRunningTasks' | 'maxCpuMillis' | 'maxMemoryMb'>;
+  use: { tasks: number; cpuMillis: number; memoryMb: number };
+  weight: number;
+}
 
 /** Claimed rows past a tenant's free capacity, for tasks no free agent matches. */
 const LOOKAHEAD = 20;
@@ -248,9 +258,10 @@ export class Dispatcher {
         const compensation = t.state === 'compensating';
         const exec: Executable | null | undefined = compensation ? spec.compensate : spec;
         if (!exec) return 'left';
-        // The tenant's quota of tasks running at once (compensations are not held back).
+        // The tenant's quotas of tasks, CPU and memory of tasks running at once (compensations are not held back).
         const tq = quota.get(t.tenantId);
-        if (!compensation && tq && tq.max !== null && tq.running >= tq.max) return 'left';
+        const counted = quotaResources(spec.resources);
+        if (!compensation && tq && taskQuotaRefusal(tq.limits, tq.use, counted) !== null) return 'left';
         const maxActive = def.maxActiveTasks ?? null;
         if (!compensation && maxActive !== null && (active.get(run.id) ?? 0) >= maxActive) return 'left';
         // A pool that does not exist has no slots; compensations are not held back.
@@ -318,12 +329,18 @@ export class Dispatcher {
           logSeq: -1,
           kind: compensation ? 'compensation' : 'main',
           lateResult: null,
+          quotaCpuMillis: counted.cpuMillis,
+          quotaMemoryMb: counted.memoryMb,
         });
         load.set(best.id, load.get(best.id)! + 1);
         cpu.set(best.id, cpu.get(best.id)! + needCpu);
         mem.set(best.id, mem.get(best.id)! + needMem);
         if (!compensation) active.set(run.id, (active.get(run.id) ?? 0) + 1);
-        if (!compensation && tq) tq.running++;
+        if (tq) {
+          tq.use.tasks += compensation ? 0 : 1;
+          tq.use.cpuMillis += counted.cpuMillis;
+          tq.use.memoryMb += counted.memoryMb;
+        }
         if (pool) pool.used += t.poolSlots;
         placements.push({
           session: best,
@@ -437,27 +454,49 @@ export class Dispatcher {
     return [...tenants, ...tenants].slice(start, start + MAX_TENANTS_PER_BATCH);
   }
 
-  /** Tenants' dispatch weights and running-task quotas (with how many of their tasks run now). */
-  private async tenantQuotas(
-    m: EntityManager,
-    tenantIds: string[],
-  ): Promise<Map<string, { max: number | null; running: number; weight: number }>> {
-    const out = new Map<string, { max: number | null; running: number; weight: number }>();
+  /** Tenants' dispatch weights and task quotas (tasks, CPU, memory), with what their tasks hold now. */
+  private async tenantQuotas(m: EntityManager, tenantIds: string[]): Promise<Map<string, TenantTaskQuota>> {
+    const out = new Map<string, TenantTaskQuota>();
     const quotas = await scopedTo(m, tenantIds).find(TenantQuotaEntity);
-    for (const q of quotas) out.set(q.tenantId, { max: q.maxRunningTasks, running: 0, weight: q.dispatchWeight ?? 1 });
+    for (const q of quotas) {
+      out.set(q.tenantId, {
+        limits: { maxRunningTasks: q.maxRunningTasks, maxCpuMillis: q.maxCpuMillis, maxMemoryMb: q.maxMemoryMb },
+        use: { tasks: 0, cpuMillis: 0, memoryMb: 0 },
+        weight: q.dispatchWeight ?? 1,
+      });
+    }
     const limited = quotas.filter((q) => q.maxRunningTasks !== null);
-    if (limited.length === 0) return out;
-    const rows = await scopedTo(
-      m,
-      limited.map((q) => q.tenantId),
-    )
-      .query(TaskRunEntity, 't', 't.state IN (:...s)', { s: ['assigned', 'running'] })
-      .select('t.tenant_id', 'tenantId')
-      .addSelect('COUNT(*)', 'n')
-      .groupBy('t.tenant_id')
-      .getRawMany<{ tenantId: string; n: string | number }>();
-    const running = new Map(rows.map((r) => [r.tenantId, Number(r.n)]));
-    for (const q of limited) out.get(q.tenantId)!.running = running.get(q.tenantId) ?? 0;
+    if (limited.length > 0) {
+      const rows = await scopedTo(
+        m,
+        limited.map((q) => q.tenantId),
+      )
+        .query(TaskRunEntity, 't', 't.state IN (:...s)', { s: ['assigned', 'running'] })
+        .select('t.tenant_id', 'tenantId')
+        .addSelect('COUNT(*)', 'n')
+        .groupBy('t.tenant_id')
+        .getRawMany<{ tenantId: string; n: string | number }>();
+      for (const r of rows) out.get(r.tenantId)!.use.tasks = Number(r.n);
+    }
+    // CPU and memory held: what each live attempt was counted for when it was placed.
+    const sized = quotas.filter((q) => q.maxCpuMillis !== null || q.maxMemoryMb !== null);
+    if (sized.length > 0) {
+      const rows = await scopedTo(
+        m,
+        sized.map((q) => q.tenantId),
+      )
+        .query(AttemptEntity, 'a', 'a.state IN (:...s)', { s: ['assigned', 'running'] })
+        .select('a.tenant_id', 'tenantId')
+        .addSelect('SUM(a.quota_cpu_millis)', 'cpu')
+        .addSelect('SUM(a.quota_memory_mb)', 'mem')
+        .groupBy('a.tenant_id')
+        .getRawMany<{ tenantId: string; cpu: string | number | null; mem: string | number | null }>();
+      for (const r of rows) {
+        const u = out.get(r.tenantId)!.use;
+        u.cpuMillis = Number(r.cpu ?? 0);
+        u.memoryMb = Number(r.mem ?? 0);
+      }
+    }
     return out;
   }
 

@@ -5,9 +5,11 @@ import {
   Database,
   JobEntity,
   RunEntity,
+  TenantQuotaEntity,
   type TenantScope,
   TransitionStore,
   forUpdate,
+  lockQuota,
   scoped,
   scopedTo,
 } from '@baton/persistence';
@@ -84,6 +86,23 @@ export class EngineResources {
     await forUpdate(this.db, job).getOne();
     const running = await scoped(m, { tenantId }).count(RunEntity, { where: { jobId, state: 'running' } });
     return def.maxActiveRuns - running;
+  }
+
+  /**
+   * How many more of the tenant's runs may start now under its
+   * `maxConcurrentRuns` quota (Infinity when not limited); the quota row is
+   * locked so that concurrent creators count one after another.
+   */
+  async tenantRunRoom(m: EntityManager, tenantId: string): Promise<number> {
+    // A plain read first: only tenants with the quota take the row lock (others' run creations never serialise).
+    const q = await scoped(m, { tenantId }).findOne(TenantQuotaEntity, {
+      where: {},
+      select: { tenantId: true, maxConcurrentRuns: true },
+    });
+    if (!q || q.maxConcurrentRuns === null) return Infinity;
+    const { maxConcurrentRuns } = await lockQuota(this.db, m, { tenantId });
+    if (maxConcurrentRuns === null) return Infinity;
+    return maxConcurrentRuns - (await scoped(m, { tenantId }).count(RunEntity, { where: { state: 'running' } }));
   }
 
   /** Runs of a job that are active (running or waiting in the overlap queue). */

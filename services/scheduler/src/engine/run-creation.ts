@@ -53,6 +53,12 @@ export class RunCreation {
     let state = input.initialState ?? 'running';
     // A job's maxActiveRuns: the run waits in the job's queue until one of its running runs ends.
     if (state === 'running' && (await this.r.runRoom(m, scope.tenantId, job.id, def)) <= 0) state = 'queued';
+    // The tenant's maxConcurrentRuns quota: the run waits (reason tenant_quota) until one of its runs ends.
+    let queuedBy: 'tenant_quota' | null = null;
+    if (state === 'running' && (await this.r.tenantRunRoom(m, scope.tenantId)) <= 0) {
+      state = 'queued';
+      queuedBy = 'tenant_quota';
+    }
     const run: RunEntity = {
       id: newId(now),
       tenantId: scope.tenantId,
@@ -76,6 +82,7 @@ export class RunCreation {
         'baton.tenant': scope.tenantId,
       }),
       taskEpoch: 0,
+      queuedBy,
     };
     await scoped(m, scope).insert(RunEntity, run as never);
     this.r.db.afterCommit(m, () => batonMetrics().runCreated(run));
@@ -149,6 +156,11 @@ export class RunCreation {
       const version = versions.get(jobId);
       if (version) room.set(jobId, await this.r.runRoom(m, job.tenantId, jobId, version.definition));
     }
+    // The tenants' maxConcurrentRuns quotas, read once a batch.
+    const tenantRoom = new Map<string, number>();
+    for (const tenantId of [...new Set(requests.map((r) => r.tenantId))].sort()) {
+      tenantRoom.set(tenantId, await this.r.tenantRunRoom(m, tenantId));
+    }
     for (const { tenantId, jobId, input } of requests) {
       if (out.has(k(tenantId, input.dedupeKey))) continue;
       const job = jobs.get(jobId);
@@ -156,8 +168,12 @@ export class RunCreation {
       if (!job || !version || job.tenantId !== tenantId) continue;
       const def = this.r.defs.prime(version.id, version.definition);
       const left = room.get(jobId) ?? Infinity;
-      const waits = left <= 0;
-      if (!waits) room.set(jobId, left - 1);
+      const tenantLeft = tenantRoom.get(tenantId) ?? Infinity;
+      const waits = left <= 0 || tenantLeft <= 0;
+      if (!waits) {
+        room.set(jobId, left - 1);
+        tenantRoom.set(tenantId, tenantLeft - 1);
+      }
       const run: RunEntity = {
         id: newId(now),
         tenantId,
@@ -181,6 +197,7 @@ export class RunCreation {
           'baton.tenant': tenantId,
         }),
         taskEpoch: 0,
+        queuedBy: left > 0 && tenantLeft <= 0 ? 'tenant_quota' : null,
       };
       out.set(k(tenantId, input.dedupeKey), run);
       runs.push(run);
@@ -262,7 +279,9 @@ export class RunCreation {
       for (const t of rows) if (!redo.has(t.taskKey)) carried.set(t.taskKey, t);
     }
     const n = await scoped(m, run).count(RunEntity, { where: { parentRunId: run.id } });
-    const waits = (await this.r.runRoom(m, run.tenantId, run.jobId, def)) <= 0;
+    const jobWaits = (await this.r.runRoom(m, run.tenantId, run.jobId, def)) <= 0;
+    const tenantWaits = !jobWaits && (await this.r.tenantRunRoom(m, run.tenantId)) <= 0;
+    const waits = jobWaits || tenantWaits;
     const next: RunEntity = {
       ...run,
       id: newId(now),
@@ -276,6 +295,7 @@ export class RunCreation {
       // A child of the call that asked for it, else of the run it reruns.
       traceparent: creationTraceparent(currentTraceparent() ?? runTraceparent(run)),
       taskEpoch: 0,
+      queuedBy: tenantWaits ? 'tenant_quota' : null,
     };
     await scoped(m, run).insert(RunEntity, next as never);
     await this.insertTasks(m, next, def, carried, now);

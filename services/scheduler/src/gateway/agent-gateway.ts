@@ -8,13 +8,16 @@ import {
   AttemptEntity,
   Database,
   TransitionStore,
+  addAgentTime,
+  connectedAgents,
   forUpdate,
   isUniqueViolation,
+  lockQuota,
   newId,
   scoped,
 } from '@baton/persistence';
 import { hashToken } from '@baton/auth';
-import { certificateMismatch, truncateUtf8 } from '@baton/domain';
+import { MISSED_HEARTBEATS_UNHEALTHY, certificateMismatch, exceeds, truncateUtf8 } from '@baton/domain';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay, enqueueAudit, topic } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger } from '@baton/telemetry';
@@ -127,6 +130,8 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
 
   private connect(call: Call): void {
     let session: AgentSession | null = null;
+    /** When the session began, for the tenant's agent-hours. */
+    let sessionStart = 0;
     let chain: Promise<void> = Promise.resolve();
     let closed = false;
     const helloTimer = setTimeout(() => fail(status.DEADLINE_EXCEEDED, 'no Hello received'), HELLO_TIMEOUT_MS);
@@ -143,13 +148,16 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       this.sessions.remove(s);
       this.log.info('agent disconnected', { agent: s.name, session: s.id });
       void this.db
-        .tx((m) =>
-          scoped(m, s).update(
+        .tx(async (m) => {
+          const end = Date.now();
+          await scoped(m, s).update(
             AgentEntity,
             { id: s.agentId, sessionId: s.id },
-            { status: 'disconnected', lastSeenAt: Date.now() },
-          ),
-        )
+            { status: 'disconnected', lastSeenAt: end },
+          );
+          // Agent-hours connected, once per session (usage per tenant and day).
+          await addAgentTime(this.db, m, s, sessionStart, end);
+        })
         .catch(() => undefined);
     };
     call.on('data', (msg: AgentMessage) => {
@@ -163,6 +171,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
             clearTimeout(helloTimer);
             const verdict = checkHello(m.value);
             if (!verdict.ok) return fail(status.INVALID_ARGUMENT, describe(verdict));
+            sessionStart = Date.now();
             session = await this.hello(call, m.value, fail);
             return;
           }
@@ -215,6 +224,7 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
                   output: v.outputJson,
                   error: truncateUtf8(v.error, LIMITS.maxErrorBytes),
                   finishedAt: v.finishedAtMs,
+                  cpuMillis: v.cpuMillis,
                 })
                 .then(
                   (d) =>
@@ -334,6 +344,17 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
             return { refused: true as const };
           }
         }
+        // The tenant's maxAgents quota: agents connected and heard from lately, this name aside (a reconnect
+        // of this agent is never refused); the quota row is locked so that concurrent Hellos count in turn.
+        const limits = await lockQuota(this.db, m, token);
+        if (limits.maxAgents !== null) {
+          const since = now - this.config.scheduler.heartbeatIntervalMs * MISSED_HEARTBEATS_UNHEALTHY - 5_000;
+          const over = exceeds('maxAgents', limits.maxAgents, await connectedAgents(m, token, since, h.name));
+          if (over) {
+            await audit(m, 429, { reason: 'quota', quota: over.quota, limit: over.limit });
+            return { refused: 'quota' as const, message: over.message };
+          }
+        }
         const fields = {
           labels: h.labels,
           slots,
@@ -380,6 +401,11 @@ export class AgentGateway implements OnApplicationBootstrap, OnApplicationShutdo
       throw err;
     });
     this.relay.kick();
+    if (outcome.refused === 'quota') {
+      this.log.warn('agent rejected: tenant quota', { name: h.name, tenant: token.tenantId });
+      fail(status.RESOURCE_EXHAUSTED, `agent "${h.name}" refused: ${outcome.message}`);
+      return null;
+    }
     if (outcome.refused) {
       this.log.warn('agent rejected: name bound to another token', { name: h.name, token: token.id });
       fail(

@@ -25,6 +25,7 @@ const result = (over: Partial<Result>): Result => ({
   error: '',
   startedAtMs: NOW - 10,
   finishedAtMs: NOW,
+  cpuMillis: 0,
   ...over,
 });
 
@@ -58,6 +59,12 @@ suite('agent message validation', () => {
     ['a finish time years ahead', { finishedAtMs: NOW + 400 * 86_400_000 }, 'result.finished_at_ms'],
     ['finished before it started', { startedAtMs: NOW, finishedAtMs: NOW - 1 }, 'result.finished_at_ms'],
     ['a fractional exit code', { exitCode: 1.5 }, 'result.exit_code'],
+    ['CPU time on one core', { cpuMillis: 10 }, null],
+    ['CPU time of many cores (parallel processes)', { cpuMillis: 640 }, null],
+    ['negative CPU time', { cpuMillis: -1 }, 'result.cpu_millis'],
+    ['fractional CPU time', { cpuMillis: 0.5 }, 'result.cpu_millis'],
+    ['CPU time without timestamps', { cpuMillis: 5, startedAtMs: 0, finishedAtMs: 0 }, 'result.cpu_millis'],
+    ['more CPU time than 1024 cores could spend', { cpuMillis: 1011 * 1024 + 1 }, 'result.cpu_millis'],
   ])('Result: %s', (_name, over, field) => {
     const v = checkResult(result(over), NOW);
     expect(v.ok ? null : v.field).toBe(field);

@@ -34,6 +34,8 @@ export const LIMITS = {
   maxErrorBytes: 64 * 1024,
   maxLogChunkBytes: 4 * 1024 * 1024,
   maxPath: 4096,
+  /** The most cores a task's processes are believed to keep busy (bounds `Result.cpu_millis`). */
+  maxCpuCores: 1024,
   /** Agent clocks may drift; a timestamp further ahead than this is not a clock, it is garbage. */
   maxClockAheadMs: 24 * 3600_000,
 } as const;
@@ -141,6 +143,16 @@ export function checkResult(r: Result, now: number): Verdict {
   if (!finished.ok) return finished;
   if (r.startedAtMs > 0 && r.finishedAtMs > 0 && r.finishedAtMs < r.startedAtMs) {
     return bad('result.finished_at_ms', 'is before started_at_ms');
+  }
+  // CPU time feeds the tenant's usage (chargeback): no more than LIMITS.maxCpuCores busy over the task's wall time.
+  if (!intIn(r.cpuMillis, 0, Number.MAX_SAFE_INTEGER))
+    return bad('result.cpu_millis', `${r.cpuMillis} is not a duration`);
+  if (r.cpuMillis > 0) {
+    const wall = r.startedAtMs > 0 && r.finishedAtMs > 0 ? r.finishedAtMs - r.startedAtMs : null;
+    if (wall === null) return bad('result.cpu_millis', 'needs started_at_ms and finished_at_ms');
+    if (r.cpuMillis > (wall + 1_000) * LIMITS.maxCpuCores) {
+      return bad('result.cpu_millis', `${r.cpuMillis} ms is more than ${LIMITS.maxCpuCores} cores over ${wall} ms`);
+    }
   }
   return OK;
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { type EntityManager, In, Not } from 'typeorm';
+import { type EntityManager, In, IsNull, Not } from 'typeorm';
 import { type OverlapPolicy, TIME_TRIGGER_TYPES, decideOverlap, truncateUtf8 } from '@baton/domain';
 import {
   Database,
@@ -7,12 +7,14 @@ import {
   RUN_REQUEST_MAX_FAILURES,
   RunRequestEntity,
   TenantEntity,
+  TenantQuotaEntity,
   TriggerSlotEntity,
   claimRunRequests,
   isUniqueViolation,
   newId,
   scoped,
   scopedTo,
+  takeRunTokens,
 } from '@baton/persistence';
 import {
   EVENT_BUS,
@@ -53,6 +55,7 @@ export const INTAKE_BATCH = 500;
 @Injectable()
 export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationShutdown {
   private stopped = false;
+  private wake: { at: number; timer: NodeJS.Timeout } | null = null;
   private unlisten: () => void = () => undefined;
   private readonly drainer: Drainer;
   private readonly log: Logger;
@@ -86,6 +89,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    if (this.wake) clearTimeout(this.wake.timer);
     this.unlisten();
     await this.drainer.stop();
   }
@@ -126,12 +130,15 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       const rows = await claimRunRequests(this.db, m, limit, seq);
       claimed(rows.map((r) => r.seq));
       if (rows.length === 0) return 0;
+      // Requests over their tenant's runsPerMinute quota stay queued until their tokens are there.
+      const admitted = await this.admit(m, rows);
+      if (admitted.length === 0) return rows.length;
       fx = await this.fromRequests(
         m,
-        rows.map((r) => JSON.parse(r.payload) as RunRequested),
+        admitted.map((r) => JSON.parse(r.payload) as RunRequested),
       );
       // across tenants: the claimed requests, whoever's they are, are done
-      await m.delete(RunRequestEntity, { seq: In(rows.map((r) => r.seq)) });
+      await m.delete(RunRequestEntity, { seq: In(admitted.map((r) => r.seq)) });
       return rows.length;
     });
     if (n > 0) {
@@ -140,6 +147,51 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       this.dispatcher.kick();
     }
     return n;
+  }
+
+  /**
+   * The claimed requests that their tenants' runsPerMinute quotas let through
+   * now (each takes a token, in seq order); the others stay in run_requests,
+   * not before their next token, and a wake-up is set for then. Never dropped.
+   */
+  private async admit(m: EntityManager, rows: RunRequestEntity[]): Promise<RunRequestEntity[]> {
+    const tenants = [...new Set(rows.map((r) => r.tenantId))];
+    const limited = await scopedTo(m, tenants).find(TenantQuotaEntity, {
+      where: { runsPerMinute: Not(IsNull()) },
+      select: { tenantId: true },
+    });
+    if (limited.length === 0) return rows;
+    const now = Date.now();
+    const held = new Set<string>();
+    for (const tenantId of limited.map((q) => q.tenantId).sort()) {
+      const mine = rows.filter((r) => r.tenantId === tenantId);
+      const took = await takeRunTokens(this.db, m, { tenantId }, mine.length, now);
+      const wait = mine.slice(took.granted);
+      if (wait.length === 0) continue;
+      const at = now + took.retryAfterMs;
+      for (let i = 0; i < wait.length; i += 500) {
+        const seqs = wait.slice(i, i + 500).map((r) => r.seq);
+        await scoped(m, { tenantId }).update(RunRequestEntity, { seq: In(seqs) }, { notBefore: at });
+      }
+      for (const r of wait) held.add(r.seq);
+      this.db.afterCommit(m, () => this.wakeAt(at));
+    }
+    return held.size === 0 ? rows : rows.filter((r) => !held.has(r.seq));
+  }
+
+  /** Drains again when the earliest held request is due (the sweep is the safety net). */
+  private wakeAt(at: number): void {
+    if (this.stopped || (this.wake && this.wake.at <= at)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(
+      () => {
+        this.wake = null;
+        this.kick();
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
+    timer.unref();
+    this.wake = { at, timer };
   }
 
   /** One request in a transaction of its own; false when it failed (its failure is counted). */

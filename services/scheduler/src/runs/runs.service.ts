@@ -23,8 +23,10 @@ import {
   liveAttemptsByAgent,
   poolUsage,
   newId,
+  quotaUse,
   scoped,
   RunSlaEntity,
+  takeRunTokens,
 } from '@baton/persistence';
 import { EVENT_BUS, type EventBus, OUTBOX_RELAY, type OutboxRelay } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
@@ -91,8 +93,8 @@ export class RunsService {
   async trigger(scope: TenantScope, jobName: string, cmd: TriggerRunCommand) {
     const dedupeKey = cmd.idempotencyKey ? `manual:${cmd.idempotencyKey}` : `manual:${newId()}`;
     const create = () =>
-      this.db.tx((m) =>
-        this.engine.createRun(m, scope, {
+      this.db.tx(async (m) => {
+        const r = await this.engine.createRun(m, scope, {
           jobName,
           params: cmd.params,
           logicalDate: cmd.logicalDate ?? Date.now(),
@@ -100,8 +102,25 @@ export class RunsService {
           triggerType: 'manual',
           triggerId: null,
           traceparent: cmd.traceparent ?? null,
-        }),
-      );
+        });
+        // The tenant's runsPerMinute quota: a new manual run takes a token or is refused (rolled back) with
+        // Retry-After; the same idempotencyKey again finds its run and costs none.
+        if (r.created) {
+          const t = await takeRunTokens(this.db, m, scope, 1, Date.now());
+          if (t.granted < 1) {
+            throw ProblemException.quotaExceeded(
+              429,
+              {
+                quota: 'runsPerMinute',
+                limit: t.perMinute!,
+                message: `quota runsPerMinute is ${t.perMinute}: no run may start now; try again in ${Math.ceil(t.retryAfterMs / 1000)} s`,
+              },
+              t.retryAfterMs,
+            );
+          }
+        }
+        return r;
+      });
     let r;
     try {
       r = await create();
@@ -236,7 +255,7 @@ export class RunsService {
     tasks: readonly TaskRunEntity[],
   ): Promise<WaitContext> {
     const live = (s: string) => s === 'assigned' || s === 'running';
-    const ctx = {
+    const ctx: { -readonly [K in keyof WaitContext]: WaitContext[K] } = {
       runState: run.state,
       runActiveTasks: tasks.filter((t) => live(t.state)).length,
       maxActiveTasks: def.maxActiveTasks ?? null,
@@ -246,8 +265,10 @@ export class RunsService {
       pools: new Map<string, PoolUse>(),
       heldAtShare: this.dispatcher.heldAtShare(scope.tenantId),
     };
-    if (run.state !== 'running' || !tasks.some((t) => t.state === 'queued')) return ctx;
     const m = this.db.manager;
+    // Queued by the tenant's maxConcurrentRuns rather than by the job's own limit.
+    if (run.state === 'queued') ctx.runQueuedByTenant = run.queuedBy === 'tenant_quota';
+    if (run.state !== 'running' || !tasks.some((t) => t.state === 'queued')) return ctx;
     const pooled = tasks.filter((t) => t.state === 'queued' && t.pool !== null).map((t) => t.pool!);
     ctx.pools = await poolUsage(m, scope, pooled);
     const quota = await scoped(m, scope).findOne(TenantQuotaEntity, { where: {} });
@@ -256,6 +277,13 @@ export class RunsService {
       ctx.tenantRunningTasks = await scoped(m, scope).count(TaskRunEntity, {
         where: { state: In(['assigned', 'running']) },
       });
+    }
+    if (quota && (quota.maxCpuMillis !== null || quota.maxMemoryMb !== null)) {
+      const use = await quotaUse(m, scope, 0);
+      ctx.tenantResources = {
+        limits: { maxCpuMillis: quota.maxCpuMillis, maxMemoryMb: quota.maxMemoryMb },
+        use: { cpuMillis: use.maxCpuMillis, memoryMb: use.maxMemoryMb },
+      };
     }
     const agents = await scoped(m, scope).find(AgentEntity, { where: { status: 'connected' } });
     if (agents.length === 0) return ctx;

@@ -1,65 +1,44 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { z } from 'zod';
-import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { Database, TaskRunEntity, TenantEntity, TenantQuotaEntity, type TenantScope, scoped } from '@baton/persistence';
-import { ApiDoc, ProblemException, parseInput } from '@baton/http';
-import { In } from 'typeorm';
+import { AuditsItself, CurrentPrincipal, type Principal, Requires } from '@baton/auth';
+import { ApiDoc, parseInput } from '@baton/http';
+import { QuotasService } from './quotas.service.js';
+
+const limit = (max: number) => z.int().min(1).max(max).nullable().optional();
 
 /** Fields left out keep their current value; null means not limited (or, for the weight, the default 1). */
 const SetQuota = z.strictObject({
-  maxRunningTasks: z.int().min(1).max(1_000_000).nullable().optional(),
+  maxJobs: limit(1_000_000),
+  runsPerMinute: limit(1_000_000),
+  maxConcurrentRuns: limit(1_000_000),
+  maxRunningTasks: limit(1_000_000),
+  maxCpuMillis: limit(1_000_000_000),
+  maxMemoryMb: limit(1_000_000_000),
+  maxAgents: limit(100_000),
+  maxBackfillSize: limit(100_000),
   dispatchWeight: z.int().min(1).max(1_000).nullable().optional(),
 });
 
 /** Tenant quotas: set by platform admins, read by every tenant for itself with its current usage. */
 @Controller('api/v1')
 export class QuotasController {
-  constructor(private readonly db: Database) {}
-
-  private async view(scope: TenantScope) {
-    const q = await scoped(this.db.manager, scope).findOne(TenantQuotaEntity, { where: {} });
-    const running = await scoped(this.db.manager, scope).count(TaskRunEntity, {
-      where: { state: In(['assigned', 'running']) },
-    });
-    return {
-      maxRunningTasks: q?.maxRunningTasks ?? null,
-      dispatchWeight: q?.dispatchWeight ?? 1,
-      usage: { runningTasks: running },
-      updatedAt: q ? new Date(q.updatedAt).toISOString() : null,
-    };
-  }
+  constructor(private readonly quotas: QuotasService) {}
 
   @Get('quota')
-  @ApiDoc({ summary: "The caller's tenant quota and current usage" })
+  @ApiDoc({ summary: "The caller's tenant quotas, each against what the tenant uses now" })
   @Requires('read', 'Job')
   own(@CurrentPrincipal() p: Principal) {
-    return this.view(p);
+    return this.quotas.view(p);
   }
 
   @Put('tenants/:id/quota')
   @ApiDoc({
-    summary: "Set a tenant's quota and dispatch weight (platform admins; null = not limited; omitted = unchanged)",
+    summary: "Set a tenant's quotas and dispatch weight (platform admins; null = not limited; omitted = unchanged)",
     body: SetQuota,
   })
   @Requires('manage', 'Tenant')
-  async set(@Param('id') id: string, @Body() body: unknown) {
-    const cmd = parseInput(SetQuota, body);
-    const tenant = await this.db.manager.findOne(TenantEntity, { where: { id } });
-    if (!tenant) throw ProblemException.notFound(`tenant ${id}`);
-    await this.db.tx(async (m) => {
-      const quota = scoped(m, { tenantId: id });
-      const current = await quota.findOne(TenantQuotaEntity, { where: {} });
-      await quota.upsert(
-        TenantQuotaEntity,
-        {
-          tenantId: id,
-          maxRunningTasks: cmd.maxRunningTasks === undefined ? (current?.maxRunningTasks ?? null) : cmd.maxRunningTasks,
-          dispatchWeight: cmd.dispatchWeight === undefined ? (current?.dispatchWeight ?? null) : cmd.dispatchWeight,
-          updatedAt: Date.now(),
-        },
-        ['tenantId'],
-      );
-    });
-    return this.view({ tenantId: id });
+  @AuditsItself()
+  set(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
+    return this.quotas.set(p, id, parseInput(SetQuota, body));
   }
 }

@@ -139,6 +139,11 @@ export interface Result {
   /** Epoch milliseconds (UTC). */
   startedAtMs: number;
   finishedAtMs: number;
+  /**
+   * CPU time (user + system) of the task's processes in milliseconds, measured
+   * on the agent; 0 when not measured (http, sql and noop tasks; no /proc).
+   */
+  cpuMillis: number;
 }
 
 export enum Result_Status {
@@ -1215,7 +1220,16 @@ export const LogChunk: MessageFns<LogChunk> = {
 };
 
 function createBaseResult(): Result {
-  return { attemptId: "", status: 0, exitCode: 0, outputJson: "", error: "", startedAtMs: 0, finishedAtMs: 0 };
+  return {
+    attemptId: "",
+    status: 0,
+    exitCode: 0,
+    outputJson: "",
+    error: "",
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    cpuMillis: 0,
+  };
 }
 
 export const Result: MessageFns<Result> = {
@@ -1240,6 +1254,9 @@ export const Result: MessageFns<Result> = {
     }
     if (message.finishedAtMs !== 0) {
       writer.uint32(56).int64(message.finishedAtMs);
+    }
+    if (message.cpuMillis !== 0) {
+      writer.uint32(64).int64(message.cpuMillis);
     }
     return writer;
   },
@@ -1313,6 +1330,14 @@ export const Result: MessageFns<Result> = {
             message.finishedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.cpuMillis = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1354,6 +1379,11 @@ export const Result: MessageFns<Result> = {
         : isSet(object.finished_at_ms)
         ? globalThis.Number(object.finished_at_ms)
         : 0,
+      cpuMillis: isSet(object.cpuMillis)
+        ? globalThis.Number(object.cpuMillis)
+        : isSet(object.cpu_millis)
+        ? globalThis.Number(object.cpu_millis)
+        : 0,
     };
   },
 
@@ -1380,6 +1410,9 @@ export const Result: MessageFns<Result> = {
     if (message.finishedAtMs !== 0) {
       obj.finishedAtMs = Math.round(message.finishedAtMs);
     }
+    if (message.cpuMillis !== 0) {
+      obj.cpuMillis = Math.round(message.cpuMillis);
+    }
     return obj;
   },
 
@@ -1395,6 +1428,7 @@ export const Result: MessageFns<Result> = {
     message.error = object.error ?? "";
     message.startedAtMs = object.startedAtMs ?? 0;
     message.finishedAtMs = object.finishedAtMs ?? 0;
+    message.cpuMillis = object.cpuMillis ?? 0;
     return message;
   },
 };
