@@ -13,6 +13,7 @@ const result = (attemptId: string, exitCode = 0): Result => ({
   error: '',
   startedAtMs: 1,
   finishedAtMs: 2,
+  cpuMillis: 0,
 });
 
 describe('ResultJournal: one append-only file of results not yet acknowledged', () => {
