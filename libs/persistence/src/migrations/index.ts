@@ -16,6 +16,7 @@ import { Alerts1733800000000 } from './1733800000000-alerts.js';
 import { ReportRanges1733900000000 } from './1733900000000-report-ranges.js';
 import { TenantLifecycle1734000000000 } from './1734000000000-tenant-lifecycle.js';
 import { AuditKeys1734100000000 } from './1734100000000-audit-keys.js';
+import { SignIn1734300000000 } from './1734300000000-sign-in.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   ReportRanges1733900000000,
   TenantLifecycle1734000000000,
   AuditKeys1734100000000,
+  SignIn1734300000000,
 ];
