@@ -6,6 +6,12 @@ import { AuthService } from './auth/auth.service.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { BootstrapService } from './bootstrap/bootstrap.service.js';
+import { PasswordsService } from './auth/passwords.service.js';
+import { InvitationsController } from './invitations/invitations.controller.js';
+import { InvitationsService } from './invitations/invitations.service.js';
+import { LinkMailer } from './mail/link-mailer.service.js';
+import { OidcController } from './oidc/oidc.controller.js';
+import { OidcService } from './oidc/oidc.service.js';
 import { QuotasController } from './quotas/quotas.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
 import { SecretsService } from './secrets/secrets.service.js';
@@ -14,12 +20,14 @@ import { TenantsService } from './tenants/tenants.service.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
-/** Tenants, their people (users, logins), API keys, agent tokens and secrets. */
+/** Tenants, their people (users, logins, SSO, invitations, passwords), API keys, agent tokens and secrets. */
 @Module({
   controllers: [
     AgentTokensController,
     ApiKeysController,
     AuthController,
+    InvitationsController,
+    OidcController,
     TenantsController,
     QuotasController,
     SecretsController,
@@ -30,6 +38,10 @@ import { UsersService } from './users/users.service.js';
     ApiKeysService,
     AuthService,
     BootstrapService,
+    InvitationsService,
+    LinkMailer,
+    OidcService,
+    PasswordsService,
     SecretsService,
     TenantsService,
     UsersService,
