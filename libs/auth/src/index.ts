@@ -7,3 +7,4 @@ export * from './sessions.js';
 export * from './tokens.js';
 export * from './secret-box.js';
 export * from './secrets.js';
+export * from './sso.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** An API key, an agent token, a login session. */
-export type TokenKind = 'key' | 'agt' | 'ses';
+/** An API key, an agent token, a login session, an invitation, a password reset. */
+export type TokenKind = 'key' | 'agt' | 'ses' | 'inv' | 'rst';
 
 export interface IssuedToken {
   /** Shown once; never stored. */

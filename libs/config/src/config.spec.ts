@@ -182,3 +182,69 @@ describe('OpenTelemetry configuration (OTEL_*)', () => {
     ['a bad ratio', { OTEL_TRACES_SAMPLER_ARG: '2' }, /^OTEL_TRACES_SAMPLER_ARG:/],
   ])('%s', (_what, env, problem) => expect(problems(env)).toEqual([expect.stringMatching(problem)]));
 });
+
+describe('single sign-on (BATON_OIDC_*)', () => {
+  const SSO = {
+    BATON_OIDC_ISSUER: 'https://idp.example.org/realms/baton',
+    BATON_OIDC_CLIENT_ID: 'baton',
+    BATON_OIDC_ROLE_MAP: '{"baton-admins":"tenant_admin","staff":"viewer"}',
+  };
+  it.each<[string, Record<string, string>, RegExp | null]>([
+    ['off by default', {}, null],
+    ['an issuer, a client and a role map', SSO, null],
+    ['no client id', { ...SSO, BATON_OIDC_CLIENT_ID: '' }, /^BATON_OIDC_CLIENT_ID/],
+    [
+      'no role map',
+      { BATON_OIDC_ISSUER: SSO.BATON_OIDC_ISSUER, BATON_OIDC_CLIENT_ID: 'b' },
+      /^BATON_OIDC_ROLE_MAP: required/,
+    ],
+    [
+      'a role map that is not JSON',
+      { ...SSO, BATON_OIDC_ROLE_MAP: 'admins=tenant_admin' },
+      /^BATON_OIDC_ROLE_MAP: must be/,
+    ],
+    [
+      'a role map to platform_admin',
+      { ...SSO, BATON_OIDC_ROLE_MAP: '{"x":"platform_admin"}' },
+      /^BATON_OIDC_ROLE_MAP: must be/,
+    ],
+    ['an http issuer in development', { ...SSO, BATON_OIDC_ISSUER: 'http://127.0.0.1:9000' }, null],
+    [
+      'an http issuer in production',
+      { ...PROD, ...SSO, BATON_OIDC_ISSUER: 'http://idp:9000' },
+      /^BATON_OIDC_ISSUER: must be https/,
+    ],
+    ['scopes without openid', { ...SSO, BATON_OIDC_SCOPES: 'email groups' }, /^BATON_OIDC_SCOPES: must include openid/],
+    [
+      'a client id without an issuer',
+      { BATON_OIDC_CLIENT_ID: 'baton' },
+      /^BATON_OIDC_CLIENT_ID: set BATON_OIDC_ISSUER/,
+    ],
+  ])('%s', (_what, env, problem) => {
+    const found = problems(env);
+    if (problem === null) expect(found).toEqual([]);
+    else expect(found, found.join('; ')).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
+  });
+
+  it('reads the settings, with the callback under the public URL unless set', () => {
+    expect(loadConfig({}, '/tmp').oidc).toBeNull();
+    expect(loadConfig({ ...SSO, BATON_PUBLIC_URL: 'https://baton.example.org/' }, '/tmp').oidc).toEqual({
+      issuer: SSO.BATON_OIDC_ISSUER,
+      clientId: 'baton',
+      clientSecret: null,
+      redirectUrl: 'https://baton.example.org/api/v1/auth/oidc/callback',
+      scopes: ['openid', 'email', 'profile'],
+      roleClaim: 'groups',
+      roleMap: { 'baton-admins': 'tenant_admin', staff: 'viewer' },
+      tenantClaim: null,
+      tenant: 'default',
+      allowHttp: false,
+    });
+    const set = loadConfig(
+      { ...SSO, BATON_OIDC_REDIRECT_URL: 'https://sso.example.org/cb', BATON_OIDC_TENANT_CLAIM: 'org' },
+      '/tmp',
+    );
+    expect([set.oidc?.redirectUrl, set.oidc?.tenantClaim]).toEqual(['https://sso.example.org/cb', 'org']);
+    expect(loadConfig({}, '/tmp').links).toEqual({ invitationTtlMs: 604_800_000, passwordResetTtlMs: 3_600_000 });
+  });
+});

@@ -121,6 +121,23 @@ const schema = z.object({
     .regex(/^smtps?:\/\/[^\s]+$/, 'must be smtp://[user:pass@]host:port or smtps://...')
     .optional(),
   BATON_SMTP_FROM: z.string().min(3).max(200).optional(),
+  // One-time links: invitations into a tenant and password resets.
+  BATON_INVITATION_TTL_MS: int(7 * 86_400_000, 60_000),
+  BATON_PASSWORD_RESET_TTL_MS: int(3_600_000, 60_000),
+  // OpenID Connect single sign-on (authorization code with PKCE); unset issuer: SSO is off.
+  BATON_OIDC_ISSUER: z.string().url().optional(),
+  BATON_OIDC_CLIENT_ID: z.string().min(1).max(255).optional(),
+  BATON_OIDC_CLIENT_SECRET: z.string().min(1).max(1000).optional(),
+  BATON_OIDC_REDIRECT_URL: z.string().url().optional(),
+  BATON_OIDC_SCOPES: z
+    .string()
+    .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be scopes separated by spaces')
+    .refine((s) => s.split(' ').includes('openid'), 'must include openid')
+    .default('openid email profile'),
+  BATON_OIDC_ROLE_CLAIM: z.string().min(1).max(200).default('groups'),
+  BATON_OIDC_ROLE_MAP: z.string().optional(),
+  BATON_OIDC_TENANT_CLAIM: z.string().min(1).max(200).optional(),
+  BATON_OIDC_TENANT: z.string().min(1).max(100).default('default'),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -306,6 +323,32 @@ export interface BatonConfig {
   smtp: { url: string; from: string } | null;
   /** OpenTelemetry (the standard OTEL_* variables, see TelemetryConfig). */
   telemetry: TelemetryConfig;
+  /** How long an invitation link and a password reset link stay valid. */
+  links: { invitationTtlMs: number; passwordResetTtlMs: number };
+  /** OpenID Connect single sign-on; null: off. */
+  oidc: OidcConfig | null;
+}
+
+/** The tenant roles an SSO claim value may map to (`BATON_OIDC_ROLE_MAP`). */
+export const OIDC_ROLES = ['tenant_admin', 'developer', 'operator', 'viewer', 'auditor'] as const;
+export type OidcRole = (typeof OIDC_ROLES)[number];
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Null: a public client (PKCE only, `token_endpoint_auth_method: none`). */
+  clientSecret: string | null;
+  /** Where the provider sends the browser back: `<public URL>/api/v1/auth/oidc/callback` unless set. */
+  redirectUrl: string;
+  scopes: string[];
+  /** The claim (ID token or userinfo) whose value, or values, `roleMap` maps to a role; the highest one wins. */
+  roleClaim: string;
+  roleMap: Record<string, OidcRole>;
+  /** The claim naming the tenant (by name) to sign in to; null: always `tenant`. */
+  tenantClaim: string | null;
+  tenant: string;
+  /** An `http://` issuer (a local provider, tests): refused in production mode. */
+  allowHttp: boolean;
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -369,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const keyIds = (e[name] ?? '').split(',').map((k) => k.split(':')[0]);
     if (e[name] && new Set(keyIds).size !== keyIds.length) problems.push(`${name}: each key id must appear once`);
   }
+  const oidc = oidcConfig(e, mode, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const file = (path: string | null) => (path ? resolve(cwd, path) : null);
   const agentTls = readClientEnv(env).agentTls;
@@ -441,6 +485,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ? { url: e.BATON_SMTP_URL, from: e.BATON_SMTP_FROM ?? `baton@${smtpHost(e.BATON_SMTP_URL)}` }
       : null,
     telemetry: readTelemetryEnv(env),
+    links: { invitationTtlMs: e.BATON_INVITATION_TTL_MS, passwordResetTtlMs: e.BATON_PASSWORD_RESET_TTL_MS },
+    oidc:
+      oidc && !e.BATON_OIDC_REDIRECT_URL
+        ? {
+            ...oidc,
+            redirectUrl: `${(e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`).replace(/\/$/, '')}/api/v1/auth/oidc/callback`,
+          }
+        : oidc,
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,
@@ -473,6 +525,64 @@ export interface AgentTlsEnv {
   cert: string | null;
   key: string | null;
   serverName: string | null;
+}
+
+/** The SSO settings, or null when no issuer is set; each problem is added to `problems`. */
+function oidcConfig(
+  e: z.output<typeof schema>,
+  mode: 'development' | 'production',
+  problems: string[],
+): OidcConfig | null {
+  if (!e.BATON_OIDC_ISSUER) {
+    for (const name of ['BATON_OIDC_CLIENT_ID', 'BATON_OIDC_CLIENT_SECRET', 'BATON_OIDC_ROLE_MAP'] as const) {
+      if (e[name]) problems.push(`${name}: set BATON_OIDC_ISSUER too (SSO is off without it)`);
+    }
+    return null;
+  }
+  const before = problems.length;
+  const http = e.BATON_OIDC_ISSUER.startsWith('http://');
+  if (!http && !e.BATON_OIDC_ISSUER.startsWith('https://')) problems.push('BATON_OIDC_ISSUER: must be an https:// URL');
+  if (http && mode === 'production') {
+    problems.push('BATON_OIDC_ISSUER: must be https:// in production mode (http:// is for a local provider)');
+  }
+  if (!e.BATON_OIDC_CLIENT_ID) problems.push('BATON_OIDC_CLIENT_ID: required with BATON_OIDC_ISSUER');
+  const roleMap: Record<string, OidcRole> = {};
+  if (!e.BATON_OIDC_ROLE_MAP) {
+    problems.push(
+      `BATON_OIDC_ROLE_MAP: required with BATON_OIDC_ISSUER: JSON mapping values of the ${e.BATON_OIDC_ROLE_CLAIM} claim to roles, e.g. {"baton-admins":"tenant_admin"}`,
+    );
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(e.BATON_OIDC_ROLE_MAP);
+    } catch {
+      parsed = null;
+    }
+    const ok =
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      Object.keys(parsed).length > 0 &&
+      Object.values(parsed).every((r) => (OIDC_ROLES as readonly unknown[]).includes(r));
+    if (!ok) {
+      problems.push(
+        `BATON_OIDC_ROLE_MAP: must be a JSON object of claim values to roles (${OIDC_ROLES.join(', ')}), e.g. {"baton-admins":"tenant_admin"}`,
+      );
+    } else Object.assign(roleMap, parsed);
+  }
+  if (problems.length > before || !e.BATON_OIDC_CLIENT_ID) return null;
+  return {
+    issuer: e.BATON_OIDC_ISSUER,
+    clientId: e.BATON_OIDC_CLIENT_ID,
+    clientSecret: e.BATON_OIDC_CLIENT_SECRET ?? null,
+    redirectUrl: e.BATON_OIDC_REDIRECT_URL ?? '',
+    scopes: e.BATON_OIDC_SCOPES.split(' '),
+    roleClaim: e.BATON_OIDC_ROLE_CLAIM,
+    roleMap,
+    tenantClaim: e.BATON_OIDC_TENANT_CLAIM ?? null,
+    tenant: e.BATON_OIDC_TENANT,
+    allowHttp: http,
+  };
 }
 
 function smtpHost(url: string): string {

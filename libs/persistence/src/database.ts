@@ -4,7 +4,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditCheckpointEntity, AuditEventEntity, AuditHeadEntity } from './entities/audit.js';
-import { MembershipEntity, SessionEntity, UserEntity } from './entities/identity.js';
+import {
+  InvitationEntity,
+  MembershipEntity,
+  OidcLoginEntity,
+  PasswordResetEntity,
+  SessionEntity,
+  UserEntity,
+  UserIdentityEntity,
+} from './entities/identity.js';
 import { TenantQuotaEntity, TenantUsageDailyEntity } from './entities/quota.js';
 import { RunSlaEntity } from './entities/sla.js';
 import { AlertChannelEntity, AlertDeliveryEntity, AlertRuleEntity } from './entities/alert.js';
@@ -65,6 +73,10 @@ const ENTITIES = [
   UserEntity,
   MembershipEntity,
   SessionEntity,
+  InvitationEntity,
+  PasswordResetEntity,
+  UserIdentityEntity,
+  OidcLoginEntity,
   RunSlaEntity,
   SecretEntity,
   AlertChannelEntity,

@@ -31,6 +31,7 @@ import { listTenants, moveTenant, purgeTenant } from './tenants.js';
 import { QUOTA_FLAGS, parseQuotaValue, setQuota, showQuota, showUsage } from './quotas.js';
 import { type AuditFilters, exportAudit, exportCheckpoints, listAudit, verifyAudit } from './audit.js';
 import { login, logout, readLine, readSecret } from './session.js';
+import { changePassword, invite, listInvitations, revokeInvitation } from './people.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 const env = readClientEnv();
@@ -94,6 +95,29 @@ program
     const o = cmd.optsWithGlobals<{ server?: string; token?: string; actIn?: string }>();
     await logout(resolveConnection({ server: o.server }, { ...env, token: null }), out);
   });
+
+program
+  .command('password')
+  .description('change the password of the user of `baton login` (prompts, or two lines on stdin: current, new)')
+  .action(async (_o: unknown, cmd: Command) => {
+    const o = cmd.optsWithGlobals<{ server?: string }>();
+    await changePassword(resolveConnection({ server: o.server }, { ...env, token: null }), out);
+  });
+
+program
+  .command('invite <email>')
+  .description('tenant admins: invite an email into the tenant; prints the one-time link (also mailed with SMTP)')
+  .requiredOption('--role <role>', 'tenant_admin, developer, operator, viewer or auditor (at most your own)')
+  .action(async (email: string, o: { role: string }, cmd: Command) => invite(api(cmd), email, o.role, out));
+
+const invitations = program
+  .command('invitations')
+  .description("the tenant's pending invitations")
+  .action(async (_o: unknown, cmd: Command) => listInvitations(api(cmd), out));
+invitations
+  .command('revoke <id>')
+  .description('revoke a pending invitation: its link stops working')
+  .action(async (id: string, _o: unknown, cmd: Command) => revokeInvitation(api(cmd), id, out));
 
 program
   .command('migrate')

@@ -44,6 +44,7 @@ export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/agent-tokens*', service: 'tenancy' },
   { pattern: '/api/v1/auth/*', service: 'tenancy' },
   { pattern: '/api/v1/users*', service: 'tenancy' },
+  { pattern: '/api/v1/invitations*', service: 'tenancy' },
   { pattern: '/api/v1/secrets*', service: 'tenancy' },
   { pattern: '/api/v1/audit*', service: 'audit' },
   { pattern: '/api/v1/audit.csv', service: 'audit' },

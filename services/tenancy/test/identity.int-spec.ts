@@ -340,6 +340,9 @@ describe.each(kinds)('people and sessions (%s)', (kind) => {
       ['POST', '/api/v1/users', {}],
       ['PUT', `/api/v1/users/${none}/role`, {}],
       ['DELETE', `/api/v1/users/${none}`, undefined],
+      ['GET', '/api/v1/invitations', undefined],
+      ['POST', '/api/v1/invitations', {}],
+      ['DELETE', `/api/v1/invitations/${none}`, undefined],
     ];
     const table: Array<[string, boolean]> = [
       ['platform_admin', true],

@@ -248,6 +248,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/auth/config': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** How to sign in here: password, and SSO when it is configured (no credential needed) */
+    get: operations['Oidc.signInConfig'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/auth/login': {
     parameters: {
       query?: never;
@@ -276,6 +293,91 @@ export interface paths {
     put?: never;
     /** End the current session and clear its cookie */
     post: operations['Auth.logout'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/oidc/callback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The OpenID provider's redirect back: signs in (the session cookie) and redirects to the portal */
+    get: operations['Oidc.callback'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/oidc/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start an SSO sign-in: redirects to the OpenID provider (`returnTo`: a path to land on after) */
+    get: operations['Oidc.login'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Change the signed-in user's password; their other sessions end */
+    post: operations['Auth.changePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/password-reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mail a one-time password reset link to the email if it has an account; 202 whether or not it does */
+    post: operations['Auth.requestReset'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/auth/password-reset/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Set a new password with a reset link's token; every session of the user ends */
+    post: operations['Auth.confirmReset'];
     delete?: never;
     options?: never;
     head?: never;
@@ -361,6 +463,58 @@ export interface paths {
     get: operations['Backfills.get'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invitations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's pending invitations (never their links) */
+    get: operations['Invitations.list'];
+    put?: never;
+    /** Invite an email with a role: a one-time link, mailed (or logged without SMTP) and returned once */
+    post: operations['Invitations.create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invitations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke a pending invitation: its link stops working */
+    delete: operations['Invitations.revoke'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invitations/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Accept an invitation: creates the account (or joins with an existing one's password) and signs in */
+    post: operations['Invitations.accept'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1282,6 +1436,23 @@ export interface components {
      * @description UTC, millisecond precision
      */
     Instant: string;
+    Invitation: {
+      createdAt: components['schemas']['Instant'];
+      email: string;
+      expiresAt: components['schemas']['Instant'];
+      id: string;
+      invitedBy: string;
+      role: components['schemas']['Role'];
+    };
+    InvitationIssued: components['schemas']['Invitation'] & {
+      /** @enum {string} */
+      delivery: 'mailed' | 'logged' | 'failed' | 'not_sent';
+      /** @description the one-time link */
+      link: string;
+    };
+    InvitationList: {
+      items: components['schemas']['Invitation'][];
+    };
     Job: {
       createdAt: components['schemas']['Instant'];
       definition: components['schemas']['JobDefinition'];
@@ -1578,6 +1749,14 @@ export interface components {
         name: string;
       };
       user: components['schemas']['User'] | null;
+    };
+    SignInConfig: {
+      password: boolean;
+      passwordReset: boolean;
+      sso: {
+        /** @description navigate here (with ?returnTo=/a/path) to sign in with SSO */
+        loginUrl: string;
+      } | null;
     };
     SlaBacktest: {
       from: components['schemas']['Instant'] | null;
@@ -2695,6 +2874,45 @@ export interface operations {
       };
     };
   };
+  'Oidc.signInConfig': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SignInConfig'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Auth.login': {
     parameters: {
       query?: never;
@@ -2757,6 +2975,224 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Oidc.callback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Oidc.login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Auth.changePassword': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          current: string;
+          new: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            sessionsEnded: number;
+          };
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Auth.requestReset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          email: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            accepted: boolean;
+          };
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Auth.confirmReset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          password: string;
+          token: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            email: string;
+            reset: boolean;
+          };
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2959,6 +3395,180 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Backfill'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Invitations.list': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationList'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Invitations.create': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          email: string;
+          /** @enum {string} */
+          role: 'tenant_admin' | 'developer' | 'operator' | 'viewer' | 'auditor';
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationIssued'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Invitations.revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Invitation'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Invitations.accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          password: string;
+          token: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SessionView'];
         };
       };
       /** @description problem+json: `errors[].path` names each bad field */
@@ -5445,6 +6055,7 @@ export const routePermissions = {
   'DELETE /api/v1/alert-channels/{name}': 'delete Alert',
   'DELETE /api/v1/alert-rules/{name}': 'delete Alert',
   'DELETE /api/v1/api-keys/{id}': 'delete ApiKey',
+  'DELETE /api/v1/invitations/{id}': 'delete User',
   'DELETE /api/v1/jobs/{name}': 'delete Job',
   'DELETE /api/v1/pools/{name}': 'manage Pool',
   'DELETE /api/v1/secrets/{name}': 'delete Secret',
@@ -5463,6 +6074,7 @@ export const routePermissions = {
   'GET /api/v1/audit/checkpoints': 'read Audit',
   'GET /api/v1/audit/verify': 'read Audit',
   'GET /api/v1/backfills/{id}': 'read Run',
+  'GET /api/v1/invitations': 'read User',
   'GET /api/v1/jobs': 'read Job',
   'GET /api/v1/jobs/{name}': 'read Job',
   'GET /api/v1/jobs/{name}/grid': 'read Run',
@@ -5491,6 +6103,7 @@ export const routePermissions = {
   'POST /api/v1/api-keys': 'create ApiKey',
   'POST /api/v1/audit/checkpoints': 'read Audit',
   'POST /api/v1/audit/verify': 'read Audit',
+  'POST /api/v1/invitations': 'create User',
   'POST /api/v1/jobs/{name}/backfills': 'run Run',
   'POST /api/v1/jobs/{name}/runs': 'run Run',
   'POST /api/v1/jobs/{name}/sla/backtest': 'read Job',

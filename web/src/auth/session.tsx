@@ -128,6 +128,24 @@ export async function signInWithApiKey(token: string): Promise<Session> {
   return session;
 }
 
+/** The problem+json of a refused call as a thrown Error that problemText reads. */
+function refused(error: { detail?: string; title?: string }): Error {
+  return Object.assign(new Error(error.detail ?? error.title ?? 'refused'), error);
+}
+
+/**
+ * Accepts an invitation (`POST /api/v1/invitations/accept`): the account is created, or an existing one (its
+ * own password given) joins the tenant; either way the browser is signed in, in the inviting tenant.
+ */
+export async function acceptInvitation(body: { token: string; name?: string; password: string }): Promise<Session> {
+  const { data, error } = await client.POST('/api/v1/invitations/accept', { body });
+  if (error !== undefined || !data) throw refused(error ?? {});
+  window.sessionStorage.removeItem(KEY_STORAGE);
+  const session: Session = { ...data, method: 'password' };
+  set({ status: 'signed-in', session, apiKey: null });
+  return session;
+}
+
 /** Ends a cookie session on the server too (`POST /api/v1/auth/logout`); an API key is only forgotten. */
 export async function signOut(): Promise<void> {
   if (state.status === 'signed-in' && state.apiKey === null)
@@ -139,7 +157,7 @@ export async function signOut(): Promise<void> {
 export async function switchTenant(tenant: string): Promise<void> {
   const { data, error } = await client.POST('/api/v1/auth/tenant', { body: { tenant } });
   // an Error carrying the problem's fields, which problemText reads
-  if (error !== undefined) throw Object.assign(new Error(error.detail ?? error.title ?? 'refused'), error);
+  if (error !== undefined) throw refused(error);
   refresh(data);
 }
 

@@ -35,7 +35,8 @@ function section(pathname: string): string {
 export function Shell({ children }: { children: ReactNode }) {
   const { session, status } = useSession();
   const pathname = usePathname();
-  const onSignIn = pathname.startsWith('/sign-in');
+  // The ways in need no session: sign in, accept an invitation, reset a password.
+  const onSignIn = ['/sign-in', '/invitation', '/reset-password'].some((p) => pathname.startsWith(p));
   if (onSignIn) return <main className="signin-main">{children}</main>;
   if (status === 'loading') return <div className="boot" aria-busy="true" />;
   if (!session)

@@ -6,6 +6,7 @@ import { useTranslation } from 'react-i18next';
 import {
   type AgentToken,
   type ApiKey,
+  type Invitation,
   type Member,
   type Role,
   type SessionList,
@@ -264,6 +265,9 @@ function MembersTab() {
   const setRole = api.useMutation('put', '/api/v1/users/{id}/role');
   const remove = api.useMutation('delete', '/api/v1/users/{id}');
   const [adding, setAdding] = useState(false);
+  const [inviting, setInviting] = useState(false);
+  const [invited, setInvited] = useState<{ email: string; link: string } | null>(null);
+  const canInvite = useCan('POST /api/v1/invitations');
   const [removing, setRemoving] = useState<Member | null>(null);
   const outcome = useOutcome();
   const offered = grantable(role, MEMBER_ROLES);
@@ -329,12 +333,31 @@ function MembersTab() {
             options={MEMBER_ROLES.map((r) => ({ value: r, label: t(`roles.${r}`) }))}
           />
         </Filters>
-        {canAdd && offered.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => (outcome.clear(), setAdding(true))}>
-            {t('admin.members.add')}
-          </button>
-        )}
+        <div className="actions">
+          {canInvite && offered.length > 0 && (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => (outcome.clear(), setInvited(null), setInviting(true))}
+            >
+              {t('admin.invitations.invite')}
+            </button>
+          )}
+          {canAdd && offered.length > 0 && (
+            <button type="button" className="btn btn-primary" onClick={() => (outcome.clear(), setAdding(true))}>
+              {t('admin.members.add')}
+            </button>
+          )}
+        </div>
       </div>
+      {invited && (
+        <IssuedSecret
+          title={t('admin.invitations.issued', { email: invited.email })}
+          label={t('admin.invitations.link')}
+          secret={invited.link}
+          onDismiss={() => setInvited(null)}
+        />
+      )}
       {outcome.node}
       <FilteredTable
         query={members}
@@ -347,6 +370,19 @@ function MembersTab() {
         rowAttrs={(m) => ({ 'data-member': m.email })}
         testId="members-table"
       />
+      {canInvite && <PendingInvitations />}
+      {inviting && (
+        <InviteMember
+          roles={offered}
+          onClose={() => setInviting(false)}
+          onInvited={(i) => (
+            setInviting(false),
+            setInvited({ email: i.email, link: i.link }),
+            outcome.done(t(`admin.invitations.delivery.${i.delivery}`, { email: i.email })),
+            void queryClient.invalidateQueries({ queryKey: ['get', '/api/v1/invitations'] })
+          )}
+        />
+      )}
       {adding && (
         <AddMember
           roles={offered}
@@ -375,6 +411,155 @@ function MembersTab() {
 }
 
 type MemberRole = Exclude<Role, 'platform_admin'>;
+
+/** An invitation just issued: its one-time link (shown once) and what became of the mail. */
+interface Issued {
+  email: string;
+  link: string;
+  delivery: 'mailed' | 'logged' | 'failed' | 'not_sent';
+}
+
+function InviteMember({
+  roles,
+  onClose,
+  onInvited,
+}: {
+  roles: readonly Role[];
+  onClose: () => void;
+  onInvited: (i: Issued) => void;
+}) {
+  const { t } = useTranslation();
+  const invite = api.useMutation('post', '/api/v1/invitations');
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>(defaultRole(roles));
+  return (
+    <ActionDialog
+      title={t('admin.invitations.inviteTitle')}
+      confirmLabel={t('admin.invitations.invite')}
+      run={() => invite.mutateAsync({ body: { email: email.trim(), role: role as MemberRole } }).then(onInvited)}
+      onDone={() => undefined}
+      onClose={onClose}
+    >
+      <label className="field">
+        <span>{t('admin.members.email')}</span>
+        <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      </label>
+      <RoleSelect label={t('admin.members.role')} value={role} roles={roles} onChange={setRole} />
+      <p className="muted small">{t('admin.invitations.help')}</p>
+    </ActionDialog>
+  );
+}
+
+/** The tenant's invitations not yet accepted: who, as what, until when; revoke. */
+function PendingInvitations() {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  const queryClient = useQueryClient();
+  const { role } = useSession();
+  const pending = api.useQuery('get', '/api/v1/invitations');
+  const revoke = api.useMutation('delete', '/api/v1/invitations/{id}');
+  const canRevoke = useCan('DELETE /api/v1/invitations/{id}');
+  const [revoking, setRevoking] = useState<Invitation | null>(null);
+  const outcome = useOutcome();
+  const columns: Array<Column<Invitation>> = [
+    {
+      id: 'email',
+      header: t('admin.members.email'),
+      cell: (i) => <span className="mono">{i.email}</span>,
+      rowHeader: true,
+    },
+    { id: 'role', header: t('admin.members.role'), cell: (i) => <RoleBadge role={i.role} /> },
+    { id: 'by', header: t('admin.invitations.by'), cell: (i) => <span className="small">{i.invitedBy}</span> },
+    { id: 'expires', header: t('admin.invitations.expires'), cell: (i) => f.instant(i.expiresAt) },
+    {
+      id: 'actions',
+      header: <span className="visually-hidden">{t('admin.actions')}</span>,
+      cell: (i) =>
+        canRevoke &&
+        outranks(role, i.role) && (
+          <RowAction
+            label={t('admin.invitations.revoke')}
+            of={i.email}
+            onClick={() => (outcome.clear(), setRevoking(i))}
+          />
+        ),
+    },
+  ];
+  return (
+    <section aria-label={t('admin.invitations.title')} className="subsection">
+      <h3>{t('admin.invitations.title')}</h3>
+      {outcome.node}
+      <FilteredTable
+        query={pending}
+        keep={() => true}
+        empty={t('admin.invitations.empty')}
+        noneMatch={t('admin.invitations.empty')}
+        caption={t('admin.invitations.title')}
+        columns={columns}
+        rowKey={(i) => i.id}
+        rowAttrs={(i) => ({ 'data-invitation': i.email })}
+        testId="invitations-table"
+      />
+      {revoking && (
+        <ActionDialog
+          title={t('admin.invitations.revokeTitle', { email: revoking.email })}
+          confirmLabel={t('admin.invitations.revoke')}
+          danger
+          run={() => revoke.mutateAsync({ params: { path: { id: revoking.id } } })}
+          onDone={() => (
+            setRevoking(null),
+            outcome.done(t('admin.invitations.revoked', { email: revoking.email })),
+            void queryClient.invalidateQueries({ queryKey: ['get', '/api/v1/invitations'] })
+          )}
+          onClose={() => setRevoking(null)}
+        >
+          <p>{t('admin.invitations.revokeBody')}</p>
+        </ActionDialog>
+      )}
+    </section>
+  );
+}
+
+/** The signed-in user's password: the current one and a new one; the user's other sessions end. */
+function ChangePassword({ onClose, onChanged }: { onClose: () => void; onChanged: (ended: number) => void }) {
+  const { t } = useTranslation();
+  const change = api.useMutation('post', '/api/v1/auth/password');
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  return (
+    <ActionDialog
+      title={t('admin.password.title')}
+      confirmLabel={t('admin.password.change')}
+      run={() =>
+        next !== again
+          ? Promise.reject(new Error(t('links.reset.differ')))
+          : change.mutateAsync({ body: { current, new: next } }).then((r) => onChanged(r.sessionsEnded))
+      }
+      onDone={() => undefined}
+      onClose={onClose}
+    >
+      <label className="field">
+        <span>{t('admin.password.current')}</span>
+        <input
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+        />
+      </label>
+      <label className="field">
+        <span>{t('admin.password.new')}</span>
+        <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} />
+      </label>
+      <label className="field">
+        <span>{t('links.reset.again')}</span>
+        <input type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
+      </label>
+      <p className="muted small">{t('admin.password.help')}</p>
+    </ActionDialog>
+  );
+}
 
 function AddMember({
   roles,
@@ -788,6 +973,7 @@ function SessionsTab() {
   const sessions = api.useQuery('get', '/api/v1/auth/sessions');
   const revoke = api.useMutation('delete', '/api/v1/auth/sessions/{id}');
   const [revoking, setRevoking] = useState<Session | null>(null);
+  const [changing, setChanging] = useState(false);
   const outcome = useOutcome();
   const tenants = new Map(session?.memberships.map((m) => [m.tenant.id, m.tenant.name]) ?? []);
 
@@ -826,8 +1012,8 @@ function SessionsTab() {
   ];
   return (
     <section aria-label={t('admin.tabs.sessions')}>
-      {tenants.size > 1 && (
-        <div className="section-head">
+      <div className="section-head">
+        {tenants.size > 1 ? (
           <Filters>
             <ChoiceFilter
               name="tenant"
@@ -836,7 +1022,22 @@ function SessionsTab() {
               options={[...tenants].map(([id, name]) => ({ value: id, label: name }))}
             />
           </Filters>
-        </div>
+        ) : (
+          <span />
+        )}
+        <button type="button" className="btn" onClick={() => (outcome.clear(), setChanging(true))}>
+          {t('admin.password.change')}
+        </button>
+      </div>
+      {changing && (
+        <ChangePassword
+          onClose={() => setChanging(false)}
+          onChanged={(ended) => (
+            setChanging(false),
+            outcome.done(t('admin.password.changed', { count: ended })),
+            void queryClient.invalidateQueries({ queryKey: ['get', '/api/v1/auth/sessions'] })
+          )}
+        />
       )}
       {outcome.node}
       <FilteredTable

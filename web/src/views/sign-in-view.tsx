@@ -1,8 +1,10 @@
 'use client';
 
+import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
+import { api } from '@/api/client';
 import { SignInFailed, signInWithApiKey, signInWithPassword } from '@/auth/session';
 import { useTitle } from '@/components/feedback';
 import { LANGUAGES, type Language, setLanguage } from '@/i18n/i18n';
@@ -87,6 +89,9 @@ export function SignInView() {
         },
       ];
   const invalid = error ? true : undefined;
+  // Whether SSO is configured: the API says so without a credential.
+  const sso = api.useQuery('get', '/api/v1/auth/config').data?.sso ?? null;
+  const ssoHref = sso ? `${sso.loginUrl}?returnTo=${encodeURIComponent(safeNext(params.get('next')))}` : null;
 
   return (
     <div className="signin">
@@ -133,6 +138,19 @@ export function SignInView() {
             {busy ? t('common.working') : t('signIn.submit')}
           </button>
         </form>
+        {!withKey && (
+          <p className="signin-alt">
+            <Link href="/reset-password/">{t('signIn.forgot')}</Link>
+          </p>
+        )}
+        {ssoHref && (
+          <>
+            <p className="signin-or muted small">{t('signIn.or')}</p>
+            <a className="btn btn-block" href={ssoHref} data-testid="sso">
+              {t('signIn.sso')}
+            </a>
+          </>
+        )}
         <p className="signin-alt">
           <button
             type="button"

@@ -17,6 +17,7 @@ import { ReportRanges1733900000000 } from './1733900000000-report-ranges.js';
 import { TenantLifecycle1734000000000 } from './1734000000000-tenant-lifecycle.js';
 import { AuditKeys1734100000000 } from './1734100000000-audit-keys.js';
 import { QuotasUsage1734200000000 } from './1734200000000-quotas-usage.js';
+import { SignIn1734300000000 } from './1734300000000-sign-in.js';
 import { RunTaskEpoch1734400000000 } from './1734400000000-run-task-epoch.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
@@ -40,5 +41,6 @@ export const MIGRATIONS = [
   TenantLifecycle1734000000000,
   AuditKeys1734100000000,
   QuotasUsage1734200000000,
+  SignIn1734300000000,
   RunTaskEpoch1734400000000,
 ];

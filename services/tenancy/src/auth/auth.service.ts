@@ -103,13 +103,29 @@ export class AuthService {
       }
       throw ProblemException.unauthorized('the email or the password is wrong');
     }
-    this.byEmail.refund(key);
-    this.byIp.refund(ip);
+    this.attemptSucceeded(key, ip);
     const chosen = input.tenant ? memberships.find((x) => x.tenant.name === input.tenant) : memberships[0];
     if (!chosen) {
       if (input.tenant) throw ProblemException.invalidField('tenant', `you are not a member of tenant ${input.tenant}`);
       throw ProblemException.forbidden('the user is a member of no tenant: ask a tenant admin to add them');
     }
+    const out = await this.db.tx((m) => this.startSession(m, user, chosen, memberships, client, 'password'));
+    this.relay.kick();
+    return out;
+  }
+
+  /**
+   * Opens a session of `user` in `chosen`'s tenant inside the caller's transaction, with its `auth.login` record
+   * (`method`: how the user proved who they are). Password login, invitations and SSO all end here.
+   */
+  async startSession(
+    m: EntityManager,
+    user: UserEntity,
+    chosen: MembershipView,
+    memberships: MembershipView[],
+    client: ClientInfo,
+    method: 'password' | 'invitation' | 'oidc',
+  ): Promise<{ token: string; view: SessionView }> {
     const now = Date.now();
     const t = issueToken('ses');
     const s: SessionEntity = {
@@ -133,19 +149,16 @@ export class AuthService {
       name: user.email,
       role,
     };
-    await this.db.tx(async (m) => {
-      await scoped(m, s).insert(SessionEntity, s);
-      await enqueueAudit(m, {
-        tenantId: s.tenantId,
-        action: 'auth.login',
-        actor: actorOf(p),
-        target: `session ${s.id}`,
-        status: 200,
-        detail: { ip },
-        occurredAt: now,
-      });
+    await scoped(m, s).insert(SessionEntity, s);
+    await enqueueAudit(m, {
+      tenantId: s.tenantId,
+      action: 'auth.login',
+      actor: actorOf(p),
+      target: `session ${s.id}`,
+      status: 200,
+      detail: { ip: client.ip ?? 'unknown', ...(method === 'password' ? {} : { method }) },
+      occurredAt: now,
     });
-    this.relay.kick();
     return { token: t.token, view: this.sessionView(user, chosen, role, memberships, t.token, s) };
   }
 
@@ -252,8 +265,11 @@ export class AuthService {
     await enqueueAudit(m, auditRecord(p, action, `session ${id}`, {}, s.tenantId));
   }
 
-  /** Each attempt takes a token of its email and of its address (given back on success), or is refused with 429. */
-  private takeAttempt(key: string, ip: string): void {
+  /**
+   * Each attempt at a user's password (login, password change) takes a token of its email and of its address
+   * (given back on success), or is refused with 429.
+   */
+  takeAttempt(key: string, ip: string): void {
     let wait = this.byEmail.take(key);
     if (wait === 0) {
       wait = this.byIp.take(ip);
@@ -262,7 +278,13 @@ export class AuthService {
     if (wait > 0) throw ProblemException.tooManyRequests('too many failed logins: try again later', wait);
   }
 
-  private requireUser(p: Principal): string {
+  /** Gives back the tokens of an attempt whose password was right. */
+  attemptSucceeded(key: string, ip: string): void {
+    this.byEmail.refund(key);
+    this.byIp.refund(ip);
+  }
+
+  requireUser(p: Principal): string {
     if (p.credential !== 'session' || p.userId === null) {
       throw ProblemException.badRequest(
         'this route is for login sessions; an API key has none (revoke the key instead)',
@@ -271,7 +293,7 @@ export class AuthService {
     return p.userId;
   }
 
-  private async defaultTenantId(): Promise<string | null> {
+  async defaultTenantId(): Promise<string | null> {
     const t = await this.db.manager.findOne(TenantEntity, { where: { name: DEFAULT_TENANT_NAME } });
     return t?.id ?? null;
   }
