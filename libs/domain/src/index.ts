@@ -21,3 +21,4 @@ export * from './alerts.js';
 export * from './secret-mask.js';
 export * from './agent-certificate.js';
 export * from './reports.js';
+export * from './lateness.js';
