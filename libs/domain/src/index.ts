@@ -22,3 +22,4 @@ export * from './secret-mask.js';
 export * from './agent-certificate.js';
 export * from './reports.js';
 export * from './quotas.js';
+export * from './lateness.js';

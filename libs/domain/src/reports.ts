@@ -296,3 +296,64 @@ export function topFailingTasks(counts: readonly TaskFailureCount[], limit: numb
     )
     .slice(0, limit);
 }
+
+/** Runs and failed runs of a tenant's job on a UTC day (days since the epoch), as the database counts them. */
+export interface TenantJobDayCount {
+  tenantId: string;
+  tenant: string;
+  job: string;
+  day: number;
+  runs: number;
+  failures: number;
+}
+
+/** `GET /api/v1/reports/heatmap?by=tenant` (platform admins): per tenant and job its days over the range. */
+export interface TenantHeatmap {
+  /** The UTC days of the range, `YYYY-MM-DD`; each row's arrays follow them. */
+  days: string[];
+  rows: Array<{
+    tenantId: string;
+    tenant: string;
+    job: string;
+    runs: number[];
+    failures: number[];
+    totalFailures: number;
+  }>;
+  maxFailures: number;
+}
+
+/** The tenant × job × day grid: rows by tenant name then job, each day of the range filled (0 when none). */
+export function tenantHeatmap(counts: readonly TenantJobDayCount[], range: ReportRange): TenantHeatmap {
+  const first = Math.floor(range.from / DAY_MS);
+  const n = Math.max(0, Math.ceil(range.to / DAY_MS) - first);
+  const rows = new Map<string, TenantHeatmap['rows'][number]>();
+  for (const c of counts) {
+    const i = c.day - first;
+    if (i < 0 || i >= n) continue;
+    const k = `${c.tenantId}\u0000${c.job}`;
+    let row = rows.get(k);
+    if (!row) {
+      row = {
+        tenantId: c.tenantId,
+        tenant: c.tenant,
+        job: c.job,
+        runs: Array<number>(n).fill(0),
+        failures: Array<number>(n).fill(0),
+        totalFailures: 0,
+      };
+      rows.set(k, row);
+    }
+    row.runs[i]! += c.runs;
+    row.failures[i]! += c.failures;
+    row.totalFailures += c.failures;
+  }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...rows.values()].sort(
+    (a, b) => cmp(a.tenant, b.tenant) || cmp(a.tenantId, b.tenantId) || cmp(a.job, b.job),
+  );
+  return {
+    days: Array.from({ length: n }, (_, i) => dayLabel(first + i)),
+    rows: sorted,
+    maxFailures: Math.max(0, ...sorted.flatMap((r) => r.failures)),
+  };
+}

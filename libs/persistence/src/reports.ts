@@ -10,6 +10,7 @@ import {
   REPORT_PERCENTILES,
   type ReportRange,
   type TaskFailureCount,
+  type TenantJobDayCount,
   percentileRank,
 } from '@baton/domain';
 import type { Database } from './database.js';
@@ -181,5 +182,42 @@ export async function reportTaskFailures(db: Database, s: ReportScope): Promise<
     runs: num(r.runs),
     failed: num(r.failed),
     attempts: num(r.attempts),
+  }));
+}
+
+/**
+ * Runs and failed runs per tenant, job and UTC day (of the logical date) over
+ * the range, across all tenants: the platform admins' heatmap. The range is
+ * bounded (REPORT_MAX_DAYS); the tenants are listed first so the scan is one
+ * range of the covering index (tenant_id, logical_date, job_name, state, …)
+ * per tenant, never the whole table.
+ */
+export async function reportTenantHeatmapCounts(
+  db: Database,
+  range: ReportRange,
+  job: string | null,
+): Promise<TenantJobDayCount[]> {
+  // across tenants: the platform admins' view of every tenant (the controller refuses everyone else)
+  const tenants: Array<{ id: string; name: string }> = await db.manager.query('SELECT id, name FROM tenants');
+  if (tenants.length === 0) return [];
+  const names = new Map(tenants.map((t) => [String(t.id), String(t.name)]));
+  const day = dayOf(db, 'r.logical_date');
+  // across tenants: as above, every tenant's runs in the range
+  const rows: Array<Record<string, unknown>> = await db.manager.query(
+    `SELECT r.tenant_id AS tenant_id, r.job_name AS job, ${day} AS day, COUNT(*) AS runs,
+       SUM(CASE WHEN r.state = 'failed' THEN 1 ELSE 0 END) AS failures
+     FROM runs r
+     WHERE r.tenant_id IN (${tenants.map(() => '?').join(', ')}) AND r.logical_date >= ? AND r.logical_date < ?
+       ${job === null ? '' : 'AND r.job_name = ?'}
+     GROUP BY r.tenant_id, r.job_name, day`,
+    [...names.keys(), range.from, range.to, ...(job === null ? [] : [job])],
+  );
+  return rows.map((r) => ({
+    tenantId: String(r.tenant_id),
+    tenant: names.get(String(r.tenant_id)) ?? String(r.tenant_id),
+    job: String(r.job),
+    day: num(r.day),
+    runs: num(r.runs),
+    failures: num(r.failures),
   }));
 }

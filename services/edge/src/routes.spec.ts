@@ -44,6 +44,7 @@ describe('routeFor', () => {
     ['/api/v1/audit.csv', 'audit'],
     // insight
     ['/api/v1/runs/01900000-0000-7000-8000-000000000000/sla', 'insight'],
+    ['/api/v1/runs/01900000-0000-7000-8000-000000000000/lateness', 'insight'],
     ['/api/v1/jobs/nightly/sla/backtest', 'insight'],
     ['/api/v1/alert-channels', 'insight'],
     ['/api/v1/alert-channels/ops-hook', 'insight'],

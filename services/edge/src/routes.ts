@@ -13,13 +13,14 @@ export interface Route {
 }
 
 /**
- * The routing table, first match wins. A run's SLA (insight) comes before the
+ * The routing table, first match wins. A run's SLA and lateness (insight) come before the
  * scheduler's runs; the specific job sub-resources come
  * before catalog's catch-all `/api/v1/jobs/*`. docs/deployment.md shows this
  * table; tools/deploy/deploy.spec.ts checks that it does.
  */
 export const ROUTES: readonly Route[] = [
   { pattern: '/api/v1/runs/{id}/sla', service: 'insight' },
+  { pattern: '/api/v1/runs/{id}/lateness', service: 'insight' },
   { pattern: '/api/v1/runs', service: 'scheduler' },
   { pattern: '/api/v1/runs/*', service: 'scheduler' },
   { pattern: '/api/v1/agents*', service: 'scheduler' },

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LatenessController } from './reports/lateness.controller.js';
 import { ReportsController } from './reports/reports.controller.js';
 import { ReportsService } from './reports/reports.service.js';
 import { AlertChannelsController, AlertRulesController } from './alerts/alert-config.controller.js';
@@ -21,6 +22,7 @@ import { SlaGauges } from './sla/sla-gauges.js';
     SlaHistoryController,
     BacktestController,
     ReportsController,
+    LatenessController,
     AlertChannelsController,
     AlertRulesController,
     AlertsController,

@@ -113,9 +113,10 @@ export async function runReports(kind: DbKind, attempts: number, log: (s: string
     const now = Date.now();
     const db = await Database.open(t.target, { migrate: false, poolSize: 2 });
     const t0 = Date.now();
+    let lastRun = '';
     try {
       for (const chunk of reportHistory(attempts, now)) {
-        await seedRunHistory(db, tenantId, chunk);
+        lastRun = (await seedRunHistory(db, tenantId, chunk)).at(-1) ?? lastRun;
         result.runs += chunk.length;
         result.attempts += chunk.reduce((a, r) => a + (r.tasks ?? []).reduce((b, x) => b + x.attempts, 0), 0);
         if (result.runs % 50_000 < SEED_CHUNK) log(`  seeded ${result.runs} runs, ${result.attempts} attempts`);
@@ -136,6 +137,9 @@ export async function runReports(kind: DbKind, attempts: number, log: (s: string
       ['top failing tasks, 30 days', `/api/v1/reports/tasks?from=${ago(30)}&to=${today}`],
       ['heatmap, 30 days, all jobs', `/api/v1/reports/heatmap?from=${ago(30)}&to=${today}`],
       ['heatmap, 92 days, all jobs', `/api/v1/reports/heatmap?from=${ago(92)}&to=${today}`],
+      ['heatmap by tenant, 30 days (platform admin)', `/api/v1/reports/heatmap?by=tenant&from=${ago(30)}&to=${today}`],
+      ['heatmap by tenant, 92 days (platform admin)', `/api/v1/reports/heatmap?by=tenant&from=${ago(92)}&to=${today}`],
+      ["a run's lateness", `/api/v1/runs/${lastRun}/lateness`],
       ['at-risk list', '/api/v1/sla?state=at_risk'],
       ["a job's SLA history (first page)", '/api/v1/jobs/report-job-0/sla'],
     ];
@@ -150,7 +154,11 @@ export async function runReports(kind: DbKind, attempts: number, log: (s: string
       }
       const ms = summarize(times);
       log(`  ${name}: p50 ${ms.p50.toFixed(1)} ms, max ${ms.max.toFixed(1)} ms`);
-      result.latency.push({ name, path: path.replace(/\d{4}-\d{2}-\d{2}/g, 'YYYY-MM-DD'), ms });
+      result.latency.push({
+        name,
+        path: path.replace(/\d{4}-\d{2}-\d{2}/g, 'YYYY-MM-DD').replace(/runs\/[^/]+\//, 'runs/{id}/'),
+        ms,
+      });
     }
     result.ok = true;
   } catch (err) {

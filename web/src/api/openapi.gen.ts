@@ -787,7 +787,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Runs and failed runs per job and hour of day (UTC, of the logical date) over the range */
+    /** Runs and failed runs per job and hour of day (UTC, of the logical date) over the range; ?by=tenant (platform admins only, others 403): per tenant, job and UTC day, across all tenants */
     get: operations['Reports.heatmap'];
     put?: never;
     post?: never;
@@ -876,6 +876,23 @@ export interface paths {
     put?: never;
     /** Cancel a run; running tasks are stopped on their agents */
     post: operations['Runs.cancel'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/runs/{id}/lateness': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where a run's time went: trigger delay (time-triggered runs), and along its critical path (the chain of tasks that ended last) each task's queue wait, dispatch and execution, summed; total is created → finished */
+    get: operations['Lateness.get'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -4650,6 +4667,7 @@ export interface operations {
   'Reports.heatmap': {
     parameters: {
       query?: {
+        by?: 'job' | 'tenant';
         from?: string;
         job?: string;
         to?: string;
@@ -4888,6 +4906,45 @@ export interface operations {
         content: {
           'application/json': components['schemas']['RunDetail'];
         };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
+  'Lateness.get': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -6090,6 +6147,7 @@ export const routePermissions = {
   'GET /api/v1/reports/tasks': 'read Run',
   'GET /api/v1/runs': 'read Run',
   'GET /api/v1/runs/{id}': 'read Run',
+  'GET /api/v1/runs/{id}/lateness': 'read Run',
   'GET /api/v1/runs/{id}/sla': 'read Run',
   'GET /api/v1/runs/{id}/tasks/{key}/logs': 'read Run',
   'GET /api/v1/schemas/job.json': 'read Job',

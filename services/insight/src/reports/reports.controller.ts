@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { REPORT_MAX_DAYS, reportRange } from '@baton/domain';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { ApiDoc, parseInput, parseLimit } from '@baton/http';
+import { ApiDoc, ProblemException, parseInput, parseLimit } from '@baton/http';
 import { ReportsService } from './reports.service.js';
 
 /** `from`/`to` (ISO dates or instants; default the last 30 days), `job`; the range is checked against the clock's today. */
@@ -19,6 +19,23 @@ const ReportQuery = z
       return z.NEVER;
     }
     return { range: r.range, job: q.job };
+  });
+
+/** The heatmap's query: the report's, and `by` (`job`, the default: job × hour of day; `tenant`: tenant × job × day). */
+const HeatmapQuery = z
+  .object({
+    from: z.string().optional(),
+    to: z.string().optional(),
+    job: z.string().min(1).max(100).optional(),
+    by: z.enum(['job', 'tenant']).optional(),
+  })
+  .transform((q, ctx) => {
+    const r = reportRange(q, Date.now());
+    if ('problems' in r) {
+      for (const p of r.problems) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
+      return z.NEVER;
+    }
+    return { range: r.range, job: q.job, by: q.by ?? 'job' };
   });
 
 @Controller('api/v1/reports')
@@ -43,8 +60,9 @@ export class ReportsController {
 
   @Get('heatmap')
   @ApiDoc({
-    summary: 'Runs and failed runs per job and hour of day (UTC, of the logical date) over the range',
-    query: ReportQuery,
+    summary:
+      'Runs and failed runs per job and hour of day (UTC, of the logical date) over the range; ?by=tenant (platform admins only, others 403): per tenant, job and UTC day, across all tenants',
+    query: HeatmapQuery,
   })
   @Requires('read', 'Run')
   heatmap(
@@ -52,8 +70,15 @@ export class ReportsController {
     @Query('from') from?: string,
     @Query('to') to?: string,
     @Query('job') job?: string,
+    @Query('by') by?: string,
   ) {
-    const q = parseInput(ReportQuery, { from, to, job });
+    const q = parseInput(HeatmapQuery, { from, to, job, by });
+    if (q.by === 'tenant') {
+      if (p.role !== 'platform_admin') {
+        throw ProblemException.forbidden('by=tenant: only platform admins see the heatmap of all tenants');
+      }
+      return this.reports.tenantHeatmap(q.range, q.job);
+    }
     return this.reports.heatmap(p, q.range, q.job);
   }
 

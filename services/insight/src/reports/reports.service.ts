@@ -7,7 +7,9 @@ import {
   heatmap,
   jobDayReports,
   jobRangeReports,
+  type TenantHeatmap,
   type TopFailingTask,
+  tenantHeatmap,
   topFailingTasks,
 } from '@baton/domain';
 import { ProblemException } from '@baton/http';
@@ -22,6 +24,7 @@ import {
   reportRunCounts,
   reportSlaOutcomes,
   reportTaskFailures,
+  reportTenantHeatmapCounts,
   scoped,
 } from '@baton/persistence';
 
@@ -68,6 +71,15 @@ export class ReportsService {
   ): Promise<{ from: string; to: string } & Heatmap> {
     const s = await this.scopeOf(tenant, range, job);
     return { from: iso(range.from), to: iso(range.to), ...heatmap(await reportHeatmapCounts(this.db, s)) };
+  }
+
+  /** Tenant × job × day over the range, across all tenants (the caller checked the platform admin). */
+  async tenantHeatmap(
+    range: ReportRange,
+    job: string | undefined,
+  ): Promise<{ from: string; to: string } & TenantHeatmap> {
+    const counts = await reportTenantHeatmapCounts(this.db, range, job ?? null);
+    return { from: iso(range.from), to: iso(range.to), ...tenantHeatmap(counts, range) };
   }
 
   async tasks(
