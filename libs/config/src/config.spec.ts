@@ -128,3 +128,20 @@ describe('gateway and agent TLS', () => {
     ['allow plaintext with a typo', { BATON_GRPC_ALLOW_PLAINTEXT: 'yes please' }, /^BATON_GRPC_ALLOW_PLAINTEXT:/],
   ])('%s', (_what, env, problem) => expect(problems(env)).toEqual([expect.stringMatching(problem)]));
 });
+
+describe('BATON_ALERTS_ALLOW_PRIVATE_URLS', () => {
+  it.each<[string, Record<string, string>, boolean]>([
+    ['development mode allows them (the embedded default)', {}, true],
+    ['production mode refuses them', PROD, false],
+    ['production mode, allowed explicitly', { ...PROD, BATON_ALERTS_ALLOW_PRIVATE_URLS: 'true' }, true],
+    ['development mode, refused explicitly', { BATON_ALERTS_ALLOW_PRIVATE_URLS: 'false' }, false],
+  ])('%s', (_what, env, allowed) => {
+    expect(loadConfig(env, '/tmp').alerts.allowPrivateUrls).toBe(allowed);
+  });
+
+  it('names the variable when its value is not a boolean', () => {
+    expect(problems({ BATON_ALERTS_ALLOW_PRIVATE_URLS: 'maybe' }).join('; ')).toMatch(
+      /^BATON_ALERTS_ALLOW_PRIVATE_URLS: /,
+    );
+  });
+});

@@ -121,6 +121,8 @@ const schema = z.object({
     .regex(/^smtps?:\/\/[^\s]+$/, 'must be smtp://[user:pass@]host:port or smtps://...')
     .optional(),
   BATON_SMTP_FROM: z.string().min(3).max(200).optional(),
+  // Webhook and Slack alert channels may point at loopback, link-local and private addresses (default: development mode only).
+  BATON_ALERTS_ALLOW_PRIVATE_URLS: z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).optional(),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -189,6 +191,11 @@ export interface BatonConfig {
   audit: { key: string | null };
   /** Email alerts over SMTP; null: email channels are refused. `from` defaults to `baton@<the SMTP host>`. */
   smtp: { url: string; from: string } | null;
+  /**
+   * `allowPrivateUrls`: webhook and Slack channels may reach loopback, link-local and private addresses
+   * (BATON_ALERTS_ALLOW_PRIVATE_URLS; default true in development mode, the embedded default, false in production).
+   */
+  alerts: { allowPrivateUrls: boolean };
 }
 
 /** Parses `k=v,k2=v2` label lists; returns an error message or the map. */
@@ -320,6 +327,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     smtp: e.BATON_SMTP_URL
       ? { url: e.BATON_SMTP_URL, from: e.BATON_SMTP_FROM ?? `baton@${smtpHost(e.BATON_SMTP_URL)}` }
       : null,
+    alerts: {
+      allowPrivateUrls:
+        e.BATON_ALERTS_ALLOW_PRIVATE_URLS === undefined
+          ? mode === 'development'
+          : ['1', 'true', 'yes', 'on'].includes(e.BATON_ALERTS_ALLOW_PRIVATE_URLS),
+    },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,
