@@ -5,8 +5,9 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { roleMayCall } from '@/auth/roles';
-import { SessionCheck, signOut, switchTenant, useSession } from '@/auth/session';
+import { SessionCheck, isPlatformAdmin, signOut, switchTenant, useSession } from '@/auth/session';
 import { problemText } from '@/components/feedback';
+import { ActingBanner, PlatformTenantSwitcher } from '@/components/tenant-switcher';
 import { LANGUAGES, type Language, setLanguage } from '@/i18n/i18n';
 import { usePrefs } from '@/lib/prefs';
 import { href } from '@/lib/url';
@@ -16,6 +17,7 @@ const NAV = [
   { href: '/jobs/', key: 'nav.jobs' },
   { href: '/agents/', key: 'nav.agents' },
   { href: '/sla/', key: 'nav.slaReports' },
+  { href: '/alerts/', key: 'alerts.nav' },
   { href: '/audit/', key: 'nav.audit' },
   { href: '/admin/', key: 'nav.admin' },
 ] as const;
@@ -25,6 +27,7 @@ function section(pathname: string): string {
   if (pathname.startsWith('/job') || pathname.startsWith('/run')) return '/jobs/';
   if (pathname.startsWith('/agents')) return '/agents/';
   if (pathname.startsWith('/sla')) return '/sla/';
+  if (pathname.startsWith('/alerts')) return '/alerts/';
   if (pathname.startsWith('/audit')) return '/audit/';
   if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
@@ -46,6 +49,7 @@ export function Shell({ children }: { children: ReactNode }) {
     <>
       <SessionCheck />
       <Header />
+      <ActingBanner />
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
@@ -84,6 +88,8 @@ function Who() {
   const [error, setError] = useState<string | null>(null);
   if (!session) return null;
   const tenants = session.memberships.map((m) => m.tenant.name);
+  // a platform admin picks among every tenant, and acts inside it (X-Baton-Tenant)
+  const platform = isPlatformAdmin(session);
   const onSwitch = async (name: string) => {
     setBusy(true);
     setError(null);
@@ -100,10 +106,12 @@ function Who() {
       <span className="who-user" title={session.user?.name}>
         {session.user ? session.user.email : t('nav.apiKeyUser')}
       </span>
-      <span className="who-label" aria-hidden={tenants.length > 1 ? true : undefined}>
+      <span className="who-label" aria-hidden={platform || tenants.length > 1 ? true : undefined}>
         {t('nav.tenantLabel')}
       </span>
-      {tenants.length > 1 ? (
+      {platform ? (
+        <PlatformTenantSwitcher />
+      ) : tenants.length > 1 ? (
         <>
           <label className="visually-hidden" htmlFor="tenant">
             {t('nav.tenant')}
