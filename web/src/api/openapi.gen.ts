@@ -1129,6 +1129,62 @@ export interface components {
     AgentTokenList: {
       items: components['schemas']['AgentToken'][];
     };
+    AlertChannel: {
+      createdAt: components['schemas']['Instant'];
+      /** @description a webhook that signs; the secret is never shown */
+      hasSecret: boolean;
+      name: string;
+      to: string[] | null;
+      type: components['schemas']['AlertChannelType'];
+      updatedAt: components['schemas']['Instant'];
+      url: string | null;
+    };
+    AlertChannelList: {
+      items: components['schemas']['AlertChannel'][];
+    };
+    /** @enum {string} */
+    AlertChannelType: 'webhook' | 'slack' | 'email';
+    AlertDelivery: {
+      attempts: number;
+      channel: string;
+      createdAt: components['schemas']['Instant'];
+      event: components['schemas']['AlertEvent'];
+      id: string;
+      job: string | null;
+      lastError: string | null;
+      nextAttemptAt: components['schemas']['Instant'] | null;
+      reason: string | null;
+      resolved: boolean;
+      rule: string;
+      runId: string | null;
+      sentAt: components['schemas']['Instant'] | null;
+      state: components['schemas']['AlertDeliveryState'];
+      taskKey: string | null;
+    };
+    /** @enum {string} */
+    AlertDeliveryState: 'pending' | 'sent' | 'failed' | 'suppressed';
+    /** @enum {string} */
+    AlertEvent:
+      'run_failed' | 'task_failed' | 'task_lost' | 'sla_at_risk' | 'sla_missed' | 'agent_offline' | 'trigger_misfired';
+    AlertPage: {
+      items: components['schemas']['AlertDelivery'][];
+      nextCursor: string | null;
+    };
+    AlertRule: {
+      agentOfflineAfterMs?: number;
+      channels: string[];
+      createdAt: components['schemas']['Instant'];
+      enabled: boolean;
+      events: components['schemas']['AlertEvent'][];
+      /** @description job names or globs; empty is every job */
+      jobs: string[];
+      name: string;
+      throttleMs: number;
+      updatedAt: components['schemas']['Instant'];
+    };
+    AlertRuleList: {
+      items: components['schemas']['AlertRule'][];
+    };
     ApiKey: {
       createdAt: components['schemas']['Instant'];
       /** @description when the key stops working; null when it never does */
@@ -1849,7 +1905,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannelList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1888,7 +1946,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1938,7 +1998,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
+      };
+      /** @description created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -1977,7 +2048,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2014,7 +2087,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRuleList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2053,7 +2128,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2113,7 +2190,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
+      };
+      /** @description created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2152,7 +2240,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2195,7 +2285,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertPage'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
