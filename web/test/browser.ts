@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 
 const ROOT = resolve(__dirname, '../..');
@@ -29,9 +29,9 @@ export async function launchBrowser(): Promise<Browser> {
 
 export const VIEWPORT = { width: 1280, height: 800 };
 
-/** A 1280×800 PNG of what the user sees now, for docs/screenshots/ (and for a person to look at). */
+/** A 1280×800 PNG of what the user sees now, for docs/screenshots/ (`zh/<view>` for the Chinese ones). */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  mkdirSync(dirname(join(SCREENSHOTS, `${name}.png`)), { recursive: true });
   // Let charts finish drawing and the spinners settle before the picture.
   await page.waitForLoadState('networkidle').catch(() => undefined);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, type Platform, startAgentProcess, startPlatform, waitFor } from '@baton/testing';
+import {
+  type AgentProcess,
+  type Platform,
+  openPlatformDatabase,
+  seedRunHistory,
+  startAgentProcess,
+  startPlatform,
+  waitFor,
+} from '@baton/testing';
 import { VIEWPORT, launchBrowser, pageErrors, screenshot } from './browser';
 
 // The portal end to end: a real `baton standalone` serving the built portal
@@ -118,7 +126,10 @@ describe('the web portal', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/jobs\/$/);
     await expect.poll(() => page.getByTestId('role').textContent()).toBe('Platform admin');
-    await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('default');
+    // a platform admin's tenant switcher lists every tenant, the own one first (tenant-switcher.int-spec.ts)
+    await expect
+      .poll(() => page.getByLabel('Tenant to act in').locator('option:checked').textContent())
+      .toBe('default (own)');
     // No jobs yet: the empty state tells how to add one.
     await page.getByText('No jobs yet.').waitFor();
     // The session is the httpOnly cookie: nothing of it is readable by the page.
@@ -285,6 +296,24 @@ describe('the web portal', () => {
     await page.getByLabel('Compare to version 2').click();
     await diff.waitFor();
     await screenshot(page, 'job-versions');
+    // Side by side: the removed line faces the line that replaced it, the added one faces a blank.
+    await page.getByLabel('Side by side').click(); // checked once the address holds the choice
+    await page.waitForURL(/diff=split/);
+    const split = page.getByTestId('version-diff-split');
+    await split.waitFor();
+    const changed = split.locator('tr', { has: page.locator('td.del') });
+    expect(await changed.locator('td.text').allTextContents()).toEqual([
+      '    command: echo two',
+      '    command: echo two, edited',
+    ]);
+    expect(await changed.locator('td.ln').allTextContents()).toEqual(['9 removed', '9 added']);
+    const added = split.locator('tr', { has: page.locator('td.blank') });
+    expect(await added.locator('td.text').allTextContents()).toEqual(['', '    timeout: 30s']);
+    expect(await added.locator('td.ln').allTextContents()).toEqual(['', '10 added']);
+    await screenshot(page, 'job-versions-side-by-side');
+    await page.getByLabel('Unified').click();
+    await page.waitForURL((u) => !u.search.includes('diff=split'));
+    await diff.waitFor();
   });
 
   it('shows the runs × tasks grid, virtualised, and opens a run at a task from a cell', async () => {
@@ -308,11 +337,35 @@ describe('the web portal', () => {
       ...(i > 0 ? { dependsOn: [`t${String(i - 1).padStart(3, '0')}`] } : {}),
     }));
     expect((await platform.api('PUT', '/api/v1/jobs/e2e-wide', { name: 'e2e-wide', tasks })).status).toBe(201);
+    // 100 runs: 12 live ones, and 88 finished ones before them written into the database (running them would take minutes).
     for (let i = 0; i < 12; i++)
       expect((await platform.api('POST', '/api/v1/jobs/e2e-wide/runs', {})).status).toBe(201);
+    const tenantId = (await platform.api('GET', '/api/v1/whoami')).body.tenant.id as string;
+    const db = await openPlatformDatabase({ databaseUrl: null, dataDir: platform.dataDir });
+    try {
+      const hour = 3_600_000;
+      const base = Date.now() - 100 * hour;
+      for (let i = 0; i < 88; i++)
+        await seedRunHistory(db, tenantId, [
+          {
+            job: 'e2e-wide',
+            logicalDate: base + i * hour,
+            state: i % 10 === 3 ? 'failed' : 'succeeded',
+            delayMs: 100,
+            runtimeMs: 60_000,
+            tasks: tasks.map((x) => ({ key: x.key, attempts: 1 })),
+          },
+        ]);
+    } finally {
+      await db.close();
+    }
+    // Measured, not asserted (docs/benchmarks.md has no portal section yet): navigation to the painted grid.
+    const t0 = Date.now();
     await page.goto(`${platform.url}/job/?name=e2e-wide&tab=grid`);
-    await page.getByText('500 tasks × 12 runs').waitFor();
+    await page.getByText('500 tasks × 100 runs').waitFor();
     await grid.locator('.grid-cell[data-task="t000"][data-state="queued"]').first().waitFor();
+    console.log(`[portal timing] 500 × 100 grid render: ${Date.now() - t0} ms (navigation to cells painted)`);
+    await grid.locator('.grid-cell[data-task="t000"][data-state="succeeded"]').first().waitFor();
     await grid.locator('.grid-cell[data-task="t001"][data-state="pending"]').first().waitFor();
     expect(await grid.locator('.grid-row').count()).toBeLessThan(100);
     expect(await grid.locator('.grid-row .grid-task', { hasText: 't499' }).count()).toBe(0);
@@ -320,7 +373,13 @@ describe('the web portal', () => {
     await grid.locator('.grid-task', { hasText: 't499' }).waitFor();
     await grid.evaluate((el) => el.scrollTo({ top: 0 }));
     await screenshot(page, 'job-grid');
-    const wide = (await platform.api('GET', '/api/v1/runs?job=e2e-wide&limit=50')).body.items as Array<{ id: string }>;
+    const wide = (
+      (await platform.api('GET', '/api/v1/runs?job=e2e-wide&limit=50')).body.items as Array<{
+        id: string;
+        state: string;
+      }>
+    ).filter((r) => !['succeeded', 'failed', 'cancelled'].includes(r.state));
+    expect(wide).toHaveLength(12);
     for (const r of wide) expect((await platform.api('POST', `/api/v1/runs/${r.id}/cancel`, {})).status).toBe(200);
   });
 
@@ -486,12 +545,34 @@ describe('the web portal', () => {
     await page.getByTestId('failures').getByRole('link', { name: 'e2e-flaky' }).waitFor();
     await page.getByTestId('agent-health').getByText('1 of 1 connected').waitFor();
     await screenshot(page, 'home');
+    // Measured, not asserted: a full load of the home page until its counts and agent health show.
+    const t0 = Date.now();
+    await page.goto(`${platform.url}/`);
+    await page.getByTestId('state-counts').waitFor();
+    await page.getByTestId('agent-health').getByText('1 of 1 connected').waitFor();
+    console.log(`[portal timing] home page load: ${Date.now() - t0} ms (navigation to counts and agents shown)`);
   });
 
   it('switches to Simplified Chinese and to UTC', async () => {
     await page.getByLabel('Language').selectOption('zh-CN');
     await nav('作业').waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+    // The main views in Chinese (docs/screenshots/zh/; the CJK glyphs need fonts-noto-cjk, which .ci/run installs).
+    await page.getByTestId('agent-health').waitFor();
+    await screenshot(page, 'zh/home');
+    await nav('作业').click();
+    await page.locator('tr[data-job="e2e-chain"]').waitFor();
+    await screenshot(page, 'zh/jobs');
+    await page.goto(`${platform.url}/job/?name=e2e-chain`);
+    await page.locator('.dag-node').first().waitFor();
+    await screenshot(page, 'zh/job-graph');
+    await page.goto(`${platform.url}/job/?name=e2e-wide&tab=grid`);
+    await page.getByTestId('state-grid').waitFor();
+    await screenshot(page, 'zh/job-grid');
+    await page.goto(`${platform.url}/agents/`);
+    await page.locator('tr[data-agent="e2e-agent"]').waitFor();
+    await screenshot(page, 'zh/agents');
+    await page.goto(`${platform.url}/`);
     await page.getByLabel('语言').selectOption('en');
     await nav('Jobs').waitFor();
 

@@ -248,3 +248,20 @@ describe('single sign-on (BATON_OIDC_*)', () => {
     expect(loadConfig({}, '/tmp').links).toEqual({ invitationTtlMs: 604_800_000, passwordResetTtlMs: 3_600_000 });
   });
 });
+
+describe('BATON_ALERTS_ALLOW_PRIVATE_URLS', () => {
+  it.each<[string, Record<string, string>, boolean]>([
+    ['development mode allows them (the embedded default)', {}, true],
+    ['production mode refuses them', PROD, false],
+    ['production mode, allowed explicitly', { ...PROD, BATON_ALERTS_ALLOW_PRIVATE_URLS: 'true' }, true],
+    ['development mode, refused explicitly', { BATON_ALERTS_ALLOW_PRIVATE_URLS: 'false' }, false],
+  ])('%s', (_what, env, allowed) => {
+    expect(loadConfig(env, '/tmp').alerts.allowPrivateUrls).toBe(allowed);
+  });
+
+  it('names the variable when its value is not a boolean', () => {
+    expect(problems({ BATON_ALERTS_ALLOW_PRIVATE_URLS: 'maybe' }).join('; ')).toMatch(
+      /^BATON_ALERTS_ALLOW_PRIVATE_URLS: /,
+    );
+  });
+});

@@ -138,6 +138,8 @@ const schema = z.object({
   BATON_OIDC_ROLE_MAP: z.string().optional(),
   BATON_OIDC_TENANT_CLAIM: z.string().min(1).max(200).optional(),
   BATON_OIDC_TENANT: z.string().min(1).max(100).default('default'),
+  // Webhook and Slack alert channels may point at loopback, link-local and private addresses (default: development mode only).
+  BATON_ALERTS_ALLOW_PRIVATE_URLS: z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).optional(),
   BATON_LOCAL_AGENT: bool(true),
   BATON_LOCAL_AGENT_SLOTS: int(4, 1),
   BATON_LOCAL_AGENT_NAME: z.string().default('local'),
@@ -327,6 +329,11 @@ export interface BatonConfig {
   links: { invitationTtlMs: number; passwordResetTtlMs: number };
   /** OpenID Connect single sign-on; null: off. */
   oidc: OidcConfig | null;
+  /**
+   * `allowPrivateUrls`: webhook and Slack channels may reach loopback, link-local and private addresses
+   * (BATON_ALERTS_ALLOW_PRIVATE_URLS; default true in development mode, the embedded default, false in production).
+   */
+  alerts: { allowPrivateUrls: boolean };
 }
 
 /** The tenant roles an SSO claim value may map to (`BATON_OIDC_ROLE_MAP`). */
@@ -493,6 +500,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             redirectUrl: `${(e.BATON_PUBLIC_URL ?? `http://${publicHost}:${e.BATON_HTTP_PORT}`).replace(/\/$/, '')}/api/v1/auth/oidc/callback`,
           }
         : oidc,
+    alerts: {
+      allowPrivateUrls:
+        e.BATON_ALERTS_ALLOW_PRIVATE_URLS === undefined
+          ? mode === 'development'
+          : ['1', 'true', 'yes', 'on'].includes(e.BATON_ALERTS_ALLOW_PRIVATE_URLS),
+    },
     localAgent: {
       enabled: e.BATON_LOCAL_AGENT,
       slots: e.BATON_LOCAL_AGENT_SLOTS,

@@ -115,19 +115,19 @@ export class ApiClient {
     return (await this.exchange<T>(method, path, body, contentType)).body;
   }
 
-  /** Like request, with the response headers. */
+  /** Like request, with the response status (201 created, 200 replaced) and headers. */
   async exchange<T>(
     method: string,
     path: string,
     body?: unknown,
     contentType = 'application/json',
-  ): Promise<{ body: T; headers: Headers }> {
+  ): Promise<{ body: T; status: number; headers: Headers }> {
     const res = await this.send(method, path, body, contentType);
     const text = await res.text();
     if ((res.headers.get('content-type') ?? '').includes('application/json')) {
-      return { body: JSON.parse(text) as T, headers: res.headers };
+      return { body: JSON.parse(text) as T, status: res.status, headers: res.headers };
     }
-    return { body: text as T, headers: res.headers };
+    return { body: text as T, status: res.status, headers: res.headers };
   }
 
   /** Streams a GET's response body into a file (an export of any size); the API's refusal as a CliError. */

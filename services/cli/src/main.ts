@@ -27,6 +27,17 @@ import {
   type BacktestOptions,
 } from './commands.js';
 import { deleteSecret, listSecrets, rotateSecretsKey, setSecret } from './secrets.js';
+import {
+  type ChannelOptions,
+  type RuleOptions,
+  collectList,
+  deleteChannel,
+  deleteRule,
+  listChannels,
+  listRules,
+  setChannel,
+  setRule,
+} from './alert-config.js';
 import { listTenants, moveTenant, purgeTenant } from './tenants.js';
 import { QUOTA_FLAGS, parseQuotaValue, setQuota, showQuota, showUsage } from './quotas.js';
 import { type AuditFilters, exportAudit, exportCheckpoints, listAudit, verifyAudit } from './audit.js';
@@ -352,6 +363,57 @@ program
   .option('--state <state>', 'pending, sent, failed or suppressed')
   .option('--limit <n>', 'how many', '50')
   .action(async (o: AlertsOptions, cmd: Command) => listAlerts(api(cmd), o, out));
+
+const alertChannel = program
+  .command('alert-channel')
+  .description('create, replace or delete an alert channel (where alerts go)');
+alertChannel
+  .command('set <name>')
+  .description('create or replace a channel: a signed webhook, a Slack incoming webhook, or email')
+  .addOption(
+    new Option('--type <type>', 'the kind of channel').choices(['webhook', 'slack', 'email']).makeOptionMandatory(),
+  )
+  .option('--url <url>', 'webhook and slack: where to POST')
+  .option('--to <addresses>', 'email: recipients, comma-separated or repeated', collectList)
+  .option(
+    '--secret <secret>',
+    'webhook: sign each POST with this secret (16+ characters; "-" reads it from standard input, out of the shell history)',
+  )
+  .action(async (name: string, o: ChannelOptions, cmd: Command) => setChannel(api(cmd), name, o, out));
+alertChannel
+  .command('delete <name>')
+  .description('delete a channel no rule uses')
+  .action(async (name: string, _o: unknown, cmd: Command) => deleteChannel(api(cmd), name, out));
+program
+  .command('alert-channels')
+  .description("list the tenant's alert channels (a webhook's secret is never shown)")
+  .action(async (_o: unknown, cmd: Command) => listChannels(api(cmd), out));
+
+const alertRule = program
+  .command('alert-rule')
+  .description('create, replace or delete an alert rule (which events of which jobs go to which channels)');
+alertRule
+  .command('set <name>')
+  .description('create or replace a rule')
+  .requiredOption(
+    '--events <events>',
+    'run_failed, task_failed, task_lost, sla_at_risk, sla_missed, agent_offline, trigger_misfired (comma-separated)',
+    collectList,
+  )
+  .requiredOption('--channels <names>', 'channels to send to (comma-separated)', collectList)
+  .option('--jobs <names>', 'job names or globs (comma-separated; default every job)', collectList)
+  .option('--throttle <duration>', 'at most one alert per job within it, e.g. 10m')
+  .option('--agent-offline-after <duration>', 'agent_offline: how long an agent is away before it alerts (default 2m)')
+  .option('--disabled', 'store the rule switched off')
+  .action(async (name: string, o: RuleOptions, cmd: Command) => setRule(api(cmd), name, o, out));
+alertRule
+  .command('delete <name>')
+  .description('delete a rule (its history stays)')
+  .action(async (name: string, _o: unknown, cmd: Command) => deleteRule(api(cmd), name, out));
+program
+  .command('alert-rules')
+  .description("list the tenant's alert rules")
+  .action(async (_o: unknown, cmd: Command) => listRules(api(cmd), out));
 
 program
   .command('slots <job>')

@@ -163,6 +163,8 @@ describe.each(kinds)('alerts (%s)', (kind) => {
       env: {
         BATON_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
         BATON_SMTP_FROM: 'baton@alerts.test',
+        // the receivers listen on 127.0.0.1 (alert-urls.int-spec.ts shows the refusal)
+        BATON_ALERTS_ALLOW_PRIVATE_URLS: 'true',
         BATON_PUBLIC_URL: 'http://portal.test',
       },
     });
@@ -612,6 +614,7 @@ withKafka('alerts with two insight instances (mariadb, kafka)', () => {
       BATON_SECRETS_KEY: `k1:${randomBytes(32).toString('base64url')}`,
       BATON_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
       BATON_PUBLIC_URL: 'http://portal.test',
+      BATON_ALERTS_ALLOW_PRIVATE_URLS: 'true',
     };
     platform = await startPlatform({ databaseUrl: db.url, localAgent: true, env });
     second = await startServiceProcess({ service: 'insight', name: 'insight-2', env });

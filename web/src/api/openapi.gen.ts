@@ -1317,6 +1317,62 @@ export interface components {
     AgentTokenList: {
       items: components['schemas']['AgentToken'][];
     };
+    AlertChannel: {
+      createdAt: components['schemas']['Instant'];
+      /** @description a webhook that signs; the secret is never shown */
+      hasSecret: boolean;
+      name: string;
+      to: string[] | null;
+      type: components['schemas']['AlertChannelType'];
+      updatedAt: components['schemas']['Instant'];
+      url: string | null;
+    };
+    AlertChannelList: {
+      items: components['schemas']['AlertChannel'][];
+    };
+    /** @enum {string} */
+    AlertChannelType: 'webhook' | 'slack' | 'email';
+    AlertDelivery: {
+      attempts: number;
+      channel: string;
+      createdAt: components['schemas']['Instant'];
+      event: components['schemas']['AlertEvent'];
+      id: string;
+      job: string | null;
+      lastError: string | null;
+      nextAttemptAt: components['schemas']['Instant'] | null;
+      reason: string | null;
+      resolved: boolean;
+      rule: string;
+      runId: string | null;
+      sentAt: components['schemas']['Instant'] | null;
+      state: components['schemas']['AlertDeliveryState'];
+      taskKey: string | null;
+    };
+    /** @enum {string} */
+    AlertDeliveryState: 'pending' | 'sent' | 'failed' | 'suppressed';
+    /** @enum {string} */
+    AlertEvent:
+      'run_failed' | 'task_failed' | 'task_lost' | 'sla_at_risk' | 'sla_missed' | 'agent_offline' | 'trigger_misfired';
+    AlertPage: {
+      items: components['schemas']['AlertDelivery'][];
+      nextCursor: string | null;
+    };
+    AlertRule: {
+      agentOfflineAfterMs?: number;
+      channels: string[];
+      createdAt: components['schemas']['Instant'];
+      enabled: boolean;
+      events: components['schemas']['AlertEvent'][];
+      /** @description job names or globs; empty is every job */
+      jobs: string[];
+      name: string;
+      throttleMs: number;
+      updatedAt: components['schemas']['Instant'];
+    };
+    AlertRuleList: {
+      items: components['schemas']['AlertRule'][];
+    };
     ApiKey: {
       createdAt: components['schemas']['Instant'];
       /** @description when the key stops working; null when it never does */
@@ -2128,7 +2184,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannelList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2167,7 +2225,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2217,7 +2277,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
+      };
+      /** @description created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2256,7 +2327,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertChannel'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2293,7 +2366,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRuleList'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2332,7 +2407,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2392,7 +2469,18 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
+      };
+      /** @description created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2431,7 +2519,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertRule'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {
@@ -2474,7 +2564,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['AlertPage'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {

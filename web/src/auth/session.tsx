@@ -21,9 +21,17 @@ export interface Session extends SessionView {
 type State =
   | { status: 'loading' }
   | { status: 'signed-out'; ended: boolean }
-  | { status: 'signed-in'; session: Session; apiKey: string | null };
+  | { status: 'signed-in'; session: Session; apiKey: string | null; actingIn: ActingIn | null };
+
+/** The tenant a platform admin acts inside (`X-Baton-Tenant`), other than the session's own. */
+export interface ActingIn {
+  id: string;
+  name: string;
+}
 
 const KEY_STORAGE = 'baton.apiKey';
+// Which tenant this tab acts inside (a platform admin's choice, kept for this tab only).
+const ACT_IN_STORAGE = 'baton.actIn';
 // Not a credential: only that this browser had a session, so a reload after it ended can say so.
 const HAD_SESSION = 'baton.hadSession';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -39,9 +47,24 @@ function set(next: State) {
 
 const storedKey = () => (typeof window === 'undefined' ? null : window.sessionStorage.getItem(KEY_STORAGE));
 
+function storedActingIn(): ActingIn | null {
+  try {
+    const v = JSON.parse(window.sessionStorage.getItem(ACT_IN_STORAGE) ?? 'null') as ActingIn | null;
+    return v && typeof v.id === 'string' && typeof v.name === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the session is a platform admin's, who may act inside any tenant. */
+export const isPlatformAdmin = (s: SessionView) => s.role === 'platform_admin' || s.user?.platformAdmin === true;
+
 client.use({
   onRequest({ request }) {
     if (state.status !== 'signed-in' || request.headers.has('Authorization')) return request;
+    // A platform admin acting inside a tenant names it on every call but the sign-in layer's own.
+    if (state.actingIn && !new URL(request.url, window.location.href).pathname.startsWith('/api/v1/auth/'))
+      request.headers.set('X-Baton-Tenant', state.actingIn.id);
     if (state.apiKey) request.headers.set('Authorization', `Bearer ${state.apiKey}`);
     else if (MUTATING.has(request.method) && state.session.csrfToken)
       request.headers.set('X-CSRF-Token', state.session.csrfToken);
@@ -59,6 +82,7 @@ client.use({
 
 function end(ended: boolean) {
   window.sessionStorage.removeItem(KEY_STORAGE);
+  window.sessionStorage.removeItem(ACT_IN_STORAGE);
   set({ status: 'signed-out', ended });
 }
 
@@ -68,7 +92,13 @@ async function boot() {
   try {
     const r = await client.GET('/api/v1/auth/session', key ? { headers: { Authorization: `Bearer ${key}` } } : {});
     if (r.data) {
-      set({ status: 'signed-in', session: { ...r.data, method: key ? 'api-key' : 'password' }, apiKey: key });
+      const acting = storedActingIn();
+      set({
+        status: 'signed-in',
+        session: { ...r.data, method: key ? 'api-key' : 'password' },
+        apiKey: key,
+        actingIn: acting && isPlatformAdmin(r.data) && acting.id !== r.data.tenant.id ? acting : null,
+      });
       return;
     }
   } catch {
@@ -107,8 +137,9 @@ export async function signInWithPassword(email: string, password: string): Promi
     throw new SignInFailed(status === 401 || status === 400 ? 'invalid' : 'unreachable');
   }
   window.sessionStorage.removeItem(KEY_STORAGE);
+  window.sessionStorage.removeItem(ACT_IN_STORAGE);
   const session: Session = { ...result.data, method: 'password' };
-  set({ status: 'signed-in', session, apiKey: null });
+  set({ status: 'signed-in', session, apiKey: null, actingIn: null });
   return session;
 }
 
@@ -123,8 +154,9 @@ export async function signInWithApiKey(token: string): Promise<Session> {
   }
   if (!result.data) throw new SignInFailed(result.response.status === 401 ? 'invalid' : 'unreachable');
   window.sessionStorage.setItem(KEY_STORAGE, key);
+  window.sessionStorage.removeItem(ACT_IN_STORAGE);
   const session: Session = { ...result.data, method: 'api-key' };
-  set({ status: 'signed-in', session, apiKey: key });
+  set({ status: 'signed-in', session, apiKey: key, actingIn: null });
   return session;
 }
 
@@ -161,8 +193,25 @@ export async function switchTenant(tenant: string): Promise<void> {
   refresh(data);
 }
 
+/**
+ * A platform admin acts inside `tenant` (sent as X-Baton-Tenant on every call), or back in the
+ * session's own tenant with null; what the screens cached for the previous tenant is dropped.
+ */
+export function actIn(tenant: ActingIn | null): void {
+  if (state.status !== 'signed-in') return;
+  const acting = tenant && tenant.id !== state.session.tenant.id && isPlatformAdmin(state.session) ? tenant : null;
+  if (acting) window.sessionStorage.setItem(ACT_IN_STORAGE, JSON.stringify(acting));
+  else window.sessionStorage.removeItem(ACT_IN_STORAGE);
+  set({ ...state, actingIn: acting });
+}
+
 function refresh(view: SessionView) {
-  if (state.status === 'signed-in') set({ ...state, session: { ...view, method: state.session.method } });
+  if (state.status !== 'signed-in') return;
+  // a session that is no longer a platform admin's stops acting inside another tenant
+  const actingIn =
+    state.actingIn && isPlatformAdmin(view) && state.actingIn.id !== view.tenant.id ? state.actingIn : null;
+  if (!actingIn) window.sessionStorage.removeItem(ACT_IN_STORAGE);
+  set({ ...state, session: { ...view, method: state.session.method }, actingIn });
 }
 
 function subscribe(l: () => void) {
@@ -176,6 +225,8 @@ interface SessionContextValue {
   role: Role | null;
   /** Signed out because the session expired or was revoked (not by signing out). */
   ended: boolean;
+  /** The tenant a platform admin acts inside (X-Baton-Tenant), null in the session's own. */
+  actingIn: ActingIn | null;
 }
 
 const SessionContext = createContext<SessionContextValue>({
@@ -183,6 +234,7 @@ const SessionContext = createContext<SessionContextValue>({
   session: null,
   role: null,
   ended: false,
+  actingIn: null,
 });
 
 const SERVER_STATE: State = { status: 'loading' };
@@ -198,7 +250,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
   // Another user or tenant must not see what the previous one's queries cached.
   const queryClient = useQueryClient();
-  const who = s.status === 'signed-in' ? `${s.session.user?.id ?? s.apiKey}@${s.session.tenant.id}` : null;
+  const who =
+    s.status === 'signed-in'
+      ? `${s.session.user?.id ?? s.apiKey}@${s.session.tenant.id}>${s.actingIn?.id ?? ''}`
+      : null;
   const last = useRef(who);
   useEffect(() => {
     if (last.current !== who) void queryClient.resetQueries();
@@ -207,8 +262,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const value = useMemo<SessionContextValue>(
     () =>
       s.status === 'signed-in'
-        ? { status: s.status, session: s.session, role: s.session.role, ended: false }
-        : { status: s.status, session: null, role: null, ended: s.status === 'signed-out' && s.ended },
+        ? { status: s.status, session: s.session, role: s.session.role, ended: false, actingIn: s.actingIn }
+        : {
+            status: s.status,
+            session: null,
+            role: null,
+            ended: s.status === 'signed-out' && s.ended,
+            actingIn: null,
+          },
     [s],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;

@@ -5,8 +5,9 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { type ReactNode, Suspense, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { roleMayCall } from '@/auth/roles';
-import { SessionCheck, signOut, switchTenant, useSession } from '@/auth/session';
+import { SessionCheck, isPlatformAdmin, signOut, switchTenant, useSession } from '@/auth/session';
 import { problemText } from '@/components/feedback';
+import { ActingBanner, PlatformTenantSwitcher } from '@/components/tenant-switcher';
 import { LANGUAGES, type Language, setLanguage } from '@/i18n/i18n';
 import { usePrefs } from '@/lib/prefs';
 import { href } from '@/lib/url';
@@ -17,6 +18,7 @@ const NAV = [
   { href: '/agents/', key: 'nav.agents' },
   { href: '/sla/', key: 'nav.slaReports' },
   { href: '/quotas/', key: 'nav.quotas' },
+  { href: '/alerts/', key: 'alerts.nav' },
   { href: '/audit/', key: 'nav.audit' },
   { href: '/admin/', key: 'nav.admin' },
 ] as const;
@@ -27,6 +29,7 @@ function section(pathname: string): string {
   if (pathname.startsWith('/agents')) return '/agents/';
   if (pathname.startsWith('/sla')) return '/sla/';
   if (pathname.startsWith('/quotas')) return '/quotas/';
+  if (pathname.startsWith('/alerts')) return '/alerts/';
   if (pathname.startsWith('/audit')) return '/audit/';
   if (pathname.startsWith('/admin')) return '/admin/';
   return '/';
@@ -49,6 +52,7 @@ export function Shell({ children }: { children: ReactNode }) {
     <>
       <SessionCheck />
       <Header />
+      <ActingBanner />
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
@@ -87,6 +91,8 @@ function Who() {
   const [error, setError] = useState<string | null>(null);
   if (!session) return null;
   const tenants = session.memberships.map((m) => m.tenant.name);
+  // a platform admin picks among every tenant, and acts inside it (X-Baton-Tenant)
+  const platform = isPlatformAdmin(session);
   const onSwitch = async (name: string) => {
     setBusy(true);
     setError(null);
@@ -103,10 +109,12 @@ function Who() {
       <span className="who-user" title={session.user?.name}>
         {session.user ? session.user.email : t('nav.apiKeyUser')}
       </span>
-      <span className="who-label" aria-hidden={tenants.length > 1 ? true : undefined}>
+      <span className="who-label" aria-hidden={platform || tenants.length > 1 ? true : undefined}>
         {t('nav.tenantLabel')}
       </span>
-      {tenants.length > 1 ? (
+      {platform ? (
+        <PlatformTenantSwitcher />
+      ) : tenants.length > 1 ? (
         <>
           <label className="visually-hidden" htmlFor="tenant">
             {t('nav.tenant')}

@@ -2,7 +2,6 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { diffLines } from 'diff';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type Job, type JobVersions as Versions, type RunState, api } from '@/api/client';
@@ -19,6 +18,7 @@ import { StateBadge } from '@/components/state-badge';
 import { TabPanel, Tabs } from '@/components/tabs';
 import { elapsed, useFormatters } from '@/lib/prefs';
 import { RUN_STATES, isFinished, toneOf } from '@/lib/states';
+import { splitRows, unifiedLines } from '@/lib/diff-rows';
 import { href, useQueryState } from '@/lib/url';
 import { Pager } from '@/components/pager';
 
@@ -334,6 +334,8 @@ function JobVersions({ name }: { name: string }) {
           from={Number(params.get('from')) || null}
           to={Number(params.get('to')) || null}
           onPick={(from, to) => setParams({ from: String(from), to: String(to) })}
+          split={params.get('diff') === 'split'}
+          onSplit={(split) => setParams({ diff: split ? 'split' : null })}
           instant={f.instant}
         />
       )}
@@ -346,12 +348,17 @@ function VersionsDiff({
   from,
   to,
   onPick,
+  split,
+  onSplit,
   instant,
 }: {
   items: Versions['items'];
   from: number | null;
   to: number | null;
   onPick: (from: number, to: number) => void;
+  /** Side by side (`?diff=split`) instead of unified. */
+  split: boolean;
+  onSplit: (split: boolean) => void;
   instant: (v: string | null | undefined) => string;
 }) {
   const { t } = useTranslation();
@@ -360,22 +367,8 @@ function VersionsDiff({
   const fromV = items.some((v) => v.version === from) ? from! : Math.max(1, toV - 1);
   const a = items.find((v) => v.version === fromV);
   const b = items.find((v) => v.version === toV);
-  const lines = useMemo(() => {
-    if (!a || !b) return [];
-    let oldNo = 0;
-    let newNo = 0;
-    return diffLines(toYaml(a.source), toYaml(b.source)).flatMap((part) =>
-      part.value
-        .replace(/\n$/, '')
-        .split('\n')
-        .map((text) => {
-          const kind = part.added ? 'add' : part.removed ? 'del' : 'same';
-          if (kind !== 'add') oldNo += 1;
-          if (kind !== 'del') newNo += 1;
-          return { kind, text, oldNo: kind === 'add' ? null : oldNo, newNo: kind === 'del' ? null : newNo };
-        }),
-    );
-  }, [a, b]);
+  const lines = useMemo(() => (a && b ? unifiedLines(toYaml(a.source), toYaml(b.source)) : []), [a, b]);
+  const rows = useMemo(() => (split ? splitRows(lines) : []), [lines, split]);
   const added = lines.filter((l) => l.kind === 'add').length;
   const removed = lines.filter((l) => l.kind === 'del').length;
   return (
@@ -430,12 +423,58 @@ function VersionsDiff({
         <span className="diff-stats">
           <span className="diff-add">+{added}</span>
           <span className="diff-del">−{removed}</span>
+          <span role="radiogroup" aria-label={t('diffLayout.label')} className="diff-layout">
+            {(['unified', 'split'] as const).map((layout) => (
+              <label key={layout} className="switch">
+                <input
+                  type="radio"
+                  name="diff-layout"
+                  checked={split === (layout === 'split')}
+                  onChange={() => onSplit(layout === 'split')}
+                />
+                <span>{t(`diffLayout.${layout}`)}</span>
+              </label>
+            ))}
+          </span>
         </span>
       </div>
       {items.length === 1 ? (
         <Empty title={t('versions.onlyOne')} />
       ) : fromV === toV || (added === 0 && removed === 0) ? (
         <Empty title={t('versions.same')} />
+      ) : split ? (
+        <div className="table-wrap">
+          <table className="diff diff-split" aria-labelledby="diff-title" data-testid="version-diff-split">
+            <thead className="visually-hidden">
+              <tr>
+                <th scope="col">{t('diffLayout.lineIn', { version: fromV })}</th>
+                <th scope="col">{t('diffLayout.textOf', { version: fromV })}</th>
+                <th scope="col">{t('diffLayout.lineIn', { version: toV })}</th>
+                <th scope="col">{t('diffLayout.textOf', { version: toV })}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r, i) => (
+                <tr key={i}>
+                  <td className="ln">
+                    {r.left?.oldNo ?? ''}
+                    {r.left?.kind === 'del' && <span className="visually-hidden"> {t('versions.removed')}</span>}
+                  </td>
+                  <td className={`text ${r.left === null ? 'blank' : r.left.kind === 'del' ? 'del' : ''}`}>
+                    {r.left?.text ?? ''}
+                  </td>
+                  <td className="ln">
+                    {r.right?.newNo ?? ''}
+                    {r.right?.kind === 'add' && <span className="visually-hidden"> {t('versions.added')}</span>}
+                  </td>
+                  <td className={`text ${r.right === null ? 'blank' : r.right.kind === 'add' ? 'add' : ''}`}>
+                    {r.right?.text ?? ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <div className="table-wrap">
           <table className="diff" aria-labelledby="diff-title" data-testid="version-diff">

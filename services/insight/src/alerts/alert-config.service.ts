@@ -19,6 +19,7 @@ import {
   newId,
   scoped,
 } from '@baton/persistence';
+import { channelUrlRefusal } from './url-guard.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -115,6 +116,8 @@ export class AlertConfigService {
         'email channels need an SMTP server: set BATON_SMTP_URL (and BATON_SMTP_FROM) on the insight service',
       );
     }
+    const refusal = c.url === undefined ? null : channelUrlRefusal(c.url, this.config.alerts.allowPrivateUrls);
+    if (refusal !== null) throw ProblemException.invalidField('url', refusal);
     const now = Date.now();
     const patch = {
       type: c.type,

@@ -6,7 +6,14 @@ import { AlertChannelEntity, AlertDeliveryEntity, Database, scoped, skipLocked }
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { AlarmedDrainer } from '../alarmed-drainer.js';
 import { AlertConfigService, channelSecretAad } from './alert-config.service.js';
-import { Mailer, PermanentDeliveryError, SEND_TIMEOUT_MS, sendSlack, sendWebhook } from './alert-transports.js';
+import {
+  Mailer,
+  PermanentDeliveryError,
+  SEND_TIMEOUT_MS,
+  type SendPolicy,
+  sendSlack,
+  sendWebhook,
+} from './alert-transports.js';
 
 /** Deliveries claimed per transaction. */
 const CLAIM_BATCH = 20;
@@ -28,6 +35,7 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly log: Logger;
   private readonly loop: AlarmedDrainer;
   private readonly mailer: Mailer | null;
+  private readonly policy: SendPolicy;
 
   constructor(
     private readonly db: Database,
@@ -36,6 +44,7 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child('alerts');
+    this.policy = { allowPrivate: config.alerts.allowPrivateUrls };
     this.mailer = config.smtp ? new Mailer(config.smtp.url, config.smtp.from) : null;
     this.loop = new AlarmedDrainer(() => this.drain(), {
       intervalMs: POLL_MS,
@@ -159,10 +168,10 @@ export class AlertSender implements OnApplicationBootstrap, OnApplicationShutdow
           text: msg.lines,
           occurredAt: new Date(d.createdAt).toISOString(),
         };
-        return sendWebhook(channel.url!, payload, secret, d.id, d.event);
+        return sendWebhook(channel.url!, payload, secret, d.id, d.event, this.policy);
       }
       case 'slack':
-        return sendSlack(channel.url!, msg, url);
+        return sendSlack(channel.url!, msg, url, this.policy);
       case 'email': {
         if (!this.mailer) {
           throw new PermanentDeliveryError('email is not configured on this insight service (set BATON_SMTP_URL)');

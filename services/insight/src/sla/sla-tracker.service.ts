@@ -225,7 +225,8 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
     const deadlines = slaDeadlines(def.sla ?? NO_DEADLINES, run.logicalDate, run.startedAt);
     const finished = run.finishedAt !== null && run.state !== 'running' && run.state !== 'queued';
     const tasks = await data.find(TaskRunEntity, { where: { runId: run.id } });
-    const prediction = finished ? null : await this.predict(m, run, def, tasks, now);
+    const settled = row.state === 'met' || row.state === 'missed';
+    const prediction = finished || settled ? null : await this.predict(m, run, def, tasks, now);
     // Tasks past their own maxDuration, each reported once.
     const reported = row.taskBreaches ? (JSON.parse(row.taskBreaches) as TaskBreach[]) : [];
     const byKey = new Map(tasks.map((t) => [t.taskKey, t]));
@@ -257,8 +258,12 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       decision = { state: 'missed', reason: `task ${breaches[0]!.key} ran past its maxDuration` };
     }
     const decided = decision.state === 'met' || decision.state === 'missed';
+    // A run decided while it still runs is looked at again for its tasks' own maxDurations (each reported
+    // once): a task that starts late in a run already missed still has its breach recorded.
     const next = decided
-      ? null
+      ? finished || nextAt === null
+        ? null
+        : nextAt + 1
       : Math.min(
           now + SLA_RECHECK_MS,
           ...[deadlines.warnAt, deadlines.finishBy, run.startedAt === null ? deadlines.startBy : null, nextAt]
@@ -286,7 +291,7 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
         ...(changed ? { reason: decision.reason } : {}),
         ...(breached.length > 0 ? { taskBreaches: JSON.stringify(breaches) } : {}),
         ...(changed && decision.state === 'at_risk' ? { atRiskAt: now } : {}),
-        ...(decided ? { decidedAt: now } : {}),
+        ...(decided && changed ? { decidedAt: now } : {}),
         nextCheckAt: next,
         updatedAt: now,
       },
