@@ -174,7 +174,7 @@ export async function acceptInvitation(body: { token: string; name?: string; pas
   if (error !== undefined || !data) throw refused(error ?? {});
   window.sessionStorage.removeItem(KEY_STORAGE);
   const session: Session = { ...data, method: 'password' };
-  set({ status: 'signed-in', session, apiKey: null });
+  set({ status: 'signed-in', session, apiKey: null, actingIn: null });
   return session;
 }
 

@@ -249,10 +249,16 @@ function RunActions({ run }: { run: RunDetail }) {
   );
 }
 
-function waitingText(task: TaskRun, t: ReturnType<typeof useTranslation>['t'], relative: (iso: string) => string) {
+function waitingText(
+  task: TaskRun,
+  t: ReturnType<typeof useTranslation>['t'],
+  relative: (iso: string) => string,
+): string | null {
   if (task.waitingReason) return task.waitingReason;
+  // Called through a plain signature: the catalogue's key types are too deep to instantiate here.
+  const say = t as unknown as (key: string, options: Record<string, unknown>) => string;
   if (task.state === 'up_for_retry' && task.nextAttemptAt)
-    return t('run.retryAt', { when: relative(task.nextAttemptAt) });
+    return say('run.retryAt', { when: relative(task.nextAttemptAt) });
   return null;
 }
 
