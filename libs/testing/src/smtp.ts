@@ -52,6 +52,11 @@ export class SmtpReceiver {
     return this.mails.filter((m) => m.to.includes(address));
   }
 
+  /** The messages that mention `text` (a run id, a link). */
+  about(text: string): ReceivedMail[] {
+    return this.mails.filter((m) => m.text.includes(text));
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((r) => this.server.close(() => r()));
   }

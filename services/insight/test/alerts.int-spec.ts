@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Platform,
   type ServiceProcess,
+  SmtpReceiver,
   type TestDatabase,
   createTestDatabase,
   freePort,
@@ -56,47 +56,6 @@ class HttpReceiver {
   }
   async stop() {
     await new Promise((r) => this.server?.close(r));
-  }
-}
-
-/** A real SMTP server (smtp-server): records every message. */
-class SmtpReceiver {
-  readonly mails: Array<{ to: string[]; subject: string; text: string }> = [];
-  private server: SMTPServer;
-  constructor(readonly port: number) {
-    this.server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, session, cb) => {
-        let raw = '';
-        stream.on('data', (d: Buffer) => (raw += d.toString()));
-        stream.on('end', () => {
-          // The body as a reader sees it (quoted-printable when nodemailer chose it).
-          const text = /^Content-Transfer-Encoding: quoted-printable/im.test(raw)
-            ? raw
-                .replace(/=\r?\n/g, '')
-                .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-            : raw;
-          this.mails.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            subject: /^Subject: (.*)$/m.exec(text)?.[1]?.trim() ?? '',
-            text,
-          });
-          cb();
-        });
-      },
-    });
-  }
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(this.port, '127.0.0.1', r));
-    return this;
-  }
-  about(runId: string) {
-    return this.mails.filter((m) => m.text.includes(runId));
-  }
-  async stop() {
-    await new Promise<void>((r) => this.server.close(() => r()));
   }
 }
 
@@ -155,7 +114,7 @@ describe.each(kinds)('alerts (%s)', (kind) => {
 
   beforeAll(async () => {
     hooks = await new HttpReceiver(await freePort()).start();
-    smtp = await new SmtpReceiver(await freePort()).start();
+    smtp = await SmtpReceiver.start();
     db = await createTestDatabase(kind);
     platform = await startPlatform({
       databaseUrl: db.url,
@@ -605,7 +564,7 @@ withKafka('alerts with two insight instances (mariadb, kafka)', () => {
 
   beforeAll(async () => {
     hooks = await new HttpReceiver(await freePort()).start();
-    smtp = await new SmtpReceiver(await freePort()).start();
+    smtp = await SmtpReceiver.start();
     db = await createTestDatabase('mariadb');
     const env = {
       BATON_DATABASE_URL: db.url!,
