@@ -126,11 +126,12 @@ export async function startPlatform(opts: {
     ...opts.env,
   };
   // 'close' (not 'exit'): by then its output is read to the end, so a start-up error is all in output().
-  let ended = false;
+  // One flag per process: the stopped process's 'close' comes after its 'exit', so during a restart it
+  // could otherwise mark the new process as ended.
+  const ended = new WeakSet<ChildProcess>();
   const launch = () => {
     const p = spawn(process.execPath, [CLI, 'standalone'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    ended = false;
-    p.once('close', () => (ended = true));
+    p.once('close', () => ended.add(p));
     return p;
   };
   let proc = launch();
@@ -167,7 +168,7 @@ export async function startPlatform(opts: {
       state = await waitFor<'ready' | 'exited'>(
         'the platform to be ready',
         async () => {
-          if (ended) return 'exited';
+          if (ended.has(proc)) return 'exited';
           const r = await fetch(`${url}/readyz`).catch(() => null);
           return r?.ok ? 'ready' : false;
         },
