@@ -93,6 +93,7 @@ const schema = z.object({
   BATON_DISPATCH_BATCH: int(100, 1),
   BATON_TRIGGER_POLL_MS: int(5_000, 20),
   BATON_MISFIRE_TOLERANCE_MS: int(5_000, 0),
+  BATON_TRIGGER_LEAD_MS: int(1_750, 0),
   BATON_KAFKA_BROKERS: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+:\d+(,[A-Za-z0-9_.-]+:\d+)*$/, 'must be host:port[,host:port...]')
@@ -305,7 +306,11 @@ export interface BatonConfig {
     sweepIntervalMs: number;
     dispatchBatch: number;
   };
-  trigger: { pollIntervalMs: number; misfireToleranceMs: number };
+  /**
+   * `leadMs`: time triggers fire this long before their slot; the run is created `scheduled` and starts at
+   * the slot (0: created at the slot).
+   */
+  trigger: { pollIntervalMs: number; misfireToleranceMs: number; leadMs: number };
   /** `tls`: the bundled agent's TLS files (BATON_AGENT_TLS_*, resolved), used when the gateway has TLS. */
   localAgent: { enabled: boolean; slots: number; name: string; labels: Record<string, string>; tls: AgentTlsEnv };
   /** Kafka for the production topology; null = the in-process bus (one process only). */
@@ -478,7 +483,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       sweepIntervalMs: e.BATON_SWEEP_INTERVAL_MS,
       dispatchBatch: e.BATON_DISPATCH_BATCH,
     },
-    trigger: { pollIntervalMs: e.BATON_TRIGGER_POLL_MS, misfireToleranceMs: e.BATON_MISFIRE_TOLERANCE_MS },
+    trigger: {
+      pollIntervalMs: e.BATON_TRIGGER_POLL_MS,
+      misfireToleranceMs: e.BATON_MISFIRE_TOLERANCE_MS,
+      leadMs: e.BATON_TRIGGER_LEAD_MS,
+    },
     kafka: {
       brokers: e.BATON_KAFKA_BROKERS ? e.BATON_KAFKA_BROKERS.split(',') : null,
       topicPrefix: e.BATON_KAFKA_TOPIC_PREFIX,

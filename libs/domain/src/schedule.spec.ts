@@ -116,6 +116,27 @@ describe('planDue', () => {
     expect(planDue(trigger, nextFireAt, now, T0)).toEqual(expected);
   });
 
+  it.each<[string, number, number, { fire: number[]; misfired: number[]; next: number | null }]>([
+    [
+      'a slot within aheadMs fires before it comes',
+      slot(1),
+      slot(1) - 1500,
+      { fire: [slot(1)], misfired: [], next: slot(2) },
+    ],
+    ['a slot beyond aheadMs waits', slot(1), slot(1) - 2001, { fire: [], misfired: [], next: slot(1) }],
+    ['a due slot fires as without aheadMs', slot(1), slot(1) + 10, { fire: [slot(1)], misfired: [], next: slot(2) }],
+    [
+      'lateness is counted from now, not from the horizon',
+      slot(1),
+      slot(1) + 5000,
+      { fire: [slot(1)], misfired: [], next: slot(2) },
+    ],
+  ])('aheadMs 2000: %s', (_name, nextFireAt, now, expected) => {
+    expect(planDue(cron('0 0 * * * *', 'UTC', { misfire: 'skip' }), nextFireAt, now, T0, { aheadMs: 2000 })).toEqual(
+      expected,
+    );
+  });
+
   it('honours toleranceMs', () => {
     expect(
       planDue(cron('0 0 * * * *', 'UTC', { misfire: 'skip' }), slot(1), slot(1) + MIN, T0, { toleranceMs: 2 * MIN }),

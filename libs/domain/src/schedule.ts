@@ -45,6 +45,11 @@ export interface PlanDueOptions {
   toleranceMs?: number;
   /** At most this many slots are looked at (per scan); default 10000. */
   maxScan?: number;
+  /**
+   * Slots up to this far ahead of now fire already (their runs are created
+   * ahead and start at the slot); lateness is still counted from now. Default 0.
+   */
+  aheadMs?: number;
 }
 
 export interface DuePlan {
@@ -119,15 +124,16 @@ export function planDue(
 ): DuePlan {
   const toleranceMs = opts.toleranceMs ?? DEFAULT_MISFIRE_TOLERANCE_MS;
   const maxScan = Math.max(1, opts.maxScan ?? DEFAULT_MAX_SCAN);
-  if (nextFireAtMs > nowMs) return { fire: [], misfired: [], next: nextFireAtMs };
+  const horizon = nowMs + Math.max(0, opts.aheadMs ?? 0);
+  if (nextFireAtMs > horizon) return { fire: [], misfired: [], next: nextFireAtMs };
 
-  const head = scan(trigger, nextFireAtMs, nowMs, anchorMs, maxScan);
+  const head = scan(trigger, nextFireAtMs, horizon, anchorMs, maxScan);
   let slots = head.slots;
   if (!head.complete) {
     const last = slots[slots.length - 1]!;
     const period = slots.length > 1 ? (last - slots[0]!) / (slots.length - 1) : 1000;
     const need = trigger.misfire === 'catch_up' ? trigger.catchUpLimit : 1;
-    slots = [...slots, ...latestSlots(trigger, last, nowMs, anchorMs, need, period, toleranceMs, maxScan)];
+    slots = [...slots, ...latestSlots(trigger, last, horizon, anchorMs, need, period, toleranceMs, maxScan)];
   }
 
   const onTimeFrom = nowMs - toleranceMs;
@@ -152,7 +158,7 @@ export function planDue(
   return {
     fire: slots.filter((s) => s >= onTimeFrom || firedLate.has(s)),
     misfired: slots.filter((s) => s < onTimeFrom && !firedLate.has(s)),
-    next: nextSlot(trigger, nowMs, anchorMs),
+    next: nextSlot(trigger, horizon, anchorMs),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   IllegalTransitionError,
   RUN_STATES,
   RUN_TRANSITIONS,
+  isRunFinished,
   TASK_STATES,
   TASK_TRANSITIONS,
   assertAttemptTransition,
@@ -127,6 +128,13 @@ describe('task state classes', () => {
 
 describe('run transitions', () => {
   it.each<[RunState, RunState, boolean]>([
+    ['scheduled', 'running', true],
+    ['scheduled', 'queued', true],
+    ['scheduled', 'cancelled', true],
+    ['scheduled', 'succeeded', false],
+    ['scheduled', 'failed', false],
+    ['queued', 'scheduled', false],
+    ['running', 'scheduled', false],
     ['queued', 'running', true],
     ['queued', 'cancelled', true],
     ['queued', 'succeeded', false],
@@ -140,6 +148,17 @@ describe('run transitions', () => {
   ])('%s -> %s is %s', (from, to, legal) => {
     expect(canRunTransition(from, to)).toBe(legal);
     if (!legal) expect(() => assertRunTransition(from, to)).toThrow('illegal run state transition');
+  });
+
+  it.each<[RunState, boolean]>([
+    ['scheduled', false],
+    ['queued', false],
+    ['running', false],
+    ['succeeded', true],
+    ['failed', true],
+    ['cancelled', true],
+  ])('%s is finished: %s', (state, finished) => {
+    expect(isRunFinished(state)).toBe(finished);
   });
 
   it('has a row for every run state', () => {

@@ -120,11 +120,14 @@ export function isFailureLike(s: TaskState): boolean {
   return s === 'failed' || s === 'timed_out' || s === 'lost' || s === 'upstream_failed';
 }
 
-export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunState = 'scheduled' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const RUN_STATES: readonly RunState[] = ['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
+  // Created ahead of its time trigger's slot; at the slot it starts, or waits its turn (maxActiveRuns, the
+  // tenant's maxConcurrentRuns), or is cancelled before it.
+  scheduled: ['running', 'queued', 'cancelled'],
   // Started by the scheduler, cancelled before it starts, or refused at start (e.g. its version cannot be resolved).
   queued: ['running', 'cancelled', 'failed'],
   // Outcome from the task states (see runOutcome), or cancelled by an operator.
@@ -136,6 +139,11 @@ export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = 
   // Final.
   cancelled: [],
 };
+
+/** A run that has ended (succeeded, failed or cancelled); scheduled, queued and running runs have not. */
+export function isRunFinished(s: RunState): boolean {
+  return RUN_TRANSITIONS[s].length === 0;
+}
 
 export function canRunTransition(from: RunState, to: RunState): boolean {
   return RUN_TRANSITIONS[from].includes(to);

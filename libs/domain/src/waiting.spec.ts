@@ -49,6 +49,13 @@ describe('waitingReason', () => {
       5_000,
     ],
     ['a run waiting its turn', { state: 'pending' }, { runState: 'queued' }, 'job_max_active_runs', null],
+    [
+      'a run created ahead of its slot waits for it',
+      { state: 'pending' },
+      { runState: 'scheduled', runScheduledFor: 9_000 },
+      'scheduled',
+      9_000,
+    ],
     ['tenant quota reached', {}, { tenantRunningTasks: 3, tenantMaxRunningTasks: 3 }, 'tenant_quota', null],
     [
       "the tenant's CPU quota is held",

@@ -9,6 +9,7 @@ import type { RunState, TaskState } from './task-state.js';
  * itself (no agent can take it) is named first.
  */
 export type WaitingReason =
+  | 'scheduled'
   | 'upstream'
   | 'retry_backoff'
   | 'job_max_active_runs'
@@ -37,6 +38,7 @@ export function presenceHealthy(
 }
 
 export const WAITING_REASONS: readonly WaitingReason[] = [
+  'scheduled',
   'upstream',
   'retry_backoff',
   'job_max_active_runs',
@@ -66,6 +68,8 @@ export interface AgentView {
 
 export interface WaitContext {
   readonly runState: RunState;
+  /** A scheduled run's slot (its logical date): it starts then. */
+  readonly runScheduledFor?: number;
   /** Tasks of the run assigned or running now, and the run's limit. */
   readonly runActiveTasks: number;
   readonly maxActiveTasks: number | null;
@@ -121,6 +125,8 @@ export function poolHasRoom(
 
 /** The reason a task waits, or null when it is not waiting (running, offered, or finished). */
 export function waitingReason(task: WaitingTask, ctx: WaitContext): Waiting | null {
+  // Created ahead of its time trigger's slot: every task waits for the slot.
+  if (ctx.runState === 'scheduled') return { reason: 'scheduled', until: ctx.runScheduledFor ?? null };
   if (ctx.runState === 'queued') {
     return { reason: ctx.runQueuedByTenant ? 'tenant_quota' : 'job_max_active_runs', until: null };
   }

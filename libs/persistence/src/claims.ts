@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Database } from './database.js';
-import { AttemptEntity, RunRequestEntity, TaskRunEntity } from './entities/index.js';
+import { AttemptEntity, RunEntity, RunRequestEntity, TaskRunEntity } from './entities/index.js';
 import type { TenantScope } from './scope.js';
 
 /*
@@ -115,4 +115,27 @@ export function claimRunRequests(db: Database, m: EntityManager, limit: number, 
     .limit(limit);
   if (seq !== undefined) q.andWhere('r.seq = :seq', { seq });
   return skipLocked(db, q).getMany();
+}
+
+/**
+ * Runs created ahead of their slot whose slot has come, of every tenant, the
+ * earliest first (locked: the caller starts them in the same transaction).
+ */
+export function claimDueScheduledRuns(db: Database, m: EntityManager, now: number, limit: number) {
+  const q = m
+    .createQueryBuilder(RunEntity, 'r')
+    .where('r.state = :s', { s: 'scheduled' })
+    .andWhere('r.logical_date <= :now', { now })
+    .orderBy('r.logical_date', 'ASC')
+    .limit(limit);
+  return skipLocked(db, q).getMany();
+}
+
+/** When the earliest scheduled run is due (any tenant's), or null when none waits. */
+export async function nextScheduledRunAt(m: EntityManager): Promise<number | null> {
+  const rows = (await m.query(`SELECT MIN(logical_date) AS at FROM runs WHERE state = 'scheduled'`)) as Array<{
+    at: number | string | null;
+  }>;
+  const at = rows[0]?.at;
+  return at === null || at === undefined ? null : Number(at);
 }

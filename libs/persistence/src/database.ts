@@ -93,7 +93,9 @@ const RETRYABLE_MYSQL = new Set([1213 /* deadlock */, 1205 /* lock wait timeout 
  * retried on deadlock.
  */
 export class Database {
-  private sqliteChain: Promise<unknown> = Promise.resolve();
+  /** SQLite's transactions, one at a time, in order (an urgent one goes next). */
+  private readonly sqliteQueue: Array<() => Promise<void>> = [];
+  private sqliteBusy = false;
   /** Work to do once a transaction commits, by its manager; dropped when it rolls back. */
   private readonly commitHooks = new WeakMap<EntityManager, Array<() => void>>();
   private readonly listeners = new Map<string, Set<() => void>>();
@@ -200,7 +202,12 @@ export class Database {
     return () => set.delete(fn);
   }
 
-  async tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * `urgent`: on SQLite (one writer, transactions queued here) this one runs
+   * right after the transaction in progress instead of behind the queue; for
+   * work due at an instant (scheduled runs starting at their slot).
+   */
+  async tx<T>(fn: (m: EntityManager) => Promise<T>, opts: { urgent?: boolean } = {}): Promise<T> {
     let hooks: Array<() => void> = [];
     // The first transaction of a call run under `withFirstTransaction` also writes what it was given.
     const pending = firstTransaction.getStore();
@@ -231,9 +238,12 @@ export class Database {
       throw err;
     };
     if (this.dialect === 'sqlite') {
-      const run = this.sqliteChain.then(() => this.dataSource.transaction(body)).then(committed, failed);
-      this.sqliteChain = run.catch(() => undefined);
-      return run;
+      return new Promise<T>((resolve, reject) => {
+        const job = () => this.dataSource.transaction(body).then(committed, failed).then(resolve, reject);
+        if (opts.urgent) this.sqliteQueue.unshift(job);
+        else this.sqliteQueue.push(job);
+        void this.drainSqlite();
+      });
     }
     for (let attempt = 1; ; attempt++) {
       try {
@@ -248,6 +258,16 @@ export class Database {
         }
         return failed(err);
       }
+    }
+  }
+
+  private async drainSqlite(): Promise<void> {
+    if (this.sqliteBusy) return;
+    this.sqliteBusy = true;
+    try {
+      while (this.sqliteQueue.length > 0) await this.sqliteQueue.shift()!();
+    } finally {
+      this.sqliteBusy = false;
     }
   }
 

@@ -33,6 +33,18 @@ describe('SQLite planner: tenant indexes do not hide primary keys and run ids', 
       ['t'],
       /ix_task_runs_tenant_claim/,
     ],
+    [
+      'a tenant’s runs of a state keep their tenant index',
+      "SELECT id FROM runs WHERE tenant_id = ? AND state = 'running' ORDER BY created_at",
+      ['t'],
+      /ix_runs_tenant_state/,
+    ],
+    [
+      'scheduled runs due, across tenants',
+      "SELECT id FROM runs WHERE state = 'scheduled' AND logical_date <= ? ORDER BY logical_date",
+      [1],
+      /ix_runs_state_logical/,
+    ],
   ])('%s', async (_name, sql, params, index) => {
     const db = await Database.open({ kind: 'sqlite', path: join(dir, 'a.db') });
     try {

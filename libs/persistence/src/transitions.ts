@@ -37,6 +37,11 @@ export interface Assignment {
 
 const CHUNK = 500;
 
+/** Rows of many tenants, each named by `column` (`id` or `run_id`) with its tenant. */
+interface Across {
+  across: { column: 'id' | 'run_id'; rows: ReadonlyArray<{ id: string; tenantId: string }> };
+}
+
 /**
  * Each state moved from must reach `to` by the domain's table: directly, or
  * through `via` when the store writes two steps as one (a failure that is
@@ -196,6 +201,57 @@ export class TransitionStore {
   }
 
   /**
+   * Runs of many tenants at once, each named with its tenant (the scheduled
+   * runs of one slot, started together).
+   */
+  async runsAcross(
+    m: EntityManager,
+    rows: ReadonlyArray<{ id: string; tenantId: string }>,
+    from: readonly RunState[],
+    to: RunState,
+    patch: Patch<RunEntity> = {},
+  ): Promise<number> {
+    check('run', canRunTransition, from, to);
+    let moved = 0;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      moved += await this.write(
+        m,
+        RunEntity,
+        { ...patch, state: to },
+        { across: { column: 'id', rows: rows.slice(i, i + CHUNK) } },
+        [['state', from]],
+      );
+    }
+    return this.done(m, moved);
+  }
+
+  /** The tasks of these keys in runs of many tenants, each run named with its tenant. */
+  async tasksAcross(
+    m: EntityManager,
+    runs: ReadonlyArray<{ id: string; tenantId: string }>,
+    keys: readonly string[],
+    from: readonly TaskState[],
+    to: TaskState,
+    patch: Patch<TaskRunEntity> = {},
+  ): Promise<number> {
+    check('task', canTransition, from, to);
+    let moved = 0;
+    for (let i = 0; i < runs.length; i += CHUNK) {
+      moved += await this.write(
+        m,
+        TaskRunEntity,
+        { ...patch, state: to },
+        { across: { column: 'run_id', rows: runs.slice(i, i + CHUNK) } },
+        [
+          ['task_key', keys],
+          ['state', from],
+        ],
+      );
+    }
+    return this.done(m, moved);
+  }
+
+  /**
    * Moves a run's task epoch: said by whoever settled or decided tasks of a
    * large run, so a scheduler that remembers the run's task states knows they
    * are old (checked under the run's lock). Not a state: nothing to check.
@@ -245,7 +301,7 @@ export class TransitionStore {
     m: EntityManager,
     entity: new () => E,
     values: ObjectLiteral,
-    scope: TenantScope,
+    scope: TenantScope | Across,
     where: ReadonlyArray<readonly [string, readonly unknown[]]>,
   ): Promise<number> {
     const meta = m.connection.getMetadata(entity);
@@ -263,8 +319,19 @@ export class TransitionStore {
       params.push(m.connection.driver.preparePersistentValue(value, column));
     }
     if (sets.length === 0) throw new Error(`an update of ${meta.tableName} needs at least one column to set`);
-    const conditions = ['tenant_id = ?'];
-    params.push(scope.tenantId);
+    const conditions: string[] = [];
+    if ('across' in scope) {
+      const { column, rows } = scope.across;
+      if (rows.length === 0) return 0;
+      // The column's own index finds the rows; each must also be of the tenant it is named with.
+      conditions.push(`${column} IN (${rows.map(() => '?').join(', ')})`);
+      params.push(...rows.map((r) => r.id));
+      conditions.push(`(${column}, tenant_id) IN (${rows.map(() => '(?, ?)').join(', ')})`);
+      params.push(...rows.flatMap((r) => [r.id, r.tenantId]));
+    } else {
+      conditions.push('tenant_id = ?');
+      params.push(scope.tenantId);
+    }
     for (const [column, list] of where) {
       if (list.length === 0) return 0;
       conditions.push(list.length === 1 ? `${column} = ?` : `${column} IN (${list.map(() => '?').join(', ')})`);

@@ -179,6 +179,36 @@ describe.each(kinds)('the transition store (%s)', (kind) => {
     );
   });
 
+  it('starts scheduled runs of many tenants and their roots together, each row only with its own tenant', async () => {
+    const [a, b, c] = [
+      await run(A.tenantId, 'scheduled'),
+      await run(B.tenantId, 'scheduled'),
+      await run(B.tenantId, 'scheduled'),
+    ];
+    const roots = [await task(A.tenantId, a.id, 'root', 'pending'), await task(B.tenantId, b.id, 'root', 'pending')];
+    const leaf = await task(B.tenantId, b.id, 'leaf', 'pending');
+    const cRoot = await task(B.tenantId, c.id, 'root', 'pending');
+    // c is named with the wrong tenant: neither it nor its tasks move.
+    const named = [a, b, { id: c.id, tenantId: A.tenantId }];
+    expect(await db.tx((m) => store.runsAcross(m, named, ['scheduled'], 'running', { startedAt: 7 }))).toBe(2);
+    expect(await db.tx((m) => store.tasksAcross(m, named, ['root'], ['pending'], 'queued', { readyAt: 7 }))).toBe(2);
+    expect([await stateOf(RunEntity, a.id), await stateOf(RunEntity, b.id), await stateOf(RunEntity, c.id)]).toEqual([
+      'running',
+      'running',
+      'scheduled',
+    ]);
+    expect(await Promise.all(roots.map((t) => stateOf(TaskRunEntity, t.id)))).toEqual(['queued', 'queued']);
+    expect([await stateOf(TaskRunEntity, leaf.id), await stateOf(TaskRunEntity, cRoot.id)]).toEqual([
+      'pending',
+      'pending',
+    ]);
+    // Compare-and-set: a second start moves nothing; the table refuses a scheduled run to succeed.
+    expect(await db.tx((m) => store.runsAcross(m, [a, b], ['scheduled'], 'running'))).toBe(0);
+    await expect(db.tx((m) => store.runsAcross(m, [c], ['scheduled'], 'succeeded'))).rejects.toBeInstanceOf(
+      IllegalTransitionError,
+    );
+  });
+
   it('assigns a batch in one statement; a compensation keeps its state; others are untouched', async () => {
     const r = await run(A.tenantId);
     const q = await task(A.tenantId, r.id, 'q', 'queued');

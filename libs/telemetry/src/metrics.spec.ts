@@ -74,6 +74,10 @@ describe('Prometheus text through OpenTelemetry', () => {
     m.runCreated({ tenantId: 't1', jobName: 'nightly', triggerType: 'cron', logicalDate: 1_000, createdAt: 1_250 });
     // Not a time trigger: no schedule delay, however old its logical date.
     m.runCreated({ tenantId: 't1', jobName: 'downstream', triggerType: 'dependency', logicalDate: 0, createdAt: 9e11 });
+    // Created ahead of its slot: counted when it starts, from its start (0.04 s late).
+    const ahead = { tenantId: 't1', jobName: 'early', triggerType: 'cron', logicalDate: 5_000 };
+    m.runCreated({ ...ahead, createdAt: 3_000, state: 'scheduled' });
+    m.runStarted({ ...ahead, startedAt: 5_040 });
     m.attemptEnded('t1', 'nightly', 'lost', 1_000, 3_000);
     const stop = m.gauges({ baton_test_gauge: 'a test gauge' }, async (observe) => {
       observe('baton_test_gauge', 7, { state: 'x' });
@@ -84,6 +88,8 @@ describe('Prometheus text through OpenTelemetry', () => {
     expect(text).toMatch(/^baton_schedule_delay_seconds_count\{tenant="t1",job_name="nightly"\} 1$/m);
     expect(text).toMatch(/^baton_schedule_delay_seconds_bucket\{tenant="t1",job_name="nightly",le="0\.25"\} 1$/m);
     expect(text).not.toContain('job_name="downstream"');
+    expect(text).toMatch(/^baton_schedule_delay_seconds_count\{tenant="t1",job_name="early"\} 1$/m);
+    expect(text).toMatch(/^baton_schedule_delay_seconds_bucket\{tenant="t1",job_name="early",le="0\.05"\} 1$/m);
     expect(text).toMatch(/^baton_task_duration_seconds_sum\{tenant="t1",job_name="nightly",outcome="lost"\} 2$/m);
     expect(text).toMatch(/^baton_attempts_lost_total\{tenant="t1",job_name="nightly"\} 1$/m);
     expect(text).toMatch(/^baton_test_gauge\{state="x"\} 7$/m);

@@ -112,10 +112,27 @@ export class BatonMetrics {
     triggerType: string;
     logicalDate: number;
     createdAt: number;
+    state?: string;
   }): void {
-    if (!TIME_TRIGGERS.has(run.triggerType)) return;
+    // A run created ahead of its slot counts when it starts (runStarted).
+    if (!TIME_TRIGGERS.has(run.triggerType) || run.state === 'scheduled') return;
     this.scheduleDelay.record(
       Math.max(0, run.createdAt - run.logicalDate) / 1000,
+      this.jobLabels(run.tenantId, run.jobName),
+    );
+  }
+
+  /** A run created ahead of its slot started: its schedule delay is its start minus its slot. */
+  runStarted(run: {
+    tenantId: string;
+    jobName: string;
+    triggerType: string;
+    logicalDate: number;
+    startedAt: number | null;
+  }): void {
+    if (!TIME_TRIGGERS.has(run.triggerType) || run.startedAt === null) return;
+    this.scheduleDelay.record(
+      Math.max(0, run.startedAt - run.logicalDate) / 1000,
       this.jobLabels(run.tenantId, run.jobName),
     );
   }

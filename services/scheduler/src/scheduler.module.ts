@@ -30,6 +30,7 @@ import { SessionRegistry } from './gateway/sessions.js';
 import { PoolsController } from './pools/pools.controller.js';
 import { PoolsService } from './pools/pools.service.js';
 import { RunsController } from './runs/runs.controller.js';
+import { ScheduledStarts } from './runs/scheduled-starts.js';
 import { RunRequestIntake } from './runs/run-requests.js';
 import { RunsService } from './runs/runs.service.js';
 
@@ -56,6 +57,7 @@ import { RunsService } from './runs/runs.service.js';
     OperatorActions,
     RunEngine,
     RunRequestIntake,
+    ScheduledStarts,
     RunsService,
     SchedulerGauges,
     SessionRegistry,

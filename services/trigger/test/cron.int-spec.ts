@@ -68,6 +68,85 @@ describe.each(kinds)('cron triggers (%s)', (kind) => {
     );
   });
 
+  it('creates a run ahead of its slot as scheduled, starts it at the slot, and lets it be cancelled before', async () => {
+    const job = {
+      name: 'early',
+      triggers: [{ type: 'cron', cron: '*/4 * * * * *' }],
+      tasks: [{ key: 'tick', type: 'shell', command: 'echo tick' }],
+    };
+    expect((await platform.api('PUT', '/api/v1/jobs/early', job)).status).toBe(201);
+    interface RunView {
+      id: string;
+      state: string;
+      logicalDate: string;
+      createdAt: string;
+      startedAt: string | null;
+      tasks: Array<{ key: string; state: string; waitingReason: string | null; waitingUntil: string | null }>;
+    }
+    const scheduledRun = async () =>
+      waitFor(
+        'a scheduled run of early',
+        async () => {
+          const l = await platform.api<{ items: RunSummary[] }>('GET', '/api/v1/runs?job=early&state=scheduled');
+          return l.body.items[0] ?? null;
+        },
+        15_000,
+      );
+    const first = await scheduledRun();
+    const seen = (await platform.api<RunView>('GET', `/api/v1/runs/${first.id}`)).body;
+    if (seen.state === 'scheduled') {
+      // Every task waits for the slot, which the run names.
+      expect(seen.startedAt).toBeNull();
+      expect(seen.tasks).toEqual([
+        expect.objectContaining({
+          key: 'tick',
+          state: 'pending',
+          waitingReason: 'scheduled',
+          waitingUntil: seen.logicalDate,
+        }),
+      ]);
+    }
+    const done = await waitFor(
+      'the scheduled run to succeed',
+      async () => {
+        const r = (await platform.api<RunView>('GET', `/api/v1/runs/${first.id}`)).body;
+        return r.state === 'succeeded' ? r : null;
+      },
+      15_000,
+    );
+    // Created before its slot, started at (never before) it.
+    expect(Date.parse(done.createdAt)).toBeLessThan(Date.parse(done.logicalDate));
+    expect(Date.parse(done.startedAt!)).toBeGreaterThanOrEqual(Date.parse(done.logicalDate));
+
+    // The next one is cancelled while it waits: its slot does not start it, nor another run in its place.
+    const next = await waitFor(
+      'the next scheduled run',
+      async () => {
+        const l = await platform.api<{ items: RunSummary[] }>('GET', '/api/v1/runs?job=early&state=scheduled');
+        return l.body.items.find((x) => x.id !== first.id) ?? null;
+      },
+      15_000,
+    );
+    const cancelled = await platform.api<RunView>('POST', `/api/v1/runs/${next.id}/cancel`, { reason: 'not this one' });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.state).toBe('cancelled');
+    expect(cancelled.body.tasks.map((t) => t.state)).toEqual(['cancelled']);
+    // A run of a later slot succeeds: by then the cancelled slot has long passed.
+    await waitFor(
+      'a later run to succeed',
+      async () => {
+        const l = await platform.api<{ items: RunSummary[] }>('GET', '/api/v1/runs?job=early&limit=100');
+        return l.body.items.some(
+          (x) => x.state === 'succeeded' && Date.parse(x.logicalDate) > Date.parse(next.logicalDate),
+        );
+      },
+      20_000,
+    );
+    await platform.api('PUT', '/api/v1/jobs/early', { ...job, triggers: [{ ...job.triggers[0], enabled: false }] });
+    const all = (await platform.api<{ items: RunSummary[] }>('GET', '/api/v1/runs?job=early&limit=100')).body.items;
+    expect(all.filter((x) => x.logicalDate === next.logicalDate).map((x) => x.state)).toEqual(['cancelled']);
+  });
+
   it('previews fire times with the daylight-saving policy', async () => {
     const r = await platform.api('POST', '/api/v1/schedule/preview', {
       cron: '0 30 2 * * *',

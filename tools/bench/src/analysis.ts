@@ -10,6 +10,8 @@ export interface RunRow {
   jobName: string;
   state: string;
   createdAt: number;
+  /** When it started: a run created ahead of its slot (scheduled) starts at the slot; null while it waits. */
+  startedAt: number | null;
   finishedAt: number | null;
   logicalDate: number;
 }

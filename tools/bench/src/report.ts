@@ -525,8 +525,9 @@ Trigger i (of tenant i mod ${CRON_TENANTS}) is \`\${i % 60} \${floor(i / 60) % 2
 at offset i mod 120 s of each 120 s cycle, so ${Math.round(c0.triggers / 120).toLocaleString('en-US')} slots fall due every
 second. Tenants, jobs, versions (built with \`parseJobDefinition\`) and triggers are inserted directly with
 @baton/persistence before the platform starts; each job is one \`noop\` task and no agent is connected, so runs just
-queue. Measured over a ${c0.windowSeconds} s window starting 5 s after the first slots: fire delay = run \`created_at\` −
-\`logical_date\` from the \`runs\` table; every trigger's logical dates in the window must be exactly its slots (a
+queue. Measured over a ${c0.windowSeconds} s window starting 5 s after the first slots: fire delay = run \`started_at\` −
+\`logical_date\` from the \`runs\` table (triggers fire \`BATON_TRIGGER_LEAD_MS\`, 1.75 s, ahead: the run is created
+\`scheduled\` before its slot and started at it; runs created after their slot start when created); every trigger's logical dates in the window must be exactly its slots (a
 slot with no run within 60 s after the window counts as missed), and \`(tenant_id, dedupe_key)\` must be unique.
 
 ${table(
@@ -765,8 +766,8 @@ ${SMALL_AGENTS} agent connections of ${SMALL_SLOTS} slots in a child process (on
 whole \`--server\` list; "agents" counts each replica's connected agents from its own log). Measured over a ${m0.windowSeconds} s window starting ${SMALL_WARMUP_S} s after
 the last job was put; the bench does nothing in the window but read \`/proc\` and the statement counter at its ends.
 Runs of the window = runs whose logical date is in it (a slot with no run within 30 s after the window is missed);
-run duration = \`created_at\` → \`finished_at\`; slot → done = logical date → \`finished_at\`; fire delay = \`created_at\` −
-logical date; ready → Assign as in section 5. "machine CPU" is the whole machine (\`/proc/stat\`, everything on it, in
+run duration = \`started_at\` → \`finished_at\`; slot → done = logical date → \`finished_at\`; fire delay = \`started_at\` −
+logical date (runs are created ahead of their slot, \`scheduled\`, and start at it); ready → Assign as in section 5. "machine CPU" is the whole machine (\`/proc/stat\`, everything on it, in
 cores busy); statements per task = the platform's statements over the window / attempts finished in it. "idle" = the
 same platform with its agents connected before any job existed, over ${SMALL_IDLE_S} s: its background statements (sweeps,
 presence, relays) and the machine's CPU without the workload (other services on the machine included).

@@ -39,7 +39,7 @@ export async function readRows(
   const w = where(f, 'r');
   const runs = (
     (await db.manager.query(
-      `SELECT r.id, r.tenant_id, r.job_name, r.state, r.created_at, r.finished_at, r.logical_date FROM runs r WHERE ${w.sql}`,
+      `SELECT r.id, r.tenant_id, r.job_name, r.state, r.created_at, r.started_at, r.finished_at, r.logical_date FROM runs r WHERE ${w.sql}`,
       w.params,
     )) as Array<Record<string, unknown>>
   ).map((r): RunRow => ({
@@ -48,6 +48,7 @@ export async function readRows(
     jobName: String(r.job_name),
     state: String(r.state),
     createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
     logicalDate: num(r.logical_date),
   }));

@@ -48,11 +48,11 @@ export interface SmallRunsResult {
   succeeded: number;
   runsPerSec: number;
   tasksPerSec: number;
-  /** Run created_at -> finished_at. */
+  /** Run started_at (created_at if it never waited) -> finished_at. */
   runDuration: Summary;
   /** Slot (logical date) -> run finished_at. */
   slotToDone: Summary;
-  /** Run created_at - logical date. */
+  /** Run started_at (created_at before it started) - logical date. */
   fireDelay: Summary;
   readyAssign: Summary;
   /** Statements the platform sent over the window, and the tasks that finished in it. */
@@ -274,9 +274,9 @@ async function runSmallRunsOn(
       succeeded,
       runsPerSec: rows.runs.length / o.seconds,
       tasksPerSec: rows.tasks.filter((x) => x.state === 'succeeded').length / o.seconds,
-      runDuration: summarize(done.map((r) => r.finishedAt! - r.createdAt)),
+      runDuration: summarize(done.map((r) => r.finishedAt! - (r.startedAt ?? r.createdAt))),
       slotToDone: summarize(done.map((r) => r.finishedAt! - r.logicalDate)),
-      fireDelay: summarize(rows.runs.map((r) => r.createdAt - r.logicalDate)),
+      fireDelay: summarize(rows.runs.map((r) => (r.startedAt ?? r.createdAt) - r.logicalDate)),
       readyAssign: latencies(items),
     };
   } catch (err) {

@@ -1792,7 +1792,7 @@ export interface components {
       warnAt: components['schemas']['Instant'] | null;
     };
     /** @enum {string} */
-    RunState: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    RunState: 'scheduled' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
     SessionList: {
       /** @description newest first */
       items: {
@@ -4893,7 +4893,7 @@ export interface operations {
         cursor?: string;
         job?: string;
         limit?: number;
-        state?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+        state?: 'scheduled' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
       };
       header?: never;
       path?: never;

@@ -6,6 +6,7 @@ export type AnyState = RunState | TaskState | AttemptState;
 export type Tone = 'ok' | 'bad' | 'active' | 'wait' | 'muted' | 'warn';
 
 const TONES: Record<AnyState, Tone> = {
+  scheduled: 'wait',
   pending: 'wait',
   queued: 'wait',
   assigned: 'active',
@@ -27,7 +28,7 @@ export function toneOf(state: AnyState): Tone {
   return TONES[state];
 }
 
-export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const RUN_STATES: readonly RunState[] = ['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 const FINISHED = new Set<AnyState>([
   'succeeded',

@@ -12,6 +12,7 @@ import {
   BoundedCache,
   decideSla,
   estimateTask,
+  isRunFinished,
   isTerminalTaskState,
   predictRun,
   slaDeadlines,
@@ -223,7 +224,7 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
       return false;
     }
     const deadlines = slaDeadlines(def.sla ?? NO_DEADLINES, run.logicalDate, run.startedAt);
-    const finished = run.finishedAt !== null && run.state !== 'running' && run.state !== 'queued';
+    const finished = run.finishedAt !== null && isRunFinished(run.state);
     const tasks = await data.find(TaskRunEntity, { where: { runId: run.id } });
     const settled = row.state === 'met' || row.state === 'missed';
     const prediction = finished || settled ? null : await this.predict(m, run, def, tasks, now);

@@ -535,7 +535,7 @@ export class Completion {
       m,
       run,
       [run.id],
-      state === 'cancelled' ? ['running', 'queued'] : ['running'],
+      state === 'cancelled' ? ['running', 'queued', 'scheduled'] : ['running'],
       state,
       {
         finishedAt: now,

@@ -8,8 +8,11 @@ export interface CreateRunInput {
   triggerType: string;
   triggerId: string | null;
   backfillId?: string | null;
-  /** `queued` waits for the job's active run to end (overlap policy `queue`). */
-  initialState?: 'running' | 'queued';
+  /**
+   * `queued` waits for the job's active run to end (overlap policy `queue`);
+   * `scheduled` is created ahead of its slot (the logical date) and starts at it.
+   */
+  initialState?: 'running' | 'queued' | 'scheduled';
   /** The caller's W3C trace context; the run becomes a span of that trace (else a new trace). */
   traceparent?: string | null;
 }
@@ -37,6 +40,8 @@ export interface Effects {
   finishedRun: RunFinished | null;
   /** Per attempt id, what `finishAttempts` did with its result. */
   dispositions: Map<string, ResultDisposition>;
+  /** The earliest slot of runs created `scheduled`: they start then. */
+  startsAt?: number | null;
 }
 
 export const noEffects = (): Effects => ({

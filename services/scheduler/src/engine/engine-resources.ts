@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
+import { type EntityManager, In, IsNull, Not } from 'typeorm';
 import type { AttemptState, JobDefinition, TaskDefinition, TaskState } from '@baton/domain';
 import {
   Database,
@@ -103,6 +103,25 @@ export class EngineResources {
     const { maxConcurrentRuns } = await lockQuota(this.db, m, { tenantId });
     if (maxConcurrentRuns === null) return Infinity;
     return maxConcurrentRuns - (await scoped(m, { tenantId }).count(RunEntity, { where: { state: 'running' } }));
+  }
+
+  /**
+   * The room of each tenant under its maxConcurrentRuns quota: one read of the
+   * quotas for all of them; only tenants with the quota count their runs.
+   */
+  async tenantRunRooms(m: EntityManager, tenantIds: readonly string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(tenantIds)].sort();
+    const out = new Map<string, number>(unique.map((t) => [t, Infinity]));
+    const limited: string[] = [];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await scopedTo(m, unique.slice(i, i + 500)).find(TenantQuotaEntity, {
+        where: { maxConcurrentRuns: Not(IsNull()) },
+        select: { tenantId: true },
+      });
+      limited.push(...rows.map((r) => r.tenantId));
+    }
+    for (const tenantId of limited.sort()) out.set(tenantId, await this.tenantRunRoom(m, tenantId));
+    return out;
   }
 
   /** Runs of a job that are active (running or waiting in the overlap queue). */

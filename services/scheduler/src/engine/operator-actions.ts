@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { canTransition, isTerminalTaskState } from '@baton/domain';
+import { canTransition, isRunFinished, isTerminalTaskState } from '@baton/domain';
 import { type RunEntity, TaskRunEntity, scoped } from '@baton/persistence';
 import { ProblemException } from '@baton/http';
 import { Completion } from './completion.js';
@@ -18,7 +18,7 @@ export class OperatorActions {
   /** Cancels a run: unstarted tasks at once, running attempts get Cancel on their agents. */
   async cancelRun(m: EntityManager, run: RunEntity, reason: string, now: number): Promise<Effects> {
     const fx = noEffects();
-    if (run.state !== 'running' && run.state !== 'queued') return fx;
+    if (isRunFinished(run.state)) return fx;
     const rows = await scoped(m, run).find(TaskRunEntity, { where: { runId: run.id } });
     for (const t of rows) {
       if (isTerminalTaskState(t.state) || !canTransition(t.state, 'cancelled')) continue;

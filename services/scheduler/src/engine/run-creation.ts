@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
-import { type JobDefinition, type TaskState, downstreamOf, resolveReadiness } from '@baton/domain';
+import { type JobDefinition, type TaskState, downstreamOf, isRunFinished, resolveReadiness } from '@baton/domain';
 import {
   JobEntity,
   JobVersionEntity,
@@ -23,6 +23,17 @@ import {
 import { Completion } from './completion.js';
 import type { CreateRunInput } from './effects.js';
 import { EngineResources } from './engine-resources.js';
+
+/** What the tasks of a new run start as, all pending (roots queued; without conditions), worked out once a definition. */
+const starting = new WeakMap<JobDefinition, Record<string, TaskState>>();
+function startingStates(def: JobDefinition): Record<string, TaskState> {
+  let decided = starting.get(def);
+  if (!decided) {
+    decided = resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
+    starting.set(def, decided);
+  }
+  return decided;
+}
 
 /**
  * Creation: a run of a job's current version (one, or a second's worth of
@@ -156,17 +167,24 @@ export class RunCreation {
       const version = versions.get(jobId);
       if (version) room.set(jobId, await this.r.runRoom(m, job.tenantId, jobId, version.definition));
     }
-    // The tenants' maxConcurrentRuns quotas, read once a batch.
-    const tenantRoom = new Map<string, number>();
-    for (const tenantId of [...new Set(requests.map((r) => r.tenantId))].sort()) {
-      tenantRoom.set(tenantId, await this.r.tenantRunRoom(m, tenantId));
-    }
+    // The tenants' maxConcurrentRuns quotas, read once a batch (runs created scheduled take no room yet).
+    const tenantRoom = await this.r.tenantRunRooms(
+      m,
+      requests.filter((r) => r.input.initialState !== 'scheduled').map((r) => r.tenantId),
+    );
     for (const { tenantId, jobId, input } of requests) {
       if (out.has(k(tenantId, input.dedupeKey))) continue;
       const job = jobs.get(jobId);
       const version = versions.get(jobId);
       if (!job || !version || job.tenantId !== tenantId) continue;
       const def = this.r.defs.prime(version.id, version.definition);
+      if (input.initialState === 'scheduled') {
+        const run = this.newRun(tenantId, job, version, def, input, 'scheduled', now);
+        out.set(k(tenantId, input.dedupeKey), run);
+        runs.push(run);
+        for (const t of def.tasks) tasks.push(this.newTask(run, t, 'pending', now));
+        continue;
+      }
       const left = room.get(jobId) ?? Infinity;
       const tenantLeft = tenantRoom.get(tenantId) ?? Infinity;
       const waits = left <= 0 || tenantLeft <= 0;
@@ -175,61 +193,16 @@ export class RunCreation {
         tenantRoom.set(tenantId, tenantLeft - 1);
       }
       const run: RunEntity = {
-        id: newId(now),
-        tenantId,
-        jobId,
-        jobName: job.name,
-        jobVersion: version.version,
-        jobVersionId: version.id,
-        state: waits ? 'queued' : 'running',
-        logicalDate: input.logicalDate,
-        params: { ...def.params, ...input.params },
-        dedupeKey: input.dedupeKey,
-        triggerType: input.triggerType,
-        triggerId: input.triggerId,
-        createdAt: now,
-        startedAt: waits ? null : now,
-        finishedAt: null,
-        backfillId: input.backfillId ?? null,
-        parentRunId: null,
-        traceparent: creationTraceparent(input.traceparent, {
-          'cicd.pipeline.name': job.name,
-          'baton.tenant': tenantId,
-        }),
-        taskEpoch: 0,
+        ...this.newRun(tenantId, job, version, def, input, waits ? 'queued' : 'running', now),
         queuedBy: left > 0 && tenantLeft <= 0 ? 'tenant_quota' : null,
       };
       out.set(k(tenantId, input.dedupeKey), run);
       runs.push(run);
       // Roots are queued right away unless a condition has to be evaluated first (or the run waits its turn).
       const conditional = def.tasks.some((t) => t.when && t.dependsOn.length === 0);
-      const decided =
-        conditional || waits
-          ? {}
-          : resolveReadiness(def.tasks, Object.fromEntries(def.tasks.map((t) => [t.key, 'pending' as TaskState])));
+      const decided = conditional || waits ? {} : startingStates(def);
       if (conditional && !waits) needAdvance.push({ run, def });
-      for (const t of def.tasks) {
-        const state: TaskState = decided[t.key] ?? 'pending';
-        tasks.push({
-          id: newId(now),
-          tenantId,
-          runId: run.id,
-          taskKey: t.key,
-          state,
-          priority: t.priority,
-          readyAt: state === 'queued' ? now : null,
-          attemptsUsed: 0,
-          currentAttemptId: null,
-          exitCode: null,
-          output: null,
-          error: null,
-          startedAt: null,
-          finishedAt: state === 'queued' || !(t.key in decided) ? null : now,
-          updatedAt: now,
-          pool: t.pool ?? null,
-          poolSlots: t.poolSlots ?? 1,
-        });
-      }
+      for (const t of def.tasks) tasks.push(this.newTask(run, t, decided[t.key] ?? 'pending', now));
     }
     for (let i = 0; i < runs.length; i += 200) await batch.insert(RunEntity, runs.slice(i, i + 200) as never);
     if (runs.length > 0) this.r.db.afterCommit(m, () => runs.forEach((run) => batonMetrics().runCreated(run)));
@@ -256,12 +229,147 @@ export class RunCreation {
   }
 
   /**
+   * Runs created ahead of their slot (`scheduled`) whose slot has come, of
+   * many tenants, locked by the caller: each takes its job's room
+   * (maxActiveRuns) and its tenant's (maxConcurrentRuns) now, as a run created
+   * at this instant would, or waits in that queue; the started ones queue
+   * their roots in one statement per distinct set of starting tasks.
+   */
+  async startScheduled(
+    m: EntityManager,
+    runs: readonly RunEntity[],
+    now: number,
+  ): Promise<{ started: RunEntity[]; queued: RunEntity[] }> {
+    const due = runs.filter((r) => r.state === 'scheduled');
+    const defs = await this.r.defs.getMany(m, due);
+    const room = new Map<string, number>();
+    for (const run of [...due].sort((a, b) => (a.jobId < b.jobId ? -1 : 1))) {
+      const def = defs.get(run.jobVersionId);
+      if (def && !room.has(run.jobId)) room.set(run.jobId, await this.r.runRoom(m, run.tenantId, run.jobId, def));
+    }
+    const tenantRoom = await this.r.tenantRunRooms(
+      m,
+      due.map((r) => r.tenantId),
+    );
+    const started: RunEntity[] = [];
+    const byJob: RunEntity[] = [];
+    const byTenant: RunEntity[] = [];
+    for (const run of due) {
+      const left = room.get(run.jobId) ?? Infinity;
+      const tenantLeft = tenantRoom.get(run.tenantId) ?? Infinity;
+      if (left <= 0) byJob.push(run);
+      else if (tenantLeft <= 0) byTenant.push(run);
+      else {
+        room.set(run.jobId, left - 1);
+        tenantRoom.set(run.tenantId, tenantLeft - 1);
+        started.push(run);
+      }
+    }
+    await this.r.moves.runsAcross(m, started, ['scheduled'], 'running', { startedAt: now });
+    await this.r.moves.runsAcross(m, byJob, ['scheduled'], 'queued');
+    await this.r.moves.runsAcross(m, byTenant, ['scheduled'], 'queued', { queuedBy: 'tenant_quota' });
+    for (const run of started) Object.assign(run, { state: 'running', startedAt: now });
+    for (const run of byJob) run.state = 'queued';
+    for (const run of byTenant) Object.assign(run, { state: 'queued', queuedBy: 'tenant_quota' });
+    // Runs whose starting tasks are the same (runs of one job, or of jobs shaped alike) move them together.
+    const groups = new Map<string, { decided: Record<string, TaskState>; runs: RunEntity[] }>();
+    const conditional: Array<{ run: RunEntity; def: JobDefinition }> = [];
+    for (const run of started) {
+      const def = defs.get(run.jobVersionId)!;
+      if (def.tasks.some((t) => t.when && t.dependsOn.length === 0)) {
+        conditional.push({ run, def });
+        continue;
+      }
+      const decided = startingStates(def);
+      const key = JSON.stringify(decided);
+      const g = groups.get(key) ?? { decided, runs: [] };
+      g.runs.push(run);
+      groups.set(key, g);
+    }
+    for (const { decided, runs: group } of groups.values()) {
+      const byState = new Map<TaskState, string[]>();
+      for (const [key, state] of Object.entries(decided)) byState.set(state, [...(byState.get(state) ?? []), key]);
+      for (const [state, keys] of byState) {
+        await this.r.moves.tasksAcross(
+          m,
+          group,
+          keys,
+          ['pending'],
+          state,
+          state === 'queued' ? { readyAt: now, updatedAt: now } : { finishedAt: now, updatedAt: now },
+        );
+      }
+    }
+    for (const { run, def } of conditional) await this.completion.advance(m, run, def, now);
+    if (started.length > 0) this.r.db.afterCommit(m, () => started.forEach((run) => batonMetrics().runStarted(run)));
+    return { started, queued: [...byJob, ...byTenant] };
+  }
+
+  private newRun(
+    tenantId: string,
+    job: JobEntity,
+    version: JobVersionEntity,
+    def: JobDefinition,
+    input: CreateRunInput,
+    state: RunEntity['state'],
+    now: number,
+  ): RunEntity {
+    return {
+      id: newId(now),
+      tenantId,
+      jobId: job.id,
+      jobName: job.name,
+      jobVersion: version.version,
+      jobVersionId: version.id,
+      state,
+      logicalDate: input.logicalDate,
+      params: { ...def.params, ...input.params },
+      dedupeKey: input.dedupeKey,
+      triggerType: input.triggerType,
+      triggerId: input.triggerId,
+      createdAt: now,
+      startedAt: state === 'running' ? now : null,
+      finishedAt: null,
+      backfillId: input.backfillId ?? null,
+      parentRunId: null,
+      traceparent: creationTraceparent(input.traceparent, {
+        'cicd.pipeline.name': job.name,
+        'baton.tenant': tenantId,
+      }),
+      taskEpoch: 0,
+      queuedBy: null,
+    };
+  }
+
+  private newTask(run: RunEntity, t: JobDefinition['tasks'][number], state: TaskState, now: number): TaskRunEntity {
+    return {
+      id: newId(now),
+      tenantId: run.tenantId,
+      runId: run.id,
+      taskKey: t.key,
+      state,
+      priority: t.priority,
+      readyAt: state === 'queued' ? now : null,
+      attemptsUsed: 0,
+      currentAttemptId: null,
+      exitCode: null,
+      output: null,
+      error: null,
+      startedAt: null,
+      finishedAt: state === 'queued' || state === 'pending' ? null : now,
+      updatedAt: now,
+      pool: t.pool ?? null,
+      poolSlots: t.poolSlots ?? 1,
+    };
+  }
+
+  /**
    * A rerun is a new run of the same pinned version and logical date. `failed`
    * re-executes the tasks that did not succeed and everything downstream of
    * them, carrying the others' results over; `all` re-executes every task.
    */
   async rerun(m: EntityManager, run: RunEntity, mode: 'failed' | 'all', now: number): Promise<RunEntity> {
-    if (run.state === 'running' || run.state === 'queued') {
+    if (!isRunFinished(run.state)) {
       throw ProblemException.conflict(`run ${run.id} is still ${run.state}; cancel it first or wait for it to finish`);
     }
     const def = await this.r.definition(m, run);

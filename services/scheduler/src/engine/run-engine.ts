@@ -36,6 +36,10 @@ export class RunEngine {
     return this.creation.createRuns(m, requests);
   }
 
+  startScheduled(m: EntityManager, runs: readonly RunEntity[], now: number) {
+    return this.creation.startScheduled(m, runs, now);
+  }
+
   rerun(m: EntityManager, run: RunEntity, mode: 'failed' | 'all', now: number): Promise<RunEntity> {
     return this.creation.rerun(m, run, mode, now);
   }

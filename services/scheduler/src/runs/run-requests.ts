@@ -32,6 +32,7 @@ import { LOGGER, type Logger } from '@baton/telemetry';
 import { AgentCommands } from '../engine/agent-commands.js';
 import { Dispatcher } from '../engine/dispatcher.js';
 import { type Effects, RunEngine, noEffects } from '../engine/run-engine.js';
+import { ScheduledStarts } from './scheduled-starts.js';
 
 /** Only time triggers have slots, and so entries in the slot ledger. */
 const TIME_TRIGGERS: ReadonlySet<string> = new Set(TIME_TRIGGER_TYPES);
@@ -65,6 +66,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
     private readonly engine: RunEngine,
     private readonly commands: AgentCommands,
     private readonly dispatcher: Dispatcher,
+    private readonly starts: ScheduledStarts,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(BATON_CONFIG) config: BatonConfig,
@@ -131,7 +133,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       claimed(rows.map((r) => r.seq));
       if (rows.length === 0) return 0;
       // Requests over their tenant's runsPerMinute quota stay queued until their tokens are there.
-      const admitted = await this.admit(m, rows);
+      const admitted = await this.holdEarly(m, await this.admit(m, rows));
       if (admitted.length === 0) return rows.length;
       fx = await this.fromRequests(
         m,
@@ -143,10 +145,32 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
     });
     if (n > 0) {
       this.commands.apply(fx, false);
+      if (fx.startsAt) this.starts.wakeAt(fx.startsAt);
       this.relay.kick();
       this.dispatcher.kick();
     }
     return n;
+  }
+
+  /**
+   * A slot fired ahead whose trigger has an overlap policy other than `allow`
+   * is decided at its slot, against the runs active then: its request waits
+   * in run_requests until then (the others become `scheduled` runs at once).
+   */
+  private async holdEarly(m: EntityManager, rows: RunRequestEntity[]): Promise<RunRequestEntity[]> {
+    const now = Date.now();
+    const early = rows.filter((r) => {
+      const req = JSON.parse(r.payload) as RunRequested;
+      return req.overlap && req.overlap !== 'allow' && TIME_TRIGGERS.has(req.triggerType) && req.logicalDate > now;
+    });
+    if (early.length === 0) return rows;
+    for (const r of early) {
+      const at = (JSON.parse(r.payload) as RunRequested).logicalDate;
+      await scoped(m, r).update(RunRequestEntity, { seq: r.seq }, { notBefore: at });
+      this.db.afterCommit(m, () => this.wakeAt(at));
+    }
+    const held = new Set(early.map((r) => r.seq));
+    return rows.filter((r) => !held.has(r.seq));
   }
 
   /**
@@ -242,6 +266,10 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     if (simple.length === 0) return { ...fx, queued: true };
+    // A time trigger's slot fired ahead (BATON_TRIGGER_LEAD_MS): its run is created scheduled and starts at the slot.
+    const now0 = Date.now();
+    const ahead = (r: RunRequested) => TIME_TRIGGERS.has(r.triggerType) && r.logicalDate > now0;
+    for (const r of simple) if (ahead(r)) fx.startsAt = Math.min(fx.startsAt ?? Infinity, r.logicalDate);
     const runs = await this.engine.createRuns(
       m,
       simple.map((r) => ({
@@ -255,6 +283,7 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
           triggerType: r.triggerType,
           triggerId: r.triggerId,
           traceparent: r.traceparent ?? null,
+          ...(ahead(r) ? { initialState: 'scheduled' as const } : {}),
         },
       })),
     );

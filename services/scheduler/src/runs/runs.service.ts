@@ -4,6 +4,7 @@ import {
   type AgentView,
   type JobDefinition,
   type WaitContext,
+  isRunFinished,
   presenceHealthy,
   topologicalOrder,
   waitingReason,
@@ -148,7 +149,7 @@ export class RunsService {
   async cancel(scope: TenantScope, id: string, reason: string) {
     const fx = await this.db.tx(async (m) => {
       const run = await this.locked(m, scope, id);
-      if (run.state !== 'running' && run.state !== 'queued') {
+      if (isRunFinished(run.state)) {
         throw ProblemException.conflict(`run ${id} is already ${run.state}`);
       }
       return this.engine.cancelRun(m, run, reason, Date.now());
@@ -268,6 +269,7 @@ export class RunsService {
     const m = this.db.manager;
     // Queued by the tenant's maxConcurrentRuns rather than by the job's own limit.
     if (run.state === 'queued') ctx.runQueuedByTenant = run.queuedBy === 'tenant_quota';
+    if (run.state === 'scheduled') ctx.runScheduledFor = run.logicalDate;
     if (run.state !== 'running' || !tasks.some((t) => t.state === 'queued')) return ctx;
     const pooled = tasks.filter((t) => t.state === 'queued' && t.pool !== null).map((t) => t.pool!);
     ctx.pools = await poolUsage(m, scope, pooled);

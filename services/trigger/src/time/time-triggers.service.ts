@@ -21,8 +21,10 @@ import { triggerSpec } from './trigger-spec.js';
 const CLAIM_BATCH = 200;
 
 /**
- * Fires time triggers: `cron`, `fixedRate`, `fixedDelay` and `once`. The
- * earliest `next_fire_at` arms one in-memory timer; catalog changes re-arm it
+ * Fires time triggers: `cron`, `fixedRate`, `fixedDelay` and `once`, each
+ * slot `trigger.leadMs` ahead of it (the scheduler creates the run
+ * `scheduled` and starts it at the slot). The earliest `next_fire_at` arms
+ * one in-memory timer; catalog changes re-arm it
  * at once; `pollIntervalMs` only caps the sleep as a safety net. Each due
  * trigger is claimed with a compare-and-set on `next_fire_at` (and `SKIP
  * LOCKED` on MySQL) and its slots become run requests in the same
@@ -110,7 +112,9 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
       .andWhere('t.next_fire_at IS NOT NULL')
       .getRawOne<{ next: string | number | null }>();
     const next = row?.next === null || row?.next === undefined ? null : Number(row.next);
-    this.armAt(Math.min(next ?? Infinity, Date.now() + this.config.trigger.pollIntervalMs));
+    // A slot fires leadMs ahead: its run is created scheduled and starts at the slot.
+    const fireAt = next === null ? Infinity : next - this.config.trigger.leadMs;
+    this.armAt(Math.min(fireAt, Date.now() + this.config.trigger.pollIntervalMs));
   }
 
   private armAt(at: number): void {
@@ -136,12 +140,13 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
     let fired = 0;
     for (;;) {
       const now = Date.now();
+      const lead = this.config.trigger.leadMs;
       const { claimed, requested, misfires } = await this.db.tx(async (m) => {
         // across tenants: every replica claims the due triggers of all tenants
         const q = m
           .createQueryBuilder(TriggerEntity, 't')
           .where('t.enabled = :e', { e: true })
-          .andWhere('t.next_fire_at <= :now', { now })
+          .andWhere('t.next_fire_at <= :horizon', { horizon: now + lead })
           .orderBy('t.next_fire_at', 'ASC')
           .limit(CLAIM_BATCH);
         const due = await skipLocked(this.db, q).getMany();
@@ -156,7 +161,10 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           const plan =
             spec.type === 'fixedDelay'
               ? { fire: [slot], misfired: [], next: null }
-              : planDue(spec, slot, now, anchor, { toleranceMs: this.config.trigger.misfireToleranceMs });
+              : planDue(spec, slot, now, anchor, {
+                  toleranceMs: this.config.trigger.misfireToleranceMs,
+                  aheadMs: lead,
+                });
           moves.push({ id: t.id, next: plan.next, last: plan.fire.length > 0 ? Math.max(...plan.fire) : t.lastFireAt });
           for (const s of plan.fire) {
             requests.push({
