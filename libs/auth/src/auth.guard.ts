@@ -1,5 +1,4 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { Reflector } from '@nestjs/core';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import {
@@ -19,6 +18,7 @@ import { IS_PUBLIC, type Principal, REQUIRES, TENANT_HEADER, actorOf } from './p
 import { CSRF_HEADER, SESSION_COOKIE, csrfMatches, memberRole, readCookie, sessionEnded } from './sessions.js';
 import { hashToken } from './tokens.js';
 import { AttemptLimiter } from './rate-limit.js';
+import { DeniedCallsRecorder } from './denied-calls.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A session's last-seen time is written at most this often (or a quarter of the idle time): not a write per call. */
@@ -50,9 +50,22 @@ export function refuseInactive(
   throw ProblemException.forbidden(`tenant ${tenant.name} is ${tenant.state}${why}`);
 }
 
+/** What a refused caller presented, named by a prefix of its hash (never the secret): undefined for nothing. */
+function presentedCredential(req: GuardedRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return match ? `api key ${hashToken(match[1]!).slice(0, 12)}` : undefined;
+  }
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+  return token === null ? undefined : `session ${hashToken(token).slice(0, 12)}`;
+}
+
 interface GuardedRequest {
   method: string;
   originalUrl: string;
+  route?: { path?: string };
+  ip?: string;
   headers: Record<string, string | undefined>;
   principal?: Principal;
 }
@@ -67,7 +80,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly db: Database,
-    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    private readonly denied: DeniedCallsRecorder,
     @Inject(BATON_CONFIG) private readonly config: BatonConfig,
   ) {}
 
@@ -81,22 +94,11 @@ export class AuthGuard implements CanActivate {
     this.limit(p);
     const need = this.reflector.getAllAndOverride<{ action: Action; subject: Subject } | undefined>(REQUIRES, targets);
     if (need && !abilityFor(p.role).can(need.action, need.subject)) {
-      // A denied action is a security event: it goes to the audit log too.
-      await this.db
-        .tx((m) =>
-          enqueueAudit(m, {
-            tenantId: p.tenantId,
-            action: `denied ${req.method} ${need.action} ${need.subject}`,
-            actor: actorOf(p),
-            target: req.originalUrl.split('?')[0]!.slice(0, 300),
-            status: 403,
-            detail: {},
-            occurredAt: Date.now(),
-          }),
-        )
-        .catch(() => undefined);
-      this.relay.kick();
-      throw ProblemException.forbidden(`role ${p.role} may not ${need.action} ${need.subject}`);
+      throw await this.refuse(
+        req,
+        ProblemException.forbidden(`role ${p.role} may not ${need.action} ${need.subject}`),
+        p,
+      );
     }
     return true;
   }
@@ -115,10 +117,49 @@ export class AuthGuard implements CanActivate {
   private calls: AttemptLimiter | null = null;
 
   private async authenticate(req: GuardedRequest): Promise<Principal> {
-    const p = await this.credential(req);
+    let p: Principal;
+    try {
+      p = await this.credential(req);
+    } catch (err) {
+      throw await this.refuse(req, err, null);
+    }
+    if (p.credential === 'session' && !SAFE_METHODS.has(req.method)) {
+      const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+      if (token === null || !csrfMatches(token, req.headers[CSRF_HEADER.toLowerCase()])) {
+        const err = ProblemException.forbidden(
+          `${CSRF_HEADER}: a call with a session cookie must carry the session's CSRF token`,
+        );
+        throw await this.refuse(req, err, p);
+      }
+    }
     const acting = req.headers[TENANT_HEADER.toLowerCase()];
-    if (acting !== undefined && acting !== '') return this.actInside(p, acting);
-    return p;
+    if (acting === undefined || acting === '') return p;
+    try {
+      return await this.actInside(p, acting);
+    } catch (err) {
+      throw await this.refuse(req, err, p);
+    }
+  }
+
+  /**
+   * A 401 or 403 is a security event: it is counted for the audit log (one record per caller and minute, see
+   * DeniedCallsRecorder). Returns the error for the caller to throw.
+   */
+  private async refuse(req: GuardedRequest, err: unknown, p: Principal | null): Promise<unknown> {
+    const status = err instanceof ProblemException ? err.status : 0;
+    if (status !== 401 && status !== 403) return err;
+    const route = `${req.method} ${req.route?.path ?? req.originalUrl.split('?')[0]}`;
+    await this.denied
+      .record({
+        status,
+        route,
+        ip: req.ip ?? null,
+        ...(p
+          ? { who: { tenantId: p.tenantId, caller: `${p.credential}:${p.credentialId}`, actor: actorOf(p) } }
+          : { presented: presentedCredential(req) }),
+      })
+      .catch(() => undefined);
+    return err;
   }
 
   /** The caller's own principal, from its API key or session, refused if its tenant is not active. */
@@ -135,11 +176,6 @@ export class AuthGuard implements CanActivate {
     }
     const p = await this.sessionPrincipal(token);
     if (!p) throw ProblemException.unauthorized('the session has ended or was revoked: log in again');
-    if (!SAFE_METHODS.has(req.method) && !csrfMatches(token, req.headers[CSRF_HEADER.toLowerCase()])) {
-      throw ProblemException.forbidden(
-        `${CSRF_HEADER}: a call with a session cookie must carry the session's CSRF token`,
-      );
-    }
     return p;
   }
 

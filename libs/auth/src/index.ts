@@ -8,3 +8,4 @@ export * from './tokens.js';
 export * from './secret-box.js';
 export * from './secrets.js';
 export * from './sso.js';
+export * from './denied-calls.js';

@@ -27,6 +27,11 @@ export function secretAad(tenantId: string, name: string): string {
   return `baton-secret:${tenantId}:${name}`;
 }
 
+/** Binds a sealed alert webhook secret to its tenant and channel: copied to another row, it does not open. */
+export function channelSecretAad(tenantId: string, name: string): string {
+  return `baton-alert-channel:${tenantId}:${name}`;
+}
+
 export interface OpenedSecrets {
   values: Record<string, string>;
   /** Secrets that exist but do not open with the configured keys (a key left out of BATON_SECRETS_KEY). */

@@ -3,7 +3,7 @@ import { type DynamicModule, type INestApplication, Module, type Type } from '@n
 import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Database, PersistenceModule } from '@baton/persistence';
-import { AuthGuard } from '@baton/auth';
+import { AuthGuard, DeniedCallsRecorder } from '@baton/auth';
 import { BusModule, type EventBus, InProcessBus, KafkaBus, OutboxRelay, configureTopicPrefix } from '@baton/bus';
 import { type BatonConfig, ConfigModule } from '@baton/config';
 import { ProblemFilter, checkBodyDepth } from '@baton/http';
@@ -52,6 +52,7 @@ class RootModule {
       ],
       controllers: [HealthController, MetricsController, OpenApiController],
       providers: [
+        DeniedCallsRecorder,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],

@@ -450,7 +450,7 @@ const audit = program
 const auditFilters = (c: Command) =>
   c
     .option('--actor <text>', 'records whose actor contains this')
-    .option('--action <prefix>', 'records whose action starts with this (e.g. "POST /api/v1/jobs" or "denied")')
+    .option('--action <prefix>', 'records whose action starts with this (e.g. "POST /api/v1/jobs" or "auth.denied")')
     .option('--target <text>', 'records whose target (the resource) contains this')
     .option('--from <time>', 'records at or after this ISO time')
     .option('--to <time>', 'records before this ISO time')

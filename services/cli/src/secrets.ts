@@ -45,12 +45,12 @@ export async function deleteSecret(api: ApiClient, name: string, out: Out): Prom
 }
 
 export async function rotateSecretsKey(api: ApiClient, out: Out): Promise<number> {
-  const r = await api.request<{ keyId: string; rotated: number; unreadable: string[] }>(
+  const r = await api.request<{ keyId: string; rotated: number; channels: number; unreadable: string[] }>(
     'POST',
     '/api/v1/secrets/rotate-key',
     {},
   );
-  out(`${r.rotated} secret(s) sealed again under key ${r.keyId}`);
+  out(`${r.rotated} secret(s) and ${r.channels} alert channel secret(s) sealed again under key ${r.keyId}`);
   for (const u of r.unreadable) out(`not opened by any configured key, left as is: ${u}`);
   return r.unreadable.length > 0 ? 1 : 0;
 }

@@ -1,5 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import Sqlite from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HttpReceiver,
   type Platform,
   type ServiceProcess,
   SmtpReceiver,
@@ -19,58 +19,14 @@ import {
   startServiceProcess,
   testDatabaseKinds,
   testKafkaBrokers,
+  verifyWebhookSignature,
   waitFor,
 } from '@baton/testing';
 
 const kinds = await testDatabaseKinds();
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  raw: string;
-  body: any;
-}
-
-/** A real HTTP receiver: records every POST; answers 200. */
-class HttpReceiver {
-  readonly got: Received[] = [];
-  private server: Server | null = null;
-  constructor(readonly port: number) {}
-  url(path: string) {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (d: Buffer) => (raw += d.toString()));
-      req.on('end', () => {
-        this.got.push({ path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw) });
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-    return this;
-  }
-  on(path: string) {
-    return this.got.filter((g) => g.path === path);
-  }
-  async stop() {
-    await new Promise((r) => this.server?.close(r));
-  }
-}
-
 const SECRET = 'whsec-test-0123456789abcdef';
-
-/** Verifies `X-Baton-Signature: t=...,v1=...` as docs/observability.md tells a receiver to. */
-function verify(r: Received, secret: string): boolean {
-  const header = String(r.headers['x-baton-signature'] ?? '');
-  const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=') as [string, string]));
-  if (!parts.t || !parts.v1) return false;
-  if (Math.abs(Date.now() / 1000 - Number(parts.t)) > 300) return false;
-  const want = createHmac('sha256', secret).update(`${parts.t}.${r.raw}`).digest();
-  const got = Buffer.from(parts.v1, 'hex');
-  return got.length === want.length && timingSafeEqual(got, want);
-}
+const verify = verifyWebhookSignature;
 
 interface AlertItem {
   event: string;

@@ -3,20 +3,24 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AgentProcess,
   type ApiResponse,
+  HttpReceiver,
   type Platform,
   type TestDatabase,
   createTestDatabase,
+  freePort,
   runCli,
   startAgentProcess,
   startPlatform,
   testDatabaseKinds,
   testKafkaBrokers,
+  verifyWebhookSignature,
   waitFor,
 } from '@baton/testing';
 
@@ -319,30 +323,56 @@ describe.each(kinds)('secrets from the CLI, across a key rotation (%s)', (kind) 
   const key1 = `k1:${randomBytes(32).toString('base64url')}`;
   const key2 = `k2:${randomBytes(32).toString('base64url')}`;
   const value = `rot${randomBytes(16).toString('hex')}\nsecond line`;
+  const hookSecret = `whsec-${randomBytes(16).toString('hex')}`;
+  let hooks: HttpReceiver;
 
   const start = async (ring: string) => {
     await platform?.stop();
     platform = await startPlatform({
       databaseUrl: db.url,
       localAgent: true,
-      env: { BATON_DATA_DIR: dataDir, BATON_SECRETS_KEY: ring },
+      // the webhook receiver listens on 127.0.0.1
+      env: { BATON_DATA_DIR: dataDir, BATON_SECRETS_KEY: ring, BATON_ALERTS_ALLOW_PRIVATE_URLS: 'true' },
     });
     return platform;
+  };
+  /** The key id an alert channel's sealed secret names, read behind the API's back. */
+  const channelKeyId = async (name: string): Promise<string> => {
+    let sealed: string;
+    if (kind === 'mariadb') {
+      const c = await createConnection({ uri: db.url! });
+      const [rows] = await c.query('SELECT secret_sealed AS s FROM alert_channels WHERE name = ?', [name]);
+      await c.end();
+      sealed = (rows as Array<{ s: string }>)[0]!.s;
+    } else {
+      const f = new Sqlite(join(dataDir, 'baton.db'), { readonly: true });
+      sealed = (f.prepare('SELECT secret_sealed AS s FROM alert_channels WHERE name = ?').get(name) as { s: string }).s;
+      f.close();
+    }
+    return sealed.split('.')[1]!;
   };
   const cli = (p: Platform, args: string[], input?: string) =>
     runCli(args, { BATON_SERVER: p.url, BATON_TOKEN: p.token }, undefined, input);
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
+    hooks = await new HttpReceiver(await freePort()).start();
   });
 
   afterAll(async () => {
     await platform?.stop();
     await db?.drop();
+    await hooks?.stop();
   });
 
   it('sets from stdin, lists, rotates to a new key and still hands the value to a task', async () => {
     let p = await start(key1);
+    // An alert webhook channel signs with a secret sealed under the same ring.
+    const channel = { type: 'webhook', url: hooks.url('/rotated'), secret: hookSecret };
+    expect((await p.api('PUT', '/api/v1/alert-channels/rotated', channel)).status).toBe(201);
+    const rule = { events: ['run_failed'], jobs: ['doomed'], channels: ['rotated'] };
+    expect((await p.api('PUT', '/api/v1/alert-rules/rotated', rule)).status).toBe(201);
+    expect(await channelKeyId('rotated')).toBe('k1');
     const set = await cli(p, ['secret', 'set', 'ROTATED'], `${value}\n`);
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('{{ secrets.ROTATED }}');
@@ -357,9 +387,10 @@ describe.each(kinds)('secrets from the CLI, across a key rotation (%s)', (kind) 
     p = await start(`${key2},${key1}`);
     const rotated = await cli(p, ['secrets', 'rotate-key']);
     expect(rotated.code, rotated.stderr).toBe(0);
-    expect(rotated.stdout).toContain('1 secret(s) sealed again under key k2');
+    expect(rotated.stdout).toContain('1 secret(s) and 1 alert channel secret(s) sealed again under key k2');
     expect((await cli(p, ['secrets'])).stdout).toMatch(/ROTATED\s+k2\s/);
-    expect((await cli(p, ['secrets', 'rotate-key'])).stdout).toContain('0 secret(s)');
+    expect(await channelKeyId('rotated')).toBe('k2');
+    expect((await cli(p, ['secrets', 'rotate-key'])).stdout).toContain('0 secret(s) and 0 alert channel secret(s)');
 
     // Without the old key the value still reaches a task, intact (two lines).
     p = await start(key2);
@@ -382,5 +413,17 @@ describe.each(kinds)('secrets from the CLI, across a key rotation (%s)', (kind) 
       return ['succeeded', 'failed'].includes(r.body.state) ? r.body : null;
     });
     expect(run.state, JSON.stringify(run.tasks)).toBe('succeeded');
+
+    // Without the old key the channel still opens its secret: a failed run's webhook arrives, correctly signed.
+    const doomed = { name: 'doomed', tasks: [{ key: 'boom', type: 'shell', command: 'exit 3' }] };
+    expect([200, 201]).toContain((await p.api('PUT', '/api/v1/jobs/doomed', doomed)).status);
+    const failedId = (await p.api('POST', '/api/v1/jobs/doomed/runs', {})).body.id as string;
+    const hook = await waitFor(
+      'the webhook of the failed run',
+      async () => hooks.on('/rotated').find((h) => h.body.runId === failedId) ?? null,
+      30_000,
+    );
+    expect(verifyWebhookSignature(hook, hookSecret)).toBe(true);
+    expect(verifyWebhookSignature(hook, 'another secret')).toBe(false);
   });
 });

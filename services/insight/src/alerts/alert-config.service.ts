@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
-import { type SecretBox, secretsBox } from '@baton/auth';
+import { type SecretBox, channelSecretAad, secretsBox } from '@baton/auth';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import {
   type AlertChannelInput,
@@ -76,15 +76,11 @@ export function ruleView(r: AlertRuleEntity) {
   };
 }
 
-/** Binds a sealed webhook secret to its tenant and channel: copied to another row, it does not open. */
-export function channelSecretAad(tenantId: string, name: string): string {
-  return `baton-alert-channel:${tenantId}:${name}`;
-}
-
 /**
  * A tenant's alert channels and rules. A webhook's signing secret is sealed
  * with the tenants' secrets key (BATON_SECRETS_KEY) and only the sender opens
- * it. An email channel is refused while no SMTP server is configured.
+ * it; `baton secrets rotate-key` seals it again under a new key. An email
+ * channel is refused while no SMTP server is configured.
  */
 @Injectable()
 export class AlertConfigService {

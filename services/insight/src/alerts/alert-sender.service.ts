@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { IsNull, Not } from 'typeorm';
+import { channelSecretAad } from '@baton/auth';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ALERT_MAX_ATTEMPTS, type AlertFacts, alertMessage, nextDeliveryAttemptAt, runLink } from '@baton/domain';
 import { AlertChannelEntity, AlertDeliveryEntity, Database, scoped, skipLocked } from '@baton/persistence';
 import { LOGGER, type Logger } from '@baton/telemetry';
 import { AlarmedDrainer } from '../alarmed-drainer.js';
-import { AlertConfigService, channelSecretAad } from './alert-config.service.js';
+import { AlertConfigService } from './alert-config.service.js';
 import {
   Mailer,
   PermanentDeliveryError,

@@ -1,11 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { Not } from 'typeorm';
-import { type Principal, type SecretBox, actorOf, auditRecord, secretAad, secretsBox } from '@baton/auth';
+import { IsNull, Not } from 'typeorm';
+import { type Principal, SecretBox, actorOf, auditRecord, channelSecretAad, secretAad, secretsBox } from '@baton/auth';
 import { OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException } from '@baton/http';
-import { Database, SecretEntity, type TenantScope, isUniqueViolation, newId, scoped } from '@baton/persistence';
+import {
+  AlertChannelEntity,
+  Database,
+  SecretEntity,
+  type TenantScope,
+  isUniqueViolation,
+  newId,
+  scoped,
+} from '@baton/persistence';
 import { LOGGER, type Logger, rememberSecretValues } from '@baton/telemetry';
 
 /** What the API shows of a secret: never its value. */
@@ -29,7 +37,9 @@ export interface RotationReport {
   keyId: string;
   /** Values sealed again under the current key. */
   rotated: number;
-  /** Values no configured key opens (`tenant/name (key id)`): they stay as they are. */
+  /** Alert channels whose webhook signing secret was sealed again under the current key. */
+  channels: number;
+  /** Values no configured key opens (`tenant/name (key id)`, `tenant/alert channel name`): they stay as they are. */
   unreadable: string[];
 }
 
@@ -104,11 +114,12 @@ export class SecretsService {
 
   /**
    * Seals every secret of every tenant that is not under the current key
-   * again under it (platform admins: `baton secrets rotate-key`). Every
-   * process must already have the new BATON_SECRETS_KEY, old keys after it.
+   * again under it, and the alert channels' webhook secrets, which the same
+   * key seals (platform admins: `baton secrets rotate-key`). Every process
+   * must already have the new BATON_SECRETS_KEY, old keys after it.
    */
   async rotateKey(p: Principal): Promise<RotationReport> {
-    const report: RotationReport = { keyId: this.box.currentKeyId, rotated: 0, unreadable: [] };
+    const report: RotationReport = { keyId: this.box.currentKeyId, rotated: 0, channels: 0, unreadable: [] };
     const skipped = new Set<string>();
     for (;;) {
       // across tenants: a key rotation re-seals every tenant's values; each row is updated in its own tenant below.
@@ -137,7 +148,13 @@ export class SecretsService {
         report.rotated += n;
       }
     }
-    const detail = { keyId: report.keyId, rotated: report.rotated, unreadable: report.unreadable.length };
+    await this.rotateChannelSecrets(report);
+    const detail = {
+      keyId: report.keyId,
+      rotated: report.rotated,
+      channels: report.channels,
+      unreadable: report.unreadable.length,
+    };
     await this.db.tx((m) =>
       enqueueAudit(m, auditRecord(p, 'secrets.key-rotated', `secrets key ${report.keyId}`, detail)),
     );
@@ -145,9 +162,36 @@ export class SecretsService {
     this.log.info('secrets sealed again under the current key', {
       keyId: report.keyId,
       rotated: report.rotated,
+      channels: report.channels,
       unreadable: report.unreadable.length,
     });
     return report;
+  }
+
+  /** The alert channels' webhook secrets (few rows, no key id column: the id is read from the sealed text). */
+  private async rotateChannelSecrets(report: RotationReport): Promise<void> {
+    // across tenants: a key rotation re-seals every tenant's channels; each row is updated in its own tenant below.
+    const rows = await this.db.manager.find(AlertChannelEntity, {
+      where: { secretSealed: Not(IsNull()) },
+      select: { id: true, tenantId: true, name: true, secretSealed: true },
+      order: { id: 'ASC' },
+    });
+    for (const c of rows) {
+      const old = c.secretSealed!;
+      if (SecretBox.keyIdOf(old) === this.box.currentKeyId) continue;
+      const aad = channelSecretAad(c.tenantId, c.name);
+      const value = this.box.open(old, aad);
+      if (value === null) {
+        report.unreadable.push(`${c.tenantId}/alert channel ${c.name} (key ${SecretBox.keyIdOf(old) ?? 'v1'})`);
+        continue;
+      }
+      // Only if nobody wrote it meanwhile (a new write is under the current key already).
+      report.channels += await scoped(this.db.manager, { tenantId: c.tenantId }).update(
+        AlertChannelEntity,
+        { id: c.id, secretSealed: old },
+        { secretSealed: this.box.seal(value, aad).text },
+      );
+    }
   }
 
   /** The record of a write or delete: the name and the key id, never the value. */

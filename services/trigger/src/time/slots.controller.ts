@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { CurrentPrincipal, type Principal, Requires } from '@baton/auth';
-import { Database, TriggerSlotEntity, scoped } from '@baton/persistence';
-import { decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
+import { Database, JobEntity, TriggerSlotEntity, scoped } from '@baton/persistence';
+import { ProblemException, decodeNumericCursor, encodeCursor, parseLimit } from '@baton/http';
 
 /** The slot ledger: every planned slot of a job's time triggers and what became of it. */
 @Controller('api/v1/jobs')
@@ -18,6 +18,9 @@ export class SlotsController {
   ) {
     const n = parseLimit(limit, 100, 1000);
     const after = decodeNumericCursor(cursor);
+    // Another tenant's job (or none) is 404, as on every route that names a job, not an empty ledger.
+    const job = await scoped(this.db.manager, p).findOne(JobEntity, { where: { name }, select: { id: true } });
+    if (!job) throw ProblemException.notFound(`job ${name}`);
     const q = scoped(this.db.manager, p)
       .query(TriggerSlotEntity, 's', 's.job_name = :j', { j: name })
       .orderBy('s.slot_at', 'DESC')
