@@ -2,6 +2,7 @@ import { nextFireTime, parseJobDefinition } from '@baton/domain';
 import { Database, JobEntity, JobVersionEntity, TenantEntity, TriggerEntity, newId } from '@baton/persistence';
 import type { Platform } from '@baton/testing';
 import { CpuMeter, pidsByName, readPeakRss } from './machine.js';
+import { collectProfile, profileEnv, topSelf } from './profile.js';
 import { type BenchTarget, type DbKind, freshTarget, launch, tail } from './platform.js';
 import { type Summary, sleep, summarize } from './stats.js';
 
@@ -186,7 +187,9 @@ export async function runCron(kind: DbKind, n: number, windowS: number, log: (s:
     log(`  cron ${kind}: inserted ${n} triggers over ${CRON_TENANTS} tenants in ${base.insertSeconds.toFixed(1)} s`);
     const armedFrom = Math.ceil((Date.now() + STARTUP_MARGIN_MS) / 1000) * 1000;
     await arm(t, ids, armedFrom);
-    p = await launch(t);
+    // BENCH_PROFILE_DIR: a CPU profile of the platform over the whole scenario (written when it stops).
+    const profileDir = process.env.BENCH_PROFILE_DIR ?? null;
+    p = await launch(t, { env: profileDir ? profileEnv(profileDir) : {} });
     const platform = p;
     const ready = Date.now();
     if (ready > armedFrom) log(`  cron ${kind}: platform ready ${ready - armedFrom} ms after the first slots`);
@@ -204,6 +207,10 @@ export async function runCron(kind: DbKind, n: number, windowS: number, log: (s:
     cpu = meter.end();
     base.cpu = cpu;
     if (process.env.BENCH_TAIL) log(tail(platform, Number(process.env.BENCH_TAIL)));
+    if (profileDir) {
+      const file = await collectProfile(platform.proc, profileDir);
+      log(file ? `  profile: ${file}\n    ${topSelf(file).join('\n    ')}` : '  profile: none written');
+    }
     reader = await Database.open(t.target, { migrate: false, poolSize: 2 });
     const count = async () => {
       const r = (await reader!.manager.query(

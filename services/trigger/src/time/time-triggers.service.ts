@@ -18,7 +18,8 @@ import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { LOGGER, type Logger, triggerFireTraceparent } from '@baton/telemetry';
 import { triggerSpec } from './trigger-spec.js';
 
-const CLAIM_BATCH = 200;
+/** Triggers claimed per transaction; smaller on SQLite (one writer), so no transaction holds it long. */
+const CLAIM_BATCH = { mysql: 200, sqlite: 100 } as const;
 
 /**
  * Fires time triggers: `cron`, `fixedRate`, `fixedDelay` and `once`, each
@@ -148,7 +149,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
           .where('t.enabled = :e', { e: true })
           .andWhere('t.next_fire_at <= :horizon', { horizon: now + lead })
           .orderBy('t.next_fire_at', 'ASC')
-          .limit(CLAIM_BATCH);
+          .limit(CLAIM_BATCH[this.db.dialect]);
         const due = await skipLocked(this.db, q).getMany();
         const misfiredRows: TriggerSlotEntity[] = [];
         let misfires = 0;
@@ -232,7 +233,7 @@ export class TimeTriggersService implements OnApplicationBootstrap, OnApplicatio
       });
       fired += requested;
       if (requested > 0 || misfires > 0) this.relay.kick();
-      if (claimed < CLAIM_BATCH) return fired;
+      if (claimed < CLAIM_BATCH[this.db.dialect]) return fired;
     }
   }
 }
