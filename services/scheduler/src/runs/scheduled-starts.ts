@@ -69,8 +69,16 @@ export class ScheduledStarts implements OnApplicationBootstrap, OnApplicationShu
 
   /** Starts what is due, a batch at a time, then sets the alarm for the next slot. */
   async drain(): Promise<void> {
-    while (!this.stopped && (await this.startDue()) === START_BATCH);
-    const next = await nextScheduledRunAt(this.db.manager);
+    // One indexed read when nothing is due (the sweep's usual case); the claim only when something is.
+    let next = await nextScheduledRunAt(this.db.manager);
+    while (!this.stopped && next !== null && next <= Date.now()) {
+      const started = await this.startDue();
+      if (started === START_BATCH) continue;
+      next = await nextScheduledRunAt(this.db.manager);
+      // Due runs none could claim are being started by another replica (locked): look again shortly.
+      if (started === 0 && next !== null && next <= Date.now()) next = Date.now() + 25;
+      if (started === 0) break;
+    }
     if (next !== null) this.wakeAt(next);
   }
 
