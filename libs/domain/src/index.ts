@@ -23,3 +23,4 @@ export * from './agent-certificate.js';
 export * from './reports.js';
 export * from './quotas.js';
 export * from './lateness.js';
+export * from './invitations.js';
