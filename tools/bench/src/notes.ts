@@ -89,4 +89,5 @@ export const NOTES = {
     '0.34. Levers: apply a result and its ACK together when both wait in one flush; skip the next-queued-run read ' +
     'for jobs that cannot queue; per-tenant quotas and dependency triggers cached, invalidated by the catalog’s and ' +
     'tenancy’s events; a short linger so that a replica’s results share a transaction.',
+  portal: 'To be written from the run (see below).',
 };
