@@ -1,5 +1,6 @@
 'use client';
 
+import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '@/api/client';
 import { useFormatters } from '@/lib/prefs';
@@ -22,6 +23,13 @@ export function LatenessPanel({ runId, live }: { runId: string; live: boolean })
     { params: { path: { id: runId } } },
     { refetchInterval: live ? 2_000 : false },
   );
+  // The run ending between two polls: read the final breakdown once.
+  const wasLive = useRef(live);
+  const { refetch } = q;
+  useEffect(() => {
+    if (wasLive.current && !live) void refetch();
+    wasLive.current = live;
+  }, [live, refetch]);
   return (
     <section aria-labelledby="run-lateness-title" className="card" data-testid="lateness-panel">
       <div className="section-head">
