@@ -28,8 +28,10 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export const VIEWPORT = { width: 1280, height: 800 };
+/** A tablet held upright (an iPad's CSS pixels): the narrowest screen the portal is made for. */
+export const TABLET = { width: 768, height: 1024 };
 
-/** A 1280×800 PNG of what the user sees now, for docs/screenshots/ (`zh/<view>` for the Chinese ones). */
+/** A PNG of what the user sees now, for docs/screenshots/ (`zh/<view>` Chinese, `tablet/<view>` at 768×1024). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dirname(join(SCREENSHOTS, `${name}.png`)), { recursive: true });
   // Let charts finish drawing and the spinners settle before the picture.
