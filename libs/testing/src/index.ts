@@ -5,3 +5,4 @@ export * from './certificates.js';
 export * from './history.js';
 export * from './smtp.js';
 export * from './oidc.js';
+export * from './browser.js';

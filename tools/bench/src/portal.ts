@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
-import { openPlatformDatabase, type PastRunSeed, type Platform, seedRunHistory } from '@baton/testing';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  openPlatformDatabase,
+  type PastRunSeed,
+  type Platform,
+  seedRunHistory,
+} from '@baton/testing';
 import { type DbKind, freshTarget, launch, putJob, tail } from './platform.js';
 import { type Summary, median, percentile, summarize } from './stats.js';
 
@@ -13,7 +20,6 @@ export const PORTAL_GOAL_MS = 1_000;
 export const PORTAL_LOADS = 20;
 export const PORTAL_VIEWPORT = { width: 1280, height: 800 };
 
-const CHROMIUM = process.env.BATON_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const PORTAL_OUT = resolve(__dirname, '../../../web/out/index.html');
 const ADMIN = { email: 'bench@portal.example', password: 'bench-portal-password-1' };
 const JOB = 'portal-wide';
@@ -25,6 +31,10 @@ export interface PortalPage {
   until: string;
   /** The first load in a fresh browser context (signed in, nothing cached). */
   coldMs: number;
+  /** That load's scripts (KiB decoded) and when the last arrived; its document parsed and last API response. */
+  cold?: { scriptsKb: number; scriptsDoneMs: number; domMs: number; apiStartMs: number; apiDoneMs: number };
+  /** Median of the timed loads: when the first API request went out. */
+  apiStartMs?: number;
   /** Navigation start → the frame it shows, over PORTAL_LOADS loads (warm cache); p95 beside the summary. */
   ms: Summary & { p95: number };
   /** Medians over the timed loads: document parsed, last API response read, the slowest API call. */
@@ -75,6 +85,11 @@ interface LoadTimes {
   /** The last API response read before the page was ready, and the slowest one's duration. */
   apiDoneMs: number;
   slowestApi: { path: string; ms: number };
+  /** Scripts the page ran (decoded sizes, KiB) and when the last one had arrived. */
+  scriptsKb: number;
+  scriptsDoneMs: number;
+  /** When the first API request went out (the app booted: scripts compiled and run, the session read). */
+  apiStartMs: number;
 }
 
 const TIMINGS = `(() => {
@@ -83,12 +98,16 @@ const TIMINGS = `(() => {
   const api = performance
     .getEntriesByType('resource')
     .filter((e) => e.name.includes('/api/v1/') && e.responseEnd <= ready);
+  const scripts = performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'script');
   const slowest = api.reduce((a, e) => (e.duration > a.duration ? e : a), { name: '', duration: 0 });
   return {
     readyMs: ready,
     domMs: nav ? nav.domContentLoadedEventEnd : 0,
     apiDoneMs: api.reduce((a, e) => Math.max(a, e.responseEnd), 0),
     slowestApi: { path: slowest.name ? new URL(slowest.name).pathname : '', ms: slowest.duration },
+    scriptsKb: scripts.reduce((a, e) => a + e.decodedBodySize, 0) / 1024,
+    scriptsDoneMs: scripts.reduce((a, e) => Math.max(a, e.responseEnd), 0),
+    apiStartMs: api.reduce((a, e) => Math.min(a, e.startTime), api.length ? Infinity : 0),
   };
 })()`;
 
@@ -131,9 +150,10 @@ async function measure(
   url: string,
   ready: string,
   loads: number,
-  coldMs: number,
+  cold: LoadTimes,
   log: (s: string) => void,
 ): Promise<PortalPage> {
+  const coldMs = cold.readyMs;
   await timeTo(page, url, ready); // warm
   const loadsOf: LoadTimes[] = [];
   for (let i = 0; i < loads; i++) loadsOf.push(await timeTo(page, url, ready));
@@ -151,14 +171,24 @@ async function measure(
     name,
     until,
     coldMs,
+    cold: {
+      scriptsKb: cold.scriptsKb,
+      scriptsDoneMs: cold.scriptsDoneMs,
+      domMs: cold.domMs,
+      apiStartMs: cold.apiStartMs,
+      apiDoneMs: cold.apiDoneMs,
+    },
     ms,
     domMs: mid((l) => l.domMs),
+    apiStartMs: mid((l) => l.apiStartMs),
     apiDoneMs: mid((l) => l.apiDoneMs),
     slowestApi: slowest,
   };
   log(
     `  ${name}: cold ${coldMs.toFixed(0)} ms, p50 ${ms.p50.toFixed(0)} ms, p95 ${ms.p95.toFixed(0)} ms; ` +
-      `document ${out.domMs.toFixed(0)} ms, API done ${out.apiDoneMs.toFixed(0)} ms, slowest ${slowest.path} ${slowest.ms.toFixed(0)} ms`,
+      `document ${out.domMs.toFixed(0)} ms, API done ${out.apiDoneMs.toFixed(0)} ms, slowest ${slowest.path} ${slowest.ms.toFixed(0)} ms; ` +
+      `cold: ${cold.scriptsKb.toFixed(0)} KiB of scripts by ${cold.scriptsDoneMs.toFixed(0)} ms, document ${cold.domMs.toFixed(0)} ms, ` +
+      `first API request ${cold.apiStartMs.toFixed(0)} ms, API done ${cold.apiDoneMs.toFixed(0)} ms`,
   );
   return out;
 }
@@ -179,24 +209,13 @@ export async function runPortal(kind: DbKind, loads: number, log: (s: string) =>
     result.error = 'the portal is not built: npm run build:web first';
     return result;
   }
-  if (!existsSync(CHROMIUM)) {
-    result.error = `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set BATON_TEST_CHROMIUM)`;
+  if (!existsSync(CHROMIUM_PATH)) {
+    result.error = `no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium (or set BATON_TEST_CHROMIUM)`;
     return result;
   }
   const t = await freshTarget(kind);
   let platform: Platform | null = null;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
   try {
     result.chromium = browser.version();
     platform = await launch(t, { env: { BATON_ADMIN_EMAIL: ADMIN.email, BATON_ADMIN_PASSWORD: ADMIN.password } });
@@ -237,7 +256,7 @@ export async function runPortal(kind: DbKind, loads: number, log: (s: string) =>
         storageState: state,
       });
       try {
-        return (await timeTo(await c.newPage(), url, ready)).readyMs;
+        return await timeTo(await c.newPage(), url, ready);
       } finally {
         await c.close();
       }
