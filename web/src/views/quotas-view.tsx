@@ -1,7 +1,7 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useMemo, useState } from 'react';
+import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type QuotaLine, type QuotaView, type UsageDay, api, client } from '@/api/client';
 import { useCan } from '@/auth/permissions';
@@ -277,30 +277,32 @@ function UsageTable({ days, totals }: { days: readonly UsageDay[]; totals: Usage
         </thead>
         <tbody>
           {rows.map((d) => (
-            <tr key={d.day} data-day={d.day}>
-              <th scope="row" className="mono">
-                {d.day}
-              </th>
-              {USAGE_COLUMNS.map((k) => (
-                <td key={k} className="num" data-field={k}>
-                  {d[k]}
-                </td>
-              ))}
-            </tr>
+            <UsageRow key={d.day} id={d.day} values={d}>
+              <span className="mono">{d.day}</span>
+            </UsageRow>
           ))}
         </tbody>
         <tfoot>
-          <tr data-day="total">
-            <th scope="row">{t('quotas.total')}</th>
-            {USAGE_COLUMNS.map((k) => (
-              <td key={k} className="num" data-field={k}>
-                {totals[k]}
-              </td>
-            ))}
-          </tr>
+          <UsageRow id="total" values={totals}>
+            {t('quotas.total')}
+          </UsageRow>
         </tfoot>
       </table>
     </div>
+  );
+}
+
+/** One day's (or the range's) figures, a cell per column. */
+function UsageRow({ id, values, children }: { id: string; values: UsageTotals; children: ReactNode }) {
+  return (
+    <tr data-day={id}>
+      <th scope="row">{children}</th>
+      {USAGE_COLUMNS.map((k) => (
+        <td key={k} className="num" data-field={k}>
+          {values[k]}
+        </td>
+      ))}
+    </tr>
   );
 }
 
