@@ -875,7 +875,8 @@ cache warm, as for a user who comes back). A load is timed in the page, from the
 its counts by state (the chart and its text), the grid its last visible cell — the one at the bottom right of
 the part of the grid in the viewport — with its state. The last columns say where the time went, from the page's
 Navigation and Resource Timing entries: when the document was parsed, when the first API request went out (the
-app booted: its scripts compiled and run), when the last API response arrived, and the slowest API call. Goal: under ${fmt(PORTAL_GOAL_MS)} ms each (\`--only portal\`,
+app booted: its scripts compiled and run), when the last API response arrived, and the slowest API call.
+Goal: under ${fmt(PORTAL_GOAL_MS)} ms each (\`--only portal\`,
 \`--portal-loads\`; needs \`npm run build:web\`).
 
 ${table(
@@ -917,6 +918,7 @@ ${table(
     'scripts run (KiB, decoded)',
     'last script arrived (ms)',
     'document parsed (ms)',
+    'first API request (ms)',
     'last API response (ms)',
     'shown (ms)',
   ],
