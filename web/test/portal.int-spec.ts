@@ -380,7 +380,7 @@ describe('the web portal', () => {
     } finally {
       await db.close();
     }
-    // Measured, not asserted (docs/benchmarks.md has no portal section yet): navigation to the painted grid.
+    // Measured, not asserted (docs/benchmarks.md, section 9, times it properly: npm run bench -- --only portal).
     const t0 = Date.now();
     await page.goto(`${platform.url}/job/?name=e2e-wide&tab=grid`);
     await page.getByText('500 tasks × 100 runs').waitFor();
