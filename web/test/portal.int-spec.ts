@@ -12,7 +12,7 @@ import {
   startPlatform,
   waitFor,
 } from '@baton/testing';
-import { VIEWPORT, launchBrowser, pageErrors, screenshot } from './browser';
+import { TABLET, VIEWPORT, launchBrowser, pageErrors, screenshot } from './browser';
 
 // The portal end to end: a real `baton standalone` serving the built portal
 // (web/out) at `/`, a real `baton agent`, and Chromium driven by playwright-core.
@@ -177,6 +177,27 @@ describe('the web portal', () => {
     expect(run.body.state).toBe('succeeded');
     expect(run.body.params).toEqual({ rows: 7 });
     await screenshot(page, 'run');
+  });
+
+  it("shows where the run's time went: queue wait, dispatch and execution along the critical path", async () => {
+    const panel = page.getByTestId('lateness-panel');
+    await panel.getByTestId('lateness-path').waitFor();
+    const api = (await platform.api('GET', `/api/v1/runs/${runIdFromUrl()}/lateness`)).body;
+    expect(api.criticalPath.length).toBeGreaterThan(0);
+    // The path's tasks, first to last, as the API has them; the load task ended the run.
+    const keys = await panel
+      .locator('[data-testid="lateness-path"] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task')));
+    expect(keys).toEqual(api.criticalPath.map((t: { key: string }) => t.key));
+    expect(keys.at(-1)).toBe('load');
+    // A manual run has no trigger delay; the total is a duration, not "still running".
+    expect(await panel.locator('[data-field="triggerDelayMs"] dd').textContent()).toBe('not time-triggered');
+    expect(api.totalMs).toBeGreaterThan(0);
+    expect(await panel.locator('[data-field="totalMs"] dd').textContent()).toMatch(/\d/);
+    expect(await panel.locator('[data-field="executionMs"] dt').textContent()).toBe('Execution');
+    await panel.getByRole('img', { name: /Shares of queue wait/ }).waitFor();
+    await panel.scrollIntoViewIfNeeded();
+    await screenshot(page, 'run-lateness');
   });
 
   it("reads a task's log", async () => {
@@ -359,7 +380,7 @@ describe('the web portal', () => {
     } finally {
       await db.close();
     }
-    // Measured, not asserted (docs/benchmarks.md has no portal section yet): navigation to the painted grid.
+    // Measured, not asserted (docs/benchmarks.md, section 9, times it properly: npm run bench -- --only portal).
     const t0 = Date.now();
     await page.goto(`${platform.url}/job/?name=e2e-wide&tab=grid`);
     await page.getByText('500 tasks × 100 runs').waitFor();
@@ -587,6 +608,53 @@ describe('the web portal', () => {
     await page.getByLabel('UTC').check();
     await expect.poll(() => cell.textContent()).toBe(utcText);
     await page.getByLabel('UTC').uncheck();
+  });
+
+  it("reads every main view at a tablet's size (768×1024): nothing wider than the screen", async () => {
+    const tablet = await browser.newContext({
+      viewport: TABLET,
+      locale: 'en-US',
+      timezoneId: 'Europe/Berlin',
+      storageState: await context.storageState(),
+    });
+    const tab = await tablet.newPage();
+    tab.setDefaultTimeout(15_000);
+    const tabErrors = pageErrors(tab);
+    const run = (await platform.api('GET', '/api/v1/runs?job=e2e-chain&state=succeeded&limit=1')).body.items[0].id;
+    const views: Array<[string, string, string]> = [
+      ['home', '/', '[data-testid="state-counts"] canvas'],
+      ['jobs', '/jobs/', 'tr[data-job="e2e-chain"]'],
+      ['job', '/job/?name=e2e-chain', '.dag-node[data-task="load"]'],
+      ['job-grid', '/job/?name=e2e-wide&tab=grid', '[data-testid="state-grid"] .grid-cell'],
+      ['run', `/run/?id=${run}`, '[data-testid="lateness-path"]'],
+      ['agents', '/agents/', 'tr[data-agent="e2e-agent"]'],
+      ['quotas', '/quotas/', '[data-testid="quota-table"]'],
+      ['sla-reports', '/sla/', 'main h1'],
+      ['alerts', '/alerts/', 'main h1'],
+      ['audit', '/audit/', 'main h1'],
+      ['admin', '/admin/', 'main h1'],
+    ];
+    try {
+      for (const [name, path, ready] of views) {
+        await tab.goto(`${platform.url}${path}`);
+        await tab.locator(ready).first().waitFor();
+        await tab.waitForLoadState('networkidle').catch(() => undefined);
+        // A page wider than the screen scrolls sideways: its right edge is cut off. So is a table's that
+        // scrolls inside its frame (the grid scrolls by design: 100 runs never fit).
+        const overflow = await tab.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${name} is ${overflow} px wider than the tablet`).toBeLessThanOrEqual(0);
+        const cut = await tab.evaluate(() =>
+          [...document.querySelectorAll('.table-wrap')]
+            .filter((w) => w.scrollWidth > w.clientWidth + 1)
+            .map((w) => `${w.querySelector('th')?.textContent ?? '?'}: ${w.scrollWidth - w.clientWidth} px`),
+        );
+        expect(cut, `${name}: tables cut off at the right`).toEqual([]);
+        await screenshot(tab, `tablet/${name}`);
+      }
+      expect(tabErrors).toEqual([]);
+    } finally {
+      await tablet.close();
+    }
   });
 
   it('offers a viewer no run, rerun or cancel controls (and the API refuses them)', async () => {

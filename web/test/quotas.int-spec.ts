@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -61,7 +61,12 @@ describe('the Quotas and usage view', () => {
       30_000,
     );
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-US', timezoneId: 'UTC' });
+    const context = await browser.newContext({
+      viewport: VIEWPORT,
+      locale: 'en-US',
+      timezoneId: 'UTC',
+      acceptDownloads: true,
+    });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     errors = pageErrors(page);
@@ -96,6 +101,42 @@ describe('the Quotas and usage view', () => {
     expect(await total('runsStarted')).toBe('3');
     expect(await total('runsSucceeded')).toBe('2');
     expect(await total('runsFailed')).toBe('1');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows the usage per day as a table and downloads the range in the address as CSV', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
+    await page.goto(`${platform.url}/quotas/?from=${from}&to=${today}`);
+    const table = page.getByTestId('usage-table');
+    await table.locator(`tr[data-day="${today}"]`).waitFor();
+    // Seven days, newest first, the totals at the foot.
+    expect(await table.locator('tbody tr').count()).toBe(7);
+    expect(await table.locator('tbody tr').first().getAttribute('data-day')).toBe(today);
+    const cell = (day: string, k: string) => table.locator(`tr[data-day="${day}"] [data-field="${k}"]`).textContent();
+    expect(await cell(today, 'runsStarted')).toBe('3');
+    expect(await cell(today, 'runsSucceeded')).toBe('2');
+    expect(await cell(today, 'runsFailed')).toBe('1');
+    expect(Number(await cell(today, 'taskSeconds'))).toBeGreaterThan(0);
+    expect(await cell(from, 'runsStarted')).toBe('0');
+    expect(await cell('total', 'runsStarted')).toBe('3');
+    await expect.poll(() => table.getByRole('columnheader', { name: 'Agent-hours' }).count()).toBe(1);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('usage-csv').click()]);
+    expect(csv.suggestedFilename()).toBe(`usage-${from}-${today}.csv`);
+    const lines = readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines[0]).toBe('day,runsStarted,runsSucceeded,runsFailed,taskSeconds,cpuSeconds,agentHours');
+    expect(lines).toHaveLength(8);
+    expect(lines[1]).toMatch(new RegExp(`^${from},0,0,0,`));
+    expect(lines[7]).toMatch(new RegExp(`^${today},3,2,1,`));
+    await table.scrollIntoViewIfNeeded();
+    await screenshot(page, 'quotas-usage');
+    // Changing the range changes the address and the table.
+    await page.getByLabel('From', { exact: true }).fill(today);
+    await page.waitForURL(new RegExp(`from=${today}`));
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    await page.goto(`${platform.url}/quotas/`);
     expect(errors).toEqual([]);
   });
 

@@ -108,6 +108,12 @@ describe('signing in with SSO, an invitation and a password reset', () => {
     try {
       const { page } = invitee;
       await page.goto(link);
+      // Before accepting: which tenant, role and email the link is for.
+      const preview = page.getByTestId('invitation-preview');
+      await preview.waitFor();
+      expect(await preview.locator('[data-field="tenant"] dd').textContent()).toBe('default');
+      expect(await preview.locator('[data-field="role"] dd').textContent()).toBe('Operator');
+      expect(await preview.locator('[data-field="email"] dd').textContent()).toBe('nina@ways.example');
       await page.getByLabel('Your name').fill('Nina Operator');
       await page.getByLabel('Password').fill('nina-password-0123');
       await screenshot(page, 'invitation');
@@ -117,6 +123,29 @@ describe('signing in with SSO, an invitation and a password reset', () => {
       expect(invitee.errors).toEqual([]);
     } finally {
       await invitee.close();
+    }
+
+    // Used, the link says so and offers no form; a wrong token, too.
+    const again = await fresh();
+    try {
+      const { page } = again;
+      await page.goto(link);
+      const state = page.getByTestId('invitation-state');
+      await state.waitFor();
+      expect(await state.getAttribute('data-state')).toBe('accepted');
+      expect(await state.textContent()).toContain('was accepted already');
+      expect(await page.getByTestId('invitation-preview').locator('[data-field="email"] dd').textContent()).toBe(
+        'nina@ways.example',
+      );
+      expect(await page.getByRole('button', { name: 'Accept and sign in' }).count()).toBe(0);
+      await page.goto(`${platform.url}/invitation/#token=bat_inv_not-a-real-token`);
+      await page.reload();
+      await expect.poll(() => state.textContent()).toContain('This invitation link is not valid');
+      expect(await page.getByTestId('invitation-preview').count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Accept and sign in' }).count()).toBe(0);
+      expect(again.errors).toEqual([]);
+    } finally {
+      await again.close();
     }
   });
 

@@ -24,3 +24,4 @@ export * from './reports.js';
 export * from './quotas.js';
 export * from './lateness.js';
 export * from './denied-calls.js';
+export * from './invitations.js';

@@ -6,3 +6,4 @@ export * from './history.js';
 export * from './smtp.js';
 export * from './oidc.js';
 export * from './http-receiver.js';
+export * from './browser.js';

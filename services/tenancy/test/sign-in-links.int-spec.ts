@@ -200,6 +200,36 @@ describe.each(kinds)('invitations and passwords (%s)', (kind) => {
     expect([ok.status, ok.body.role]).toEqual([200, 'viewer']);
   });
 
+  it('previews an invitation before it is accepted: tenant, role, email and state; 404 for a wrong token', async () => {
+    const inv = await platform.api('POST', '/api/v1/invitations', { email: 'peek@acme.test', role: 'operator' }, acme);
+    const token = tokenIn(inv.body.link as string)!;
+    const seen = await call('POST', '/api/v1/invitations/preview', { token });
+    expect(seen.status, JSON.stringify(seen.body)).toBe(200);
+    expect(seen.body).toEqual({
+      tenant: { id: expect.any(String), name: 'acme' },
+      email: 'peek@acme.test',
+      role: 'operator',
+      invitedBy: inv.body.invitedBy,
+      expiresAt: inv.body.expiresAt,
+      state: 'pending',
+    });
+    // A wrong token learns nothing; bad input names the field.
+    const wrong = await call('POST', '/api/v1/invitations/preview', { token: `${token}x` });
+    expect(wrong.status).toBe(404);
+    expect(JSON.stringify(wrong.body)).not.toMatch(/acme|peek|operator/);
+    const none = await call('POST', '/api/v1/invitations/preview', {});
+    expect([none.status, none.body.errors[0].path]).toEqual([400, 'token']);
+    // Previewing does not use the link up; once accepted, the preview says so.
+    const ok = await call('POST', '/api/v1/invitations/accept', { token, name: 'Peek', password: pw() });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await call('POST', '/api/v1/invitations/preview', { token })).body.state).toBe('accepted');
+    // And a revoked one.
+    const r = await platform.api('POST', '/api/v1/invitations', { email: 'peek2@acme.test', role: 'viewer' }, acme);
+    await platform.api('DELETE', `/api/v1/invitations/${r.body.id}`, undefined, acme);
+    const gone = await call('POST', '/api/v1/invitations/preview', { token: tokenIn(r.body.link as string) });
+    expect([gone.status, gone.body.state, gone.body.role]).toEqual([200, 'revoked', 'viewer']);
+  });
+
   it("adds an existing account to the tenant only with that account's own password", async () => {
     const inv = await platform.api('POST', '/api/v1/invitations', { email: rootEmail, role: 'auditor' }, acme);
     const token = tokenIn(inv.body.link as string)!;

@@ -24,6 +24,7 @@ import { type Results, goals, markdown, summaryTable } from './report.js';
 import { SMALL_JOBS, SMALL_SECONDS, type SmallRunsResult, runSmallRuns, runSmallRunsKafka } from './small-runs.js';
 import { runFanoutKafka } from './topology.js';
 import { REPORTS_ATTEMPTS, type ReportsResult, runReports } from './reports.js';
+import { PORTAL_LOADS, type PortalResult, runPortal } from './portal.js';
 
 const SCENARIOS = [
   'chain',
@@ -36,6 +37,7 @@ const SCENARIOS = [
   'small-runs',
   'small-runs-kafka',
   'reports',
+  'portal',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -55,6 +57,7 @@ export interface Sizes {
   smallJobs: number;
   smallSeconds: number;
   reportsAttempts: number;
+  portalLoads: number;
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -72,6 +75,7 @@ export const DEFAULT_SIZES: Sizes = {
   smallJobs: SMALL_JOBS,
   smallSeconds: SMALL_SECONDS,
   reportsAttempts: REPORTS_ATTEMPTS,
+  portalLoads: PORTAL_LOADS,
 };
 
 /** --quick: seconds, not minutes, for checking that the new scenarios work (flags given explicitly win). */
@@ -86,6 +90,7 @@ export const QUICK_SIZES: Partial<Sizes> = {
   smallJobs: 10,
   smallSeconds: 10,
   reportsAttempts: 20_000,
+  portalLoads: 5,
 };
 
 const SIZE_FLAGS: Record<string, { key: keyof Sizes; min: number }> = {
@@ -103,6 +108,7 @@ const SIZE_FLAGS: Record<string, { key: keyof Sizes; min: number }> = {
   '--small-jobs': { key: 'smallJobs', min: 1 },
   '--small-seconds': { key: 'smallSeconds', min: 2 },
   '--reports-attempts': { key: 'reportsAttempts', min: 1_000 },
+  '--portal-loads': { key: 'portalLoads', min: 1 },
 };
 
 export interface Args {
@@ -121,7 +127,7 @@ export interface Args {
   results: string;
 }
 
-const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs,small-runs-kafka,reports]
+const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-kafka,cron,peers,fleet,fairness,small-runs,small-runs-kafka,reports,portal]
   [--db sqlite,mariadb] [--fanout N] [--fanout-timeout S] [--cron-triggers N] [--cron-seconds S]
   [--fleet-runs N] [--fleet-agents N] [--fleet-slots N] [--fleet-timeout S]
                        fleet: N runs of a 10-task DAG at once over N agent connections (default 1000 runs, 10 x 100 slots)
@@ -134,8 +140,11 @@ const USAGE = `usage: node tools/bench/dist/main.js [--only chain,fanout,fanout-
                        small-runs-kafka: the same on MariaDB + Kafka, 2 trigger and 3 scheduler replicas, 6 agents
   [--reports-attempts N]
                        reports: N attempts of history (default 1,000,000) over 90 days, each report's latency
+  [--portal-loads N]   portal: the home page and a 500 × 100 grid loaded N times each in Chromium (default 20;
+                       needs npm run build:web and Debian's chromium); on SQLite, the embedded default, only
   [--quick]            small sizes for the new scenarios (fleet 50 runs / 2 agents; fairness 2,000-task floods, 5 s alone,
-                       1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s; reports 20,000 attempts);
+                       1 x 500 slots per flooding tenant, 250 ms windows; small-runs 10 jobs / 10 s; reports 20,000 attempts;
+                       portal 5 loads);
                        explicit flags win
   [--cpu-prof DIR] [--write]
   [--from-json FILE]   re-render the report (and with --write, docs/benchmarks.md) from a saved results file
@@ -279,6 +288,7 @@ async function main(): Promise<void> {
     fairness: [],
     smallRuns: [],
     reports: [],
+    portal: [],
     grpc: null,
     peers: [],
     skipped: [],
@@ -441,6 +451,14 @@ async function main(): Promise<void> {
       log(`  ${JSON.stringify(r)}`);
       results.reports!.push(r);
     }
+  }
+  sizeNote('portal', ['portalLoads']);
+  // The goal is on the embedded default: SQLite only.
+  if (args.only.includes('portal') && dbs.includes('sqlite')) {
+    log(`portal: home page and a 500 × 100 grid, ${z.portalLoads} loads each, in Chromium`);
+    const r: PortalResult = await runPortal('sqlite', z.portalLoads, log);
+    log(`  ${JSON.stringify(r)}`);
+    results.portal!.push(r);
   }
   results.durationS = (Date.now() - t0) / 1000;
   mkdirSync(dirname(args.results), { recursive: true });

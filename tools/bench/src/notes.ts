@@ -91,4 +91,17 @@ export const NOTES = {
     '0.34. Levers: apply a result and its ACK together when both wait in one flush; skip the next-queued-run read ' +
     'for jobs that cannot queue; per-tenant quotas and dependency triggers cached, invalidated by the catalog’s and ' +
     'tenancy’s events; a short linger so that a replica’s results share a transaction.',
+  portal:
+    'Written by hand on 2026-12-01 (23:23) from this run, its Timing columns and a cold load traced with long-task ' +
+    'entries. Warm, both pages are under the goal; the first load of the grid is not (1.1 s). A cold load spends ' +
+    'about 130 ms receiving 1.3–1.5 MiB of scripts (ECharts alone 705 KiB, which the home page loads), ' +
+    'then about 300 ms compiling and running them (long tasks of 150, 73 and 94 ms) before the app reads ' +
+    'the session; only then do the view’s API calls go out (first request at 370 ms on the home page, 530 ms on ' +
+    'the grid), and the view draws once they are back. The grid’s own call (`GET /api/v1/jobs/{name}/grid`, 50,000 ' +
+    'cells) takes about 175 ms on the server, then about 250 ms go to parsing its JSON and rendering the visible ' +
+    'rows. Fixed on the way: the grid was asked for only after the job’s own request had come back (the tab mounts ' +
+    'with the job); it is now requested beside it. Levers left: load ECharts only where a chart is drawn, after ' +
+    'the first paint; let the view’s requests start with the session read instead of after it; drop the second ' +
+    'session read at start (SessionCheck repeats boot’s); defer the route prefetches of the bar’s eight links, ' +
+    'which start while the page is still loading; a denser grid payload or a first page of fewer runs.',
 };

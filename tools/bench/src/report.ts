@@ -16,6 +16,7 @@ import {
   type SmallRunsResult,
 } from './small-runs.js';
 import { REPORTS_ATTEMPTS, type ReportsResult } from './reports.js';
+import { PORTAL_GOAL_MS, type PortalResult } from './portal.js';
 import { NOTES } from './notes.js';
 import { SCHEDULER_REPLICAS } from './topology.js';
 import { type GrpcResult, LATENCY_SAMPLES, PEER_CONCURRENCY, type PeerResult } from './peers.js';
@@ -37,6 +38,8 @@ export interface Results {
   smallRuns?: SmallRunsResult[];
   /** The reports over run history (absent in results saved before it existed). */
   reports?: ReportsResult[];
+  /** The portal's pages timed in Chromium (absent in results saved before it existed). */
+  portal?: PortalResult[];
   grpc: GrpcResult | null;
   peers: PeerResult[];
   /** Problems that are not a scenario's own (e.g. MariaDB unreachable). */
@@ -190,6 +193,17 @@ export function goals(r: Results): Goal[] {
       met: rp.db === 'mariadb' ? rp.ok && worst <= 200 : rp.ok,
     });
   }
+  for (const pt of r.portal ?? []) {
+    for (const pg of pt.pages) {
+      out.push({
+        name: `portal on ${pt.db} (embedded default), Chromium: ${pg.name}, ${pg.until}`,
+        target: `< ${fmt(PORTAL_GOAL_MS)} ms`,
+        measured: `p50 ${fmt(pg.ms.p50)} ms, p95 ${fmt(pg.ms.p95)} ms (first load, cold: ${fmt(pg.coldMs)} ms)${fail(pt)}`,
+        met: pt.ok && pg.ms.p95 < PORTAL_GOAL_MS && pg.coldMs < PORTAL_GOAL_MS,
+      });
+    }
+    if (!pt.ok) out.push({ name: `portal on ${pt.db}`, target: 'runs', measured: 'FAILED', met: false });
+  }
   for (const m of r.smallRuns ?? []) {
     if (onTopology(m)) {
       out.push({
@@ -318,6 +332,14 @@ export function summaryTable(r: Results): string {
       ...cells(small, (m) => `${fmt(m.machineCpu, 2)}, ${smallPerTask(m)}`),
     ]);
     rows.push(['small runs: platform peak RSS (MiB)', ...cells(small, rss)]);
+  }
+  for (const pt of r.portal ?? []) {
+    for (const pg of pt.pages) {
+      rows.push([
+        `portal: ${pg.name}, p50 / p95 (ms)`,
+        ...cells(r.portal!, () => `${fmt(pg.ms.p50)} / ${fmt(pg.ms.p95)}${fail(pt)}`),
+      ]);
+    }
   }
   let out = table(['Baton', 'SQLite', 'MariaDB'], rows);
   const peerRows: string[][] = [];
@@ -834,5 +856,86 @@ ${table(
 )}${errors(reports)}
 `);
   }
+  const portal = r.portal ?? [];
+  if (portal.length) parts.push(portalSection(portal));
   return parts.join('\n');
+}
+
+/** Section 9: the portal's home page and the 500 × 100 grid, timed in Chromium. */
+export function portalSection(portal: PortalResult[]): string {
+  const p0 = portal[0]!;
+  return `## 9. Portal: the home page and the ${p0.tasks} × ${p0.runs} grid in Chromium
+
+The embedded default (\`baton standalone\` on SQLite, the portal's static export served on the API's port) with one job
+of ${p0.tasks} noop tasks in a chain and ${p0.runs} finished runs of it an hour apart (one in ten failed; written into the
+database with \`seedRunHistory\`, libs/testing). Debian's Chromium ${p0.chromium || '(version not read)'} (playwright-core, headless, no
+GPU) at ${p0.viewport}, signed in as the platform admin. Each page is loaded once in a fresh browser context (the
+session cookie, nothing cached: "cold"), then once untimed and ${p0.loads} times timed in one context (the browser's
+cache warm, as for a user who comes back). A load is timed in the page, from the navigation's start
+(\`performance.timeOrigin\`) to the first animation frame in which the page shows what it is for: the home page
+its counts by state (the chart and its text), the grid its last visible cell — the one at the bottom right of
+the part of the grid in the viewport — with its state. The last columns say where the time went, from the page's
+Navigation and Resource Timing entries: when the document was parsed, when the first API request went out (the
+app booted: its scripts compiled and run), when the last API response arrived, and the slowest API call.
+Goal: under ${fmt(PORTAL_GOAL_MS)} ms each (\`--only portal\`,
+\`--portal-loads\`; needs \`npm run build:web\`).
+
+${table(
+  [
+    'db',
+    'page',
+    'loaded when',
+    'cold (ms)',
+    'p50 (ms)',
+    'p95 (ms)',
+    'max (ms)',
+    'document parsed (ms, p50)',
+    'first API request (ms, p50)',
+    'last API response (ms, p50)',
+    'slowest API call (ms, p50)',
+  ],
+  portal.flatMap((pt) =>
+    pt.pages.map((pg) => [
+      pt.db + fail(pt),
+      pg.name,
+      pg.until,
+      fmt(pg.coldMs),
+      fmt(pg.ms.p50),
+      fmt(pg.ms.p95),
+      fmt(pg.ms.max),
+      fmt(pg.domMs),
+      fmt(pg.apiStartMs),
+      fmt(pg.apiDoneMs),
+      pg.slowestApi?.path ? `\`${pg.slowestApi.path}\` ${fmt(pg.slowestApi.ms)}` : '–',
+    ]),
+  ),
+)}
+
+The first loads, cold (from the same Timing entries):
+
+${table(
+  [
+    'page',
+    'scripts run (KiB, decoded)',
+    'last script arrived (ms)',
+    'document parsed (ms)',
+    'first API request (ms)',
+    'last API response (ms)',
+    'shown (ms)',
+  ],
+  portal.flatMap((pt) =>
+    pt.pages.map((pg) => [
+      pg.name,
+      fmt(pg.cold?.scriptsKb, 0),
+      fmt(pg.cold?.scriptsDoneMs),
+      fmt(pg.cold?.domMs),
+      fmt(pg.cold?.apiStartMs),
+      fmt(pg.cold?.apiDoneMs),
+      fmt(pg.coldMs),
+    ]),
+  ),
+)}${errors(portal)}
+
+**What limits it.** ${NOTES.portal}
+`;
 }

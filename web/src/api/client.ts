@@ -26,6 +26,7 @@ export type SessionView = Schemas['SessionView'];
 export type SessionList = Schemas['SessionList'];
 export type Member = Schemas['Member'];
 export type Invitation = Schemas['Invitation'];
+export type InvitationPreview = Schemas['InvitationPreview'];
 export type ApiKey = Schemas['ApiKey'];
 export type ApiKeyIssued = Schemas['ApiKeyIssued'];
 export type AgentToken = Schemas['AgentToken'];

@@ -521,6 +521,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/invitations/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** What an invitation link is for, before accepting it: the tenant, role and email, and its state (pending, accepted, revoked, expired); 404 for a token that names no invitation */
+    post: operations['Invitations.preview'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/jobs': {
     parameters: {
       query?: never;
@@ -1526,6 +1543,19 @@ export interface components {
     InvitationList: {
       items: components['schemas']['Invitation'][];
     };
+    /** @description what an invitation link is for, shown before accepting it */
+    InvitationPreview: {
+      email: string;
+      expiresAt: components['schemas']['Instant'];
+      invitedBy: string;
+      role: components['schemas']['Role'];
+      /** @enum {string} */
+      state: 'pending' | 'accepted' | 'revoked' | 'expired';
+      tenant: {
+        id: string;
+        name: string;
+      };
+    };
     Job: {
       createdAt: components['schemas']['Instant'];
       definition: components['schemas']['JobDefinition'];
@@ -1761,6 +1791,34 @@ export interface components {
       /** @description null when the run's job version declares no SLA */
       sla: components['schemas']['RunSla'] | null;
       tasks: components['schemas']['TaskRun'][];
+    };
+    /** @description where a run's time went; phases whose ends are not both known are null */
+    RunLateness: {
+      createdAt: components['schemas']['Instant'] | null;
+      /** @description the chain of tasks that ended last, first to last */
+      criticalPath: {
+        attempts: number;
+        dispatchMs: number | null;
+        executionMs: number | null;
+        key: string;
+        queueWaitMs: number | null;
+        state: components['schemas']['TaskState'];
+      }[];
+      dispatchMs: number;
+      executionMs: number;
+      finishedAt: components['schemas']['Instant'] | null;
+      job: string;
+      logicalDate: components['schemas']['Instant'] | null;
+      /** @description what the sums leave out of the total (first readiness, earlier attempts, backoff, gaps) */
+      otherMs: number | null;
+      queueWaitMs: number;
+      runId: string;
+      state: components['schemas']['RunState'];
+      /** @description run created → finished; null while it runs */
+      totalMs: number | null;
+      /** @description slot time → run created, for time-triggered runs only */
+      triggerDelayMs: number | null;
+      triggerType: string;
     };
     RunList: {
       items: components['schemas']['Run'][];
@@ -3701,6 +3759,51 @@ export interface operations {
       };
     };
   };
+  'Invitations.preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          token: string;
+        };
+      };
+    };
+    responses: {
+      /** @description success */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InvitationPreview'];
+        };
+      };
+      /** @description problem+json: `errors[].path` names each bad field */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': {
+            code?: string;
+            detail?: string;
+            errors?: {
+              message?: string;
+              path?: string;
+            }[];
+            status?: number;
+            title?: string;
+            type?: string;
+          };
+        };
+      };
+    };
+  };
   'Jobs.list': {
     parameters: {
       query?: {
@@ -5036,7 +5139,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['RunLateness'];
+        };
       };
       /** @description problem+json: `errors[].path` names each bad field */
       default: {

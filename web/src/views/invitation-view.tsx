@@ -2,18 +2,40 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
+import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { type InvitationPreview, client } from '@/api/client';
 import { acceptInvitation } from '@/auth/session';
-import { problemText, useTitle } from '@/components/feedback';
+import { Loading, problemText, useTitle } from '@/components/feedback';
+import { useFormatters } from '@/lib/prefs';
 import { useLinkToken } from '@/lib/link-token';
 
-/** Accepting an invitation: a name and a password make the account (an existing account gives its own password). */
+/** What the link invites to (null: no invitation has this token), read before anything is accepted. */
+function usePreview(token: string | null) {
+  return useQuery({
+    queryKey: ['invitation-preview', token],
+    enabled: token !== null,
+    retry: false,
+    queryFn: async (): Promise<InvitationPreview | null> => {
+      const r = await client.POST('/api/v1/invitations/preview', { body: { token: token! } });
+      if (r.response.status === 404) return null;
+      if (r.error !== undefined) throw new Error(problemText(r.error));
+      return r.data;
+    },
+  });
+}
+
+/**
+ * Accepting an invitation: first which tenant, role and email it is for (or that it is expired, used or
+ * revoked), then a name and a password make the account (an existing account gives its own password).
+ */
 export function InvitationView() {
   const { t } = useTranslation();
   useTitle(t('links.invitation.title'));
   const router = useRouter();
   const { ready, token } = useLinkToken();
+  const preview = usePreview(token);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
@@ -51,8 +73,27 @@ export function InvitationView() {
           <p className="form-error" role="alert">
             {t('links.noToken')}
           </p>
+        ) : preview.isPending && token ? (
+          <Loading />
+        ) : preview.data === null ? (
+          <p className="form-error" role="alert" data-testid="invitation-state">
+            {t('links.invitation.unknown')}
+          </p>
+        ) : preview.data && preview.data.state !== 'pending' ? (
+          <>
+            <PreviewFacts preview={preview.data} />
+            <p className="form-error" role="alert" data-testid="invitation-state" data-state={preview.data.state}>
+              {t(`links.invitation.states.${preview.data.state}`)}
+            </p>
+          </>
         ) : (
           <>
+            {preview.data && <PreviewFacts preview={preview.data} />}
+            {preview.isError && (
+              <p className="form-error" role="alert">
+                {problemText(preview.error)}
+              </p>
+            )}
             <p className="muted">{t('links.invitation.intro')}</p>
             <form onSubmit={(e) => void submit(e)} noValidate>
               <label className="field">
@@ -88,5 +129,31 @@ export function InvitationView() {
         </p>
       </div>
     </div>
+  );
+}
+
+/** The tenant, role and email the link is for, and until when it works. */
+function PreviewFacts({ preview }: { preview: InvitationPreview }) {
+  const { t } = useTranslation();
+  const f = useFormatters();
+  return (
+    <dl className="invitation-facts" data-testid="invitation-preview">
+      <div data-field="tenant">
+        <dt>{t('links.invitation.tenant')}</dt>
+        <dd>{preview.tenant.name}</dd>
+      </div>
+      <div data-field="role">
+        <dt>{t('links.invitation.role')}</dt>
+        <dd>{t(`roles.${preview.role}`)}</dd>
+      </div>
+      <div data-field="email">
+        <dt>{t('links.invitation.email')}</dt>
+        <dd className="mono">{preview.email}</dd>
+      </div>
+      <div data-field="expiresAt">
+        <dt>{t('links.invitation.expires')}</dt>
+        <dd>{f.instant(preview.expiresAt)}</dd>
+      </div>
+    </dl>
   );
 }

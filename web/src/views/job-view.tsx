@@ -25,6 +25,11 @@ import { Pager } from '@/components/pager';
 const TABS = ['graph', 'runs', 'grid', 'triggers', 'definition', 'versions', 'backfill', 'sla'] as const;
 type Tab = (typeof TABS)[number];
 
+/** The grid's request: one page of 100 runs (`?cursor=` for older ones). */
+const gridRequest = (name: string, cursor: string | null) => ({
+  params: { path: { name }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+});
+
 export function JobView() {
   const { t } = useTranslation();
   const [params, setParams] = useQueryState();
@@ -33,6 +38,11 @@ export function JobView() {
   const tab: Tab = tabParam && TABS.includes(tabParam) ? tabParam : 'graph';
   useTitle(name);
   const job = api.useQuery('get', '/api/v1/jobs/{name}', { params: { path: { name } } }, { enabled: !!name });
+  // Started beside the job's own request rather than after it (the grid tab mounts once the job is read):
+  // the same query the tab reads, so it is not asked twice.
+  api.useQuery('get', '/api/v1/jobs/{name}/grid', gridRequest(name, params.get('cursor')), {
+    enabled: !!name && tab === 'grid',
+  });
   const canRun = useCan('POST /api/v1/jobs/{name}/runs');
 
   if (!name) return <Empty title={t('job.noName')} />;
@@ -507,12 +517,7 @@ function JobGrid({ name }: { name: string }) {
   const { t } = useTranslation();
   const [params, setParams] = useQueryState();
   const cursor = params.get('cursor');
-  const grid = api.useQuery(
-    'get',
-    '/api/v1/jobs/{name}/grid',
-    { params: { path: { name }, query: { limit: 100, ...(cursor ? { cursor } : {}) } } },
-    { refetchInterval: 10_000 },
-  );
+  const grid = api.useQuery('get', '/api/v1/jobs/{name}/grid', gridRequest(name, cursor), { refetchInterval: 10_000 });
   const shown = useMemo(() => {
     if (!grid.data) return [];
     const used = new Set(grid.data.runs.flatMap((r) => r.cells).filter((c) => c >= 0));

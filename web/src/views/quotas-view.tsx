@@ -1,17 +1,27 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useMemo, useState } from 'react';
+import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type QuotaLine, type QuotaView, type UsageDay, api } from '@/api/client';
+import { type QuotaLine, type QuotaView, type UsageDay, api, client } from '@/api/client';
 import { useCan } from '@/auth/permissions';
 import { Chart, type ChartOption } from '@/components/chart';
 import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
+import { saveFile } from '@/lib/download';
 import { useQueryState } from '@/lib/url';
 
 const DAY = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+const USAGE_COLUMNS = [
+  'runsStarted',
+  'runsSucceeded',
+  'runsFailed',
+  'taskSeconds',
+  'cpuSeconds',
+  'agentHours',
+] as const;
+type UsageTotals = Record<(typeof USAGE_COLUMNS)[number], number>;
 
 /** Quotas and usage: each quota against current use, usage per day, and (platform admins) the quota editor. */
 export function QuotasView() {
@@ -185,6 +195,7 @@ function Usage() {
             <span>{t('quotas.to')}</span>
             <input type="date" value={to} min={from} onChange={(e) => update({ to: e.target.value })} />
           </label>
+          <UsageCsv from={from} to={to} />
         </div>
       </div>
       {usage.isPending ? (
@@ -197,18 +208,101 @@ function Usage() {
         <>
           <UsageChart days={usage.data.days} />
           <dl className="stats" data-testid="usage-totals">
-            {(['runsStarted', 'runsSucceeded', 'runsFailed', 'taskSeconds', 'cpuSeconds', 'agentHours'] as const).map(
-              (k) => (
-                <div key={k} data-field={k}>
-                  <dt>{t(`quotas.columns.${k}`)}</dt>
-                  <dd className="num">{usage.data.totals[k]}</dd>
-                </div>
-              ),
-            )}
+            {USAGE_COLUMNS.map((k) => (
+              <div key={k} data-field={k}>
+                <dt>{t(`quotas.columns.${k}`)}</dt>
+                <dd className="num">{usage.data.totals[k]}</dd>
+              </div>
+            ))}
           </dl>
+          <UsageTable days={usage.data.days} totals={usage.data.totals} />
         </>
       )}
     </section>
+  );
+}
+
+/** Downloads the range's usage as CSV, as the API writes it (one line a UTC day). */
+function UsageCsv({ from, to }: { from: string; to: string }) {
+  const { t } = useTranslation();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const download = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await client.GET('/api/v1/usage', {
+        params: { query: { from, to, format: 'csv' } },
+        parseAs: 'blob',
+      });
+      if (r.error !== undefined) throw new Error(problemText(r.error));
+      saveFile(r.data, `usage-${from}-${to}.csv`);
+    } catch (e) {
+      setError(problemText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" className="btn" disabled={busy} onClick={() => void download()} data-testid="usage-csv">
+        {busy ? t('common.working') : t('quotas.downloadCsv')}
+      </button>
+      {error && (
+        <p role="alert" className="form-error">
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** The usage per day as a table, newest day first, the range's totals at the foot. */
+function UsageTable({ days, totals }: { days: readonly UsageDay[]; totals: UsageTotals }) {
+  const { t } = useTranslation();
+  const rows = useMemo(() => [...days].reverse(), [days]);
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="usage-table">
+        <caption className="visually-hidden">{t('quotas.usage')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('quotas.day')}</th>
+            {USAGE_COLUMNS.map((k) => (
+              <th key={k} scope="col" className="num">
+                {t(`quotas.columns.${k}`)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((d) => (
+            <UsageRow key={d.day} id={d.day} values={d}>
+              <span className="mono">{d.day}</span>
+            </UsageRow>
+          ))}
+        </tbody>
+        <tfoot>
+          <UsageRow id="total" values={totals}>
+            {t('quotas.total')}
+          </UsageRow>
+        </tfoot>
+      </table>
+    </div>
+  );
+}
+
+/** One day's (or the range's) figures, a cell per column. */
+function UsageRow({ id, values, children }: { id: string; values: UsageTotals; children: ReactNode }) {
+  return (
+    <tr data-day={id}>
+      <th scope="row">{children}</th>
+      {USAGE_COLUMNS.map((k) => (
+        <td key={k} className="num" data-field={k}>
+          {values[k]}
+        </td>
+      ))}
+    </tr>
   );
 }
 

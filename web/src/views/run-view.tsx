@@ -11,6 +11,7 @@ import { ConfirmDialog } from '@/components/confirm';
 import { DagGraph } from '@/components/dag-graph';
 import { Empty, ErrorState, Loading, problemText, useTitle } from '@/components/feedback';
 import { Gantt } from '@/components/gantt';
+import { LatenessPanel } from '@/components/lateness-panel';
 import { LogViewer } from '@/components/log-viewer';
 import { SlaPanel } from '@/components/sla-panel';
 import { StateBadge } from '@/components/state-badge';
@@ -97,6 +98,7 @@ export function RunView() {
           <Empty title={t('run.noAttemptsYet')} />
         )}
       </section>
+      <LatenessPanel runId={r.id} live={live} />
       <div className="run-columns">
         <section aria-labelledby="run-tasks-title" className="card">
           <h2 id="run-tasks-title">{t('run.tasksTitle')}</h2>

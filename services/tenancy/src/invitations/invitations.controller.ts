@@ -10,6 +10,8 @@ import { InvitationsService } from './invitations.service.js';
 
 const Invite = z.strictObject({ email: EmailAddress, role: z.enum(TENANT_ROLES) });
 
+const Preview = z.strictObject({ token: z.string().min(1).max(200) });
+
 const Accept = z.strictObject({
   token: z.string().min(1).max(200),
   // For a new account; an existing one keeps its name.
@@ -52,6 +54,23 @@ export class InvitationsController {
   @Requires('delete', 'User')
   revoke(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.invitations.revoke(p, id);
+  }
+
+  // POST, not GET ?token=: the token is a credential and a query string lands in access logs.
+  @Post('preview')
+  @Public()
+  @HttpCode(200)
+  @ApiDoc({
+    summary:
+      'What an invitation link is for, before accepting it: the tenant, role and email, and its state ' +
+      '(pending, accepted, revoked, expired); 404 for a token that names no invitation',
+    body: Preview,
+  })
+  preview(@Body() body: unknown, @Req() req: Request) {
+    return this.invitations.preview(parseInput(Preview, body).token, {
+      ip: req.ip ?? req.socket.remoteAddress ?? null,
+      userAgent: req.headers['user-agent'] ?? null,
+    });
   }
 
   @Post('accept')

@@ -24,6 +24,7 @@ import {
   newId,
   scoped,
 } from '@baton/persistence';
+import { type InvitationState, invitationState } from '@baton/domain';
 import { OUTBOX_RELAY, type OutboxRelay, enqueueAudit } from '@baton/bus';
 import { BATON_CONFIG, type BatonConfig } from '@baton/config';
 import { ProblemException } from '@baton/http';
@@ -38,6 +39,16 @@ export interface InvitationView {
   invitedBy: string;
   createdAt: string;
   expiresAt: string;
+}
+
+/** What an invitation link is for, shown before it is accepted; `state` says whether it still works. */
+export interface InvitationPreview {
+  tenant: { id: string; name: string };
+  email: string;
+  role: string;
+  invitedBy: string;
+  expiresAt: string;
+  state: InvitationState;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -148,6 +159,30 @@ export class InvitationsService {
   }
 
   /**
+   * What the link's token invites to: the tenant, role and email, and whether it is still pending. A token
+   * that names no invitation is 404 and counts as a failed attempt (like a bad acceptance), so the preview
+   * is no faster way to guess tokens than accepting.
+   */
+  async preview(token: string, client: ClientInfo): Promise<InvitationPreview> {
+    const ip = client.ip ?? 'unknown';
+    const wait = this.failuresByIp.take(ip);
+    if (wait > 0) throw ProblemException.tooManyRequests('too many failed invitation look-ups: try again later', wait);
+    // across tenants: the token says which tenant invites
+    const row = await this.db.manager.findOne(InvitationEntity, { where: { hash: hashToken(token) } });
+    const tenant = row && (await this.db.manager.findOne(TenantEntity, { where: { id: row.tenantId } }));
+    if (!row || !tenant) throw ProblemException.notFound('invitation');
+    this.failuresByIp.refund(ip);
+    return {
+      tenant: { id: tenant.id, name: tenant.name },
+      email: row.email,
+      role: row.role,
+      invitedBy: row.invitedBy,
+      expiresAt: iso(row.expiresAt),
+      state: invitationState(row, Date.now()),
+    };
+  }
+
+  /**
    * Accepts with the link's token. A new email becomes an account with the name and password given; an email
    * that has an account already joins the tenant once its password is given (the link alone, which the inviter
    * also saw, must not open someone's existing account). Then signs in, in the inviting tenant.
@@ -164,7 +199,7 @@ export class InvitationsService {
       ProblemException.invalidField('token', 'the invitation is invalid, used, revoked or expired: ask for a new one');
     // across tenants: the token says which tenant invites
     const row = await this.db.manager.findOne(InvitationEntity, { where: { hash: hashToken(cmd.token) } });
-    if (!row || row.acceptedAt !== null || row.revokedAt !== null || row.expiresAt <= Date.now() || !isRole(row.role)) {
+    if (!row || invitationState(row, Date.now()) !== 'pending' || !isRole(row.role)) {
       throw bad();
     }
     const tenant = await this.db.manager.findOne(TenantEntity, { where: { id: row.tenantId } });
