@@ -114,6 +114,28 @@ describe('the lateness breakdown of a run', () => {
       ],
     ),
     [
+      'a run created ahead of its slot begins at its start: trigger delay and total from there',
+      run({ createdAt: T0 - 2 * S, startedAt: T0 + 40, finishedAt: T0 + 10 * S }),
+      [task('a', [], 40, 10, 5, S)],
+      { triggerDelayMs: 40, totalMs: 10 * S - 40, queueWaitMs: 10 },
+    ],
+    [
+      'a finished task’s ready time (cleared when stored) is its upstream’s end, a root’s the run’s begin',
+      run(),
+      [
+        { ...task('a', [], 2 * S, S, 0, 5 * S), readyAt: null },
+        { ...task('b', ['a'], 8 * S, 2 * S, 0, S), readyAt: null },
+        { ...task('c', ['b'], 11 * S, 0, 0, S, 2), readyAt: null },
+      ],
+      {
+        criticalPath: [
+          { key: 'a', state: 'succeeded', attempts: 1, queueWaitMs: S, dispatchMs: 0, executionMs: 5 * S },
+          { key: 'b', state: 'succeeded', attempts: 1, queueWaitMs: 2 * S, dispatchMs: 0, executionMs: S },
+          { key: 'c', state: 'succeeded', attempts: 2, queueWaitMs: null, dispatchMs: 0, executionMs: S },
+        ],
+      },
+    ],
+    [
       'a running run has no total; its running task no execution yet',
       run({ finishedAt: null }),
       [
@@ -157,7 +179,7 @@ describe('the lateness breakdown of a run', () => {
     ],
     [
       'clock skew never makes a phase negative',
-      run({ createdAt: T0 - 5 }),
+      run({ createdAt: T0 - 5, startedAt: T0 - 5 }),
       [task('a', [], 3 * S, -2, 0, S)],
       { triggerDelayMs: 0, criticalPath: [expect.objectContaining({ queueWaitMs: 0 })] },
     ],

@@ -93,12 +93,38 @@ export function criticalPath(tasks: readonly LatenessTaskInput[]): LatenessTaskI
   return path;
 }
 
+/**
+ * When a task became ready: as stored while it waits; a finished task's is
+ * cleared, so for its only attempt it is when its last upstream ended (a root:
+ * when the run began). Unknown for a retried task (its retry's due time is gone).
+ */
+function readyOf(
+  t: LatenessTaskInput,
+  byKey: ReadonlyMap<string, LatenessTaskInput>,
+  begin: number | null,
+): number | null {
+  if (t.readyAt !== null) return t.readyAt;
+  if (t.attempts > 1) return null;
+  if (t.dependsOn.length === 0) return begin;
+  let ready: number | null = null;
+  for (const d of t.dependsOn) {
+    const end = byKey.has(d) ? endOf(byKey.get(d)!) : null;
+    if (end === null) return null;
+    ready = Math.max(ready ?? end, end);
+  }
+  return ready;
+}
+
 export function runLateness(run: LatenessRunInput, tasks: readonly LatenessTaskInput[]): RunLateness {
+  // A run a time trigger created ahead of its slot (scheduled) begins when it starts, at the slot.
+  const ahead = run.createdAt < run.logicalDate && isTimeTrigger(run.triggerType);
+  const begin = ahead ? run.startedAt : run.createdAt;
+  const byKey = new Map(tasks.map((t) => [t.key, t]));
   const path = criticalPath(tasks).map((t): TaskLateness => ({
     key: t.key,
     state: t.state,
     attempts: t.attempts,
-    queueWaitMs: span(t.readyAt, t.attempt?.assignedAt),
+    queueWaitMs: span(readyOf(t, byKey, begin), t.attempt?.assignedAt),
     dispatchMs: span(t.attempt?.assignedAt, t.attempt?.startedAt),
     executionMs: span(t.attempt?.startedAt, t.attempt?.finishedAt ?? t.finishedAt),
   }));
@@ -106,9 +132,9 @@ export function runLateness(run: LatenessRunInput, tasks: readonly LatenessTaskI
   const queueWaitMs = sum((t) => t.queueWaitMs);
   const dispatchMs = sum((t) => t.dispatchMs);
   const executionMs = sum((t) => t.executionMs);
-  const totalMs = span(run.createdAt, run.finishedAt);
+  const totalMs = span(begin, run.finishedAt);
   return {
-    triggerDelayMs: isTimeTrigger(run.triggerType) ? span(run.logicalDate, run.createdAt) : null,
+    triggerDelayMs: isTimeTrigger(run.triggerType) ? span(run.logicalDate, begin) : null,
     criticalPath: path,
     queueWaitMs,
     dispatchMs,
