@@ -19,6 +19,7 @@ import { AuditKeys1734100000000 } from './1734100000000-audit-keys.js';
 import { QuotasUsage1734200000000 } from './1734200000000-quotas-usage.js';
 import { SignIn1734300000000 } from './1734300000000-sign-in.js';
 import { RunTaskEpoch1734400000000 } from './1734400000000-run-task-epoch.js';
+import { SlaAssumedTasks1734600000000 } from './1734600000000-sla-assumed-tasks.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   QuotasUsage1734200000000,
   SignIn1734300000000,
   RunTaskEpoch1734400000000,
+  SlaAssumedTasks1734600000000,
 ];
