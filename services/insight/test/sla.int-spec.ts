@@ -46,6 +46,16 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     return r.body.id;
   };
   const sla = (runId: string) => platform.api<SlaView>('GET', `/api/v1/runs/${runId}/sla`);
+  /** The run's SLA once it is in `state`. */
+  const slaIn = (runId: string, state: string, timeoutMs?: number) =>
+    waitFor(
+      `the SLA ${state}`,
+      async () => {
+        const r = await sla(runId);
+        return r.status === 200 && r.body.state === state ? r.body : null;
+      },
+      timeoutMs,
+    );
   /** The SLA events the insight service wrote to the outbox for a run, in order. */
   const slaEvents = async (runId: string): Promise<Array<{ type: string; state: string; from: string }>> => {
     const sql = "SELECT type, payload FROM outbox WHERE topic LIKE '%sla-events' ORDER BY seq";
@@ -124,10 +134,7 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       ],
     });
     const id = await start('fresh');
-    const atRisk = await waitFor('the SLA at risk', async () => {
-      const r = await sla(id);
-      return r.status === 200 && r.body.state === 'at_risk' ? r.body : null;
-    });
+    const atRisk = await slaIn(id, 'at_risk');
     const predicted = atRisk.predicted as SlaView['predicted'] & { assumed: unknown[] };
     expect(predicted.assumed).toEqual([
       { task: 'a', ms: 20 * 60_000, from: 'timeout' },
@@ -139,14 +146,7 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     const started = Date.parse((await platform.api<{ startedAt: string }>('GET', `/api/v1/runs/${id}`)).body.startedAt);
     expect(Date.parse(predicted.finishP90) - started).toBeGreaterThanOrEqual(50 * 60_000);
     // It ends in a second: met, the warning kept.
-    const met = await waitFor(
-      'the SLA met',
-      async () => {
-        const r = await sla(id);
-        return r.body.state === 'met' ? r.body : null;
-      },
-      20_000,
-    );
+    const met = await slaIn(id, 'met', 20_000);
     expect(met.atRiskAt).toBe(atRisk.atRiskAt);
   });
 
@@ -164,22 +164,12 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     // Deadline 4 s after the start, warning 3 s before it: the 1.5 s the task takes passes the warning time.
     await put('predicted', { sla: { maxDuration: '4s', warnBefore: '3s' }, tasks });
     const id = await start('predicted');
-    const atRisk = await waitFor('the SLA at risk', async () => {
-      const r = await sla(id);
-      return r.status === 200 && r.body.state === 'at_risk' ? r.body : null;
-    });
+    const atRisk = await slaIn(id, 'at_risk');
     expect(atRisk.reason).toBe('the predicted finish (p90) is past the warning time');
     expect(atRisk.predicted?.criticalPath).toEqual(['prepare', 'slow']);
     expect(atRisk.predicted?.keyTask).toMatch(/^(prepare|slow)$/);
     expect(Date.parse(atRisk.predicted!.finishP90)).toBeGreaterThan(Date.parse(atRisk.warnAt!));
-    const met = await waitFor(
-      'the SLA met',
-      async () => {
-        const r = await sla(id);
-        return r.body.state === 'met' ? r.body : null;
-      },
-      20_000,
-    );
+    const met = await slaIn(id, 'met', 20_000);
     expect(met.atRiskAt).toBe(atRisk.atRiskAt);
     // The run's own view carries it too.
     const view = await platform.api<{ sla: SlaView | null }>('GET', `/api/v1/runs/${id}`);
