@@ -89,4 +89,17 @@ export const NOTES = {
     '0.34. Levers: apply a result and its ACK together when both wait in one flush; skip the next-queued-run read ' +
     'for jobs that cannot queue; per-tenant quotas and dependency triggers cached, invalidated by the catalog’s and ' +
     'tenancy’s events; a short linger so that a replica’s results share a transaction.',
+  reports:
+    'Every report but the SLA lists scans the runs of its range, so its cost grows with the history (~100,000 ' +
+    'runs in 30 days here, ~300,000 in 92; 30 → 92 days costs 2.5–3.3× on every line). The counts and heatmaps are ' +
+    'index-only range scans of ix_runs_tenant_logical (100 ms for 30 days; by tenant 171 ms); the jobs report ' +
+    'adds the percentiles (window functions rank each run twice, a filesort of the range per metric) and the ' +
+    'retries, which, like the top failing tasks, look up every run’s task runs by run_id (one index seek and row ' +
+    'read per run: EXPLAIN shows a ref on uq_task_runs_run_key per run of the range). A run’s lateness read its ' +
+    'attempts by run_id, which no index holds: a scan of all million attempts (fixed after this run: by task run, ' +
+    'EXPLAIN a range of ix_attempts_task_run reading the run’s rows only; not re-measured at this size). The ' +
+    'server runs with the default 128 MiB InnoDB buffer pool, smaller than these tables. ≤ 200 ms needs a rollup ' +
+    'per tenant, job and UTC day (runs by outcome, retries, SLA met/missed, failures per hour of day, per task ' +
+    'runs/failed/attempts) kept in the transaction that ends or reopens a run, and percentiles from it (per-day ' +
+    'values stored once a day closes; over a range from per-day histograms, approximate) — not built yet.',
 };
