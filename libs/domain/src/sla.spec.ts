@@ -6,6 +6,7 @@ import {
   type SlaSpec,
   type SlaState,
   type TaskEstimate,
+  NO_HISTORY_DEFAULT_MS,
   SLA_STATES,
   backtestSla,
   canSlaTransition,
@@ -18,6 +19,7 @@ import {
   slaDeadlines,
   taskBreaches,
   wallTimeInstant,
+  withAssumedDurations,
 } from './sla.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -120,6 +122,61 @@ describe('estimates from history', () => {
       waitP90: 5,
     });
     expect(estimateTask([], [])).toEqual({ samples: 0, runP50: 0, runP90: 0, waitP50: 0, waitP90: 0 });
+  });
+});
+
+describe('tasks without history', () => {
+  const seen = estimateTask([4 * MIN], [MIN]);
+  it.each<[string, { maxDurationMs?: number; timeoutMs: number }, TaskEstimate | undefined, unknown]>([
+    ['its history, when it has some', { maxDurationMs: HOUR, timeoutMs: HOUR }, seen, null],
+    [
+      'its maxDuration first',
+      { maxDurationMs: 20 * MIN, timeoutMs: HOUR },
+      undefined,
+      { ms: 20 * MIN, from: 'maxDuration' },
+    ],
+    ['then its timeout', { timeoutMs: HOUR }, undefined, { ms: HOUR, from: 'timeout' }],
+    ['then the default', { timeoutMs: 0 }, undefined, { ms: NO_HISTORY_DEFAULT_MS, from: 'default' }],
+    [
+      'an estimate of no samples is no history',
+      { timeoutMs: 2 * MIN },
+      estimateTask([], []),
+      { ms: 2 * MIN, from: 'timeout' },
+    ],
+  ])('%s', (_, spec, history, want) => {
+    const { estimates, assumed } = withAssumedDurations(
+      [{ key: 'a', ...spec }],
+      new Map(history ? [['a', history]] : []),
+    );
+    if (want === null) {
+      expect(assumed).toEqual([]);
+      expect(estimates.get('a')).toEqual(seen);
+    } else {
+      const w = want as { ms: number; from: string };
+      expect(assumed).toEqual([{ key: 'a', ...w }]);
+      expect(estimates.get('a')).toEqual({ samples: 0, runP50: w.ms, runP90: w.ms, waitP50: 0, waitP90: 0 });
+    }
+  });
+
+  it('makes a run of a new task late instead of on time, and still names it unknown', () => {
+    const now = at('2026-11-03T05:00:00Z');
+    const tasks: PredictedTask[] = [
+      { key: 'old', dependsOn: [], phase: 'done', startedAt: now - 5 * MIN, finishedAt: now - MIN },
+      { key: 'new', dependsOn: ['old'], phase: 'waiting', startedAt: null, finishedAt: null },
+    ];
+    const { estimates } = withAssumedDurations(
+      [
+        { key: 'old', timeoutMs: 0 },
+        { key: 'new', maxDurationMs: 30 * MIN, timeoutMs: 0 },
+      ],
+      new Map([['old', seen]]),
+    );
+    const p = predictRun(tasks, estimates, now);
+    expect(p.finishP90).toBe(now + 30 * MIN);
+    expect(p.unknown).toEqual(['new']);
+    expect(p.keyTask).toBe('new');
+    // Without the assumption the same run was predicted to end now.
+    expect(predictRun(tasks, new Map([['old', seen]]), now).finishP90).toBe(now);
   });
 });
 

@@ -99,7 +99,7 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 
 /** What a task is expected to take, from its recent successful attempts. */
 export interface TaskEstimate {
-  /** Attempts the estimate is made of (0: no history; the task then counts as taking no time). */
+  /** Attempts the estimate is made of (0: no history; see withAssumedDurations for what it is then assumed to take). */
   samples: number;
   runP50: number;
   runP90: number;
@@ -121,6 +121,50 @@ export function estimateTask(runs: readonly number[], waits: readonly number[]):
   };
 }
 
+/**
+ * How long a task with no successful attempt in its history is assumed to
+ * take when it declares neither `maxDuration` nor `timeout`: without it a new
+ * task would count as taking no time and the prediction would say "on time"
+ * for a run that cannot know.
+ */
+export const NO_HISTORY_DEFAULT_MS = 10 * 60_000;
+
+/** A task predicted without history, at what it was assumed to take and why. */
+export interface AssumedTask {
+  key: string;
+  /** Its assumed run time (p50 and p90 alike), ms. */
+  ms: number;
+  /** `maxDuration`: the task's own; `timeout`: its timeout; `default`: NO_HISTORY_DEFAULT_MS. */
+  from: 'maxDuration' | 'timeout' | 'default';
+}
+
+/**
+ * Estimates for every task of the definition: the history's where it has
+ * samples; for a task with none, its own `maxDuration`, else its `timeout`,
+ * else NO_HISTORY_DEFAULT_MS, as both p50 and p90 (no queue wait), named in
+ * `assumed`. The estimates keep `samples: 0`, so the prediction still lists
+ * them as `unknown`.
+ */
+export function withAssumedDurations(
+  tasks: ReadonlyArray<{ key: string; maxDurationMs?: number; timeoutMs: number }>,
+  history: ReadonlyMap<string, TaskEstimate>,
+): { estimates: Map<string, TaskEstimate>; assumed: AssumedTask[] } {
+  const estimates = new Map(history);
+  const assumed: AssumedTask[] = [];
+  for (const t of tasks) {
+    if ((history.get(t.key)?.samples ?? 0) > 0) continue;
+    const a: AssumedTask =
+      t.maxDurationMs !== undefined && t.maxDurationMs > 0
+        ? { key: t.key, ms: t.maxDurationMs, from: 'maxDuration' }
+        : t.timeoutMs > 0
+          ? { key: t.key, ms: t.timeoutMs, from: 'timeout' }
+          : { key: t.key, ms: NO_HISTORY_DEFAULT_MS, from: 'default' };
+    assumed.push(a);
+    estimates.set(t.key, { samples: 0, runP50: a.ms, runP90: a.ms, waitP50: 0, waitP90: 0 });
+  }
+  return { estimates, assumed };
+}
+
 /** A task of the run as the prediction sees it. */
 export interface PredictedTask {
   key: string;
@@ -139,7 +183,7 @@ export interface RunPrediction {
   criticalPath: string[];
   /** The first task on the critical path that has not finished: the one holding the run. */
   keyTask: string | null;
-  /** Tasks still to finish that have no history (counted as taking no time). */
+  /** Tasks still to finish that have no history (counted at their estimate: see withAssumedDurations). */
   unknown: string[];
 }
 
@@ -355,6 +399,8 @@ export interface StoredSla {
   criticalPath: string | null;
   /** JSON list of {key, maxDurationMs, at}. */
   taskBreaches: string | null;
+  /** JSON list of AssumedTask: the tasks of the prediction without history. */
+  assumedTasks: string | null;
   atRiskAt: number | null;
   decidedAt: number | null;
   updatedAt: number;
@@ -381,6 +427,12 @@ export function slaView(row: StoredSla) {
             finishP90: isoOrNull(row.predictedP90),
             keyTask: row.keyTask,
             criticalPath: row.criticalPath ? (JSON.parse(row.criticalPath) as string[]) : [],
+            /** Tasks predicted without history, at the duration assumed for each and where it came from. */
+            assumed: (row.assumedTasks ? (JSON.parse(row.assumedTasks) as AssumedTask[]) : []).map((a) => ({
+              task: a.key,
+              ms: a.ms,
+              from: a.from,
+            })),
           },
     /** Tasks that ran past their own maxDuration, and when they passed it. */
     taskBreaches: (row.taskBreaches

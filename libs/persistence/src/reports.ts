@@ -185,39 +185,54 @@ export async function reportTaskFailures(db: Database, s: ReportScope): Promise<
   }));
 }
 
+/** Tenants per statement of the tenant heatmap: a bounded `IN (…)` list whatever the number of tenants. */
+export const TENANT_HEATMAP_BATCH = 500;
+
 /**
  * Runs and failed runs per tenant, job and UTC day (of the logical date) over
  * the range, across all tenants: the platform admins' heatmap. The range is
- * bounded (REPORT_MAX_DAYS); the tenants are listed first so the scan is one
- * range of the covering index (tenant_id, logical_date, job_name, state, …)
- * per tenant, never the whole table.
+ * bounded (REPORT_MAX_DAYS); the tenants are listed first (in id order) and
+ * read TENANT_HEATMAP_BATCH at a time, so each statement is one range of the
+ * covering index (tenant_id, logical_date, job_name, state, …) per tenant of
+ * its batch, never the whole table, and no statement's list grows with the
+ * platform (thousands of tenants are a few statements).
  */
 export async function reportTenantHeatmapCounts(
   db: Database,
   range: ReportRange,
   job: string | null,
+  batch = TENANT_HEATMAP_BATCH,
 ): Promise<TenantJobDayCount[]> {
   // across tenants: the platform admins' view of every tenant (the controller refuses everyone else)
-  const tenants: Array<{ id: string; name: string }> = await db.manager.query('SELECT id, name FROM tenants');
-  if (tenants.length === 0) return [];
-  const names = new Map(tenants.map((t) => [String(t.id), String(t.name)]));
-  const day = dayOf(db, 'r.logical_date');
-  // across tenants: as above, every tenant's runs in the range
-  const rows: Array<Record<string, unknown>> = await db.manager.query(
-    `SELECT r.tenant_id AS tenant_id, r.job_name AS job, ${day} AS day, COUNT(*) AS runs,
-       SUM(CASE WHEN r.state = 'failed' THEN 1 ELSE 0 END) AS failures
-     FROM runs r
-     WHERE r.tenant_id IN (${tenants.map(() => '?').join(', ')}) AND r.logical_date >= ? AND r.logical_date < ?
-       ${job === null ? '' : 'AND r.job_name = ?'}
-     GROUP BY r.tenant_id, r.job_name, day`,
-    [...names.keys(), range.from, range.to, ...(job === null ? [] : [job])],
+  const tenants: Array<{ id: string; name: string }> = await db.manager.query(
+    'SELECT id, name FROM tenants ORDER BY id',
   );
-  return rows.map((r) => ({
-    tenantId: String(r.tenant_id),
-    tenant: names.get(String(r.tenant_id)) ?? String(r.tenant_id),
-    job: String(r.job),
-    day: num(r.day),
-    runs: num(r.runs),
-    failures: num(r.failures),
-  }));
+  const names = new Map(tenants.map((t) => [String(t.id), String(t.name)]));
+  const ids = [...names.keys()];
+  const day = dayOf(db, 'r.logical_date');
+  const out: TenantJobDayCount[] = [];
+  for (let i = 0; i < ids.length; i += batch) {
+    const part = ids.slice(i, i + batch);
+    // across tenants: as above, every tenant's runs in the range
+    const rows: Array<Record<string, unknown>> = await db.manager.query(
+      `SELECT r.tenant_id AS tenant_id, r.job_name AS job, ${day} AS day, COUNT(*) AS runs,
+         SUM(CASE WHEN r.state = 'failed' THEN 1 ELSE 0 END) AS failures
+       FROM runs r
+       WHERE r.tenant_id IN (${part.map(() => '?').join(', ')}) AND r.logical_date >= ? AND r.logical_date < ?
+         ${job === null ? '' : 'AND r.job_name = ?'}
+       GROUP BY r.tenant_id, r.job_name, day`,
+      [...part, range.from, range.to, ...(job === null ? [] : [job])],
+    );
+    for (const r of rows) {
+      out.push({
+        tenantId: String(r.tenant_id),
+        tenant: names.get(String(r.tenant_id)) ?? String(r.tenant_id),
+        job: String(r.job),
+        day: num(r.day),
+        runs: num(r.runs),
+        failures: num(r.failures),
+      });
+    }
+  }
+  return out;
 }

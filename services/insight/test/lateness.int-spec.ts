@@ -7,13 +7,16 @@ import {
   JobVersionEntity,
   RunEntity,
   type ScopedRow,
+  TENANT_HEATMAP_BATCH,
   TaskRunEntity,
+  TenantEntity,
   newId,
   scoped,
 } from '@baton/persistence';
 import {
   type Platform,
   type TestDatabase,
+  bulkInsert,
   createTestDatabase,
   openPlatformDatabase,
   seedRunHistory,
@@ -296,5 +299,46 @@ describe.each(kinds)('run lateness and the tenant heatmap (%s)', (kind) => {
     expect(bad.body.errors?.map((e) => e.path)).toEqual(['by']);
     const range = await get<Problem>('/api/v1/reports/heatmap?by=tenant&from=2026-08-01&to=2026-11-02');
     expect(range.body.errors?.map((e) => e.path)).toEqual(['to']);
+  });
+
+  it('draws the tenant heatmap over more tenants than one statement lists', async () => {
+    // 1,100 tenants ahead of the real ones in id order (ids of the year 1970): the real ones are in the third batch.
+    const extra = Array.from({ length: 2 * TENANT_HEATMAP_BATCH + 100 }, (_, n) => ({
+      id: `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`,
+      name: `bulk-${String(n).padStart(4, '0')}`,
+      createdAt: at('2026-10-01T00:00:00Z'),
+      state: 'active',
+    }));
+    const data = await openPlatformDatabase({ databaseUrl: db.url, dataDir: platform.dataDir });
+    try {
+      await data.manager.transaction((m) => bulkInsert(m, data.dialect, TenantEntity, extra));
+      // A failed run in the first batch's first tenant and one in the second batch.
+      for (const t of [extra[0]!, extra[TENANT_HEATMAP_BATCH + 7]!]) {
+        await scoped(data.manager, { tenantId: t.id }).insert(JobEntity, {
+          id: newId(),
+          tenantId: t.id,
+          name: 'bulk-job',
+          currentVersion: 1,
+          createdAt: t.createdAt,
+          updatedAt: t.createdAt,
+        });
+        await seedRunHistory(data, t.id, [
+          { job: 'bulk-job', logicalDate: at('2026-11-02T05:00:00Z'), state: 'failed', delayMs: 0, runtimeMs: S },
+        ]);
+      }
+    } finally {
+      await data.close();
+    }
+    const r = await get<TenantHeatmap>('/api/v1/reports/heatmap?by=tenant&from=2026-11-01&to=2026-11-05');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.rows.map((x) => [x.tenant, x.job, x.runs, x.failures])).toEqual(
+      [
+        ['bulk-0000', 'bulk-job', [0, 1, 0, 0], [0, 1, 0, 0]],
+        [`bulk-${String(TENANT_HEATMAP_BATCH + 7).padStart(4, '0')}`, 'bulk-job', [0, 1, 0, 0], [0, 1, 0, 0]],
+        [tenantName, 'etl', [0, 0, 1, 0], [0, 0, 0, 0]],
+        [tenantName, 'hourly', [0, 2, 0, 1], [0, 1, 0, 1]],
+        ['other-co', 'hidden', [0, 0, 2, 0], [0, 0, 2, 0]],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)),
+    );
   });
 });

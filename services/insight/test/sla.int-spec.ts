@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_HISTORY_DEFAULT_MS } from '@baton/domain';
 import {
   type Platform,
   type TestDatabase,
@@ -45,6 +46,16 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     return r.body.id;
   };
   const sla = (runId: string) => platform.api<SlaView>('GET', `/api/v1/runs/${runId}/sla`);
+  /** The run's SLA once it is in `state`. */
+  const slaIn = (runId: string, state: string, timeoutMs?: number) =>
+    waitFor(
+      `the SLA ${state}`,
+      async () => {
+        const r = await sla(runId);
+        return r.status === 200 && r.body.state === state ? r.body : null;
+      },
+      timeoutMs,
+    );
   /** The SLA events the insight service wrote to the outbox for a run, in order. */
   const slaEvents = async (runId: string): Promise<Array<{ type: string; state: string; from: string }>> => {
     const sql = "SELECT type, payload FROM outbox WHERE topic LIKE '%sla-events' ORDER BY seq";
@@ -65,7 +76,16 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
       return r.status === 200 && r.body.state === 'missed' ? r.body : null;
     });
     expect(missed.reason).toBe('not finished by the deadline');
-    expect(await slaEvents(id)).toEqual([{ type: 'sla.missed', state: 'missed', from: 'pending' }]);
+    // Its task has no history: predicted at the default duration, past the deadline, so at risk first (unless
+    // the first look came after the deadline already), then missed; each once.
+    const events = await slaEvents(id);
+    expect([
+      [{ type: 'sla.missed', state: 'missed', from: 'pending' }],
+      [
+        { type: 'sla.at_risk', state: 'at_risk', from: 'pending' },
+        { type: 'sla.missed', state: 'missed', from: 'at_risk' },
+      ],
+    ]).toContainEqual(events);
     expect(await runState(id)).toBe('running');
     expect(Date.parse(missed.decidedAt!) - Date.parse(missed.finishBy!)).toBeLessThan(3_000);
   });
@@ -104,6 +124,32 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     expect(met.atRiskAt).toBeNull();
   });
 
+  it('predicts tasks without history at their timeout or maxDuration (else the default) and names them', async () => {
+    await put('fresh', {
+      sla: { maxDuration: '2m' },
+      tasks: [
+        { key: 'a', type: 'shell', command: 'sleep 1', timeout: '20m' },
+        { key: 'b', type: 'noop', dependsOn: ['a'], maxDuration: '30m' },
+        { key: 'c', type: 'noop', dependsOn: ['a'] },
+      ],
+    });
+    const id = await start('fresh');
+    const atRisk = await slaIn(id, 'at_risk');
+    const predicted = atRisk.predicted as SlaView['predicted'] & { assumed: unknown[] };
+    expect(predicted.assumed).toEqual([
+      { task: 'a', ms: 20 * 60_000, from: 'timeout' },
+      { task: 'b', ms: 30 * 60_000, from: 'maxDuration' },
+      { task: 'c', ms: NO_HISTORY_DEFAULT_MS, from: 'default' },
+    ]);
+    // 20 min of a, then the longer of b (30 min) and c (the default): along a → b.
+    expect(predicted.criticalPath).toEqual(['a', 'b']);
+    const started = Date.parse((await platform.api<{ startedAt: string }>('GET', `/api/v1/runs/${id}`)).body.startedAt);
+    expect(Date.parse(predicted.finishP90) - started).toBeGreaterThanOrEqual(50 * 60_000);
+    // It ends in a second: met, the warning kept.
+    const met = await slaIn(id, 'met', 20_000);
+    expect(met.atRiskAt).toBe(atRisk.atRiskAt);
+  });
+
   it('warns of a breach its tasks’ history predicts, names the key task, then meets it when the run ends in time', async () => {
     // History first: two runs of the same job without an SLA, its task taking about 1.5 s.
     const tasks = [
@@ -118,22 +164,12 @@ describe.each(kinds)('SLA states of runs (%s)', (kind) => {
     // Deadline 4 s after the start, warning 3 s before it: the 1.5 s the task takes passes the warning time.
     await put('predicted', { sla: { maxDuration: '4s', warnBefore: '3s' }, tasks });
     const id = await start('predicted');
-    const atRisk = await waitFor('the SLA at risk', async () => {
-      const r = await sla(id);
-      return r.status === 200 && r.body.state === 'at_risk' ? r.body : null;
-    });
+    const atRisk = await slaIn(id, 'at_risk');
     expect(atRisk.reason).toBe('the predicted finish (p90) is past the warning time');
     expect(atRisk.predicted?.criticalPath).toEqual(['prepare', 'slow']);
     expect(atRisk.predicted?.keyTask).toMatch(/^(prepare|slow)$/);
     expect(Date.parse(atRisk.predicted!.finishP90)).toBeGreaterThan(Date.parse(atRisk.warnAt!));
-    const met = await waitFor(
-      'the SLA met',
-      async () => {
-        const r = await sla(id);
-        return r.body.state === 'met' ? r.body : null;
-      },
-      20_000,
-    );
+    const met = await slaIn(id, 'met', 20_000);
     expect(met.atRiskAt).toBe(atRisk.atRiskAt);
     // The run's own view carries it too.
     const view = await platform.api<{ sla: SlaView | null }>('GET', `/api/v1/runs/${id}`);

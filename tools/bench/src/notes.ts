@@ -104,4 +104,17 @@ export const NOTES = {
     'the first paint; let the view’s requests start with the session read instead of after it; drop the second ' +
     'session read at start (SessionCheck repeats boot’s); defer the route prefetches of the bar’s eight links, ' +
     'which start while the page is still loading; a denser grid payload or a first page of fewer runs.',
+  reports:
+    'Every report but the SLA lists scans the runs of its range, so its cost grows with the history (~100,000 ' +
+    'runs in 30 days here, ~300,000 in 92; 30 → 92 days costs 2.5–3.3× on every line). The counts and heatmaps are ' +
+    'index-only range scans of ix_runs_tenant_logical (100 ms for 30 days; by tenant 171 ms); the jobs report ' +
+    'adds the percentiles (window functions rank each run twice, a filesort of the range per metric) and the ' +
+    'retries, which, like the top failing tasks, look up every run’s task runs by run_id (one index seek and row ' +
+    'read per run: EXPLAIN shows a ref on uq_task_runs_run_key per run of the range). A run’s lateness read its ' +
+    'attempts by run_id, which no index holds: a scan of all million attempts (fixed after this run: by task run, ' +
+    'EXPLAIN a range of ix_attempts_task_run reading the run’s rows only; not re-measured at this size). The ' +
+    'server runs with the default 128 MiB InnoDB buffer pool, smaller than these tables. ≤ 200 ms needs a rollup ' +
+    'per tenant, job and UTC day (runs by outcome, retries, SLA met/missed, failures per hour of day, per task ' +
+    'runs/failed/attempts) kept in the transaction that ends or reopens a run, and percentiles from it (per-day ' +
+    'values stored once a day closes; over a range from per-day histograms, approximate) — not built yet.',
 };

@@ -844,9 +844,11 @@ ${table(
     parts.push(`## 8. Reports over ${rp0.attempts.toLocaleString('en-US')} attempts of history
 
 ${rp0.runs.toLocaleString('en-US')} runs of ${rp0.jobs} jobs (three tasks each, one task in ten retried once) over the last ${rp0.days} days,
-written into the database (\`seedRunHistory\`, libs/testing) with their task runs, attempts and SLA rows, then \`ANALYZE\`d.
-Each report is called through the HTTP API 20 times after two untimed calls; latency is the client's, request to
-response. The default size is ${REPORTS_ATTEMPTS.toLocaleString('en-US')} attempts (\`--reports-attempts\`).
+written into the database (\`seedRunHistory\`, libs/testing: multi-row INSERTs of thousands of rows, a transaction per
+5,000 runs, logical dates in order) with their task runs, attempts and SLA rows, then \`ANALYZE\`d; seeding took
+${reports.map((rp) => `${fmt(rp.seedSeconds)} s on ${rp.db}`).join(', ')}. Each report is called through the HTTP API 20 times
+after two untimed calls; latency is the client's, request to response. The default size is
+${REPORTS_ATTEMPTS.toLocaleString('en-US')} attempts (\`--reports-attempts\`).
 
 ${table(
   ['db', 'report', 'path', 'p50 (ms)', 'p99 (ms)', 'max (ms)'],
@@ -854,6 +856,8 @@ ${table(
     rp.latency.map((l) => [rp.db + fail(rp), l.name, '`' + l.path + '`', fmt(l.ms.p50), fmt(l.ms.p99), fmt(l.ms.max)]),
   ),
 )}${errors(reports)}
+
+**What limits it.** ${NOTES.reports}
 `);
   }
   const portal = r.portal ?? [];

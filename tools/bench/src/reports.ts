@@ -9,8 +9,11 @@ export const REPORTS_JOBS = 50;
 export const REPORTS_DAYS = 90;
 /** Timed calls of each report (after two untimed ones). */
 const CALLS = 20;
+/** Runs per seed transaction (about 16,000 attempts): seedRunHistory writes them in multi-row INSERTs. */
 const SEED_CHUNK = 5_000;
 const TASKS = ['extract', 'transform', 'load'] as const;
+/** Three tasks, one in ten retried once. */
+const ATTEMPTS_PER_RUN = TASKS.length * 1.1;
 const DAY = 86_400_000;
 
 export interface ReportsResult {
@@ -46,9 +49,13 @@ export function* reportHistory(attempts: number, now: number): Generator<PastRun
   let left = attempts;
   let chunk: PastRunSeed[] = [];
   let i = 0;
+  // Logical dates in order, evenly over the days with a random offset in each step: the rows (keyed by
+  // time-ordered ids) and the report indexes then grow at their ends, as a history that happened does,
+  // instead of each insert landing on a random page of a table larger than the database's cache.
+  const step = (REPORTS_DAYS * DAY) / Math.ceil(attempts / ATTEMPTS_PER_RUN);
   while (left > 0) {
     const j = i % REPORTS_JOBS;
-    const logicalDate = now - Math.floor(rnd() * REPORTS_DAYS * DAY);
+    const logicalDate = Math.min(now - 1_000, Math.floor(now - REPORTS_DAYS * DAY + (i + rnd()) * step));
     const x = rnd();
     const state = x < 0.9 ? 'succeeded' : x < 0.97 ? 'failed' : 'cancelled';
     const tasks = TASKS.map((key) => ({ key, attempts: rnd() < 0.1 ? 2 : 1 }));

@@ -1831,6 +1831,13 @@ export interface components {
       job: string;
       logicalDate: components['schemas']['Instant'] | null;
       predicted: {
+        /** @description tasks predicted without history (no successful attempt yet), at their maxDuration, else their timeout, else 10 minutes */
+        assumed: {
+          /** @enum {string} */
+          from: 'maxDuration' | 'timeout' | 'default';
+          ms: number;
+          task: string;
+        }[];
         criticalPath: string[];
         finishP50: components['schemas']['Instant'] | null;
         finishP90: components['schemas']['Instant'] | null;

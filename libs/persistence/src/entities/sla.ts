@@ -31,6 +31,8 @@ export class RunSlaEntity {
   @Column('varchar', { length: 300, nullable: true }) reason!: string | null;
   /** JSON: the tasks that ran past their own `maxDuration`, each once ({key, at, maxDurationMs}). */
   @Column('text', { nullable: true }) taskBreaches!: string | null;
+  /** JSON: the tasks predicted without history ({key, ms, from}: maxDuration, timeout or default). */
+  @Column('text', { nullable: true }) assumedTasks!: string | null;
   @Column(ms(true)) atRiskAt!: number | null;
   @Column(ms(true)) decidedAt!: number | null;
   /** When the evaluator looks at it again (null once decided). */

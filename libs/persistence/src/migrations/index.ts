@@ -20,6 +20,7 @@ import { QuotasUsage1734200000000 } from './1734200000000-quotas-usage.js';
 import { SignIn1734300000000 } from './1734300000000-sign-in.js';
 import { RunTaskEpoch1734400000000 } from './1734400000000-run-task-epoch.js';
 import { ScheduledRuns1734500000000 } from './1734500000000-scheduled-runs.js';
+import { SlaAssumedTasks1734600000000 } from './1734600000000-sla-assumed-tasks.js';
 
 /** Every migration, in order. Run at start (or by `baton migrate`), never `synchronize`. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   SignIn1734300000000,
   RunTaskEpoch1734400000000,
   ScheduledRuns1734500000000,
+  SlaAssumedTasks1734600000000,
 ];

@@ -17,6 +17,7 @@ import {
   predictRun,
   slaDeadlines,
   taskBreaches,
+  withAssumedDurations,
 } from '@baton/domain';
 import {
   Database,
@@ -287,6 +288,7 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
               predictedP90: prediction.finishP90,
               keyTask: prediction.keyTask,
               criticalPath: JSON.stringify(prediction.criticalPath),
+              assumedTasks: prediction.assumed.length > 0 ? JSON.stringify(prediction.assumed) : null,
             }
           : {}),
         ...(changed ? { reason: decision.reason } : {}),
@@ -361,7 +363,9 @@ export class SlaTracker implements OnApplicationBootstrap, OnApplicationShutdown
         finishedAt: t?.finishedAt ?? null,
       };
     });
-    return predictRun(predicted, estimates, now, run.startedAt ?? now);
+    // A task without history counts at its maxDuration, timeout or the default, named in `assumed`.
+    const { estimates: all, assumed } = withAssumedDurations(def.tasks, estimates);
+    return { ...predictRun(predicted, all, now, run.startedAt ?? now), assumed };
   }
 
   /**
