@@ -6,21 +6,18 @@
  */
 export const NOTES = {
   status:
-    'Written by hand on 2026-12-01 (night) for the run of that hour, alone on the machine (peers as fast as in the ' +
-    'evening: Graphile Worker 3,124 jobs/s, BullMQ 15,837). Most speed targets are not met yet. Since the evening ' +
-    'run, from profiles of the fan-out: (1) a result batch of a large run (100 tasks or more) no longer reads every ' +
-    'task of the run — its readiness states are remembered between batches and checked by a task epoch on the run ' +
-    'row under its lock (the fan-out read 10,000 rows, 22 ms, per batch); readiness plans are worked out once per ' +
-    'definition; (2) SQLite’s planner searched task_runs and runs by their tenant index instead of by primary key ' +
-    'or run_id (it took `tenant_id = ?` as selective): statistics rows now describe the tenant indexes, so every ' +
-    'lookup by id and every read of a run’s tasks stopped scanning the tenant’s rows (chain on SQLite 0.25 → 0.17 ' +
-    's); (3) the agent journals results in one append-only file instead of a file per attempt (agents’ CPU in the ' +
-    'fan-out 0.8 → 0.28 cores). Effects against the evening run: fan-out on SQLite 283 → 1,554 tasks/s, on MariaDB ' +
-    '728 → 1,373, on Kafka 648 → 1,085; fleet 810 → 1,126 (SQLite) and 693 → 818 (MariaDB); chain on MariaDB 0.65 → ' +
-    '0.43 s; cron p99 577 / 514 → 455 / 456 ms; fairness: B’s p99 ratio 15× → 9.2× (SQLite) and 40× → 6.6× ' +
-    '(MariaDB), Jain met on both. The production topology (small-runs-kafka) read 6.2 statements per task (met), ' +
-    'run p50 471 ms (met), machine 1.59 cores (not met: the other engineers’ work had started on the machine when ' +
-    'it ran; 1.23 alone in the evening).',
+    'Written by hand on 2026-12-01 (23:40) for the run of 23:28, alone on the machine (peers slower than in the ' +
+    'night run: Graphile Worker 2,435 jobs/s, BullMQ 14,922). The cron target is met on both databases (p99 30 ms ' +
+    'on SQLite, 3 ms on MariaDB; 455 / 456 ms before): time triggers fire 1.75 s ahead and the runs wait ' +
+    '`scheduled`, started together at the slot (section 3). The other throughput targets are not met; against the ' +
+    'night run (same code on their path): fan-out 1,554 → 1,354 tasks/s (SQLite), 1,373 → 1,207 (MariaDB), 1,085 → ' +
+    '1,008 (Kafka); fleet 1,126 → 1,022 and 818 → 875; chain 0.17 → 0.21 s and 0.43 → 0.60 s — run-to-run ' +
+    'variance of this machine (the peers moved as much: Graphile Worker 3,124 → 2,435). Fairness: B’s p99 ratio ' +
+    '9.5× (SQLite) and 32× (MariaDB; the commit before this session measured 28× in the same hour, 6.6× in the ' +
+    'night run); the SQLite run left 369 of B’s tasks out (retried, their ready time gone), so its Jain index ' +
+    '(0.932) is marked failed. The topology (small-runs-kafka): 6.6 statements per task and run p50 412 ms (met), ' +
+    'machine 1.26 cores (not met). Sections 8 (reports, MariaDB, 1,000,000 attempts) and 9 (portal) were measured ' +
+    'separately the same hour (23:16 and 23:23) and merged into these results.',
   chain:
     'Latency, not CPU: one task is in flight at a time and the platform stays well below one core. A transition is ' +
     'a chain of sequential steps: the result arrives over gRPC and joins the next result batch; one transaction ' +
