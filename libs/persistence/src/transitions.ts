@@ -212,17 +212,7 @@ export class TransitionStore {
     patch: Patch<RunEntity> = {},
   ): Promise<number> {
     check('run', canRunTransition, from, to);
-    let moved = 0;
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      moved += await this.write(
-        m,
-        RunEntity,
-        { ...patch, state: to },
-        { across: { column: 'id', rows: rows.slice(i, i + CHUNK) } },
-        [['state', from]],
-      );
-    }
-    return this.done(m, moved);
+    return this.done(m, await this.writeAcross(m, RunEntity, { ...patch, state: to }, 'id', rows, [['state', from]]));
   }
 
   /** The tasks of these keys in runs of many tenants, each run named with its tenant. */
@@ -235,20 +225,24 @@ export class TransitionStore {
     patch: Patch<TaskRunEntity> = {},
   ): Promise<number> {
     check('task', canTransition, from, to);
+    const where = [['task_key', keys] as const, ['state', from] as const];
+    return this.done(m, await this.writeAcross(m, TaskRunEntity, { ...patch, state: to }, 'run_id', runs, where));
+  }
+
+  /** `write` over rows of many tenants, CHUNK of them a statement, each named by `column` with its tenant. */
+  private async writeAcross<E extends ObjectLiteral>(
+    m: EntityManager,
+    entity: new () => E,
+    values: ObjectLiteral,
+    column: Across['across']['column'],
+    rows: ReadonlyArray<{ id: string; tenantId: string }>,
+    where: ReadonlyArray<readonly [string, readonly unknown[]]>,
+  ): Promise<number> {
     let moved = 0;
-    for (let i = 0; i < runs.length; i += CHUNK) {
-      moved += await this.write(
-        m,
-        TaskRunEntity,
-        { ...patch, state: to },
-        { across: { column: 'run_id', rows: runs.slice(i, i + CHUNK) } },
-        [
-          ['task_key', keys],
-          ['state', from],
-        ],
-      );
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      moved += await this.write(m, entity, values, { across: { column, rows: rows.slice(i, i + CHUNK) } }, where);
     }
-    return this.done(m, moved);
+    return moved;
   }
 
   /**

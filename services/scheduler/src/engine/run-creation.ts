@@ -70,31 +70,7 @@ export class RunCreation {
       state = 'queued';
       queuedBy = 'tenant_quota';
     }
-    const run: RunEntity = {
-      id: newId(now),
-      tenantId: scope.tenantId,
-      jobId: job.id,
-      jobName: job.name,
-      jobVersion: version.version,
-      jobVersionId: version.id,
-      state,
-      logicalDate: input.logicalDate,
-      params: { ...def.params, ...input.params },
-      dedupeKey: input.dedupeKey,
-      triggerType: input.triggerType,
-      triggerId: input.triggerId,
-      createdAt: now,
-      startedAt: state === 'queued' ? null : now,
-      finishedAt: null,
-      backfillId: input.backfillId ?? null,
-      parentRunId: null,
-      traceparent: creationTraceparent(input.traceparent, {
-        'cicd.pipeline.name': job.name,
-        'baton.tenant': scope.tenantId,
-      }),
-      taskEpoch: 0,
-      queuedBy,
-    };
+    const run: RunEntity = { ...this.newRun(scope.tenantId, job, version, def, input, state, now), queuedBy };
     await scoped(m, scope).insert(RunEntity, run as never);
     this.r.db.afterCommit(m, () => batonMetrics().runCreated(run));
     await this.insertTasks(m, run, def, new Map(), now);
