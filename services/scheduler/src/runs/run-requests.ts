@@ -136,8 +136,9 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
       const rows = await claimRunRequests(this.db, m, limit, seq);
       claimed(rows.map((r) => r.seq));
       if (rows.length === 0) return 0;
-      // Requests over their tenant's runsPerMinute quota stay queued until their tokens are there.
-      const admitted = await this.holdEarly(m, await this.admit(m, rows));
+      // Requests over their tenant's runsPerMinute quota stay queued until their tokens are there (a request
+      // held for its slot first: it takes its token when it is taken again then).
+      const admitted = await this.admit(m, await this.holdEarly(m, rows));
       if (admitted.length === 0) return rows.length;
       fx = await this.fromRequests(
         m,
@@ -163,17 +164,17 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
    */
   private async holdEarly(m: EntityManager, rows: RunRequestEntity[]): Promise<RunRequestEntity[]> {
     const now = Date.now();
-    const early = rows.filter((r) => {
+    const early = rows.flatMap((r) => {
       const req = JSON.parse(r.payload) as RunRequested;
-      return req.overlap && req.overlap !== 'allow' && TIME_TRIGGERS.has(req.triggerType) && req.logicalDate > now;
+      const waits = req.overlap && req.overlap !== 'allow' && TIME_TRIGGERS.has(req.triggerType);
+      return waits && req.logicalDate > now ? [{ row: r, at: req.logicalDate }] : [];
     });
     if (early.length === 0) return rows;
-    for (const r of early) {
-      const at = (JSON.parse(r.payload) as RunRequested).logicalDate;
-      await scoped(m, r).update(RunRequestEntity, { seq: r.seq }, { notBefore: at });
+    for (const { row, at } of early) {
+      await scoped(m, row).update(RunRequestEntity, { seq: row.seq }, { notBefore: at });
       this.db.afterCommit(m, () => this.wakeAt(at));
     }
-    const held = new Set(early.map((r) => r.seq));
+    const held = new Set(early.map((e) => e.row.seq));
     return rows.filter((r) => !held.has(r.seq));
   }
 
