@@ -184,6 +184,8 @@ export class RunRequestIntake implements OnApplicationBootstrap, OnApplicationSh
    * not before their next token, and a wake-up is set for then. Never dropped.
    */
   private async admit(m: EntityManager, rows: RunRequestEntity[]): Promise<RunRequestEntity[]> {
+    // Every claimed request may be held for its slot: nothing to admit (and no tenant to scope a read to).
+    if (rows.length === 0) return rows;
     const tenants = [...new Set(rows.map((r) => r.tenantId))];
     const limited = await scopedTo(m, tenants).find(TenantQuotaEntity, {
       where: { runsPerMinute: Not(IsNull()) },
